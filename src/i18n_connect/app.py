@@ -1,0 +1,44 @@
+"""Composition: `create_app` builds the whole server from `Settings`, explicitly, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from i18n_connect import __version__
+from i18n_connect.clock import Clock
+from i18n_connect.services import Services
+from i18n_connect.settings import Settings
+from i18n_connect.web import health
+from i18n_connect.web.errors import install_error_handlers
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    services = Services.build(settings, clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await services.db.dispose()
+
+    app = FastAPI(
+        title="i18n-connect partner API",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.include_router(health.router)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The uvicorn factory used by ``i18n-connect serve`` (each worker builds its own app)."""
+    return create_app(Settings())

@@ -1,0 +1,42 @@
+"""Prefixed identifiers and secrets, and the keyed hash under which secrets are stored.
+
+Every secret carries at least 256 bits from `secrets`; only
+HMAC-SHA-256(server secret, value) is kept at rest, and hashes are compared
+in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+__all__ = ["SecretHasher", "new_id", "new_secret"]
+
+_SECRET_BYTES = 32  # 256 bits
+_ID_BYTES = 12
+
+
+def new_id(prefix: str) -> str:
+    """A public identifier such as ``grt_…`` or ``org_…`` (96 random bits)."""
+    return f"{prefix}_{secrets.token_hex(_ID_BYTES)}"
+
+
+def new_secret(prefix: str) -> str:
+    """A bearer secret such as ``rt_…`` or ``bi_oat_…`` with 256 random bits."""
+    return f"{prefix}{secrets.token_urlsafe(_SECRET_BYTES)}"
+
+
+class SecretHasher:
+    """Keyed hashing of secrets at rest (the HMAC strategy of prefixed tokens)."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise ValueError("the server secret must be at least 32 bytes")
+        self._key = hashlib.sha256(b"i18n-connect/secret-hash\x00" + key).digest()
+
+    def hash(self, secret: str) -> str:
+        return hmac.new(self._key, secret.encode(), hashlib.sha256).hexdigest()
+
+    def matches(self, secret: str, stored_hash: str) -> bool:
+        return hmac.compare_digest(self.hash(secret), stored_hash)

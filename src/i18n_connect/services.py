@@ -1,0 +1,31 @@
+"""Everything a request handler needs, built once from `Settings` by `app.create_app`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from i18n_connect.clock import Clock, SystemClock
+from i18n_connect.ids import SecretHasher
+from i18n_connect.settings import Settings
+from i18n_connect.storage import Database
+
+__all__ = ["Services"]
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    db: Database
+    hasher: SecretHasher
+    session_key: bytes
+    clock: Clock = field(default_factory=SystemClock)
+
+    @classmethod
+    def build(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
+        return cls(
+            settings=settings,
+            db=Database(settings.database_url),
+            hasher=SecretHasher(settings.derived_key("secret-hash")),
+            session_key=settings.derived_key("browser-session"),
+            clock=clock or SystemClock(),
+        )

@@ -1,0 +1,111 @@
+"""Configuration from ``I18N_CONNECT_*`` environment variables (pydantic-settings).
+
+Secrets may also come from files: ``I18N_CONNECT_SECRET_KEY_FILE`` names a
+file whose content is the secret. The embedded SQLite store needs no
+configuration at all: its server secret is generated once and kept beside the
+database file (mode 0600). A PostgreSQL deployment must set the secret, so that
+every process of it agrees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+__all__ = ["ConfigurationError", "Settings"]
+
+_SECRET_MIN_LENGTH = 32
+
+
+class ConfigurationError(Exception):
+    """The configuration cannot work; the message says what to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="I18N_CONNECT_", extra="ignore")
+
+    database_url: str = "sqlite:///i18n-connect.db"
+    issuer: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr | None = None
+    secret_key_file: Path | None = None
+    redis_url: str | None = None
+    registration_enabled: bool = True
+    registration_rate_per_hour: Annotated[int, Field(ge=1)] = 30
+    api_rate_per_minute: Annotated[int, Field(ge=1)] = 1000
+    mint_rate_per_minute: Annotated[int, Field(ge=1)] = 60
+    login_failures_per_window: Annotated[int, Field(ge=1)] = 5
+    login_failure_window_seconds: Annotated[int, Field(ge=1)] = 300
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    log_level: str = "info"
+    cimd_allow_loopback: bool = False
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_without_trailing_slash(cls, value: str) -> str:
+        value = value.rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("the issuer must be an http(s) URL such as http://127.0.0.1:8000")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.issuer.startswith("https://")
+
+    def server_secret(self) -> bytes:
+        """The server secret, from the environment, a file, or (SQLite only) generated once."""
+        if self.secret_key is not None:
+            value = self.secret_key.get_secret_value()
+        elif self.secret_key_file is not None:
+            try:
+                value = self.secret_key_file.read_text().strip()
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"cannot read I18N_CONNECT_SECRET_KEY_FILE {self.secret_key_file}: "
+                    f"{exc.strerror}"
+                ) from exc
+        elif self.is_sqlite:
+            value = self._sqlite_sidecar_secret()
+        else:
+            raise ConfigurationError(
+                "I18N_CONNECT_SECRET_KEY (or I18N_CONNECT_SECRET_KEY_FILE) must be set when the "
+                "database is not the embedded SQLite store: every process must share it"
+            )
+        if len(value) < _SECRET_MIN_LENGTH:
+            raise ConfigurationError(
+                f"the server secret must be at least {_SECRET_MIN_LENGTH} characters long"
+            )
+        return value.encode()
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for one purpose (sessions, hashing, key encryption) from the server secret."""
+        return hashlib.sha256(
+            b"i18n-connect\x00" + purpose.encode() + b"\x00" + self.server_secret()
+        ).digest()
+
+    def _sqlite_sidecar_secret(self) -> str:
+        database = make_url(self.database_url).database
+        if not database or database == ":memory:":
+            raise ConfigurationError(
+                "an in-memory SQLite database needs I18N_CONNECT_SECRET_KEY to be set"
+            )
+        path = Path(database + ".secret")
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process wrote it first
+                return path.read_text().strip()
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()

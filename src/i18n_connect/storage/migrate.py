@@ -1,0 +1,28 @@
+"""Alembic, driven from code: ``i18n-connect migrate`` and ``serve`` call `upgrade`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from i18n_connect.storage.database import async_url
+
+__all__ = ["alembic_config", "upgrade"]
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
+    url = async_url(database_url).render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Apply pending migrations (idempotent; safe to run from several processes in turn)."""
+    command.upgrade(alembic_config(database_url), revision)

@@ -1,0 +1,166 @@
+"""The schema of the authorization server: clients, pending authorization requests,
+codes, grants, refresh and installation tokens, and signing keys."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+from i18n_connect.storage.tables import ID, metadata
+from i18n_connect.storage.types import UtcDateTime
+
+__all__ = [
+    "authorization_codes",
+    "authorization_requests",
+    "grants",
+    "installation_tokens",
+    "oauth_clients",
+    "refresh_tokens",
+    "signing_keys",
+]
+
+CLIENT_ID = String(512)  # a generated id, or an https URL for client metadata documents
+HASH = String(64)
+
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("id", CLIENT_ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", HASH, nullable=True),  # None for public clients
+    Column("token_endpoint_auth_method", String(32), nullable=False),
+    Column("redirect_uris", JSON, nullable=False),
+    Column("scope", Text, nullable=True),  # registered scopes; None = default-on scopes
+    Column("client_uri", Text, nullable=True),
+    Column("logo_uri", Text, nullable=True),
+    Column("origin", String(16), nullable=False),  # cli | registration | metadata_document
+    Column("verified", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    Column("metadata_expires_at", UtcDateTime, nullable=True),  # metadata documents: cache
+)
+
+authorization_requests = Table(
+    "authorization_requests",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("session_hash", HASH, nullable=False),  # the browser session that started it
+    Column(
+        "client_id", CLIENT_ID, ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("redirect_uri", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("state", Text, nullable=True),
+    Column("code_challenge", String(128), nullable=False),
+    Column("resource", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("completed_at", UtcDateTime, nullable=True),
+    Index(None, "expires_at"),
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "client_id", CLIENT_ID, ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("scope", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("revoked_by", String(300), nullable=True),
+    Index(
+        "uq_grants_live_user_client_org",
+        "user_id",
+        "client_id",
+        "organization_id",
+        unique=True,
+        sqlite_where=text("revoked_at IS NULL"),
+        postgresql_where=text("revoked_at IS NULL"),
+    ),
+    Index(None, "organization_id"),
+    Index(None, "client_id"),
+)
+
+authorization_codes = Table(
+    "authorization_codes",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("code_hash", HASH, nullable=False, unique=True),
+    Column(
+        "client_id", CLIENT_ID, ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("code_challenge", String(128), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("resource", Text, nullable=True),
+    Column("grant_ids", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("consumed_at", UtcDateTime, nullable=True),
+    Index(None, "expires_at"),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("token_hash", HASH, nullable=False, unique=True),
+    Column("grant_id", ID, ForeignKey("grants.id", ondelete="CASCADE"), nullable=False),
+    Column("code_id", ID, nullable=True),  # the code it was issued from, for replay revocation
+    Column("parent_id", ID, nullable=True),  # the token it rotated from
+    Column("scope", Text, nullable=False),
+    Column("resource", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Index(None, "grant_id"),
+    Index(None, "code_id"),
+)
+
+installation_tokens = Table(
+    "installation_tokens",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("token_hash", HASH, nullable=False, unique=True),
+    Column("grant_id", ID, ForeignKey("grants.id", ondelete="CASCADE"), nullable=False),
+    Column("organization_id", ID, nullable=False),
+    Column("project_ids", JSON, nullable=False),  # [] = every project
+    Column("scope", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Index(None, "grant_id"),
+    Index(None, "expires_at"),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("algorithm", String(16), nullable=False),
+    Column("private_key", LargeBinary, nullable=False),  # PEM, encrypted with the server secret
+    Column("public_jwk", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("retired_at", UtcDateTime, nullable=True),  # no longer signs; still published
+    Column("expires_at", UtcDateTime, nullable=True),  # no longer published after this
+)

@@ -1,0 +1,42 @@
+"""The one place where protocol errors become responses (JSON bodies and challenges)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from i18n_connect.errors import InvalidRequest, InvalidToken, ProtocolError, RateLimited
+
+__all__ = ["error_response", "install_error_handlers"]
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def error_response(error: ProtocolError, *, headers: dict[str, str] | None = None) -> JSONResponse:
+    """A JSON error body (RFC 6749 §5.2 shape) with the headers the error calls for."""
+    extra = dict(NO_STORE)
+    if isinstance(error, RateLimited):
+        extra["Retry-After"] = str(error.retry_after)
+    if isinstance(error, InvalidToken):
+        extra["WWW-Authenticate"] = (
+            f'Bearer error="invalid_token", error_description="{error.description}"'
+        )
+    extra.update(headers or {})
+    return JSONResponse(error.body(), status_code=error.status, headers=extra)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def protocol_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ProtocolError)
+        return error_response(exc)
+
+    async def validation_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        message = first.get("msg", "invalid input")
+        return error_response(InvalidRequest(f"{where}: {message}" if where else message))
+
+    app.add_exception_handler(ProtocolError, protocol_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
