@@ -59,6 +59,20 @@ class Settings(BaseSettings):
         return make_url(self.database_url).get_backend_name() == "sqlite"
 
     @property
+    def api_resource(self) -> str:
+        """The partner API's resource identifier (RFC 8707): the default access-token audience."""
+        return f"{self.issuer}/api/oauth-client"
+
+    @property
+    def mcp_resource(self) -> str:
+        """The MCP server's resource identifier (RFC 8707, RFC 9728)."""
+        return f"{self.issuer}/mcp"
+
+    @property
+    def resources(self) -> tuple[str, str]:
+        return (self.api_resource, self.mcp_resource)
+
+    @property
     def secure_cookies(self) -> bool:
         return self.issuer.startswith("https://")
 
