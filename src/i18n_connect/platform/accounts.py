@@ -1,0 +1,150 @@
+"""User accounts: creation with argon2id password hashes, and password authentication.
+
+Authentication does the same work whether or not the email is known (an
+unknown email is verified against a dummy hash), so timing does not reveal
+which accounts exist. A stored hash made with older parameters is upgraded on
+the next successful sign-in.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect.ids import new_id
+from i18n_connect.storage.tables import users
+
+__all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "DuplicateEmail",
+    "User",
+    "authenticate",
+    "create_user",
+    "get_user",
+    "get_user_by_email",
+    "normalize_email",
+]
+
+MIN_PASSWORD_LENGTH = 8
+_MAX_PASSWORD_LENGTH = 1024  # bounds the hashing work an attacker can ask for
+_MAX_EMAIL_LENGTH = 320
+_MAX_NAME_LENGTH = 200
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+_hasher = PasswordHasher()  # argon2id with argon2-cffi's current recommended parameters
+
+
+class DuplicateEmail(ValueError):
+    """An account with this email already exists."""
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    email: str
+    name: str
+    created_at: datetime
+
+
+_COLUMNS = (users.c.id, users.c.email, users.c.name, users.c.created_at)
+
+
+def _user(row: Row[Any, Any, Any, Any]) -> User:
+    return User(id=row.id, email=row.email, name=row.name, created_at=row.created_at)
+
+
+def normalize_email(email: str) -> str:
+    """The canonical form of an email address: trimmed and lower case."""
+    return email.strip().lower()
+
+
+def _valid_email(email: str) -> str:
+    normalized = normalize_email(email)
+    if len(normalized) > _MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(normalized):
+        raise ValueError(f"not a valid email address: {email.strip()!r}")
+    return normalized
+
+
+def _valid_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
+    if len(password) > _MAX_PASSWORD_LENGTH:
+        raise ValueError(f"the password must be at most {_MAX_PASSWORD_LENGTH} characters long")
+    return password
+
+
+async def create_user(
+    conn: AsyncConnection, *, email: str, password: str, name: str | None, now: datetime
+) -> User:
+    """Create an account; ``ValueError`` (or `DuplicateEmail`) says in one line what is wrong."""
+    normalized = _valid_email(email)
+    _valid_password(password)
+    display_name = (name or "").strip() or normalized.split("@", 1)[0]
+    if len(display_name) > _MAX_NAME_LENGTH:
+        raise ValueError(f"the name must be at most {_MAX_NAME_LENGTH} characters long")
+    if await get_user_by_email(conn, normalized) is not None:
+        raise DuplicateEmail(f"a user with the email {normalized} already exists")
+    user = User(id=new_id("usr"), email=normalized, name=display_name, created_at=now)
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                insert(users).values(
+                    id=user.id,
+                    email=user.email,
+                    name=user.name,
+                    password_hash=_hasher.hash(password),
+                    created_at=now,
+                )
+            )
+    except IntegrityError as exc:  # a concurrent insert of the same email won
+        raise DuplicateEmail(f"a user with the email {normalized} already exists") from exc
+    return user
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash("i18n-connect: no such account")
+
+
+async def authenticate(conn: AsyncConnection, email: str, password: str) -> User | None:
+    """The user when the email and password match; ``None`` otherwise, at the same cost."""
+    if len(password) > _MAX_PASSWORD_LENGTH:
+        return None
+    row = (
+        await conn.execute(
+            select(*_COLUMNS, users.c.password_hash).where(users.c.email == normalize_email(email))
+        )
+    ).first()
+    stored = row.password_hash if row is not None else _dummy_hash()
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if row is None:
+        return None
+    if _hasher.check_needs_rehash(stored):
+        await conn.execute(
+            update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password))
+        )
+    return User(id=row.id, email=row.email, name=row.name, created_at=row.created_at)
+
+
+async def get_user(conn: AsyncConnection, user_id: str) -> User | None:
+    row = (await conn.execute(select(*_COLUMNS).where(users.c.id == user_id))).first()
+    return _user(row) if row is not None else None
+
+
+async def get_user_by_email(conn: AsyncConnection, email: str) -> User | None:
+    row = (
+        await conn.execute(select(*_COLUMNS).where(users.c.email == normalize_email(email)))
+    ).first()
+    return _user(row) if row is not None else None
