@@ -1,0 +1,304 @@
+"""The grant lifecycle: upsert on re-consent, no revival of revoked grants, revocation cascade."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect import grants
+from i18n_connect.clock import FrozenClock
+from i18n_connect.services import Services
+from i18n_connect.storage.oauth_tables import (
+    grants as grants_table,
+)
+from i18n_connect.storage.oauth_tables import (
+    installation_tokens,
+    oauth_clients,
+    refresh_tokens,
+)
+from i18n_connect.storage.tables import audit_events, memberships, organizations, users
+
+
+async def seed(conn: AsyncConnection, clock: FrozenClock) -> None:
+    now = clock.now()
+    await conn.execute(
+        insert(users),
+        [
+            {
+                "id": uid,
+                "email": f"{uid}@example.com",
+                "name": uid,
+                "password_hash": "x",
+                "created_at": now,
+            }
+            for uid in ("usr_a", "usr_b")
+        ],
+    )
+    await conn.execute(
+        insert(organizations),
+        [{"id": oid, "slug": oid, "name": oid, "created_at": now} for oid in ("org_1", "org_2")],
+    )
+    await conn.execute(
+        insert(memberships),
+        [
+            {"organization_id": "org_1", "user_id": "usr_a", "role": "owner", "created_at": now},
+            {"organization_id": "org_2", "user_id": "usr_a", "role": "admin", "created_at": now},
+        ],
+    )
+    await conn.execute(
+        insert(oauth_clients).values(
+            id="cli_1",
+            name="Editor plugin",
+            token_endpoint_auth_method="none",
+            redirect_uris=["http://127.0.0.1/callback"],
+            origin="cli",
+            verified=True,
+            created_at=now,
+        )
+    )
+
+
+async def add_tokens(conn: AsyncConnection, grant_id: str, clock: FrozenClock, tag: str) -> None:
+    now = clock.now()
+    await conn.execute(
+        insert(refresh_tokens).values(
+            id=f"rtk_{tag}",
+            token_hash=f"hash-rt-{tag}",
+            grant_id=grant_id,
+            scope="org:read",
+            created_at=now,
+            expires_at=now + timedelta(days=30),
+        )
+    )
+    await conn.execute(
+        insert(installation_tokens).values(
+            id=f"iat_{tag}",
+            token_hash=f"hash-it-{tag}",
+            grant_id=grant_id,
+            organization_id="org_1",
+            project_ids=[],
+            scope="org:read",
+            created_at=now,
+            expires_at=now + timedelta(hours=1),
+        )
+    )
+
+
+async def count(conn: AsyncConnection, table, *where) -> int:  # type: ignore[no-untyped-def]
+    return int((await conn.execute(select(func.count()).select_from(table).where(*where))).scalar())
+
+
+async def test_consent_creates_one_grant_per_organization(
+    services: Services, clock: FrozenClock
+) -> None:
+    async with services.db.transaction() as conn:
+        await seed(conn, clock)
+        made = await grants.consent(
+            conn,
+            user_id="usr_a",
+            client_id="cli_1",
+            organization_ids=["org_2", "org_1"],
+            scope=["keys:read", "org:read"],
+            now=clock.now(),
+        )
+    assert [g.organization_id for g in made] == ["org_2", "org_1"]
+    assert all(g.id.startswith("grt_") and g.scope == ("org:read", "keys:read") for g in made)
+    async with services.db.transaction(readonly=True) as conn:
+        assert await count(conn, grants_table) == 2
+        assert await count(conn, audit_events, audit_events.c.action == "grant.consented") == 2
+        listed = await grants.list_grants(conn, user_id="usr_a")
+    assert {g.id for g in listed} == {g.id for g in made}
+
+
+async def test_reconsent_updates_grant_in_place_and_revokes_its_tokens(
+    services: Services, clock: FrozenClock
+) -> None:
+    async with services.db.transaction() as conn:
+        await seed(conn, clock)
+        (first,) = await grants.consent(
+            conn,
+            user_id="usr_a",
+            client_id="cli_1",
+            organization_ids=["org_1"],
+            scope=["org:read"],
+            now=clock.now(),
+        )
+        await add_tokens(conn, first.id, clock, "old")
+    clock.advance(minutes=5)
+    async with services.db.transaction() as conn:
+        (second,) = await grants.consent(
+            conn,
+            user_id="usr_a",
+            client_id="cli_1",
+            organization_ids=["org_1"],
+            scope=["org:read", "translations:publish"],
+            now=clock.now(),
+        )
+    assert second.id == first.id
+    assert second.scope == ("org:read", "translations:publish")
+    assert second.created_at == first.created_at
+    assert second.updated_at == clock.now()
+    async with services.db.transaction(readonly=True) as conn:
+        assert await count(conn, grants_table) == 1
+        assert await count(conn, refresh_tokens) == 0
+        revoked_at = (await conn.execute(select(installation_tokens.c.revoked_at))).scalar_one()
+        assert revoked_at == clock.now()
+        details = (
+            (
+                await conn.execute(
+                    select(audit_events.c.detail)
+                    .where(audit_events.c.action == "grant.consented")
+                    .order_by(audit_events.c.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert [d["updated"] for d in details] == [False, True]
+
+
+async def test_revoked_grant_is_never_revived(services: Services, clock: FrozenClock) -> None:
+    async with services.db.transaction() as conn:
+        await seed(conn, clock)
+        (first,) = await grants.consent(
+            conn,
+            user_id="usr_a",
+            client_id="cli_1",
+            organization_ids=["org_1"],
+            scope=["org:read"],
+            now=clock.now(),
+        )
+        assert await grants.revoke_grant(
+            conn, first.id, actor="usr_a", now=clock.now(), reason="user"
+        )
+    clock.advance(minutes=1)
+    async with services.db.transaction() as conn:
+        (second,) = await grants.consent(
+            conn,
+            user_id="usr_a",
+            client_id="cli_1",
+            organization_ids=["org_1"],
+            scope=["org:read"],
+            now=clock.now(),
+        )
+        old = await grants.get_grant(conn, first.id)
+        live = await grants.list_grants(conn, user_id="usr_a")
+        everything = await grants.list_grants(conn, user_id="usr_a", include_revoked=True)
+    assert second.id != first.id
+    assert old is not None and old.revoked_at is not None and not old.live
+    assert [g.id for g in live] == [second.id]
+    assert {g.id for g in everything} == {first.id, second.id}
+
+
+async def test_revoke_grant_cascades_and_is_idempotent(
+    services: Services, clock: FrozenClock
+) -> None:
+    async with services.db.transaction() as conn:
+        await seed(conn, clock)
+        (grant,) = await grants.consent(
+            conn,
+            user_id="usr_a",
+            client_id="cli_1",
+            organization_ids=["org_1"],
+            scope=["org:read"],
+            now=clock.now(),
+        )
+        await add_tokens(conn, grant.id, clock, "a")
+    clock.advance(minutes=2)
+    async with services.db.transaction() as conn:
+        first = await grants.revoke_grant(
+            conn, grant.id, actor="cli_1", now=clock.now(), reason="partner_delete"
+        )
+        second = await grants.revoke_grant(
+            conn, grant.id, actor="usr_a", now=clock.now(), reason="connected_apps"
+        )
+        unknown = await grants.revoke_grant(
+            conn, "grt_missing", actor="usr_a", now=clock.now(), reason="x"
+        )
+    assert (first, second, unknown) == (True, False, False)
+    async with services.db.transaction(readonly=True) as conn:
+        stored = await grants.get_grant(conn, grant.id)
+        assert stored is not None
+        assert stored.revoked_at == clock.now() and stored.revoked_by == "cli_1"
+        assert await count(conn, refresh_tokens) == 0
+        assert (
+            await count(conn, installation_tokens, installation_tokens.c.revoked_at.is_(None)) == 0
+        )
+        events = (
+            await conn.execute(
+                select(audit_events.c.detail, audit_events.c.actor).where(
+                    audit_events.c.action == "grant.revoked"
+                )
+            )
+        ).all()
+    assert [(e.detail, e.actor) for e in events] == [({"reason": "partner_delete"}, "cli_1")]
+
+
+async def test_revoke_user_grants_on_organization_touches_only_that_pair(
+    services: Services, clock: FrozenClock
+) -> None:
+    async with services.db.transaction() as conn:
+        await seed(conn, clock)
+        await conn.execute(
+            insert(memberships).values(
+                organization_id="org_1", user_id="usr_b", role="admin", created_at=clock.now()
+            )
+        )
+        mine = await grants.consent(
+            conn,
+            user_id="usr_a",
+            client_id="cli_1",
+            organization_ids=["org_1", "org_2"],
+            scope=["org:read"],
+            now=clock.now(),
+        )
+        (theirs,) = await grants.consent(
+            conn,
+            user_id="usr_b",
+            client_id="cli_1",
+            organization_ids=["org_1"],
+            scope=["org:read"],
+            now=clock.now(),
+        )
+        revoked = await grants.revoke_user_grants_on_organization(
+            conn,
+            user_id="usr_a",
+            organization_id="org_1",
+            actor="usr_owner",
+            now=clock.now(),
+            reason="membership_removed",
+        )
+        again = await grants.revoke_user_grants_on_organization(
+            conn,
+            user_id="usr_a",
+            organization_id="org_1",
+            actor="usr_owner",
+            now=clock.now(),
+            reason="membership_removed",
+        )
+        live = {g.id for g in await grants.list_grants(conn)}
+    assert (revoked, again) == (1, 0)
+    assert live == {mine[1].id, theirs.id}
+
+
+async def test_list_grants_filters_by_client_and_organization(
+    services: Services, clock: FrozenClock
+) -> None:
+    async with services.db.transaction() as conn:
+        await seed(conn, clock)
+        made = await grants.consent(
+            conn,
+            user_id="usr_a",
+            client_id="cli_1",
+            organization_ids=["org_1", "org_2"],
+            scope=["org:read"],
+            now=clock.now(),
+        )
+        by_org = await grants.list_grants(conn, organization_id="org_2")
+        by_client = await grants.list_grants(conn, client_id="cli_1")
+        by_other_client = await grants.list_grants(conn, client_id="cli_other")
+    assert [g.id for g in by_org] == [made[1].id]
+    assert {g.id for g in by_client} == {g.id for g in made}
+    assert by_other_client == []
