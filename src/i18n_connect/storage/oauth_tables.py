@@ -66,6 +66,9 @@ authorization_requests = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("completed_at", UtcDateTime, nullable=True),
+    # After consent: the encrypted "Continue to your app" URL (it holds the code), shown only
+    # to the session that consented, until expires_at.
+    Column("completion", Text, nullable=True),
     Index(None, "expires_at"),
 )
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 14:38:59.672959
+Create Date: 2026-11-26 14:42:19.233514
 """
 
 from __future__ import annotations
@@ -184,6 +184,7 @@ def upgrade() -> None:
         sa.Column(
             "completed_at", i18n_connect.storage.types.UtcDateTime(timezone=True), nullable=True
         ),
+        sa.Column("completion", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["client_id"],
             ["oauth_clients.id"],
