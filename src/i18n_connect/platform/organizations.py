@@ -19,10 +19,9 @@ from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from i18n_connect import audit
+from i18n_connect import audit, grants
 from i18n_connect.errors import ConflictError, InvalidRequest, NotFound
 from i18n_connect.ids import new_id
-from i18n_connect.storage.oauth_tables import grants, installation_tokens, refresh_tokens
 from i18n_connect.storage.tables import memberships, organizations, users
 
 __all__ = [
@@ -237,7 +236,7 @@ async def set_role(
         detail={"from": current, "to": role},
     )
     if role not in ADMIN_ROLES:
-        await _revoke_user_grants_on_organization(
+        await grants.revoke_user_grants_on_organization(
             conn,
             user_id=user_id,
             organization_id=organization_id,
@@ -275,7 +274,7 @@ async def remove_member(
         organization_id=organization_id,
         detail={"role": current},
     )
-    await _revoke_user_grants_on_organization(
+    await grants.revoke_user_grants_on_organization(
         conn,
         user_id=user_id,
         organization_id=organization_id,
@@ -315,51 +314,3 @@ async def _keep_an_owner(conn: AsyncConnection, organization_id: str) -> None:
     )
     if (owners or 0) <= 1:
         raise ConflictError("an organization must keep at least one owner")
-
-
-async def _revoke_user_grants_on_organization(
-    conn: AsyncConnection,
-    *,
-    user_id: str,
-    organization_id: str,
-    actor: str,
-    now: datetime,
-    reason: str,
-) -> None:
-    """Revoke the user's live grants on the organization, with their tokens, and audit each."""
-    grant_ids = list(
-        await conn.scalars(
-            select(grants.c.id).where(
-                grants.c.user_id == user_id,
-                grants.c.organization_id == organization_id,
-                grants.c.revoked_at.is_(None),
-            )
-        )
-    )
-    for grant_id in grant_ids:
-        revoked = await conn.execute(
-            update(grants)
-            .where(grants.c.id == grant_id, grants.c.revoked_at.is_(None))
-            .values(revoked_at=now, revoked_by=actor)
-        )
-        if revoked.rowcount != 1:
-            continue  # revoked concurrently; that revocation did the rest
-        await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.grant_id == grant_id))
-        await conn.execute(
-            update(installation_tokens)
-            .where(
-                installation_tokens.c.grant_id == grant_id,
-                installation_tokens.c.revoked_at.is_(None),
-            )
-            .values(revoked_at=now)
-        )
-        await audit.record(
-            conn,
-            action="grant.revoked",
-            actor=actor,
-            now=now,
-            user_id=user_id,
-            organization_id=organization_id,
-            grant_id=grant_id,
-            detail={"reason": reason},
-        )
