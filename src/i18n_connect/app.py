@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from i18n_connect import __version__
 from i18n_connect.clock import Clock
@@ -13,6 +14,8 @@ from i18n_connect.services import Services
 from i18n_connect.settings import Settings
 from i18n_connect.web import health
 from i18n_connect.web.errors import install_error_handlers
+from i18n_connect.web.security import SecurityHeadersMiddleware
+from i18n_connect.web.templates import STATIC_DIR
 
 __all__ = ["create_app"]
 
@@ -22,6 +25,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await services.keys.load()  # parse (or create) the signing keys once, before serving
         yield
         await services.db.dispose()
 
@@ -36,6 +40,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     app.include_router(health.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(SecurityHeadersMiddleware, docs_path=app.docs_url)
     return app
 
 

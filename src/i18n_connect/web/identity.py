@@ -1,0 +1,43 @@
+"""Who is signed in: the browser session and its user, and the way to ask for a sign-in."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect.platform.accounts import User, get_user
+from i18n_connect.web.sessions import BrowserSession, current_session
+
+__all__ = ["login_redirect", "safe_next", "signed_in_user"]
+
+
+async def signed_in_user(
+    request: Request, conn: AsyncConnection
+) -> tuple[BrowserSession, User | None]:
+    """The caller's session (possibly new and anonymous) and its user, if one is signed in."""
+    session = await current_session(request, conn)
+    if session.user_id is None:
+        return session, None
+    return session, await get_user(conn, session.user_id)
+
+
+def safe_next(target: str | None) -> str:
+    """``target`` when it is a path on this site, else ``/`` (no open redirect)."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target)
+    ):
+        return "/"
+    return target
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """A 303 to the login page that comes back to the current URL afterwards."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(here, safe='')}", status_code=303)

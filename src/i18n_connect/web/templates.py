@@ -1,0 +1,69 @@
+"""Server-rendered HTML pages: one Jinja2 environment (autoescaped) and the render helpers.
+
+Every page template extends ``base.html`` and fills ``{% block content %}``
+(and optionally ``{% block title %}``). Two context keys drive the shared
+header: ``user`` (a signed-in `User`, shows the email and a Sign out form) and
+``csrf_token`` (needed by that form). Errors that must never redirect — an
+unknown client or redirect URI at the authorization endpoint, a failed CSRF
+check — use `render_error`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from i18n_connect import __version__
+
+__all__ = ["PRODUCT_NAME", "STATIC_DIR", "environment", "render", "render_error"]
+
+PRODUCT_NAME = "i18n-connect"
+_TEMPLATES = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@cache
+def environment() -> Environment:
+    """The shared template environment; HTML is escaped unless a template says otherwise."""
+    env = Environment(
+        loader=FileSystemLoader(_TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(product_name=PRODUCT_NAME, asset_version=__version__)
+    return env
+
+
+def render(
+    request: Request, template_name: str, context: dict[str, Any], *, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page; ``user`` and ``csrf_token`` default to none (signed-out header)."""
+    page = {"request": request, "user": None, "csrf_token": None, **context}
+    html = environment().get_template(template_name).render(page)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def render_error(
+    request: Request,
+    status: int,
+    title: str,
+    message: str,
+    *,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """An HTML error page with the given status; never a redirect."""
+    response = render(
+        request,
+        "error.html",
+        {"status": status, "title": title, "message": message},
+        status_code=status,
+    )
+    response.headers.update(headers or {})
+    return response
