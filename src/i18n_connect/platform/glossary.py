@@ -1,0 +1,153 @@
+"""A project's glossary: terms with a description and their approved translations (SPEC §4).
+
+`save_terms` creates a term or replaces an existing one of the same name;
+`delete_terms` removes terms by name. Translations are keyed by language code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect.errors import InvalidRequest, NotFound
+from i18n_connect.ids import new_id
+from i18n_connect.platform.translations import check_language
+from i18n_connect.storage.tables import glossary_terms
+
+__all__ = ["GlossaryTerm", "TermInput", "delete_terms", "list_terms", "save_terms"]
+
+_MAX_TERM = 200
+_MAX_DESCRIPTION = 2000
+_MAX_TEXT = 1000
+_MAX_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class GlossaryTerm:
+    id: str
+    term: str
+    description: str
+    translations: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TermInput:
+    term: str
+    description: str = ""
+    translations: Mapping[str, str] = field(default_factory=dict)
+
+
+def _term(row: Any) -> GlossaryTerm:
+    return GlossaryTerm(
+        id=row.id,
+        term=row.term,
+        description=row.description,
+        translations=dict(row.translations or {}),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _check(term: TermInput) -> TermInput:
+    if not term.term.strip() or len(term.term) > _MAX_TERM or term.term != term.term.strip():
+        raise InvalidRequest(
+            f"the glossary term {term.term[:40]!r} must be 1-{_MAX_TERM} characters "
+            "without leading or trailing whitespace"
+        )
+    if len(term.description) > _MAX_DESCRIPTION:
+        raise InvalidRequest(f"a term description must be at most {_MAX_DESCRIPTION} characters")
+    for language, text in term.translations.items():
+        check_language(language)
+        if not text or len(text) > _MAX_TEXT:
+            raise InvalidRequest(
+                f"the {language} translation of {term.term!r} must be 1-{_MAX_TEXT} characters"
+            )
+    return term
+
+
+async def list_terms(conn: AsyncConnection, project_id: str) -> list[GlossaryTerm]:
+    """Every term of the project, by term."""
+    rows = await conn.execute(
+        select(glossary_terms)
+        .where(glossary_terms.c.project_id == project_id)
+        .order_by(glossary_terms.c.term)
+    )
+    return [_term(row) for row in rows]
+
+
+async def save_terms(
+    conn: AsyncConnection, project_id: str, terms: Iterable[TermInput], now: datetime
+) -> list[GlossaryTerm]:
+    """Create or replace terms (matched by name); returns them as stored."""
+    wanted = [_check(term) for term in terms]
+    if not wanted or len(wanted) > _MAX_BATCH:
+        raise InvalidRequest(f"give 1-{_MAX_BATCH} glossary terms")
+    names = [term.term for term in wanted]
+    if len(set(names)) != len(names):
+        raise InvalidRequest("a glossary term is listed twice")
+    existing = {
+        row.term: row.id
+        for row in await conn.execute(
+            select(glossary_terms.c.term, glossary_terms.c.id).where(
+                glossary_terms.c.project_id == project_id, glossary_terms.c.term.in_(names)
+            )
+        )
+    }
+    for term in wanted:
+        values = {
+            "description": term.description,
+            "translations": dict(term.translations),
+            "updated_at": now,
+        }
+        if term.term in existing:
+            await conn.execute(
+                update(glossary_terms)
+                .where(glossary_terms.c.id == existing[term.term])
+                .values(**values)
+            )
+        else:
+            await conn.execute(
+                insert(glossary_terms).values(
+                    id=new_id("gls"),
+                    project_id=project_id,
+                    term=term.term,
+                    created_at=now,
+                    **values,
+                )
+            )
+    rows = await conn.execute(
+        select(glossary_terms)
+        .where(glossary_terms.c.project_id == project_id, glossary_terms.c.term.in_(names))
+        .order_by(glossary_terms.c.term)
+    )
+    return [_term(row) for row in rows]
+
+
+async def delete_terms(conn: AsyncConnection, project_id: str, terms: Iterable[str]) -> list[str]:
+    """Delete terms by name; an unknown term is a `NotFound` naming it."""
+    names = list(dict.fromkeys(terms))
+    if not names or len(names) > _MAX_BATCH:
+        raise InvalidRequest(f"give 1-{_MAX_BATCH} glossary terms")
+    found = set(
+        await conn.scalars(
+            select(glossary_terms.c.term).where(
+                glossary_terms.c.project_id == project_id, glossary_terms.c.term.in_(names)
+            )
+        )
+    )
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise NotFound(f"unknown glossary term(s): {', '.join(missing[:20])}")
+    await conn.execute(
+        delete(glossary_terms).where(
+            glossary_terms.c.project_id == project_id, glossary_terms.c.term.in_(names)
+        )
+    )
+    return names

@@ -1,0 +1,236 @@
+"""Translation keys of a project: list, create, update, delete (SPEC §4 and §5 key tools).
+
+A key is named uniquely within its project (``checkout.title``). Creating a key
+that exists is a `ConflictError` naming it; updating or deleting an unknown
+key is a `NotFound` naming it. Every function works inside the caller's
+transaction and checks nothing about who is asking: the edge does that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect.errors import ConflictError, InvalidRequest, NotFound
+from i18n_connect.ids import new_id
+from i18n_connect.storage.tables import translation_keys
+
+__all__ = [
+    "MAX_BATCH",
+    "KeyUpdate",
+    "TranslationKey",
+    "check_key_name",
+    "create_keys",
+    "delete_keys",
+    "key_ids",
+    "list_keys",
+    "update_keys",
+]
+
+MAX_BATCH = 1000  # keys per create/update/delete call
+_MAX_NAME = 500
+_MAX_DESCRIPTION = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class TranslationKey:
+    id: str
+    project_id: str
+    name: str
+    description: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUpdate:
+    """A change to one key: a new description and/or draft translations by language."""
+
+    name: str
+    description: str | None = None
+    translations: Mapping[str, str] | None = None
+
+
+_COLUMNS = (
+    translation_keys.c.id,
+    translation_keys.c.project_id,
+    translation_keys.c.name,
+    translation_keys.c.description,
+    translation_keys.c.created_at,
+    translation_keys.c.updated_at,
+)
+
+
+def _key(row: Any) -> TranslationKey:
+    return TranslationKey(
+        id=row.id,
+        project_id=row.project_id,
+        name=row.name,
+        description=row.description,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def check_key_name(name: str) -> str:
+    """The key name when it is 1-500 characters without surrounding whitespace."""
+    if not name or len(name) > _MAX_NAME or name != name.strip():
+        raise InvalidRequest(
+            f"the key name {name[:80]!r} must be 1-{_MAX_NAME} characters "
+            "without leading or trailing whitespace"
+        )
+    return name
+
+
+def _check_description(description: str) -> str:
+    if len(description) > _MAX_DESCRIPTION:
+        raise InvalidRequest(f"a key description must be at most {_MAX_DESCRIPTION} characters")
+    return description
+
+
+def _check_batch(size: int) -> None:
+    if size == 0:
+        raise InvalidRequest("give at least one key")
+    if size > MAX_BATCH:
+        raise InvalidRequest(f"at most {MAX_BATCH} keys per request")
+
+
+async def list_keys(
+    conn: AsyncConnection,
+    project_id: str,
+    *,
+    prefix: str | None = None,
+    limit: int = MAX_BATCH,
+    offset: int = 0,
+) -> list[TranslationKey]:
+    """The project's keys by name, optionally only those starting with ``prefix``."""
+    query = select(*_COLUMNS).where(translation_keys.c.project_id == project_id)
+    if prefix:
+        query = query.where(translation_keys.c.name.startswith(prefix, autoescape=True))
+    rows = await conn.execute(query.order_by(translation_keys.c.name).limit(limit).offset(offset))
+    return [_key(row) for row in rows]
+
+
+async def key_ids(conn: AsyncConnection, project_id: str, names: Iterable[str]) -> dict[str, str]:
+    """Map each given key name to its id; a name that does not exist is a `NotFound`."""
+    wanted = list(dict.fromkeys(names))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):  # keep IN lists bounded
+        chunk = wanted[start : start + 500]
+        rows = await conn.execute(
+            select(translation_keys.c.name, translation_keys.c.id).where(
+                translation_keys.c.project_id == project_id,
+                translation_keys.c.name.in_(chunk),
+            )
+        )
+        found.update({row.name: row.id for row in rows})
+    missing = [name for name in wanted if name not in found]
+    if missing:
+        raise NotFound(f"unknown key(s): {', '.join(missing[:20])}")
+    return found
+
+
+async def create_keys(
+    conn: AsyncConnection,
+    project_id: str,
+    names_with_descriptions: Mapping[str, str] | Iterable[tuple[str, str]],
+    now: datetime,
+) -> list[TranslationKey]:
+    """Create keys (name → description); an existing name is a `ConflictError` naming it."""
+    pairs = (
+        list(names_with_descriptions.items())
+        if isinstance(names_with_descriptions, Mapping)
+        else list(names_with_descriptions)
+    )
+    _check_batch(len(pairs))
+    seen: set[str] = set()
+    created: list[TranslationKey] = []
+    for name, description in pairs:
+        check_key_name(name)
+        if name in seen:
+            raise InvalidRequest(f"the key {name!r} is listed twice")
+        seen.add(name)
+        created.append(
+            TranslationKey(
+                id=new_id("key"),
+                project_id=project_id,
+                name=name,
+                description=_check_description(description),
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    existing = await conn.execute(
+        select(translation_keys.c.name).where(
+            translation_keys.c.project_id == project_id,
+            translation_keys.c.name.in_(list(seen)),
+        )
+    )
+    taken = sorted(row.name for row in existing)
+    if taken:
+        raise ConflictError(f"key(s) already exist: {', '.join(taken[:20])}")
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                insert(translation_keys),
+                [
+                    {
+                        "id": key.id,
+                        "project_id": project_id,
+                        "name": key.name,
+                        "description": key.description,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for key in created
+                ],
+            )
+    except IntegrityError as exc:  # a concurrent request created one of them first
+        raise ConflictError("one of the keys was created concurrently") from exc
+    return created
+
+
+async def update_keys(
+    conn: AsyncConnection, project_id: str, updates: Iterable[KeyUpdate], now: datetime
+) -> list[TranslationKey]:
+    """Change descriptions and draft translations of existing keys; returns the keys."""
+    from i18n_connect.platform.translations import set_translations
+
+    changes = list(updates)
+    _check_batch(len(changes))
+    ids = await key_ids(conn, project_id, (change.name for change in changes))
+    by_language: dict[str, dict[str, str]] = {}
+    for change in changes:
+        if change.description is not None:
+            await conn.execute(
+                update(translation_keys)
+                .where(translation_keys.c.id == ids[change.name])
+                .values(description=_check_description(change.description), updated_at=now)
+            )
+        for language, text in (change.translations or {}).items():
+            by_language.setdefault(language, {})[change.name] = text
+    for language, texts in by_language.items():
+        await set_translations(conn, project_id, language, texts, now)
+    rows = await conn.execute(
+        select(*_COLUMNS)
+        .where(translation_keys.c.id.in_(list(ids.values())))
+        .order_by(translation_keys.c.name)
+    )
+    return [_key(row) for row in rows]
+
+
+async def delete_keys(conn: AsyncConnection, project_id: str, names: Iterable[str]) -> list[str]:
+    """Delete keys and their translations; returns the names deleted (unknown → `NotFound`)."""
+    wanted = list(dict.fromkeys(names))
+    _check_batch(len(wanted))
+    ids = await key_ids(conn, project_id, wanted)
+    await conn.execute(
+        delete(translation_keys).where(translation_keys.c.id.in_(list(ids.values())))
+    )
+    return wanted
