@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from i18n_connect.clock import Clock, SystemClock
 from i18n_connect.ids import SecretHasher
+from i18n_connect.oauth.access_tokens import AccessTokens
+from i18n_connect.oauth.keys import KeyRing
 from i18n_connect.settings import Settings
 from i18n_connect.storage import Database
 
@@ -18,14 +20,21 @@ class Services:
     db: Database
     hasher: SecretHasher
     session_key: bytes
+    keys: KeyRing
+    tokens: AccessTokens
     clock: Clock = field(default_factory=SystemClock)
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
+        clock = clock or SystemClock()
+        db = Database(settings.database_url)
+        keys = KeyRing(db, clock, settings.derived_key("signing-key"))
         return cls(
             settings=settings,
-            db=Database(settings.database_url),
+            db=db,
             hasher=SecretHasher(settings.derived_key("secret-hash")),
             session_key=settings.derived_key("browser-session"),
-            clock=clock or SystemClock(),
+            keys=keys,
+            tokens=AccessTokens(keys, issuer=settings.issuer, clock=clock),
+            clock=clock,
         )

@@ -1,0 +1,200 @@
+"""Access tokens: JWTs per RFC 9068 (``typ: at+jwt``), signed ES256 with a published ``kid``.
+
+Claims: ``iss``, ``sub`` (the user), ``aud`` (the partner API or, when the
+client asked for it with ``resource``, the MCP server — RFC 8707), ``client_id``,
+``scope``, ``iat``, ``exp`` (30 minutes), ``jti`` and ``grant_ids`` (every grant
+the token covers).
+
+Verification (RFC 9068 §4, RFC 8725 §3) accepts exactly one shape: a compact
+JWS of at most 8 KB whose protected header has only ``alg: ES256``, the
+``at+jwt`` type and a ``kid`` naming a published key. Anything else — ``alg:
+none``, HMAC, embedded or remote keys (``jwk``, ``jku``, ``x5u``, ``x5c``),
+``crit`` — is refused before any signature check. joserfc does the JOSE work.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+
+from i18n_connect.clock import Clock
+from i18n_connect.errors import InvalidToken
+from i18n_connect.ids import new_id
+from i18n_connect.oauth.keys import ALGORITHM, KeyRing
+
+__all__ = [
+    "ACCESS_TOKEN_LIFETIME",
+    "MAX_TOKEN_BYTES",
+    "AccessTokenClaims",
+    "AccessTokens",
+    "IssuedAccessToken",
+]
+
+ACCESS_TOKEN_LIFETIME = timedelta(minutes=30)
+MAX_TOKEN_BYTES = 8192
+TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type, not a secret)
+_ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+_ALLOWED_HEADER = frozenset({"alg", "typ", "kid"})
+_LEEWAY_SECONDS = 30  # tolerated clock skew for iat between processes
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokenClaims:
+    sub: str  # the user id
+    client_id: str
+    scope: tuple[str, ...]
+    grant_ids: tuple[str, ...]
+    aud: str
+    iat: int
+    exp: int
+    jti: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedAccessToken:
+    token: str
+    claims: AccessTokenClaims
+
+    @property
+    def expires_in(self) -> int:
+        return self.claims.exp - self.claims.iat
+
+
+def _string(claims: dict[str, Any], name: str) -> str:
+    value = claims.get(name)
+    if not isinstance(value, str) or not value:
+        raise InvalidToken(log_detail=f"claim {name} missing or not a string")
+    return value
+
+
+def _integer(claims: dict[str, Any], name: str) -> int:
+    value = claims.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidToken(log_detail=f"claim {name} missing or not an integer")
+    return value
+
+
+class AccessTokens:
+    """Issues and verifies access tokens with the keys of a `KeyRing`."""
+
+    def __init__(
+        self,
+        keys: KeyRing,
+        *,
+        issuer: str,
+        clock: Clock,
+        lifetime: timedelta = ACCESS_TOKEN_LIFETIME,
+    ) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._clock = clock
+        self._lifetime = int(lifetime.total_seconds())
+        self._registry = jws.JWSRegistry(algorithms=[ALGORITHM])
+
+    async def issue(
+        self,
+        *,
+        user_id: str,
+        client_id: str,
+        scope: Sequence[str],
+        grant_ids: Sequence[str],
+        audience: str,
+    ) -> IssuedAccessToken:
+        """Sign a token for the user, the client and the grants it covers."""
+        key = await self._keys.signing_key()
+        assert key.private is not None
+        now = int(self._clock.now().timestamp())
+        claims = AccessTokenClaims(
+            sub=user_id,
+            client_id=client_id,
+            scope=tuple(scope),
+            grant_ids=tuple(grant_ids),
+            aud=audience,
+            iat=now,
+            exp=now + self._lifetime,
+            jti=new_id("atk"),
+        )
+        payload = {
+            "iss": self._issuer,
+            "sub": claims.sub,
+            "aud": claims.aud,
+            "client_id": claims.client_id,
+            "scope": " ".join(claims.scope),
+            "iat": claims.iat,
+            "exp": claims.exp,
+            "jti": claims.jti,
+            "grant_ids": list(claims.grant_ids),
+        }
+        header = {"alg": ALGORITHM, "typ": TOKEN_TYPE, "kid": key.kid}
+        token = jwt.encode(header, payload, key.private, registry=self._registry)
+        return IssuedAccessToken(token=token, claims=claims)
+
+    async def verify(self, token: str, *, audience: str) -> AccessTokenClaims:
+        """The claims of a valid token for ``audience``; `InvalidToken` for anything else."""
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_BYTES or token.count(".") != 2:
+            raise InvalidToken(log_detail="not a compact JWS of acceptable size")
+        try:
+            compact = jws.extract_compact(token.encode("ascii"), registry=self._registry)
+            header = compact.headers()
+        except (JoseError, UnicodeError, ValueError) as exc:
+            raise InvalidToken(log_detail="malformed JWS") from exc
+        kid = header.get("kid")
+        typ = header.get("typ")
+        if (
+            header.get("alg") != ALGORITHM
+            or not header.keys() <= _ALLOWED_HEADER
+            or not isinstance(typ, str)
+            or typ.lower() not in _ACCEPTED_TYPES
+            or not isinstance(kid, str)
+        ):
+            raise InvalidToken(log_detail=f"refused header {sorted(header)}")
+        key = await self._keys.verification_key(kid)
+        if key is None:
+            raise InvalidToken(log_detail="unknown or expired kid")
+        try:
+            valid = jws.validate_compact(compact, key.public, registry=self._registry)
+        except JoseError as exc:
+            raise InvalidToken(log_detail="signature check failed") from exc
+        if not valid:
+            raise InvalidToken(log_detail="bad signature")
+        return self._claims(compact.payload, audience)
+
+    def _claims(self, payload: bytes, audience: str) -> AccessTokenClaims:
+        try:
+            claims = json.loads(payload)
+        except ValueError as exc:
+            raise InvalidToken(log_detail="payload is not JSON") from exc
+        if not isinstance(claims, dict):
+            raise InvalidToken(log_detail="payload is not an object")
+        if claims.get("iss") != self._issuer:
+            raise InvalidToken(log_detail="wrong issuer")
+        if claims.get("aud") != audience:
+            raise InvalidToken("The access token is not meant for this resource.")
+        now = int(self._clock.now().timestamp())
+        exp, iat = _integer(claims, "exp"), _integer(claims, "iat")
+        if exp <= now:
+            raise InvalidToken("The access token has expired.")
+        if iat > now + _LEEWAY_SECONDS:
+            raise InvalidToken(log_detail="issued in the future")
+        scope = claims.get("scope")
+        grant_ids = claims.get("grant_ids")
+        if not isinstance(scope, str) or not isinstance(grant_ids, list) or not grant_ids:
+            raise InvalidToken(log_detail="scope or grant_ids malformed")
+        if not all(isinstance(grant_id, str) for grant_id in grant_ids):
+            raise InvalidToken(log_detail="grant_ids malformed")
+        return AccessTokenClaims(
+            sub=_string(claims, "sub"),
+            client_id=_string(claims, "client_id"),
+            scope=tuple(scope.split()),
+            grant_ids=tuple(grant_ids),
+            aud=audience,
+            iat=iat,
+            exp=exp,
+            jti=_string(claims, "jti"),
+        )
