@@ -3,7 +3,8 @@
 Authentication does the same work whether or not the email is known (an
 unknown email is verified against a dummy hash), so timing does not reveal
 which accounts exist. A stored hash made with older parameters is upgraded on
-the next successful sign-in.
+the next successful sign-in. Hashing runs in a worker thread, so a sign-in
+does not stall the event loop.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Row, insert, select, update
@@ -94,6 +96,7 @@ async def create_user(
     if await get_user_by_email(conn, normalized) is not None:
         raise DuplicateEmail(f"a user with the email {normalized} already exists")
     user = User(id=new_id("usr"), email=normalized, name=display_name, created_at=now)
+    password_hash = await _hash(password)
     try:
         async with conn.begin_nested():
             await conn.execute(
@@ -101,13 +104,17 @@ async def create_user(
                     id=user.id,
                     email=user.email,
                     name=user.name,
-                    password_hash=_hasher.hash(password),
+                    password_hash=password_hash,
                     created_at=now,
                 )
             )
     except IntegrityError as exc:  # a concurrent insert of the same email won
         raise DuplicateEmail(f"a user with the email {normalized} already exists") from exc
     return user
+
+
+async def _hash(password: str) -> str:
+    return await anyio.to_thread.run_sync(_hasher.hash, password)
 
 
 @cache
@@ -126,14 +133,14 @@ async def authenticate(conn: AsyncConnection, email: str, password: str) -> User
     ).first()
     stored = row.password_hash if row is not None else _dummy_hash()
     try:
-        _hasher.verify(stored, password)
+        await anyio.to_thread.run_sync(_hasher.verify, stored, password)
     except (VerificationError, InvalidHashError):
         return None
     if row is None:
         return None
     if _hasher.check_needs_rehash(stored):
         await conn.execute(
-            update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password))
+            update(users).where(users.c.id == row.id).values(password_hash=await _hash(password))
         )
     return User(id=row.id, email=row.email, name=row.name, created_at=row.created_at)
 
