@@ -160,3 +160,15 @@ async def test_translations_of_another_project_are_invisible(
         await publish_translations(conn, "prj_b", None, clock.now())
         assert await published_translations(conn, keyed, "en") == {}
         assert await get_translations(conn, keyed, "en") == []
+
+
+async def test_language_codes_are_compared_in_canonical_form(
+    services: Services, clock: FrozenClock, keyed: str
+) -> None:
+    async with services.db.transaction() as conn:
+        await conn.execute(
+            insert(project_languages).values(project_id=keyed, code="pt-BR", created_at=clock.now())
+        )
+        await set_translations(conn, keyed, "pt-br", {"hello": "Olá"}, clock.now())
+        assert await publish_translations(conn, keyed, ["PT_br"], clock.now()) == 1
+        assert await published_translations(conn, keyed, "pt-BR") == {"hello": "Olá"}

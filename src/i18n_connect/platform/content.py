@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import ConflictError, InvalidRequest, NotFound
 from i18n_connect.ids import new_id
-from i18n_connect.platform.translations import check_language
+from i18n_connect.platform.projects import normalize_language
 from i18n_connect.storage.tables import content_entries, content_models
 
 __all__ = [
@@ -99,11 +99,12 @@ def _check_value(spec: Mapping[str, Any], value: Any) -> Any:
     if spec["localized"]:
         if not isinstance(value, dict):
             raise InvalidRequest(f"the localized field {name} needs an object of language: text")
+        texts: dict[str, str] = {}
         for language, text in value.items():
-            check_language(language)
             if not isinstance(text, str) or len(text) > _MAX_TEXT:
                 raise InvalidRequest(f"the {language} value of {name} must be text")
-        return dict(value)
+            texts[normalize_language(language)] = text
+        return texts
     if kind in _TEXT_TYPES:
         if not isinstance(value, str) or len(value) > _MAX_TEXT:
             raise InvalidRequest(f"the field {name} must be text")

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import InvalidRequest, NotFound
 from i18n_connect.ids import new_id
-from i18n_connect.platform.translations import check_language
+from i18n_connect.platform.projects import normalize_language
 from i18n_connect.storage.tables import glossary_terms
 
 __all__ = ["GlossaryTerm", "TermInput", "delete_terms", "list_terms", "save_terms"]
@@ -56,6 +56,7 @@ def _term(row: Any) -> GlossaryTerm:
 
 
 def _check(term: TermInput) -> TermInput:
+    """The term with canonical language codes, when every part is acceptable."""
     if not term.term.strip() or len(term.term) > _MAX_TERM or term.term != term.term.strip():
         raise InvalidRequest(
             f"the glossary term {term.term[:40]!r} must be 1-{_MAX_TERM} characters "
@@ -63,13 +64,14 @@ def _check(term: TermInput) -> TermInput:
         )
     if len(term.description) > _MAX_DESCRIPTION:
         raise InvalidRequest(f"a term description must be at most {_MAX_DESCRIPTION} characters")
+    texts: dict[str, str] = {}
     for language, text in term.translations.items():
-        check_language(language)
+        texts[normalize_language(language)] = text
         if not text or len(text) > _MAX_TEXT:
             raise InvalidRequest(
                 f"the {language} translation of {term.term!r} must be 1-{_MAX_TEXT} characters"
             )
-    return term
+    return TermInput(term.term, term.description, texts)
 
 
 async def list_terms(conn: AsyncConnection, project_id: str) -> list[GlossaryTerm]:

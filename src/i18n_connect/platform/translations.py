@@ -2,12 +2,12 @@
 
 Every write lands in ``draft``; only `publish_translations` copies drafts to
 ``published``, which is all the CDN and other public readers ever see. A
-language must be the project's source language or one of its languages.
+language must be one of the project's; codes are compared in their canonical
+BCP 47 form (``pt-br`` means ``pt-BR``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import InvalidRequest, NotFound
 from i18n_connect.platform.keys import MAX_BATCH, key_ids
+from i18n_connect.platform.projects import normalize_language
 from i18n_connect.storage.tables import (
     project_languages,
     projects,
@@ -27,7 +28,6 @@ from i18n_connect.storage.tables import (
 
 __all__ = [
     "Translation",
-    "check_language",
     "get_translations",
     "project_language_codes",
     "publish_translations",
@@ -35,7 +35,6 @@ __all__ = [
     "set_translations",
 ]
 
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}")
 _MAX_TEXT = 20_000
 
 
@@ -47,13 +46,6 @@ class Translation:
     published: str | None
     updated_at: datetime
     published_at: datetime | None
-
-
-def check_language(code: str) -> str:
-    """The code when it looks like a BCP 47 tag (``de``, ``pt-BR``, ``zh-Hant-TW``)."""
-    if not _LANGUAGE.fullmatch(code):
-        raise InvalidRequest(f"{code[:40]!r} is not a language code such as de or pt-BR")
-    return code
 
 
 async def project_language_codes(conn: AsyncConnection, project_id: str) -> list[str]:
@@ -71,10 +63,12 @@ async def project_language_codes(conn: AsyncConnection, project_id: str) -> list
     return [source, *(code for code in others if code != source)]
 
 
-async def _require_language(conn: AsyncConnection, project_id: str, language: str) -> None:
-    check_language(language)
-    if language not in await project_language_codes(conn, project_id):
-        raise NotFound(f"the project has no language {language!r}")
+async def _require_language(conn: AsyncConnection, project_id: str, language: str) -> str:
+    """The canonical code of one of the project's languages; else `NotFound`."""
+    code = normalize_language(language)
+    if code not in await project_language_codes(conn, project_id):
+        raise NotFound(f"the project has no language {code!r}")
+    return code
 
 
 async def set_translations(
@@ -94,7 +88,7 @@ async def set_translations(
         raise InvalidRequest(
             f"translations must be at most {_MAX_TEXT} characters: {', '.join(too_long[:20])}"
         )
-    await _require_language(conn, project_id, language)
+    language = await _require_language(conn, project_id, language)
     ids = await key_ids(conn, project_id, texts)
     existing = set(
         await conn.scalars(
@@ -129,7 +123,7 @@ async def get_translations(
     keys: Iterable[str] | None = None,
 ) -> list[Translation]:
     """Drafts and published texts of one language, by key name (keys without text omitted)."""
-    await _require_language(conn, project_id, language)
+    language = await _require_language(conn, project_id, language)
     query = (
         select(
             translation_keys.c.name,
@@ -164,10 +158,9 @@ async def publish_translations(
 ) -> int:
     """Publish every changed draft of the given languages (``None`` = all); returns the count."""
     codes = await project_language_codes(conn, project_id)
-    chosen = codes if languages is None else list(dict.fromkeys(languages))
+    chosen = codes if languages is None else list(dict.fromkeys(map(normalize_language, languages)))
     for code in chosen:
         if code not in codes:
-            check_language(code)
             raise NotFound(f"the project has no language {code!r}")
     changed = and_(
         translations.c.draft.is_not(None),
@@ -191,6 +184,7 @@ async def published_translations(
     conn: AsyncConnection, project_id: str, language: str
 ) -> dict[str, str]:
     """The live texts of one language (key name → text); drafts never appear here."""
+    language = normalize_language(language)
     rows = await conn.execute(
         select(translation_keys.c.name, translations.c.published)
         .join(translations, translations.c.key_id == translation_keys.c.id)
