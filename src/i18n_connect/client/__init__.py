@@ -1,0 +1,103 @@
+"""The partner SDK of i18n-connect: OAuth 2.0 authorization code flow with PKCE (RFC 6749,
+RFC 7636), issuer identification (RFC 9207), refresh-token rotation, token revocation
+(RFC 7009), installation tokens and the partner REST API (SPEC §3 and §4).
+
+Needs only httpx and the standard library (``pip install 'i18n-connect[client]'``).
+"""
+
+from i18n_connect.client.api import (
+    ContentEntry,
+    ContentModel,
+    GlossaryTerm,
+    Organization,
+    PartnerAPI,
+    Project,
+    TokenSource,
+    TranslationKey,
+    TranslationValue,
+)
+from i18n_connect.client.authorization import AuthorizationSession, callback_params
+from i18n_connect.client.cache import InstallationTokenCache
+from i18n_connect.client.connect import ConnectClient, PersistCallback
+from i18n_connect.client.errors import (
+    AccessDenied,
+    Conflict,
+    GrantNotFound,
+    GrantRevoked,
+    I18nConnectError,
+    InsufficientScope,
+    InvalidCallback,
+    InvalidClient,
+    InvalidGrant,
+    InvalidRequest,
+    InvalidScope,
+    InvalidTarget,
+    InvalidToken,
+    IssuerMismatch,
+    MissingScope,
+    NotFound,
+    RateLimited,
+    ServerError,
+    StateMismatch,
+    TemporarilyUnavailable,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    UnsupportedResponseType,
+    WrongOrganization,
+    WrongProject,
+)
+from i18n_connect.client.models import GrantTokens, InstallationToken, TokenSet
+from i18n_connect.client.pkce import code_challenge, new_code_verifier, new_state
+from i18n_connect.client.sync import SyncConnectClient, SyncPartnerAPI
+from i18n_connect.client.transport import RetryPolicy
+
+__all__ = [
+    "AccessDenied",
+    "AuthorizationSession",
+    "Conflict",
+    "ConnectClient",
+    "ContentEntry",
+    "ContentModel",
+    "GlossaryTerm",
+    "GrantNotFound",
+    "GrantRevoked",
+    "GrantTokens",
+    "I18nConnectError",
+    "InstallationToken",
+    "InstallationTokenCache",
+    "InsufficientScope",
+    "InvalidCallback",
+    "InvalidClient",
+    "InvalidGrant",
+    "InvalidRequest",
+    "InvalidScope",
+    "InvalidTarget",
+    "InvalidToken",
+    "IssuerMismatch",
+    "MissingScope",
+    "NotFound",
+    "Organization",
+    "PartnerAPI",
+    "PersistCallback",
+    "Project",
+    "RateLimited",
+    "RetryPolicy",
+    "ServerError",
+    "StateMismatch",
+    "SyncConnectClient",
+    "SyncPartnerAPI",
+    "TemporarilyUnavailable",
+    "TokenSet",
+    "TokenSource",
+    "TranslationKey",
+    "TranslationValue",
+    "UnauthorizedClient",
+    "UnsupportedGrantType",
+    "UnsupportedResponseType",
+    "WrongOrganization",
+    "WrongProject",
+    "callback_params",
+    "code_challenge",
+    "new_code_verifier",
+    "new_state",
+]
