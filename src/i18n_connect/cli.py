@@ -7,12 +7,22 @@ traceback.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 
 import typer
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect.errors import NotFound, ProtocolError
+from i18n_connect.oauth.clients import Client, create_client
+from i18n_connect.platform import accounts
+from i18n_connect.platform import organizations as orgs
+from i18n_connect.services import Services
 from i18n_connect.settings import ConfigurationError, Settings
 from i18n_connect.storage import migrate as migrations
 
@@ -54,6 +64,38 @@ def load_settings(host: str | None = None, port: int | None = None) -> Settings:
     return settings
 
 
+T = TypeVar("T")
+
+
+def run_async(work: Callable[[Services], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Migrate, then run ``work`` with services on the configured database and close them.
+
+    Domain errors (`ProtocolError`, `ValueError`) and an unreachable database
+    end the command with one ``error: …`` line and exit status 1.
+    """
+    settings = settings or load_settings()
+
+    async def main() -> T:
+        services = Services.build(settings)
+        try:
+            return await work(services)
+        finally:
+            await services.db.dispose()
+
+    try:
+        migrations.upgrade(settings.database_url)
+        return asyncio.run(main())
+    except (ProtocolError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    except (DBAPIError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise fail(f"cannot use the database: {reason}") from exc
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations."""
@@ -83,6 +125,272 @@ def serve(
         server_header=False,
         log_config=None,
     )
+
+
+@app.command()
+def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+    """Seed demo data once (a second run reuses it), print how to sign in, then serve.
+
+    Example: i18n-connect demo --port 8000
+    """
+    from i18n_connect.demo import seed, welcome_text
+
+    settings = load_settings(host, port)
+    seeded = run_async(seed, settings)
+    typer.echo(welcome_text(seeded, settings.issuer))
+    serve(host=host, port=port, workers=1)
+
+
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+def _user_json(user: accounts.User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "created_at": iso(user.created_at),
+    }
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Sign-in email (stored in lower case).")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="At least 8 characters; asked for when not given.",
+        ),
+    ],
+    name: Annotated[
+        str | None, typer.Option(help="Display name (default: the email's local part).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a user who can sign in with email and password.
+
+    Example: i18n-connect users create --email ada@example.com --name "Ada Lovelace"
+    """
+
+    async def work(services: Services) -> accounts.User:
+        async with services.db.transaction() as conn:
+            return await accounts.create_user(
+                conn, email=email, password=password, name=name, now=services.clock.now()
+            )
+
+    user = run_async(work)
+    emit(_user_json(user), as_json, f"created user {user.email} ({user.id})")
+
+
+orgs_app = typer.Typer(help="Organizations and their members.", no_args_is_help=True)
+app.add_typer(orgs_app, name="orgs")
+
+OrgOption = Annotated[str, typer.Option("--org", help="The organization's slug.")]
+EmailOption = Annotated[str, typer.Option(help="The member's email.")]
+RoleOption = Annotated[str, typer.Option(help="owner, admin or member.")]
+
+
+def _organization_json(org: orgs.Organization) -> dict[str, Any]:
+    return {"id": org.id, "slug": org.slug, "name": org.name, "created_at": iso(org.created_at)}
+
+
+async def _organization_by_slug(conn: AsyncConnection, slug: str) -> orgs.Organization:
+    organization = await orgs.get_organization_by_slug(conn, slug)
+    if organization is None:
+        raise NotFound(f"no organization with the slug {slug!r}")
+    return organization
+
+
+async def _user_by_email(conn: AsyncConnection, email: str) -> accounts.User:
+    user = await accounts.get_user_by_email(conn, email)
+    if user is None:
+        raise NotFound(f"no user with the email {accounts.normalize_email(email)}")
+    return user
+
+
+@orgs_app.command("create")
+def orgs_create(
+    slug: Annotated[str, typer.Option(help="2-64 lowercase letters, digits or hyphens.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    owner: Annotated[str, typer.Option(help="Email of the existing user who will own it.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Create an organization owned by an existing user.
+
+    Example: i18n-connect orgs create --slug acme --name "Acme Inc." --owner ada@example.com
+    """
+
+    async def work(services: Services) -> orgs.Organization:
+        async with services.db.transaction() as conn:
+            user = await _user_by_email(conn, owner)
+            return await orgs.create_organization(
+                conn, slug=slug, name=name, owner_user_id=user.id, now=services.clock.now()
+            )
+
+    org = run_async(work)
+    emit(_organization_json(org), as_json, f"created organization {org.slug} ({org.id})")
+
+
+MembershipChange = Callable[[AsyncConnection, str, str, datetime], Awaitable[None]]
+
+
+def _change_membership(org_slug: str, email: str, as_json: bool, change: MembershipChange) -> None:
+    """Apply ``change(conn, organization_id, user_id, now)`` and print the resulting role."""
+
+    async def work(services: Services) -> dict[str, Any]:
+        async with services.db.transaction() as conn:
+            org = await _organization_by_slug(conn, org_slug)
+            user = await _user_by_email(conn, email)
+            await change(conn, org.id, user.id, services.clock.now())
+            role = await orgs.membership_role(conn, org.id, user.id)
+        return {
+            "organization": org.slug,
+            "organization_id": org.id,
+            "email": user.email,
+            "user_id": user.id,
+            "role": role,
+        }
+
+    result = run_async(work)
+    member, org = result["email"], result["organization"]
+    text = (
+        f"{member} is now {result['role']} of {org}"
+        if result["role"]
+        else f"{member} is no longer a member of {org}"
+    )
+    emit(result, as_json, text)
+
+
+@orgs_app.command("add-member")
+def orgs_add_member(
+    org: OrgOption, email: EmailOption, role: RoleOption, as_json: JsonOption = False
+) -> None:
+    """Add an existing user to an organization.
+
+    Example: i18n-connect orgs add-member --org acme --email bob@example.com --role admin
+    """
+
+    async def change(conn: AsyncConnection, org_id: str, user_id: str, now: datetime) -> None:
+        await orgs.add_member(
+            conn, organization_id=org_id, user_id=user_id, role=role, now=now, actor="cli"
+        )
+
+    _change_membership(org, email, as_json, change)
+
+
+@orgs_app.command("set-role")
+def orgs_set_role(
+    org: OrgOption, email: EmailOption, role: RoleOption, as_json: JsonOption = False
+) -> None:
+    """Change a member's role. Demoting to member revokes their grants on the organization;
+    the last owner cannot be demoted.
+
+    Example: i18n-connect orgs set-role --org acme --email bob@example.com --role member
+    """
+
+    async def change(conn: AsyncConnection, org_id: str, user_id: str, now: datetime) -> None:
+        await orgs.set_role(
+            conn, organization_id=org_id, user_id=user_id, role=role, now=now, actor="cli"
+        )
+
+    _change_membership(org, email, as_json, change)
+
+
+@orgs_app.command("remove-member")
+def orgs_remove_member(org: OrgOption, email: EmailOption, as_json: JsonOption = False) -> None:
+    """Remove a member and revoke their grants on the organization; the last owner stays.
+
+    Example: i18n-connect orgs remove-member --org acme --email bob@example.com
+    """
+
+    async def change(conn: AsyncConnection, org_id: str, user_id: str, now: datetime) -> None:
+        await orgs.remove_member(
+            conn, organization_id=org_id, user_id=user_id, now=now, actor="cli"
+        )
+
+    _change_membership(org, email, as_json, change)
+
+
+@orgs_app.command("list")
+def orgs_list(as_json: JsonOption = False) -> None:
+    """List every organization with its number of members.
+
+    Example: i18n-connect orgs list --json
+    """
+
+    async def work(services: Services) -> list[tuple[orgs.Organization, int]]:
+        async with services.db.transaction(readonly=True) as conn:
+            return await orgs.list_organizations(conn)
+
+    found = run_async(work)
+    rows = [{**_organization_json(org), "members": members} for org, members in found]
+    lines = [f"{'SLUG':<24} {'MEMBERS':>7}  {'ID':<28} NAME"]
+    lines += [f"{r['slug']:<24} {r['members']:>7}  {r['id']:<28} {r['name']}" for r in rows]
+    emit({"organizations": rows}, as_json, "\n".join(lines) if rows else "no organizations yet")
+
+
+clients_app = typer.Typer(help="OAuth clients (partner apps).", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+
+
+def client_json(client: Client, secret: str | None) -> dict[str, Any]:
+    return {
+        "client_id": client.id,
+        "client_secret": secret,
+        "name": client.name,
+        "redirect_uris": list(client.redirect_uris),
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "scope": client.scope,
+        "created_at": iso(client.created_at),
+    }
+
+
+@clients_app.command("create")
+def clients_create(
+    name: Annotated[str, typer.Option(help="Shown to users on the consent screen.")],
+    redirect_uri: Annotated[
+        list[str],
+        typer.Option(
+            help="Exact redirect URI (https, http on 127.0.0.1/[::1]/localhost, or a "
+            "private-use scheme); repeat for several."
+        ),
+    ],
+    confidential: Annotated[
+        bool, typer.Option(help="Issue a client secret (server-side apps).")
+    ] = False,
+    scope: Annotated[
+        str | None, typer.Option(help="Space-separated scopes asked for when a request has none.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register an OAuth client; prints its client_id and, once, its secret.
+
+    Example: i18n-connect clients create --name "My plugin"
+    --redirect-uri http://127.0.0.1:8001/connect/callback
+    """
+
+    async def work(services: Services) -> tuple[Client, str | None]:
+        async with services.db.transaction() as conn:
+            return await create_client(
+                conn,
+                name=name,
+                redirect_uris=redirect_uri,
+                confidential=confidential,
+                now=services.clock.now(),
+                hasher=services.hasher,
+                origin="cli",
+                scope=scope,
+            )
+
+    client, secret = run_async(work)
+    text = f"client_id: {client.id}"
+    if secret is not None:
+        text += f"\nclient_secret: {secret}\n(the secret is shown only now: store it safely)"
+    emit(client_json(client, secret), as_json, text)
 
 
 keys_app = typer.Typer(help="Access-token signing keys.", no_args_is_help=True)
