@@ -1,0 +1,144 @@
+"""Who calls the MCP server: bearer-token verification for ``/mcp`` (RFC 6750 §2.1, RFC 8707,
+MCP authorization 2025-11-25).
+
+Two credentials are accepted, in the ``Authorization: Bearer`` header or —
+installation tokens only — in ``x-api-key``:
+
+- an installation token (``bi_oat_…``): the caller acts in that token's one
+  organization with its scopes and project limits;
+- an access token whose audience is the MCP resource: the caller acts through
+  the token's live grants, each with the token's scopes narrowed to the grant's.
+  The client's token is never forwarded anywhere: tools work on an
+  `Installation` built from the grant, exactly what an installation token of
+  that grant would carry.
+
+A token in the query string, a token for another audience, an expired,
+forged or revoked one is ``invalid_token``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect import installations
+from i18n_connect.errors import InvalidRequest, InvalidToken
+from i18n_connect.services import Services
+from i18n_connect.storage.oauth_tables import grants
+from i18n_connect.storage.tables import organizations
+
+__all__ = ["Installation", "McpCaller", "authenticate", "bearer_token"]
+
+INSTALLATION_PREFIX = "bi_oat_"
+
+
+@dataclass(frozen=True, slots=True)
+class Installation:
+    """One organization the caller may act in, and how."""
+
+    grant_id: str
+    organization_id: str
+    organization_slug: str
+    project_ids: tuple[str, ...]  # empty: every project
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class McpCaller:
+    kind: Literal["installation", "access_token"]
+    client_id: str
+    scopes: frozenset[str]  # what the presented token holds
+    installations: tuple[Installation, ...]
+
+
+def bearer_token(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+    """The presented token, ``None`` when there is none; `InvalidToken` when it is malformed or
+    came in the query string (RFC 6750 §2.3 is not offered)."""
+    if "access_token" in query:
+        raise InvalidToken("Tokens are not accepted in the query string; use the header.")
+    authorization = headers.get("authorization")
+    api_key = headers.get("x-api-key")
+    if authorization is not None and api_key is not None:
+        raise InvalidRequest("Send the token in one header only.")
+    if api_key is not None:
+        if not api_key.startswith(INSTALLATION_PREFIX):
+            raise InvalidToken("x-api-key takes an installation token (bi_oat_…).")
+        return api_key
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("A bearer token is required.")
+    return token.strip()
+
+
+async def _slugs(conn: AsyncConnection, organization_ids: list[str]) -> dict[str, str]:
+    rows = await conn.execute(
+        select(organizations.c.id, organizations.c.slug).where(
+            organizations.c.id.in_(organization_ids)
+        )
+    )
+    return {row.id: row.slug for row in rows}
+
+
+async def _from_installation_token(
+    conn: AsyncConnection, token: str, services: Services
+) -> McpCaller:
+    context = await installations.authenticate(
+        conn, token, now=services.clock.now(), hasher=services.hasher
+    )
+    slugs = await _slugs(conn, [context.organization_id])
+    scopes = frozenset(context.scopes)
+    installation = Installation(
+        grant_id=context.grant_id,
+        organization_id=context.organization_id,
+        organization_slug=slugs.get(context.organization_id, ""),
+        project_ids=tuple(context.project_ids),
+        scopes=scopes,
+    )
+    return McpCaller("installation", context.client_id, scopes, (installation,))
+
+
+async def _from_access_token(conn: AsyncConnection, token: str, services: Services) -> McpCaller:
+    claims = await services.tokens.verify(token, audience=services.settings.mcp_resource)
+    rows = (
+        await conn.execute(
+            select(grants.c.id, grants.c.organization_id, grants.c.scope).where(
+                grants.c.id.in_(claims.grant_ids),
+                grants.c.client_id == claims.client_id,
+                grants.c.user_id == claims.sub,
+                grants.c.revoked_at.is_(None),
+            )
+        )
+    ).all()
+    if not rows:
+        raise InvalidToken("Every grant behind this access token was revoked.")
+    order = {grant_id: index for index, grant_id in enumerate(claims.grant_ids)}
+    slugs = await _slugs(conn, [row.organization_id for row in rows])
+    held = frozenset(claims.scope)
+    return McpCaller(
+        "access_token",
+        claims.client_id,
+        held,
+        tuple(
+            Installation(
+                grant_id=row.id,
+                organization_id=row.organization_id,
+                organization_slug=slugs.get(row.organization_id, ""),
+                project_ids=(),
+                scopes=held & frozenset(row.scope.split()),
+            )
+            for row in sorted(rows, key=lambda row: order[row.id])
+        ),
+    )
+
+
+async def authenticate(conn: AsyncConnection, token: str, services: Services) -> McpCaller:
+    """The caller behind ``token``; `InvalidToken` (or `GrantRevoked`) otherwise."""
+    if token.startswith(INSTALLATION_PREFIX):
+        return await _from_installation_token(conn, token, services)
+    return await _from_access_token(conn, token, services)

@@ -1,0 +1,187 @@
+"""The MCP server at ``/mcp``: streamable HTTP (stateless, JSON responses) on the official SDK,
+behind the bearer-token checks of MCP authorization 2025-11-25 and RFC 6750 §3.
+
+Before a request reaches the SDK, `McpEndpoint`:
+
+- authenticates the caller (`mcp.auth`); a missing or bad token is 401 with
+  ``WWW-Authenticate: Bearer resource_metadata="…", scope="…"`` so that a client
+  holding nothing but the URL can discover the authorization server;
+- for an access token, reads the JSON-RPC body and answers a ``tools/call`` whose
+  scope the token lacks with 403 ``insufficient_scope`` naming the union of the
+  held and needed scopes (step-up authorization). An installation token cannot
+  step up, so its missing scope becomes a tool error instead;
+- hands the caller to the tools through the request scope.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.datastructures import Headers, QueryParams
+from starlette.responses import JSONResponse
+from starlette.types import Message, Receive, Scope, Send
+
+from i18n_connect import __version__
+from i18n_connect.errors import InsufficientScope, InvalidRequest, InvalidToken, ProtocolError
+from i18n_connect.mcp.auth import McpCaller, authenticate, bearer_token
+from i18n_connect.mcp.tools import CALLER_STATE_KEY, TOOL_SCOPES, register_tools
+from i18n_connect.scopes import CATALOG, format_scope
+from i18n_connect.services import Services
+from i18n_connect.web.errors import NO_STORE
+from i18n_connect.web.resource_metadata import mcp_resource_metadata_url
+
+__all__ = ["DEFAULT_MCP_SCOPES", "McpEndpoint", "build_mcp"]
+
+# What a client asks for first: every tool scope that consent pre-checks.
+DEFAULT_MCP_SCOPES = format_scope(
+    scope for scope in TOOL_SCOPES.values() if CATALOG[scope].default_on
+)
+
+
+def _challenge(services: Services, *, error: ProtocolError | None, scope: str) -> str:
+    parts = []
+    if error is not None:
+        description = error.description.replace('"', "'")
+        parts += [f'error="{error.error}"', f'error_description="{description}"']
+    parts += [
+        f'resource_metadata="{mcp_resource_metadata_url(services.settings)}"',
+        f'scope="{scope}"',
+    ]
+    return "Bearer " + ", ".join(parts)
+
+
+def _called_tools(body: bytes) -> Iterable[str]:
+    """Names of the tools a JSON-RPC message (or batch) calls; malformed bodies name none."""
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        return []
+    messages = parsed if isinstance(parsed, list) else [parsed]
+    names = []
+    for message in messages:
+        if isinstance(message, dict) and message.get("method") == "tools/call":
+            params = message.get("params")
+            name = params.get("name") if isinstance(params, dict) else None
+            if isinstance(name, str):
+                names.append(name)
+    return names
+
+
+class McpEndpoint:
+    """ASGI app of ``/mcp``: authentication and scope challenges around the SDK's transport."""
+
+    def __init__(self, services: Services, manager: StreamableHTTPSessionManager) -> None:
+        self.services = services
+        self.manager = manager
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope)
+        try:
+            token = bearer_token(headers, QueryParams(scope.get("query_string", b"")))
+            if token is None:
+                await self._refuse(None, DEFAULT_MCP_SCOPES, scope, receive, send)
+                return
+            async with self.services.db.transaction(readonly=True) as conn:
+                caller = await authenticate(conn, token, self.services)
+            body = await self._body(receive)
+        except InvalidToken as exc:
+            await self._refuse(exc, DEFAULT_MCP_SCOPES, scope, receive, send)
+            return
+        except ProtocolError as exc:
+            response = JSONResponse(exc.body(), status_code=exc.status, headers=NO_STORE)
+            await response(scope, receive, send)
+            return
+        needed = self._missing_scopes(caller, body)
+        if needed:
+            held_and_needed = format_scope(caller.scopes | needed)
+            error = InsufficientScope(format_scope(needed))
+            await self._refuse(error, held_and_needed, scope, receive, send)
+            return
+        scope.setdefault("state", {})[CALLER_STATE_KEY] = caller
+        await self.manager.handle_request(scope, _replay(body, receive), send)
+
+    def _missing_scopes(self, caller: McpCaller, body: bytes) -> frozenset[str]:
+        if caller.kind != "access_token":
+            return frozenset()
+        wanted = {TOOL_SCOPES[name] for name in _called_tools(body) if name in TOOL_SCOPES}
+        return frozenset(wanted - caller.scopes)
+
+    async def _body(self, receive: Receive) -> bytes:
+        limit = self.services.settings.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise InvalidRequest("The request body is too large.")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    async def _refuse(
+        self,
+        error: ProtocolError | None,
+        scope_value: str,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """401 (no or bad token) or 403 (step-up) with the RFC 6750 §3 challenge.
+
+        Without any token the challenge carries no error code (RFC 6750 §3.1).
+        """
+        challenge = _challenge(self.services, error=error, scope=scope_value)
+        headers = {**NO_STORE, "WWW-Authenticate": challenge}
+        if error is None:
+            body = {"error": "invalid_token", "error_description": "A bearer token is required."}
+            response = JSONResponse(body, status_code=401, headers=headers)
+        else:
+            response = JSONResponse(error.body(), status_code=error.status, headers=headers)
+        await response(scope, receive, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the already-read body to the SDK, then defers to the client."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def build_mcp(services: Services) -> tuple[McpEndpoint, StreamableHTTPSessionManager]:
+    """The ``/mcp`` endpoint and its session manager, whose ``run()`` the app lifespan enters."""
+    server: MCPServer[Any] = MCPServer(
+        name="i18n-connect",
+        title="i18n-connect translation platform",
+        version=__version__,
+        instructions=(
+            "Tools over the translation platform: projects, keys, translations and publishing. "
+            "Pass organization (id or slug) when your token covers several organizations."
+        ),
+    )
+    register_tools(server, services)
+    server.streamable_http_app(  # builds the session manager; routing is ours
+        json_response=True,
+        stateless_http=True,
+        max_request_body_size=services.settings.max_body_bytes,
+        # Bearer tokens, not cookies, authenticate every request: DNS rebinding gains nothing.
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
+    manager = server.session_manager
+    return McpEndpoint(services, manager), manager

@@ -1,0 +1,85 @@
+"""``POST /api/auth/mcp/register``: dynamic client registration (RFC 7591 §3).
+
+Rate limits are counted per client address in two buckets: one per
+(address, redirect host) at ``registration_rate_per_hour``, so that hosted
+agents which register one client per user from a shared egress address
+(``claude.ai``, ``chatgpt.com``) each get their own budget, and one per address
+at ten times that, so that varying the redirect host does not lift the limit.
+``registration_enabled=False`` switches the endpoint off (403
+``access_denied``); the authorization server metadata then omits
+``registration_endpoint``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect.errors import AccessDenied, InvalidClientMetadata, RateLimited
+from i18n_connect.oauth.registration import register
+from i18n_connect.services import Services
+from i18n_connect.web import ratelimit
+from i18n_connect.web.errors import NO_STORE
+from i18n_connect.web.sessions import services_of
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+MAX_METADATA_BYTES = 16 * 1024
+_HOUR = 3600
+_ADDRESS_FACTOR = 10
+
+
+def _redirect_bucket(raw: Any) -> str:
+    """A short name for the first redirect URI's destination (host, or private-use scheme)."""
+    uris = raw.get("redirect_uris") if isinstance(raw, dict) else None
+    first = uris[0] if isinstance(uris, list) and uris and isinstance(uris[0], str) else ""
+    parts = urlsplit(first[:300])
+    return (parts.hostname or parts.scheme or "-")[:100]
+
+
+async def _check_rate(
+    request: Request, services: Services, raw: Any, conn: AsyncConnection
+) -> None:
+    address = request.client.host if request.client else "unknown"
+    limit = services.settings.registration_rate_per_hour
+    now = services.clock.now()
+    buckets = (
+        (f"register:{address}:{_redirect_bucket(raw)}", limit),
+        (f"register:{address}", limit * _ADDRESS_FACTOR),
+    )
+    for key, bucket_limit in buckets:
+        wait = await ratelimit.hit(conn, key, limit=bucket_limit, window=_HOUR, now=now)
+        if wait is not None:
+            raise RateLimited(wait, f"Too many client registrations; retry after {wait} s.")
+
+
+def _parse(body: bytes) -> Any:
+    if len(body) > MAX_METADATA_BYTES:
+        raise InvalidClientMetadata("The client metadata is larger than 16 KB.")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidClientMetadata("The body must be a JSON object of client metadata.") from exc
+
+
+@router.post("/api/auth/mcp/register")
+async def register_client(request: Request) -> JSONResponse:
+    services = services_of(request)
+    if not services.settings.registration_enabled:
+        raise AccessDenied(
+            "Dynamic client registration is switched off on this server; "
+            "ask its operator for a client id."
+        )
+    raw = _parse(await request.body())
+    async with services.db.transaction() as conn:
+        await _check_rate(request, services, raw, conn)
+    async with services.db.transaction() as conn:
+        body = await register(conn, raw, now=services.clock.now(), hasher=services.hasher)
+    return JSONResponse(body, status_code=201, headers=NO_STORE)
