@@ -12,8 +12,14 @@ from i18n_connect import __version__
 from i18n_connect.clock import Clock
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
-from i18n_connect.web import health
+from i18n_connect.web import health, pages
 from i18n_connect.web.errors import install_error_handlers
+from i18n_connect.web.observability import (
+    HttpMetrics,
+    ObservabilityMiddleware,
+    configure_logging,
+    metrics_router,
+)
 from i18n_connect.web.security import SecurityHeadersMiddleware
 from i18n_connect.web.templates import STATIC_DIR
 
@@ -21,6 +27,7 @@ __all__ = ["create_app"]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    configure_logging(settings.log_level)
     services = Services.build(settings, clock=clock)
 
     @asynccontextmanager
@@ -41,7 +48,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(metrics_router)
+    app.include_router(pages.router)
     app.add_middleware(SecurityHeadersMiddleware, docs_path=app.docs_url)
+    app.add_middleware(ObservabilityMiddleware, metrics=HttpMetrics(services.metrics))
     return app
 
 

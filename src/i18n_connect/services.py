@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from prometheus_client import CollectorRegistry
+
 from i18n_connect.clock import Clock, SystemClock
 from i18n_connect.ids import SecretHasher
 from i18n_connect.oauth.access_tokens import AccessTokens
@@ -23,6 +25,7 @@ class Services:
     keys: KeyRing
     tokens: AccessTokens
     clock: Clock = field(default_factory=SystemClock)
+    metrics: CollectorRegistry = field(default_factory=CollectorRegistry)  # this app's /metrics
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> Services:

@@ -40,4 +40,4 @@ def safe_next(target: str | None) -> str:
 def login_redirect(request: Request) -> RedirectResponse:
     """A 303 to the login page that comes back to the current URL afterwards."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(here, safe='')}", status_code=303)
+    return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)

@@ -1,0 +1,199 @@
+"""The signed-in web pages: login, logout and the home page (SPEC §6).
+
+Login answers every wrong email or password with the same 401 page and the
+same amount of work, and throttles by email and by client address with the
+shared database counters: past ``login_failures_per_window`` failures in a
+window, the password is not even checked (429 with ``Retry-After``). Each
+attempt is counted *before* the password is verified, so parallel guesses
+cannot slip past the limit; a success takes its attempts back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from i18n_connect.platform.accounts import authenticate, normalize_email
+from i18n_connect.platform.organizations import list_memberships
+from i18n_connect.platform.projects import list_projects
+from i18n_connect.web import ratelimit
+from i18n_connect.web.identity import safe_next, signed_in_user
+from i18n_connect.web.sessions import (
+    BrowserSession,
+    csrf_token,
+    csrf_valid,
+    current_session,
+    end_session,
+    services_of,
+    set_session_cookie,
+    sign_in,
+)
+from i18n_connect.web.templates import render, render_error
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+_log = structlog.get_logger("i18n_connect.login")
+
+WRONG_CREDENTIALS = "Wrong email or password."
+_FORM_EXPIRED = "This form has expired. Please try again."
+
+
+def _login_page(
+    request: Request,
+    session: BrowserSession,
+    *,
+    next_path: str,
+    email: str = "",
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    response = render(
+        request,
+        "login.html",
+        {
+            "csrf_token": csrf_token(request, session),
+            "next": next_path,
+            "email": email,
+            "error": error,
+        },
+        status_code=status_code,
+    )
+    set_session_cookie(request, response, session)
+    return response
+
+
+def _throttle_keys(request: Request, email: str) -> tuple[str, str]:
+    services = services_of(request)
+    address = request.client.host if request.client else "unknown"
+    subject = services.hasher.hash("login-email:" + normalize_email(email))[:40]
+    return f"login:ip:{address}", f"login:email:{subject}"
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str | None = None) -> Response:
+    """The sign-in form; a signed-in visitor goes straight on to ``next``."""
+    next_path = safe_next(next)
+    async with services_of(request).db.transaction(readonly=True) as conn:
+        session, user = await signed_in_user(request, conn)
+    if user is not None:
+        return RedirectResponse(next_path, status_code=303)
+    return _login_page(request, session, next_path=next_path)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    email, password, submitted_csrf, next_value = (
+        value if isinstance(value := form.get(name), str) else ""
+        for name in ("email", "password", "csrf_token", "next")
+    )
+    next_path = safe_next(next_value)
+    services = services_of(request)
+    settings = services.settings
+    limits: dict[str, Any] = {
+        "limit": settings.login_failures_per_window,
+        "window": settings.login_failure_window_seconds,
+    }
+    ip_key, email_key = _throttle_keys(request, email)
+
+    async with services.db.transaction() as conn:
+        session = await current_session(request, conn)
+        if not csrf_valid(request, session, submitted_csrf):
+            _log.info("login.csrf_rejected")
+            return _login_page(
+                request,
+                session,
+                next_path=next_path,
+                email=email,
+                error=_FORM_EXPIRED,
+                status_code=403,
+            )
+        now = services.clock.now()
+        waits = [
+            wait
+            for key in (ip_key, email_key)
+            if (wait := await ratelimit.hit(conn, key, now=now, **limits)) is not None
+        ]
+    if waits:
+        retry_after = max(waits)
+        _log.info("login.throttled", retry_after=retry_after)
+        response = _login_page(
+            request,
+            session,
+            next_path=next_path,
+            email=email,
+            status_code=429,
+            error=f"Too many sign-in attempts. Try again in {_duration(retry_after)}.",
+        )
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    # Verification takes a while on purpose; it runs outside any write transaction.
+    async with services.db.transaction(readonly=True) as conn:
+        user = await authenticate(conn, email, password)
+    if user is None:
+        _log.info("login.failed")
+        return _login_page(
+            request,
+            session,
+            next_path=next_path,
+            email=email,
+            error=WRONG_CREDENTIALS,
+            status_code=401,
+        )
+
+    async with services.db.transaction() as conn:
+        now = services.clock.now()
+        await ratelimit.reset(conn, email_key)
+        await ratelimit.undo(conn, ip_key, window=limits["window"], now=now)
+        signed_in = await sign_in(request, conn, session, user.id)
+    _log.info("login.succeeded", user_id=user.id)
+    redirect = RedirectResponse(next_path, status_code=303)
+    set_session_cookie(request, redirect, signed_in)
+    return redirect
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """End the session server-side; the old cookie is worthless afterwards."""
+    form = await request.form()
+    submitted = form.get("csrf_token")
+    async with services_of(request).db.transaction() as conn:
+        session = await current_session(request, conn)
+        if not csrf_valid(request, session, submitted if isinstance(submitted, str) else None):
+            return render_error(request, 403, "Sign-out failed", _FORM_EXPIRED)
+        fresh = await end_session(request, conn, session)
+    if session.user_id is not None:
+        _log.info("logout", user_id=session.user_id)
+    response = RedirectResponse("/login", status_code=303)
+    set_session_cookie(request, response, fresh)
+    return response
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    """The signed-in user's organizations, their role in each, and each one's projects."""
+    async with services_of(request).db.transaction(readonly=True) as conn:
+        session, user = await signed_in_user(request, conn)
+        if user is None:
+            return RedirectResponse("/login?next=/", status_code=303)
+        organizations = [
+            {"organization": org, "role": role, "projects": await list_projects(conn, org.id)}
+            for org, role in await list_memberships(conn, user.id)
+        ]
+    return render(
+        request,
+        "home.html",
+        {"user": user, "csrf_token": csrf_token(request, session), "organizations": organizations},
+    )
