@@ -284,7 +284,9 @@ async def test_429_retry_waits_retry_after_then_succeeds() -> None:
         [
             httpx.Response(429, json={"error": "rate_limited"}, headers={"Retry-After": "3"}),
             httpx.Response(429, json={"error": "rate_limited"}, headers={"Retry-After": "1"}),
-            httpx.Response(200, json=[{"id": "org_1", "slug": "acme", "name": "Acme"}]),
+            httpx.Response(
+                200, json={"organizations": [{"id": "org_1", "slug": "acme", "name": "Acme"}]}
+            ),
         ]
     )
 

@@ -114,7 +114,9 @@ class FakeIssuer:
         org = grant.organization_id
         if path == "/api/oauth-client/organizations":
             slug, name = self.organizations[org]
-            return httpx.Response(200, json=[{"id": org, "slug": slug, "name": name}])
+            return httpx.Response(
+                200, json={"organizations": [{"id": org, "slug": slug, "name": name}]}
+            )
         if match := re.fullmatch(r"/api/oauth-client/organizations/([^/]+)/projects", path):
             if match[1] != org:
                 return _error(403, "wrong_organization")
@@ -125,10 +127,12 @@ class FakeIssuer:
             names = self.projects[org]
             return httpx.Response(
                 200,
-                json=[
-                    {"id": f"prj_{i}", "slug": n.lower().replace(" ", "-"), "name": n}
-                    for i, n in enumerate(names)
-                ],
+                json={
+                    "projects": [
+                        {"id": f"prj_{i}", "slug": n.lower().replace(" ", "-"), "name": n}
+                        for i, n in enumerate(names)
+                    ]
+                },
             )
         return _error(404, "not_found")
 
