@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import NotFound, ProtocolError
@@ -24,6 +25,7 @@ from i18n_connect.platform import accounts
 from i18n_connect.platform import organizations as orgs
 from i18n_connect.services import Services
 from i18n_connect.settings import ConfigurationError, Settings
+from i18n_connect.storage import async_url
 from i18n_connect.storage import migrate as migrations
 
 __all__ = ["app", "main"]
@@ -58,13 +60,29 @@ def load_settings(host: str | None = None, port: int | None = None) -> Settings:
         os.environ["I18N_CONNECT_ISSUER"] = f"http://{shown}:{port}"
     try:
         settings = Settings()
+        async_url(settings.database_url)
         settings.server_secret()
-    except (ConfigurationError, ValueError) as exc:
+    except (ConfigurationError, ValueError, ArgumentError) as exc:
         raise fail(str(exc).splitlines()[0]) from exc
     return settings
 
 
 T = TypeVar("T")
+
+
+def upgrade_database(settings: Settings) -> None:
+    """Apply pending migrations; an unreachable database ends the command with one line."""
+    with database_errors():
+        migrations.upgrade(settings.database_url)
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    try:
+        yield
+    except (DBAPIError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise fail(f"cannot use the database: {reason}") from exc
 
 
 def run_async(work: Callable[[Services], Awaitable[T]], settings: Settings | None = None) -> T:
@@ -82,14 +100,12 @@ def run_async(work: Callable[[Services], Awaitable[T]], settings: Settings | Non
         finally:
             await services.db.dispose()
 
-    try:
-        migrations.upgrade(settings.database_url)
-        return asyncio.run(main())
-    except (ProtocolError, ValueError) as exc:
-        raise fail(str(exc)) from exc
-    except (DBAPIError, OSError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise fail(f"cannot use the database: {reason}") from exc
+    upgrade_database(settings)
+    with database_errors():
+        try:
+            return asyncio.run(main())
+        except (ProtocolError, ValueError) as exc:
+            raise fail(str(exc)) from exc
 
 
 def iso(moment: datetime) -> str:
@@ -99,8 +115,7 @@ def iso(moment: datetime) -> str:
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations."""
-    settings = load_settings()
-    migrations.upgrade(settings.database_url)
+    upgrade_database(load_settings())
     typer.echo("database is up to date")
 
 
@@ -113,8 +128,7 @@ def serve(
     """Apply pending migrations, then serve HTTP."""
     import uvicorn
 
-    settings = load_settings(host, port)
-    migrations.upgrade(settings.database_url)
+    upgrade_database(load_settings(host, port))
     uvicorn.run(
         "i18n_connect.app:app_from_environment",
         factory=True,
