@@ -12,7 +12,7 @@ from i18n_connect import __version__
 from i18n_connect.clock import Clock
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
-from i18n_connect.web import health, pages
+from i18n_connect.web import health, oauth_routes, pages
 from i18n_connect.web.errors import install_error_handlers
 from i18n_connect.web.observability import (
     HttpMetrics,
@@ -47,6 +47,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(oauth_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)
     app.include_router(pages.router)

@@ -154,20 +154,24 @@ class KeyRing:
         self._lock = asyncio.Lock()
 
     async def load(self) -> None:
-        """Read the keys now, creating the first one when there is no current key."""
-        async with self._lock:
-            await self._load()
+        """Read the keys now, creating the first one when there is no current key.
 
-    async def _load(self) -> None:
+        Call it outside any open write transaction: on SQLite, creating the key
+        would wait for that transaction's lock.
+        """
+        async with self._lock:
+            await self._load(create=True)
+
+    async def _load(self, *, create: bool) -> None:
         rows = await self._read()
-        if not any(row.retired_at is None for row in rows):
+        if create and not any(row.retired_at is None for row in rows):
             async with self._db.transaction() as conn:
                 await _ensure_current_key(conn, now=self._clock.now(), kek=self._kek)
             rows = await self._read()
         keys = {row.kid: self._parse(row) for row in rows}
         live = [key for key in keys.values() if key.retired_at is None]
-        newest = max(live, key=lambda key: (key.created_at, key.kid))
-        if newest.private is None:
+        newest = max(live, key=lambda key: (key.created_at, key.kid)) if live else None
+        if newest is not None and newest.private is None:
             newest = self._with_private(newest, rows)
             keys[newest.kid] = newest
         self._keys, self._current = keys, newest
@@ -216,11 +220,13 @@ class KeyRing:
         if time.monotonic() - self._loaded_at >= _RELOAD_SECONDS:
             async with self._lock:
                 if time.monotonic() - self._loaded_at >= _RELOAD_SECONDS:
-                    await self._load()
+                    await self._load(create=False)
 
     async def signing_key(self) -> SigningKey:
-        """The key that signs new tokens."""
+        """The key that signs new tokens (created when the store has none: see `load`)."""
         await self._refresh_if_stale()
+        if self._current is None:
+            await self.load()
         assert self._current is not None
         return self._current
 
@@ -232,7 +238,7 @@ class KeyRing:
             async with self._lock:
                 if kid not in self._keys:
                     self._unknown_kid_at = time.monotonic()
-                    await self._load()
+                    await self._load(create=False)
             key = self._keys.get(kid)
         if key is None or not key.published_at(self._clock.now()):
             return None

@@ -1,0 +1,105 @@
+"""Client authentication at the token endpoint (RFC 6749 §2.3.1, §3.2.1; RFC 7591 §2).
+
+Three methods: ``client_secret_basic`` (HTTP Basic whose user and password are
+the form-urlencoded client id and secret), ``client_secret_post`` (both in the
+body) and ``none`` (a public client names itself with ``client_id``). A request
+that uses more than one method is malformed. A confidential client may use
+either secret method; it must use one. Every failure to authenticate — unknown
+or deleted client, wrong secret, missing secret, a secret sent by a public
+client — is ``invalid_client``. Secrets are compared in constant time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import unquote_plus
+
+from sqlalchemy import or_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect.errors import InvalidClient, InvalidRequest
+from i18n_connect.ids import SecretHasher
+from i18n_connect.oauth.clients import AuthMethod, Client, get_client
+from i18n_connect.storage.oauth_tables import oauth_clients
+
+__all__ = ["ClientCredentials", "authenticate_client", "client_credentials", "uses_basic"]
+
+_LAST_USED_RESOLUTION = timedelta(minutes=1)  # spares a write on every request of a busy client
+_DUMMY_HASH = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCredentials:
+    client_id: str
+    secret: str | None
+    method: AuthMethod
+
+
+def uses_basic(authorization: str | None) -> bool:
+    """Whether an ``Authorization`` header carries HTTP Basic credentials."""
+    return authorization is not None and authorization[:6].lower() == "basic "
+
+
+def _basic(authorization: str) -> tuple[str, str]:
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidClient("The Basic credentials are not valid base64.") from exc
+    user, sep, password = decoded.partition(":")
+    if not sep or not user:
+        raise InvalidClient("The Basic credentials must be client_id:client_secret.")
+    return unquote_plus(user), unquote_plus(password)
+
+
+def client_credentials(authorization: str | None, params: Mapping[str, str]) -> ClientCredentials:
+    """Which client the request claims to be and how it proves it (nothing checked yet)."""
+    body_id = params.get("client_id")
+    body_secret = params.get("client_secret")
+    if authorization is not None:
+        if not uses_basic(authorization):
+            raise InvalidClient("The token endpoint accepts only HTTP Basic client authentication.")
+        if body_secret is not None:
+            raise InvalidRequest("Use one client authentication method, not Basic and the body.")
+        client_id, secret = _basic(authorization)
+        if body_id is not None and body_id != client_id:
+            raise InvalidRequest("client_id differs from the authenticated client.")
+        return ClientCredentials(client_id, secret, "client_secret_basic")
+    if body_id is None:
+        raise InvalidClient("The request names no client: send client_id.")
+    if body_secret is not None:
+        return ClientCredentials(body_id, body_secret, "client_secret_post")
+    return ClientCredentials(body_id, None, "none")
+
+
+async def authenticate_client(
+    conn: AsyncConnection, credentials: ClientCredentials, *, hasher: SecretHasher, now: datetime
+) -> Client:
+    """The authenticated client; `InvalidClient` when the credentials do not prove it."""
+    client = await get_client(conn, credentials.client_id)
+    if client is None:
+        if credentials.secret is not None:  # the same work as a real comparison
+            hasher.matches(credentials.secret, _DUMMY_HASH)
+        raise InvalidClient("Unknown client; register again.")
+    if client.is_confidential:
+        if credentials.secret is None or client.secret_hash is None:
+            raise InvalidClient("This client must authenticate with its client secret.")
+        if not hasher.matches(credentials.secret, client.secret_hash):
+            raise InvalidClient("Client authentication failed.")
+    elif credentials.secret is not None:
+        raise InvalidClient("This public client has no secret; authenticate with client_id only.")
+    await conn.execute(
+        update(oauth_clients)
+        .where(
+            oauth_clients.c.id == client.id,
+            or_(
+                oauth_clients.c.last_used_at.is_(None),
+                oauth_clients.c.last_used_at < now - _LAST_USED_RESOLUTION,
+            ),
+        )
+        .values(last_used_at=now)
+    )
+    return client

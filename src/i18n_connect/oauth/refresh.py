@@ -1,0 +1,259 @@
+"""Refresh tokens: issuance and rotation with reuse detection (RFC 6749 §6, §10.4;
+OAuth 2.0 Security BCP, RFC 9700 §4.14.2).
+
+Every use returns a successor; the presented token is marked used. A client
+that lost the response may present the token it just used again, as long as
+its successor has never been used: the unused successor is revoked and a new
+one issued. Presenting any other used or revoked token of the grant is reuse:
+every refresh token of the grant is revoked and ``token.refresh_reuse`` is
+audited. The refresh token's scope never changes (RFC 6749 §6); a narrower
+``scope`` only narrows the access token.
+
+Each step is a conditional update inside the caller's transaction, so two
+concurrent refreshes of one token can never leave two live tokens. A refusal
+with side effects (reuse, lost membership) is *returned*, not raised, so that
+the edge commits the revocation before it answers with the error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect import audit, grants
+from i18n_connect.errors import InvalidGrant, InvalidScope, ProtocolError
+from i18n_connect.ids import SecretHasher, new_id, new_secret
+from i18n_connect.platform.organizations import ADMIN_ROLES, membership_role
+from i18n_connect.scopes import parse_scope
+from i18n_connect.storage.oauth_tables import grants as grants_table
+from i18n_connect.storage.oauth_tables import refresh_tokens
+
+__all__ = [
+    "REFRESH_TOKEN_LIFETIME",
+    "Rotated",
+    "issue_refresh_token",
+    "replace_chain",
+    "rotate",
+    "touch_grant",
+]
+
+REFRESH_TOKEN_LIFETIME = timedelta(days=30)
+_MAX_TOKEN_LENGTH = 200
+_ATTEMPTS = 3  # retries of a lost race with a concurrent refresh of the same token
+
+
+@dataclass(frozen=True, slots=True)
+class Rotated:
+    refresh_token: str
+    grant: grants.Grant
+    scope: tuple[str, ...]  # of the access token to issue (possibly narrowed)
+    refresh_scope: str  # of the refresh token: never changes along the chain
+    resource: str | None
+
+
+async def issue_refresh_token(
+    conn: AsyncConnection,
+    *,
+    grant_id: str,
+    scope: str,
+    resource: str | None,
+    now: datetime,
+    hasher: SecretHasher,
+    code_id: str | None = None,
+    parent_id: str | None = None,
+) -> str:
+    """Store a new refresh token of the grant and return it (the only time it exists)."""
+    token = new_secret("rt_")
+    await conn.execute(
+        insert(refresh_tokens).values(
+            id=new_id("rtk"),
+            token_hash=hasher.hash(token),
+            grant_id=grant_id,
+            code_id=code_id,
+            parent_id=parent_id,
+            scope=scope,
+            resource=resource,
+            created_at=now,
+            expires_at=now + REFRESH_TOKEN_LIFETIME,
+        )
+    )
+    return token
+
+
+async def replace_chain(
+    conn: AsyncConnection,
+    *,
+    grant_id: str,
+    scope: str,
+    resource: str | None,
+    now: datetime,
+    hasher: SecretHasher,
+    code_id: str,
+) -> str:
+    """Start the grant's one refresh chain from a code, dropping any older chain of it."""
+    await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.grant_id == grant_id))
+    return await issue_refresh_token(
+        conn,
+        grant_id=grant_id,
+        scope=scope,
+        resource=resource,
+        now=now,
+        hasher=hasher,
+        code_id=code_id,
+    )
+
+
+async def touch_grant(conn: AsyncConnection, grant_id: str, *, now: datetime) -> None:
+    """Record that the grant was just used (shown on the connected-apps page)."""
+    await conn.execute(
+        update(grants_table).where(grants_table.c.id == grant_id).values(last_used_at=now)
+    )
+
+
+async def _row_by_id(conn: AsyncConnection, token_id: str) -> Any:
+    return (await conn.execute(select(refresh_tokens).where(refresh_tokens.c.id == token_id))).one()
+
+
+async def _live_child(conn: AsyncConnection, token_id: str) -> Any:
+    return (
+        await conn.execute(
+            select(refresh_tokens).where(
+                refresh_tokens.c.parent_id == token_id, refresh_tokens.c.revoked_at.is_(None)
+            )
+        )
+    ).first()
+
+
+async def _revoke_chain(
+    conn: AsyncConnection, row: Any, grant: grants.Grant, *, now: datetime
+) -> InvalidGrant:
+    await conn.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.grant_id == grant.id, refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    await audit.record(
+        conn,
+        action="token.refresh_reuse",
+        actor=grant.client_id,
+        now=now,
+        user_id=grant.user_id,
+        client_id=grant.client_id,
+        organization_id=grant.organization_id,
+        grant_id=grant.id,
+        detail={"refresh_token_id": row.id},
+    )
+    return InvalidGrant("The refresh token was already used; every token of this grant is revoked.")
+
+
+async def _advance(
+    conn: AsyncConnection, row: Any, grant: grants.Grant, *, now: datetime, hasher: SecretHasher
+) -> str | InvalidGrant:
+    """Rotate ``row``: a successor, or the reuse error once the chain is revoked."""
+    for _ in range(_ATTEMPTS):
+        if row.revoked_at is not None:
+            return await _revoke_chain(conn, row, grant, now=now)
+        if row.used_at is None:
+            won = await conn.execute(
+                update(refresh_tokens)
+                .where(
+                    refresh_tokens.c.id == row.id,
+                    refresh_tokens.c.used_at.is_(None),
+                    refresh_tokens.c.revoked_at.is_(None),
+                )
+                .values(used_at=now)
+            )
+        else:  # a retry after a lost response: only while the successor is still unused
+            child = await _live_child(conn, row.id)
+            if child is None or child.used_at is not None:
+                return await _revoke_chain(conn, row, grant, now=now)
+            won = await conn.execute(
+                update(refresh_tokens)
+                .where(
+                    refresh_tokens.c.id == child.id,
+                    refresh_tokens.c.used_at.is_(None),
+                    refresh_tokens.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=now)
+            )
+        if won.rowcount == 1:
+            return await issue_refresh_token(
+                conn,
+                grant_id=grant.id,
+                scope=row.scope,
+                resource=row.resource,
+                now=now,
+                hasher=hasher,
+                code_id=row.code_id,
+                parent_id=row.id,
+            )
+        row = await _row_by_id(conn, row.id)  # a concurrent refresh moved first: look again
+    return InvalidGrant("The refresh token is being used concurrently; retry.")
+
+
+def _narrowed(requested: str | None, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    if requested is None:
+        return allowed
+    scope = parse_scope(requested)
+    if not scope:
+        raise InvalidScope("The scope parameter names no scope.")
+    wider = [name for name in scope if name not in allowed]
+    if wider:
+        raise InvalidScope(f"The scope is wider than the grant: {' '.join(wider)}.")
+    return scope
+
+
+async def rotate(
+    conn: AsyncConnection,
+    *,
+    client_id: str,
+    refresh_token: str,
+    requested_scope: str | None,
+    now: datetime,
+    hasher: SecretHasher,
+) -> Rotated | ProtocolError:
+    """Exchange a refresh token for its successor (see the module docstring).
+
+    Refusals without side effects are raised; reuse and lost membership are
+    returned after their revocation so that the caller commits it.
+    """
+    if not refresh_token or len(refresh_token) > _MAX_TOKEN_LENGTH:
+        raise InvalidGrant("Unknown refresh token.")
+    row = (
+        await conn.execute(
+            select(refresh_tokens).where(refresh_tokens.c.token_hash == hasher.hash(refresh_token))
+        )
+    ).first()
+    if row is None:
+        raise InvalidGrant("Unknown refresh token.")
+    grant = await grants.get_grant(conn, row.grant_id)
+    if grant is None or grant.client_id != client_id:
+        raise InvalidGrant("The refresh token was issued to another client.")
+    if not grant.live:
+        raise InvalidGrant("The grant was revoked.")
+    if row.expires_at <= now:
+        raise InvalidGrant("The refresh token has expired.")
+    token_scope = tuple(row.scope.split())
+    allowed = tuple(name for name in token_scope if name in grant.scope)
+    scope = _narrowed(requested_scope, allowed)
+    role = await membership_role(conn, grant.organization_id, grant.user_id)
+    if role not in ADMIN_ROLES:
+        await grants.revoke_grant(conn, grant.id, actor="system", now=now, reason="membership_lost")
+        return InvalidGrant(
+            "The user no longer administers the organization; the grant is revoked."
+        )
+    successor = await _advance(conn, row, grant, now=now, hasher=hasher)
+    if isinstance(successor, ProtocolError):
+        return successor
+    await touch_grant(conn, grant.id, now=now)
+    return Rotated(
+        refresh_token=successor,
+        grant=grant,
+        scope=scope,
+        refresh_scope=row.scope,
+        resource=row.resource,
+    )

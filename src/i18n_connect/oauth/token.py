@@ -1,0 +1,231 @@
+"""The token endpoint's protocol logic (RFC 6749 §3.2, §4.1.3, §5, §6; RFC 7636 §4.5, §4.6;
+RFC 8707 §2.2; SPEC §3 "POST /api/auth/mcp/token").
+
+``authorization_code``: the code is checked completely — client, PKCE,
+redirect URI, expiry, resource, live grants — before a conditional update
+consumes it, so a wrong verifier does not burn it. A second redemption by the
+same client with the right verifier (RFC 6749 §10.5) fails and revokes the
+code's grants, and with them every token issued from it; a replay that fails
+client authentication or PKCE changes nothing. The response carries one
+refresh token per grant and one access token covering all of them.
+
+``refresh_token``: rotation with reuse detection, in `oauth.refresh`.
+
+A refusal whose side effects must persist (code replay, refresh reuse, lost
+membership) is returned instead of raised: the edge commits, then answers
+with it. Everything raised rolls the transaction back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect import audit, grants
+from i18n_connect.errors import (
+    InvalidGrant,
+    InvalidRequest,
+    InvalidTarget,
+    ProtocolError,
+    UnsupportedGrantType,
+)
+from i18n_connect.oauth import refresh
+from i18n_connect.oauth.client_auth import authenticate_client, client_credentials
+from i18n_connect.oauth.clients import Client
+from i18n_connect.oauth.codes import AuthorizationCode, consume_code, find_code
+from i18n_connect.oauth.pkce import validate_verifier, verifier_matches
+from i18n_connect.scopes import CATALOG, format_scope
+from i18n_connect.services import Services
+
+__all__ = ["GRANT_TYPES", "GrantTokens", "TokenResponse", "token_request"]
+
+GRANT_TYPES = ("authorization_code", "refresh_token")
+
+
+@dataclass(frozen=True, slots=True)
+class GrantTokens:
+    grant_id: str
+    organization_id: str
+    refresh_token: str
+    scope: str
+
+    def body(self) -> dict[str, str]:
+        return {
+            "grant_id": self.grant_id,
+            "organization_id": self.organization_id,
+            "refresh_token": self.refresh_token,
+            "scope": self.scope,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TokenResponse:
+    access_token: str
+    expires_in: int
+    scope: str  # of the access token
+    grants: tuple[GrantTokens, ...]  # the first one is the top-level grant
+
+    def body(self) -> dict[str, Any]:
+        first = self.grants[0]
+        return {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "refresh_token": first.refresh_token,
+            "grant_id": first.grant_id,
+            "organization_id": first.organization_id,
+            "scope": self.scope,
+            "grants": [grant.body() for grant in self.grants],
+        }
+
+
+def _required(params: Mapping[str, str], name: str) -> str:
+    value = params.get(name)
+    if value is None:
+        raise InvalidRequest(f"The {name} parameter is required.")
+    return value
+
+
+def _resource(services: Services, params: Mapping[str, str], bound: str | None) -> str:
+    """The access token's audience: the requested resource, consistent with the binding."""
+    requested = params.get("resource")
+    if requested is not None and requested not in services.settings.resources:
+        raise InvalidTarget("The resource is not served by this authorization server.")
+    if requested is not None and bound is not None and requested != bound:
+        raise InvalidTarget("The resource differs from the one the authorization was for.")
+    return requested or bound or services.settings.api_resource
+
+
+async def token_request(
+    conn: AsyncConnection,
+    services: Services,
+    *,
+    params: Mapping[str, str],
+    authorization: str | None,
+) -> TokenResponse | ProtocolError:
+    """Answer one token request (parameters already parsed, none repeated)."""
+    grant_type = _required(params, "grant_type")
+    if grant_type not in GRANT_TYPES:
+        raise UnsupportedGrantType()
+    now = services.clock.now()
+    client = await authenticate_client(
+        conn, client_credentials(authorization, params), hasher=services.hasher, now=now
+    )
+    if grant_type == "authorization_code":
+        return await _authorization_code(conn, services, client, params)
+    return await _refresh_token(conn, services, client, params)
+
+
+async def _authorization_code(
+    conn: AsyncConnection, services: Services, client: Client, params: Mapping[str, str]
+) -> TokenResponse | ProtocolError:
+    code_value = _required(params, "code")
+    redirect_uri = _required(params, "redirect_uri")
+    verifier = validate_verifier(_required(params, "code_verifier"))
+    now = services.clock.now()
+    code = await find_code(conn, code_value, services.hasher)
+    if code is None or code.client_id != client.id:
+        raise InvalidGrant("The authorization code is unknown or was issued to another client.")
+    if not verifier_matches(verifier, code.code_challenge):
+        raise InvalidGrant("The code_verifier does not match the code_challenge.")
+    if code.consumed_at is not None:
+        return await _replayed(conn, services, client, code)
+    if redirect_uri != code.redirect_uri:
+        raise InvalidGrant("redirect_uri differs from the one of the authorization request.")
+    if code.expires_at <= now:
+        raise InvalidGrant("The authorization code has expired.")
+    audience = _resource(services, params, code.resource)
+    code_scope = set(code.scope.split())
+    live: list[tuple[grants.Grant, str]] = []
+    for grant_id in code.grant_ids:
+        grant = await grants.get_grant(conn, grant_id)
+        if (
+            grant is None
+            or not grant.live
+            or grant.client_id != client.id
+            or grant.user_id != code.user_id
+        ):
+            raise InvalidGrant("A grant of this authorization was revoked.")
+        live.append((grant, format_scope(code_scope.intersection(grant.scope))))
+    if not await consume_code(conn, code.id, now=now):
+        return await _replayed(conn, services, client, code)  # a concurrent redemption won
+    issued = []
+    for grant, scope in live:
+        token = await refresh.replace_chain(
+            conn,
+            grant_id=grant.id,
+            scope=scope,
+            resource=audience,
+            now=now,
+            hasher=services.hasher,
+            code_id=code.id,
+        )
+        await refresh.touch_grant(conn, grant.id, now=now)
+        issued.append(GrantTokens(grant.id, grant.organization_id, token, scope))
+    covered = {name for entry in issued for name in entry.scope.split()}
+    access = await services.tokens.issue(
+        user_id=code.user_id,
+        client_id=client.id,
+        scope=[name for name in CATALOG if name in covered],
+        grant_ids=[entry.grant_id for entry in issued],
+        audience=audience,
+    )
+    return TokenResponse(access.token, access.expires_in, format_scope(covered), tuple(issued))
+
+
+async def _replayed(
+    conn: AsyncConnection, services: Services, client: Client, code: AuthorizationCode
+) -> InvalidGrant:
+    """RFC 6749 §10.5: revoke what the code produced, record it, refuse."""
+    now = services.clock.now()
+    revoked = [
+        grant_id
+        for grant_id in code.grant_ids
+        if await grants.revoke_grant(conn, grant_id, actor=client.id, now=now, reason="code_replay")
+    ]
+    await audit.record(
+        conn,
+        action="token.code_replay",
+        actor=client.id,
+        now=now,
+        user_id=code.user_id,
+        client_id=client.id,
+        detail={"code_id": code.id, "grant_ids": list(code.grant_ids), "revoked": revoked},
+    )
+    return InvalidGrant(
+        "The authorization code was already used; the tokens issued from it are revoked."
+    )
+
+
+async def _refresh_token(
+    conn: AsyncConnection, services: Services, client: Client, params: Mapping[str, str]
+) -> TokenResponse | ProtocolError:
+    presented = _required(params, "refresh_token")
+    rotated = await refresh.rotate(
+        conn,
+        client_id=client.id,
+        refresh_token=presented,
+        requested_scope=params.get("scope"),
+        now=services.clock.now(),
+        hasher=services.hasher,
+    )
+    if isinstance(rotated, ProtocolError):
+        return rotated
+    audience = _resource(services, params, rotated.resource)
+    access = await services.tokens.issue(
+        user_id=rotated.grant.user_id,
+        client_id=client.id,
+        scope=rotated.scope,
+        grant_ids=[rotated.grant.id],
+        audience=audience,
+    )
+    entry = GrantTokens(
+        rotated.grant.id,
+        rotated.grant.organization_id,
+        rotated.refresh_token,
+        rotated.refresh_scope,
+    )
+    return TokenResponse(access.token, access.expires_in, format_scope(rotated.scope), (entry,))
