@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from i18n_connect import __version__
+from i18n_connect.api import router as partner_api_router
+from i18n_connect.api.metrics import GrantMetrics
 from i18n_connect.clock import Clock
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
@@ -34,6 +36,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await services.keys.load()  # parse (or create) the signing keys once, before serving
         yield
+        await services.api_limiter.close()
         await services.db.dispose()
 
     app = FastAPI(
@@ -45,9 +48,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    app.state.grant_metrics = GrantMetrics(services.metrics)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(oauth_routes.router)
+    app.include_router(partner_api_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)
     app.include_router(pages.router)

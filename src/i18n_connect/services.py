@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
 
+from i18n_connect.api.ratelimit import LocalRateLimiter, RateLimiter, build_rate_limiter
 from i18n_connect.clock import Clock, SystemClock
 from i18n_connect.ids import SecretHasher
 from i18n_connect.oauth.access_tokens import AccessTokens
@@ -26,6 +27,7 @@ class Services:
     tokens: AccessTokens
     clock: Clock = field(default_factory=SystemClock)
     metrics: CollectorRegistry = field(default_factory=CollectorRegistry)  # this app's /metrics
+    api_limiter: RateLimiter = field(default_factory=LocalRateLimiter)  # partner API, per token
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
@@ -40,4 +42,5 @@ class Services:
             keys=keys,
             tokens=AccessTokens(keys, issuer=settings.issuer, clock=clock),
             clock=clock,
+            api_limiter=build_rate_limiter(settings.redis_url),
         )

@@ -1,0 +1,13 @@
+"""The partner REST API (SPEC §4) under ``/api/oauth-client``: installation tokens, grants,
+organizations, projects, keys, translations, glossary and content."""
+
+from fastapi import APIRouter
+
+from i18n_connect.api import installation_routes, resource_routes, translation_routes
+
+__all__ = ["router"]
+
+router = APIRouter()
+router.include_router(installation_routes.router)
+router.include_router(resource_routes.router)
+router.include_router(translation_routes.router)

@@ -1,0 +1,135 @@
+"""Who is calling the partner API (SPEC §4, RFC 6750 §2.1): the bearer credential, checked on
+every request against the database.
+
+Resource routes take an installation token, as ``Authorization: Bearer
+bi_oat_…`` or ``x-api-key: bi_oat_…``; a token in the query string is never
+read (RFC 6750 §2.3 is not supported). The installation routes and ``/me``
+take the OAuth access token as a Bearer header only. The wrong kind of token
+is a 401 ``invalid_token`` that says which kind the route wants.
+
+`installation_caller(scope)` is a dependency that opens the request's one
+transaction, authenticates the token in it (one indexed query: a revoked
+grant answers 410 on the very next request, on every process), counts the
+request against the token's rate limit, checks the route's scope and yields
+everything the handler needs. Use it with ``scope="function"`` so the
+transaction commits before the response is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect import installations
+from i18n_connect.errors import InvalidToken, MissingScope, RateLimited
+from i18n_connect.installations import InstallationContext
+from i18n_connect.oauth.access_tokens import AccessTokenClaims
+from i18n_connect.services import Services
+from i18n_connect.web.sessions import services_of
+
+__all__ = [
+    "AccessToken",
+    "Caller",
+    "access_token_claims",
+    "installation_caller",
+]
+
+_RATE_WINDOW_SECONDS = 60
+MINT_HINT = (
+    "This route needs an installation token (bi_oat_…): mint one with "
+    "POST /api/oauth-client/installations/{grant_id}/tokens using your access token."
+)
+_ACCESS_HINT = (
+    "This route needs the OAuth access token; an installation token cannot mint tokens "
+    "or manage grants."
+)
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="An installation token (bi_oat_…) or, where noted, the OAuth access token.",
+)
+_api_key = APIKeyHeader(
+    name="x-api-key",
+    auto_error=False,
+    scheme_name="apiKey",
+    description="An installation token (bi_oat_…).",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated installation-token request, inside its transaction."""
+
+    conn: AsyncConnection
+    context: InstallationContext
+    services: Services
+    now: datetime
+
+
+def _presented(bearer: HTTPAuthorizationCredentials | None, api_key: str | None) -> str:
+    token = bearer.credentials.strip() if bearer is not None else (api_key or "").strip()
+    if not token:
+        raise InvalidToken(
+            "An installation token is required (Authorization: Bearer or x-api-key)."
+        )
+    if not installations.looks_like_installation_token(token):
+        if token.count(".") == 2:  # a JWT: the OAuth access token
+            raise InvalidToken(MINT_HINT)
+        raise InvalidToken(log_detail="not an installation token")
+    return token
+
+
+def installation_caller(scope: str, *, write: bool = False) -> Callable[..., AsyncIterator[Caller]]:
+    """A dependency yielding the `Caller` of a route that needs ``scope``."""
+
+    async def dependency(
+        request: Request,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+        api_key: Annotated[str | None, Security(_api_key)],
+    ) -> AsyncIterator[Caller]:
+        token = _presented(bearer, api_key)
+        services = services_of(request)
+        now = services.clock.now()
+        async with services.db.transaction(readonly=not write) as conn:
+            context = await installations.authenticate(conn, token, now=now, hasher=services.hasher)
+            retry_after = await services.api_limiter.hit(
+                f"api:{context.token_id}",
+                limit=services.settings.api_rate_per_minute,
+                window=_RATE_WINDOW_SECONDS,
+                now=now,
+            )
+            if retry_after is not None:
+                raise RateLimited(retry_after)
+            if scope not in context.scopes:
+                raise MissingScope(scope)
+            yield Caller(conn=conn, context=context, services=services, now=now)
+        last = context.grant_last_used_at
+        if last is None or now - last >= installations.LAST_USED_RESOLUTION:
+            async with services.db.transaction() as conn:
+                await installations.touch_grant(conn, context.grant_id, now)
+
+    return dependency
+
+
+async def access_token_claims(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> AccessTokenClaims:
+    """The verified claims of the OAuth access token (audience: the partner API)."""
+    token = bearer.credentials.strip() if bearer is not None else ""
+    if not token:
+        raise InvalidToken("An OAuth access token is required (Authorization: Bearer).")
+    if token.startswith(installations.TOKEN_PREFIX):
+        raise InvalidToken(_ACCESS_HINT)
+    services = services_of(request)
+    return await services.tokens.verify(token, audience=services.settings.api_resource)
+
+
+AccessToken = Annotated[AccessTokenClaims, Depends(access_token_claims)]

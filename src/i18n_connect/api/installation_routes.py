@@ -1,0 +1,142 @@
+"""Installation tokens and grants over the partner API (SPEC §4): mint, revoke, ``/me``.
+
+These routes take the OAuth access token (audience: the partner API), never
+an installation token. A grant the access token does not cover is
+indistinguishable from an unknown one (404 ``grant_not_found``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path, Request, Response
+from sqlalchemy import select
+
+from i18n_connect import grants, installations
+from i18n_connect.api.auth import AccessToken
+from i18n_connect.api.metrics import grant_metrics
+from i18n_connect.api.models import (
+    ErrorBody,
+    MeClient,
+    MeGrant,
+    MeOut,
+    MeUser,
+    MintRequest,
+    MintResponse,
+    OrganizationOut,
+)
+from i18n_connect.errors import GrantNotFound, InvalidToken
+from i18n_connect.oauth.clients import get_client
+from i18n_connect.platform.accounts import get_user
+from i18n_connect.storage.tables import organizations
+from i18n_connect.web.sessions import services_of
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/oauth-client", tags=["installations"])
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorBody} for status in (400, 401, 404, 410, 429)
+}
+GrantId = Annotated[str, Path(max_length=64)]
+
+
+@router.post(
+    "/installations/{grant_id}/tokens",
+    status_code=201,
+    response_model=MintResponse,
+    responses=_ERRORS,
+    summary="Mint an installation token for a grant (access token)",
+)
+async def mint_installation_token(
+    request: Request,
+    grant_id: GrantId,
+    claims: AccessToken,
+    body: Annotated[MintRequest | None, Body()] = None,
+) -> MintResponse:
+    services = services_of(request)
+    now = services.clock.now()
+    body = body or MintRequest()
+    async with services.db.transaction() as conn:
+        minted = await installations.mint(
+            conn,
+            claims=claims,
+            grant_id=grant_id,
+            project_ids=body.project_ids,
+            scopes=body.scopes,
+            now=now,
+            hasher=services.hasher,
+            mints_per_minute=services.settings.mint_rate_per_minute,
+        )
+    grant_metrics(request).tokens_minted.inc()
+    return MintResponse(
+        installation_token=minted.token,
+        expires_at=minted.expires_at,
+        expires_in=int(installations.TOKEN_LIFETIME.total_seconds()),
+        organization_id=minted.organization_id,
+        project_ids=list(minted.project_ids),
+        scopes=list(minted.scopes),
+    )
+
+
+@router.delete(
+    "/installations/{grant_id}",
+    status_code=204,
+    response_class=Response,
+    responses={status: {"model": ErrorBody} for status in (401, 404)},
+    summary="Revoke a grant and every token issued under it (access token; idempotent)",
+)
+async def revoke_installation(request: Request, grant_id: GrantId, claims: AccessToken) -> Response:
+    if grant_id not in claims.grant_ids:
+        raise GrantNotFound()
+    services = services_of(request)
+    async with services.db.transaction() as conn:
+        grant = await grants.get_grant(conn, grant_id)
+        if grant is None or grant.client_id != claims.client_id or grant.user_id != claims.sub:
+            raise GrantNotFound()
+        revoked = await grants.revoke_grant(
+            conn, grant_id, actor=claims.client_id, now=services.clock.now(), reason="partner_api"
+        )
+    if revoked:
+        grant_metrics(request).grants_revoked.labels(via="partner_api").inc()
+    return Response(status_code=204)
+
+
+@router.get(
+    "/me",
+    response_model=MeOut,
+    responses={401: {"model": ErrorBody}},
+    summary="The user, the client and the live grants of the access token",
+)
+async def me(request: Request, claims: AccessToken) -> MeOut:
+    services = services_of(request)
+    async with services.db.transaction(readonly=True) as conn:
+        user = await get_user(conn, claims.sub)
+        client = await get_client(conn, claims.client_id)
+        if user is None or client is None:
+            raise InvalidToken("The user or client of this access token no longer exists.")
+        mine = {
+            grant.id: grant
+            for grant in await grants.list_grants(conn, user_id=user.id, client_id=client.id)
+        }
+        live = [mine[grant_id] for grant_id in claims.grant_ids if grant_id in mine]
+        rows = await conn.execute(
+            select(organizations).where(
+                organizations.c.id.in_([grant.organization_id for grant in live])
+            )
+        )
+        orgs = {row.id: OrganizationOut(id=row.id, slug=row.slug, name=row.name) for row in rows}
+    return MeOut(
+        user=MeUser(id=user.id, email=user.email, name=user.name),
+        client=MeClient(client_id=client.id, name=client.name),
+        grants=[
+            MeGrant(
+                grant_id=grant.id,
+                organization=orgs[grant.organization_id],
+                scopes=list(grant.scope),
+                created_at=grant.created_at,
+                last_used_at=grant.last_used_at,
+            )
+            for grant in live
+        ],
+    )

@@ -1,0 +1,355 @@
+"""Request and response bodies of the partner API, so `/openapi.json` documents every route.
+
+Request bodies refuse unknown fields (a typo is a 400, not a silent no-op).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from i18n_connect.platform.content import ContentEntry, ContentModel
+from i18n_connect.platform.glossary import GlossaryTerm
+from i18n_connect.platform.keys import TranslationKey
+from i18n_connect.platform.organizations import Organization
+from i18n_connect.platform.projects import Project
+from i18n_connect.platform.translations import Translation
+
+__all__ = [
+    "AddLanguageRequest",
+    "ContentEntryOut",
+    "ContentModelOut",
+    "CreateKeysRequest",
+    "CreateProjectRequest",
+    "DeleteKeysRequest",
+    "DeleteTermsRequest",
+    "EntriesOut",
+    "ErrorBody",
+    "GlossaryOut",
+    "GlossaryTermIn",
+    "GlossaryTermOut",
+    "KeyIn",
+    "KeyOut",
+    "KeyUpdateIn",
+    "KeysOut",
+    "MeGrant",
+    "MeOut",
+    "MintRequest",
+    "MintResponse",
+    "ModelsOut",
+    "NamesOut",
+    "OrganizationOut",
+    "OrganizationsOut",
+    "ProjectOut",
+    "ProjectsOut",
+    "PublishCountOut",
+    "PublishEntriesRequest",
+    "PublishRequest",
+    "PublishedEntriesOut",
+    "SaveEntryRequest",
+    "SaveGlossaryRequest",
+    "SetTranslationsRequest",
+    "TranslationOut",
+    "TranslationsOut",
+    "UpdateKeysRequest",
+    "WrittenOut",
+]
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    error: str
+    error_description: str
+    required: str | None = Field(None, description="The missing scope (missing_scope only).")
+
+
+class MintRequest(BaseModel):
+    model_config = _STRICT
+    project_ids: list[str] | None = Field(
+        None, description="Projects of the grant's organization; empty or absent = every project."
+    )
+    scopes: list[str] | None = Field(
+        None, description="A subset of the grant's scopes; absent = all of them."
+    )
+
+
+class MintResponse(BaseModel):
+    installation_token: str
+    token_type: str = "Bearer"  # noqa: S105
+    expires_at: datetime
+    expires_in: int
+    organization_id: str
+    project_ids: list[str]
+    scopes: list[str]
+
+
+class OrganizationOut(BaseModel):
+    id: str
+    slug: str
+    name: str
+
+    @classmethod
+    def of(cls, organization: Organization) -> OrganizationOut:
+        return cls(id=organization.id, slug=organization.slug, name=organization.name)
+
+
+class OrganizationsOut(BaseModel):
+    organizations: list[OrganizationOut]
+
+
+class MeGrant(BaseModel):
+    grant_id: str
+    organization: OrganizationOut
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class MeUser(BaseModel):
+    id: str
+    email: str
+    name: str
+
+
+class MeClient(BaseModel):
+    client_id: str
+    name: str
+
+
+class MeOut(BaseModel):
+    user: MeUser
+    client: MeClient
+    grants: list[MeGrant]
+
+
+class ProjectOut(BaseModel):
+    id: str
+    organization_id: str
+    slug: str
+    name: str
+    source_language: str
+    languages: list[str]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, project: Project) -> ProjectOut:
+        return cls(
+            id=project.id,
+            organization_id=project.organization_id,
+            slug=project.slug,
+            name=project.name,
+            source_language=project.source_language,
+            languages=list(project.languages),
+            created_at=project.created_at,
+        )
+
+
+class ProjectsOut(BaseModel):
+    projects: list[ProjectOut]
+
+
+class CreateProjectRequest(BaseModel):
+    model_config = _STRICT
+    name: str = Field(max_length=200)
+    slug: str = Field(max_length=64)
+    sourceLanguage: str = Field(max_length=35)  # the SPEC names it in camelCase
+
+
+class AddLanguageRequest(BaseModel):
+    model_config = _STRICT
+    code: str = Field(max_length=35)
+
+
+class ContentModelOut(BaseModel):
+    slug: str
+    name: str
+    fields: list[dict[str, Any]]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, model: ContentModel) -> ContentModelOut:
+        return cls(
+            slug=model.slug, name=model.name, fields=model.fields, created_at=model.created_at
+        )
+
+
+class ModelsOut(BaseModel):
+    models: list[ContentModelOut]
+
+
+class KeyOut(BaseModel):
+    name: str
+    description: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, key: TranslationKey) -> KeyOut:
+        return cls(
+            name=key.name,
+            description=key.description,
+            created_at=key.created_at,
+            updated_at=key.updated_at,
+        )
+
+
+class KeysOut(BaseModel):
+    keys: list[KeyOut]
+
+
+class KeyIn(BaseModel):
+    model_config = _STRICT
+    name: str
+    description: str = ""
+
+
+class CreateKeysRequest(BaseModel):
+    model_config = _STRICT
+    keys: list[KeyIn] = Field(max_length=1000)
+
+
+class KeyUpdateIn(BaseModel):
+    model_config = _STRICT
+    name: str
+    description: str | None = None
+    translations: dict[str, str] | None = Field(
+        None, description="Draft translations by language code."
+    )
+
+
+class UpdateKeysRequest(BaseModel):
+    model_config = _STRICT
+    keys: list[KeyUpdateIn] = Field(max_length=1000)
+
+
+class DeleteKeysRequest(BaseModel):
+    model_config = _STRICT
+    names: list[str] = Field(max_length=1000)
+
+
+class NamesOut(BaseModel):
+    deleted: list[str]
+
+
+class TranslationOut(BaseModel):
+    key: str
+    draft: str | None
+    published: str | None
+    updated_at: datetime
+    published_at: datetime | None
+
+    @classmethod
+    def of(cls, translation: Translation) -> TranslationOut:
+        return cls(
+            key=translation.key,
+            draft=translation.draft,
+            published=translation.published,
+            updated_at=translation.updated_at,
+            published_at=translation.published_at,
+        )
+
+
+class TranslationsOut(BaseModel):
+    language: str
+    translations: list[TranslationOut]
+
+
+class SetTranslationsRequest(BaseModel):
+    model_config = _STRICT
+    translations: dict[str, str] = Field(description="Draft text by key name.")
+
+
+class WrittenOut(BaseModel):
+    language: str
+    written: int
+
+
+class PublishRequest(BaseModel):
+    model_config = _STRICT
+    languages: list[str] | None = Field(None, description="Absent = every language.")
+
+
+class PublishCountOut(BaseModel):
+    published: int
+
+
+class GlossaryTermIn(BaseModel):
+    model_config = _STRICT
+    term: str
+    description: str = ""
+    translations: dict[str, str] = Field(default_factory=dict)
+
+
+class GlossaryTermOut(BaseModel):
+    term: str
+    description: str
+    translations: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, term: GlossaryTerm) -> GlossaryTermOut:
+        return cls(
+            term=term.term,
+            description=term.description,
+            translations=term.translations,
+            created_at=term.created_at,
+            updated_at=term.updated_at,
+        )
+
+
+class GlossaryOut(BaseModel):
+    terms: list[GlossaryTermOut]
+
+
+class SaveGlossaryRequest(BaseModel):
+    model_config = _STRICT
+    terms: list[GlossaryTermIn] = Field(max_length=500)
+
+
+class DeleteTermsRequest(BaseModel):
+    model_config = _STRICT
+    terms: list[str] = Field(max_length=500)
+
+
+class ContentEntryOut(BaseModel):
+    model: str
+    slug: str
+    draft: dict[str, Any]
+    published: dict[str, Any] | None
+    updated_at: datetime
+    published_at: datetime | None
+
+    @classmethod
+    def of(cls, entry: ContentEntry) -> ContentEntryOut:
+        return cls(
+            model=entry.model_slug,
+            slug=entry.slug,
+            draft=entry.draft,
+            published=entry.published,
+            updated_at=entry.updated_at,
+            published_at=entry.published_at,
+        )
+
+
+class EntriesOut(BaseModel):
+    entries: list[ContentEntryOut]
+
+
+class SaveEntryRequest(BaseModel):
+    model_config = _STRICT
+    data: dict[str, Any] = Field(
+        description="Field values; a localized field takes an object of language: text."
+    )
+
+
+class PublishedEntriesOut(BaseModel):
+    published: list[str]
+
+
+class PublishEntriesRequest(BaseModel):
+    model_config = _STRICT
+    entries: list[str] | None = Field(None, description="Entry slugs; absent = every entry.")

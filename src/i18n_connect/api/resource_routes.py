@@ -1,0 +1,111 @@
+"""Organizations, projects and content models over the partner API (SPEC §4), for
+installation tokens.
+
+Each route names its scope in its dependency; `api.auth` checks the token and
+the scope, `api.access` the organization and project.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+
+from i18n_connect.api import access
+from i18n_connect.api.auth import Caller, installation_caller
+from i18n_connect.api.models import (
+    AddLanguageRequest,
+    ContentModelOut,
+    CreateProjectRequest,
+    ErrorBody,
+    ModelsOut,
+    OrganizationOut,
+    OrganizationsOut,
+    ProjectOut,
+    ProjectsOut,
+)
+from i18n_connect.errors import WrongProject
+from i18n_connect.platform.content import list_models
+from i18n_connect.platform.projects import add_language, create_project
+
+__all__ = ["ERRORS", "router"]
+
+router = APIRouter(prefix="/api/oauth-client", tags=["resources"])
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 410, 429)
+}
+
+OrgRead = Annotated[Caller, Depends(installation_caller("org:read"), scope="function")]
+ProjectsRead = Annotated[Caller, Depends(installation_caller("projects:read"), scope="function")]
+ProjectsWrite = Annotated[
+    Caller, Depends(installation_caller("projects:write", write=True), scope="function")
+]
+ContentRead = Annotated[Caller, Depends(installation_caller("content:read"), scope="function")]
+Id = Annotated[str, Path(max_length=64)]
+Slug = Annotated[str, Path(max_length=64)]
+
+
+@router.get("/organizations", response_model=OrganizationsOut, responses=ERRORS)
+async def list_organizations(caller: OrgRead) -> OrganizationsOut:
+    """The one organization of the installation token."""
+    organization = await access.organization_by_id(caller, caller.context.organization_id)
+    return OrganizationsOut(organizations=[OrganizationOut.of(organization)])
+
+
+@router.get("/organizations/{org_id}/projects", response_model=ProjectsOut, responses=ERRORS)
+async def list_organization_projects(caller: ProjectsRead, org_id: Id) -> ProjectsOut:
+    """The organization's projects that the token may see."""
+    organization = await access.organization_by_id(caller, org_id)
+    projects = await access.visible_projects(caller, organization)
+    return ProjectsOut(projects=[ProjectOut.of(project) for project in projects])
+
+
+@router.get(
+    "/organizations/{org_slug}/projects/{project_slug}/models",
+    response_model=ModelsOut,
+    responses=ERRORS,
+)
+async def list_project_models(caller: ContentRead, org_slug: Slug, project_slug: Slug) -> ModelsOut:
+    """The content models of a project, by organization and project slug."""
+    organization = await access.organization_by_slug(caller, org_slug)
+    project = await access.project_by_slug(caller, organization, project_slug)
+    models = await list_models(caller.conn, project.id)
+    return ModelsOut(models=[ContentModelOut.of(model) for model in models])
+
+
+@router.post("/v1/projects", status_code=201, response_model=ProjectOut, responses=ERRORS)
+async def create_organization_project(
+    caller: ProjectsWrite, body: CreateProjectRequest
+) -> ProjectOut:
+    """Create a project in the token's organization (a project-limited token may not)."""
+    if caller.context.project_ids:
+        raise WrongProject("A token limited to some projects cannot create projects.")
+    project = await create_project(
+        caller.conn,
+        organization_id=caller.context.organization_id,
+        name=body.name,
+        slug=body.slug,
+        source_language=body.sourceLanguage,
+        now=caller.now,
+    )
+    return ProjectOut.of(project)
+
+
+@router.get("/v1/projects/{project_id}", response_model=ProjectOut, responses=ERRORS)
+async def get_one_project(caller: ProjectsRead, project_id: Id) -> ProjectOut:
+    return ProjectOut.of(await access.project_by_id(caller, project_id))
+
+
+@router.post(
+    "/v1/projects/{project_id}/languages",
+    status_code=201,
+    response_model=ProjectOut,
+    responses=ERRORS,
+)
+async def add_project_language(
+    caller: ProjectsWrite, project_id: Id, body: AddLanguageRequest
+) -> ProjectOut:
+    """Add a target language; the project with its languages."""
+    project = await access.project_by_id(caller, project_id)
+    return ProjectOut.of(await add_language(caller.conn, project.id, body.code, caller.now))

@@ -1,0 +1,302 @@
+"""Installation tokens (SPEC §1 and §4): minted from an access token for one grant, used for
+every partner-API and MCP call on one organization.
+
+A token is ``bi_oat_`` + 256 random bits, lives one hour and is stored only as a
+keyed hash. Its body may only narrow the grant: fewer projects of the grant's
+organization, fewer scopes than the grant and the access token both hold.
+
+`authenticate` asks the database on every call — one indexed query joining the
+token to its grant — so a revoked grant or token answers 410 on the very next
+request on every server process; nothing about a token is cached in memory.
+An unknown token costs one read and no write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect import audit
+from i18n_connect.errors import (
+    GrantNotFound,
+    GrantRevoked,
+    InvalidRequest,
+    InvalidToken,
+    RateLimited,
+)
+from i18n_connect.ids import SecretHasher, new_id, new_secret
+from i18n_connect.oauth.access_tokens import AccessTokenClaims
+from i18n_connect.scopes import CATALOG
+from i18n_connect.storage.oauth_tables import grants, installation_tokens
+from i18n_connect.storage.tables import projects
+from i18n_connect.web import ratelimit
+
+__all__ = [
+    "LAST_USED_RESOLUTION",
+    "TOKEN_LIFETIME",
+    "TOKEN_PREFIX",
+    "InstallationContext",
+    "MintedToken",
+    "authenticate",
+    "looks_like_installation_token",
+    "mint",
+    "revoke_token",
+    "touch_grant",
+]
+
+TOKEN_PREFIX = "bi_oat_"  # noqa: S105 - a prefix, not a secret
+TOKEN_LIFETIME = timedelta(hours=1)
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # a grant's last_used_at is written at most this often
+_MAX_TOKEN_LENGTH = 100
+_MINT_WINDOW_SECONDS = 60
+_MAX_PROJECTS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class MintedToken:
+    token: str  # shown once, never stored
+    id: str
+    grant_id: str
+    organization_id: str
+    project_ids: tuple[str, ...]  # () = every project of the organization
+    scopes: tuple[str, ...]
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InstallationContext:
+    token_id: str
+    grant_id: str
+    organization_id: str
+    project_ids: tuple[str, ...]  # () = every project of the organization
+    scopes: tuple[str, ...]
+    client_id: str
+    user_id: str
+    expires_at: datetime
+    grant_last_used_at: datetime | None
+
+    def allows_project(self, project_id: str) -> bool:
+        return not self.project_ids or project_id in self.project_ids
+
+
+def looks_like_installation_token(token: str) -> bool:
+    return token.startswith(TOKEN_PREFIX) and len(token) <= _MAX_TOKEN_LENGTH
+
+
+async def _narrowed_projects(
+    conn: AsyncConnection, organization_id: str, wanted: Sequence[str] | None
+) -> tuple[str, ...]:
+    if not wanted:
+        return ()
+    unique = list(dict.fromkeys(wanted))
+    if len(unique) > _MAX_PROJECTS:
+        raise InvalidRequest(f"at most {_MAX_PROJECTS} project_ids")
+    found = set(
+        await conn.scalars(
+            select(projects.c.id).where(
+                projects.c.organization_id == organization_id, projects.c.id.in_(unique)
+            )
+        )
+    )
+    for project_id in unique:
+        if project_id not in found:
+            raise InvalidRequest(
+                f"project_ids: {project_id[:60]!r} is not a project of the grant's organization"
+            )
+    return tuple(unique)
+
+
+def _narrowed_scopes(allowed: tuple[str, ...], wanted: Sequence[str] | None) -> tuple[str, ...]:
+    if wanted is None:
+        return allowed
+    if not wanted:
+        raise InvalidRequest("scopes: give at least one scope, or leave scopes out")
+    for scope in wanted:
+        if scope not in allowed:
+            raise InvalidRequest(f"scopes: {scope[:60]!r} is not granted to this token")
+    return tuple(name for name in CATALOG if name in set(wanted))
+
+
+async def mint(
+    conn: AsyncConnection,
+    *,
+    claims: AccessTokenClaims,
+    grant_id: str,
+    project_ids: Sequence[str] | None,
+    scopes: Sequence[str] | None,
+    now: datetime,
+    hasher: SecretHasher,
+    mints_per_minute: int,
+) -> MintedToken:
+    """Mint a token for a grant the access token covers, narrowed as asked, and audit it."""
+    if grant_id not in claims.grant_ids:
+        raise GrantNotFound()
+    row = (
+        await conn.execute(
+            select(
+                grants.c.user_id,
+                grants.c.client_id,
+                grants.c.organization_id,
+                grants.c.scope,
+                grants.c.revoked_at,
+            ).where(grants.c.id == grant_id)
+        )
+    ).first()
+    if row is None or row.client_id != claims.client_id or row.user_id != claims.sub:
+        raise GrantNotFound()
+    if row.revoked_at is not None:
+        raise GrantRevoked()
+    retry_after = await ratelimit.hit(
+        conn, f"mint:{grant_id}", limit=mints_per_minute, window=_MINT_WINDOW_SECONDS, now=now
+    )
+    if retry_after is not None:
+        raise RateLimited(retry_after, "Too many installation tokens minted for this grant.")
+    held = set(claims.scope)
+    allowed = tuple(name for name in row.scope.split() if name in held)
+    chosen_scopes = _narrowed_scopes(allowed, scopes)
+    chosen_projects = await _narrowed_projects(conn, row.organization_id, project_ids)
+    token = new_secret(TOKEN_PREFIX)
+    minted = MintedToken(
+        token=token,
+        id=new_id("iat"),
+        grant_id=grant_id,
+        organization_id=row.organization_id,
+        project_ids=chosen_projects,
+        scopes=chosen_scopes,
+        expires_at=now + TOKEN_LIFETIME,
+    )
+    await conn.execute(
+        insert(installation_tokens).values(
+            id=minted.id,
+            token_hash=hasher.hash(token),
+            grant_id=grant_id,
+            organization_id=minted.organization_id,
+            project_ids=list(chosen_projects),
+            scope=" ".join(chosen_scopes),
+            created_at=now,
+            expires_at=minted.expires_at,
+        )
+    )
+    await audit.record(
+        conn,
+        action="installation_token.minted",
+        actor=claims.client_id,
+        now=now,
+        user_id=row.user_id,
+        client_id=claims.client_id,
+        organization_id=minted.organization_id,
+        grant_id=grant_id,
+        detail={
+            "token_id": minted.id,
+            "project_ids": list(chosen_projects),
+            "scope": " ".join(chosen_scopes),
+        },
+    )
+    return minted
+
+
+async def authenticate(
+    conn: AsyncConnection, token: str, *, now: datetime, hasher: SecretHasher
+) -> InstallationContext:
+    """The live token's context; `InvalidToken` (401) or `GrantRevoked` (410) otherwise."""
+    if not looks_like_installation_token(token):
+        raise InvalidToken(log_detail="not an installation token")
+    row = (
+        await conn.execute(
+            select(
+                installation_tokens.c.id,
+                installation_tokens.c.grant_id,
+                installation_tokens.c.organization_id,
+                installation_tokens.c.project_ids,
+                installation_tokens.c.scope,
+                installation_tokens.c.expires_at,
+                installation_tokens.c.revoked_at,
+                grants.c.revoked_at.label("grant_revoked_at"),
+                grants.c.client_id,
+                grants.c.user_id,
+                grants.c.last_used_at,
+            )
+            .join(grants, grants.c.id == installation_tokens.c.grant_id)
+            .where(installation_tokens.c.token_hash == hasher.hash(token))
+        )
+    ).first()
+    if row is None:
+        raise InvalidToken(log_detail="unknown installation token")
+    if row.grant_revoked_at is not None:
+        raise GrantRevoked()
+    if row.revoked_at is not None:
+        raise GrantRevoked("This installation token was revoked.")
+    if row.expires_at <= now:
+        raise InvalidToken("The installation token has expired; mint a new one.")
+    return InstallationContext(
+        token_id=row.id,
+        grant_id=row.grant_id,
+        organization_id=row.organization_id,
+        project_ids=tuple(row.project_ids),
+        scopes=tuple(row.scope.split()),
+        client_id=row.client_id,
+        user_id=row.user_id,
+        expires_at=row.expires_at,
+        grant_last_used_at=row.last_used_at,
+    )
+
+
+async def touch_grant(conn: AsyncConnection, grant_id: str, now: datetime) -> None:
+    """Record that the grant was used, at most once per `LAST_USED_RESOLUTION`."""
+    await conn.execute(
+        update(grants)
+        .where(
+            grants.c.id == grant_id,
+            or_(
+                grants.c.last_used_at.is_(None), grants.c.last_used_at <= now - LAST_USED_RESOLUTION
+            ),
+        )
+        .values(last_used_at=now)
+    )
+
+
+async def revoke_token(
+    conn: AsyncConnection, token: str, *, client_id: str, now: datetime, hasher: SecretHasher
+) -> bool:
+    """Revoke one installation token of ``client_id`` (RFC 7009 §2.1); ``False`` if it is
+    unknown, already revoked, or belongs to another client."""
+    if not looks_like_installation_token(token):
+        return False
+    row = (
+        await conn.execute(
+            select(
+                installation_tokens.c.id,
+                installation_tokens.c.grant_id,
+                installation_tokens.c.organization_id,
+                grants.c.client_id,
+                grants.c.user_id,
+            )
+            .join(grants, grants.c.id == installation_tokens.c.grant_id)
+            .where(installation_tokens.c.token_hash == hasher.hash(token))
+        )
+    ).first()
+    if row is None or row.client_id != client_id:
+        return False
+    result = await conn.execute(
+        update(installation_tokens)
+        .where(installation_tokens.c.id == row.id, installation_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    if result.rowcount != 1:
+        return False
+    await audit.record(
+        conn,
+        action="installation_token.revoked",
+        actor=client_id,
+        now=now,
+        user_id=row.user_id,
+        client_id=client_id,
+        organization_id=row.organization_id,
+        grant_id=row.grant_id,
+        detail={"token_id": row.id, "reason": "rfc7009"},
+    )
+    return True
