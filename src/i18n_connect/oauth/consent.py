@@ -1,0 +1,351 @@
+"""The consent step of the authorization code flow (RFC 6749 §4.1.1-§4.1.2, RFC 9207; SPEC §3
+"Consent screen").
+
+A pending request belongs to the browser session that started it. The user's
+answer carries nothing but choices — organizations and scopes — which must be a
+subset of what the user administers and of what the client requested;
+everything else (client, redirect URI, PKCE challenge, state, resource) comes
+from the stored request. Completing a request is a conditional update, so a
+replayed submission does nothing. After approval the "Continue to your app"
+URL, which holds the code, is kept encrypted on the request and shown only to
+its session.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect import audit, grants
+from i18n_connect.grants import Grant
+from i18n_connect.ids import SecretHasher
+from i18n_connect.oauth.authorize import REQUEST_LIFETIME, redirect_with
+from i18n_connect.oauth.clients import Client, get_client
+from i18n_connect.oauth.codes import issue_code
+from i18n_connect.platform.organizations import (
+    ADMIN_ROLES,
+    Organization,
+    get_organization,
+    list_memberships,
+)
+from i18n_connect.scopes import CATALOG, Scope, format_scope
+from i18n_connect.settings import Settings
+from i18n_connect.storage.oauth_tables import authorization_requests
+
+__all__ = [
+    "Completion",
+    "ConsentIncomplete",
+    "ConsentRefused",
+    "ConsentView",
+    "PendingRequest",
+    "approve",
+    "check_choices",
+    "completion_cipher",
+    "consent_view",
+    "deny",
+    "load_completion",
+    "load_pending",
+]
+
+
+class ConsentRefused(Exception):
+    """The request or the submitted answer is not acceptable: an error page, nothing created."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class ConsentIncomplete(Exception):
+    """The user has to choose more before authorizing: the consent page again, with this hint."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRequest:
+    id: str
+    client_id: str
+    redirect_uri: str
+    scope: tuple[str, ...]
+    state: str | None
+    code_challenge: str
+    resource: str | None
+    expires_at: datetime
+    completed_at: datetime | None
+    completion: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentView:
+    """What the consent page shows."""
+
+    request: PendingRequest
+    client: Client
+    redirect_host: str
+    organizations: tuple[Organization, ...]  # those the user owns or administers
+    roles: dict[str, str]  # organization id → the user's role there
+    scopes: tuple[Scope, ...]
+    existing_grants: tuple[Grant, ...]
+
+    def organization_name(self, organization_id: str) -> str:
+        names = {org.id: org.name for org in self.organizations}
+        return names.get(organization_id, organization_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """The outcome of an approved request, for the "Connection complete" page."""
+
+    client: Client
+    continue_uri: str
+    redirect_host: str
+    organizations: tuple[str, ...]  # names of the connected organizations
+    scopes: tuple[Scope, ...]
+
+
+def completion_cipher(settings: Settings) -> Fernet:
+    """The key that encrypts "Continue to your app" URLs at rest."""
+    return Fernet(base64.urlsafe_b64encode(settings.derived_key("authorization-completion")))
+
+
+def redirect_host(redirect_uri: str) -> str:
+    """The part of a redirect URI a person recognises: host and port, or the app's scheme."""
+    parts = urlsplit(redirect_uri)
+    return parts.netloc.rpartition("@")[2] or f"{parts.scheme}:"
+
+
+def _pending(row: Any) -> PendingRequest:
+    return PendingRequest(
+        id=row.id,
+        client_id=row.client_id,
+        redirect_uri=row.redirect_uri,
+        scope=tuple(row.scope.split()),
+        state=row.state,
+        code_challenge=row.code_challenge,
+        resource=row.resource,
+        expires_at=row.expires_at,
+        completed_at=row.completed_at,
+        completion=row.completion,
+    )
+
+
+async def _find(
+    conn: AsyncConnection, request_id: str | None, session_hash: str, now: datetime
+) -> PendingRequest:
+    if not request_id or len(request_id) > 64:
+        raise ConsentRefused("This authorization request is missing or malformed.")
+    row = (
+        await conn.execute(
+            select(authorization_requests).where(authorization_requests.c.id == request_id)
+        )
+    ).first()
+    if row is None or not hmac.compare_digest(row.session_hash, session_hash):
+        raise ConsentRefused(
+            "This authorization request is unknown, or was started in another browser session. "
+            "Go back to the app and connect again."
+        )
+    if row.expires_at <= now:
+        raise ConsentRefused(
+            "This authorization request has expired. Go back to the app and connect again."
+        )
+    return _pending(row)
+
+
+async def load_pending(
+    conn: AsyncConnection, request_id: str | None, *, session_hash: str, now: datetime
+) -> PendingRequest:
+    """The session's unexpired, unanswered request; `ConsentRefused` otherwise."""
+    pending = await _find(conn, request_id, session_hash, now)
+    if pending.completed_at is not None:
+        raise ConsentRefused("This authorization request was already answered.")
+    return pending
+
+
+async def consent_view(conn: AsyncConnection, pending: PendingRequest, user_id: str) -> ConsentView:
+    client = await get_client(conn, pending.client_id)
+    if client is None:
+        raise ConsentRefused("This application is no longer registered.")
+    administered = [
+        (org, role) for org, role in await list_memberships(conn, user_id) if role in ADMIN_ROLES
+    ]
+    return ConsentView(
+        request=pending,
+        client=client,
+        redirect_host=redirect_host(pending.redirect_uri),
+        organizations=tuple(org for org, _ in administered),
+        roles={org.id: role for org, role in administered},
+        scopes=tuple(CATALOG[name] for name in pending.scope if name in CATALOG),
+        existing_grants=tuple(await grants.list_grants(conn, user_id=user_id, client_id=client.id)),
+    )
+
+
+def check_choices(
+    view: ConsentView, organization_ids: Sequence[str], scope_names: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The chosen organizations and scopes, deduplicated in page order.
+
+    Anything the page did not offer is tampering (`ConsentRefused`); choosing
+    no organization or no scope asks the user again (`ConsentIncomplete`).
+    """
+    offered_orgs = [org.id for org in view.organizations]
+    offered_scopes = [scope.name for scope in view.scopes]
+    foreign_orgs = set(organization_ids) - set(offered_orgs)
+    if foreign_orgs:
+        raise ConsentRefused("You can only connect organizations that you own or administer.")
+    foreign_scopes = set(scope_names) - set(offered_scopes)
+    if foreign_scopes:
+        raise ConsentRefused("Only the permissions the application asked for can be granted.")
+    if not offered_orgs:
+        raise ConsentIncomplete(
+            "You are not an owner or admin of any organization, so you cannot connect this app."
+        )
+    if not organization_ids:
+        raise ConsentIncomplete("Choose at least one organization.")
+    if not scope_names:
+        raise ConsentIncomplete("Choose at least one permission.")
+    chosen_orgs = set(organization_ids)
+    chosen_scopes = set(scope_names)
+    return (
+        tuple(org for org in offered_orgs if org in chosen_orgs),
+        tuple(name for name in offered_scopes if name in chosen_scopes),
+    )
+
+
+async def _complete(
+    conn: AsyncConnection, pending: PendingRequest, now: datetime, completion: str | None
+) -> None:
+    """Mark the request answered; exactly one of several concurrent answers gets through."""
+    result = await conn.execute(
+        update(authorization_requests)
+        .where(
+            authorization_requests.c.id == pending.id,
+            authorization_requests.c.completed_at.is_(None),
+            authorization_requests.c.expires_at > now,
+        )
+        .values(completed_at=now, completion=completion, expires_at=now + REQUEST_LIFETIME)
+    )
+    if result.rowcount != 1:
+        raise ConsentRefused("This authorization request was already answered.")
+
+
+async def approve(
+    conn: AsyncConnection,
+    view: ConsentView,
+    *,
+    user_id: str,
+    organization_ids: Sequence[str],
+    scope: Sequence[str],
+    now: datetime,
+    settings: Settings,
+    hasher: SecretHasher,
+) -> list[Grant]:
+    """Record the consent: grants, a code, and the encrypted continue URL on the request."""
+    pending = view.request
+    await _complete(conn, pending, now, None)
+    consented = await grants.consent(
+        conn,
+        user_id=user_id,
+        client_id=pending.client_id,
+        organization_ids=organization_ids,
+        scope=scope,
+        now=now,
+    )
+    code = await issue_code(
+        conn,
+        client_id=pending.client_id,
+        user_id=user_id,
+        redirect_uri=pending.redirect_uri,
+        code_challenge=pending.code_challenge,
+        scope=format_scope(scope),
+        resource=pending.resource,
+        grant_ids=[grant.id for grant in consented],
+        now=now,
+        hasher=hasher,
+    )
+    continue_uri = redirect_with(
+        pending.redirect_uri, {"code": code, "state": pending.state, "iss": settings.issuer}
+    )
+    payload = json.dumps(
+        {"uri": continue_uri, "grant_ids": [g.id for g in consented], "scope": list(scope)}
+    )
+    sealed = completion_cipher(settings).encrypt(payload.encode()).decode()
+    await conn.execute(
+        update(authorization_requests)
+        .where(authorization_requests.c.id == pending.id)
+        .values(completion=sealed)
+    )
+    return consented
+
+
+async def deny(
+    conn: AsyncConnection, view: ConsentView, *, user_id: str, now: datetime, issuer: str
+) -> str:
+    """Record the refusal; the client's redirect URI with ``error=access_denied``."""
+    pending = view.request
+    await _complete(conn, pending, now, None)
+    await audit.record(
+        conn,
+        action="consent.denied",
+        actor=user_id,
+        now=now,
+        user_id=user_id,
+        client_id=pending.client_id,
+        detail={"scope": format_scope(pending.scope)},
+    )
+    return redirect_with(
+        pending.redirect_uri,
+        {
+            "error": "access_denied",
+            "error_description": "The user denied the request.",
+            "state": pending.state,
+            "iss": issuer,
+        },
+    )
+
+
+async def load_completion(
+    conn: AsyncConnection,
+    request_id: str | None,
+    *,
+    session_hash: str,
+    now: datetime,
+    settings: Settings,
+) -> Completion:
+    """The approved request's outcome, for its own session until it expires."""
+    pending = await _find(conn, request_id, session_hash, now)
+    if pending.completion is None:
+        raise ConsentRefused("This authorization request has not been approved.")
+    try:
+        sealed = completion_cipher(settings).decrypt(pending.completion.encode())
+    except InvalidToken as exc:
+        raise ConsentRefused("This authorization request cannot be completed.") from exc
+    payload = json.loads(sealed)
+    client = await get_client(conn, pending.client_id)
+    if client is None:
+        raise ConsentRefused("This application is no longer registered.")
+    names = []
+    for grant_id in payload["grant_ids"]:
+        grant = await grants.get_grant(conn, grant_id)
+        organization = grant and await get_organization(conn, grant.organization_id)
+        if organization:
+            names.append(organization.name)
+    return Completion(
+        client=client,
+        continue_uri=payload["uri"],
+        redirect_host=redirect_host(pending.redirect_uri),
+        organizations=tuple(names),
+        scopes=tuple(CATALOG[name] for name in payload["scope"] if name in CATALOG),
+    )

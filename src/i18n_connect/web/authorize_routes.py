@@ -1,0 +1,253 @@
+"""The browser side of the authorization server (SPEC §3): ``GET /api/auth/mcp/authorize``,
+the consent page and its form, and the "Connection complete" page.
+
+Errors that must not redirect (unknown client, unregistered redirect URI, a
+request of another session, tampering, replays) are HTML error pages with
+status 400; a failed CSRF check is 403. Other authorization errors and a
+denial go back to the client's redirect URI (RFC 6749 §4.1.2.1, RFC 9207).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect.oauth import consent
+from i18n_connect.oauth.authorize import (
+    AuthorizationErrorRedirect,
+    UnsafeAuthorizationRequest,
+    store_request,
+    validate_authorization_request,
+)
+from i18n_connect.oauth.consent import ConsentIncomplete, ConsentRefused, ConsentView
+from i18n_connect.platform.accounts import User
+from i18n_connect.web.identity import signed_in_user
+from i18n_connect.web.sessions import (
+    BrowserSession,
+    csrf_token,
+    csrf_valid,
+    services_of,
+    set_session_cookie,
+)
+from i18n_connect.web.templates import render, render_error
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/auth/mcp", include_in_schema=False)
+
+CONSENT_PATH = "/api/auth/mcp/consent"
+COMPLETE_PATH = "/api/auth/mcp/complete"
+_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def _consent_url(request_id: str) -> str:
+    return f"{CONSENT_PATH}?request_id={quote(request_id, safe='')}"
+
+
+def _login_redirect(request_id: str) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={quote(_consent_url(request_id), safe='')}", 303)
+
+
+def _refused(request: Request, message: str, session: BrowserSession | None = None) -> Response:
+    response = render_error(
+        request, 400, "This request cannot continue", message, headers=_PAGE_HEADERS
+    )
+    if session is not None:
+        set_session_cookie(request, response, session)
+    return response
+
+
+@router.get("/authorize")
+async def authorize(request: Request) -> Response:
+    """Validate the request, keep it for the session, and continue at login or consent."""
+    services = services_of(request)
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        session, user = await signed_in_user(request, conn)
+        try:
+            validated = await validate_authorization_request(
+                conn, request.query_params.multi_items(), settings=services.settings
+            )
+        except UnsafeAuthorizationRequest as exc:
+            return _refused(request, exc.message, session)
+        except AuthorizationErrorRedirect as exc:
+            return RedirectResponse(exc.location(services.settings.issuer), 302)
+        request_id = await store_request(conn, validated, session_hash=session.sid_hash, now=now)
+    response = (
+        _login_redirect(request_id)
+        if user is None
+        else RedirectResponse(_consent_url(request_id), 303)
+    )
+    set_session_cookie(request, response, session)
+    return response
+
+
+def _consent_page(
+    request: Request,
+    view: ConsentView,
+    *,
+    user: User,
+    session: BrowserSession,
+    chosen_organizations: set[str] | None = None,
+    chosen_scopes: set[str] | None = None,
+    error: str | None = None,
+) -> Response:
+    if chosen_organizations is None:
+        only = [org.id for org in view.organizations] if len(view.organizations) == 1 else []
+        chosen_organizations = set(only)
+    if chosen_scopes is None:
+        chosen_scopes = {scope.name for scope in view.scopes if scope.default_on}
+    granted_names = sorted(view.organization_name(g.organization_id) for g in view.existing_grants)
+    response = render(
+        request,
+        "consent.html",
+        {
+            "user": user,
+            "csrf_token": csrf_token(request, session),
+            "view": view,
+            "client": view.client,
+            "chosen_organizations": chosen_organizations,
+            "chosen_scopes": chosen_scopes,
+            "already_granted": granted_names,
+            "error": error,
+        },
+        status_code=422 if error else 200,
+    )
+    response.headers.update(_PAGE_HEADERS)
+    set_session_cookie(request, response, session)
+    return response
+
+
+@router.get("/consent")
+async def consent_page(request: Request) -> Response:
+    """The consent screen of the session's pending request."""
+    services = services_of(request)
+    request_id = request.query_params.get("request_id")
+    async with services.db.transaction(readonly=True) as conn:
+        session, user = await signed_in_user(request, conn)
+        try:
+            pending = await consent.load_pending(
+                conn, request_id, session_hash=session.sid_hash, now=services.clock.now()
+            )
+            if user is None:
+                response: Response = _login_redirect(pending.id)
+                set_session_cookie(request, response, session)
+                return response
+            view = await consent.consent_view(conn, pending, user.id)
+        except ConsentRefused as exc:
+            return _refused(request, exc.message, session)
+    return _consent_page(request, view, user=user, session=session)
+
+
+def _one(values: list[str]) -> str | None:
+    return values[0] if len(values) == 1 else None
+
+
+async def _answer(
+    request: Request,
+    conn: AsyncConnection,
+    session: BrowserSession,
+    user: User,
+    form: dict[str, list[str]],
+) -> Response:
+    services = services_of(request)
+    now = services.clock.now()
+    pending = await consent.load_pending(
+        conn, _one(form.get("request_id", [])), session_hash=session.sid_hash, now=now
+    )
+    view = await consent.consent_view(conn, pending, user.id)
+    action = _one(form.get("action", []))
+    if action == "deny":
+        location = await consent.deny(
+            conn, view, user_id=user.id, now=now, issuer=services.settings.issuer
+        )
+        return RedirectResponse(location, 303)
+    if action != "authorize":
+        raise ConsentRefused("The form was submitted without a valid choice.")
+    organization_ids = form.get("organization", [])
+    scope_names = form.get("scope", [])
+    try:
+        chosen_orgs, chosen_scopes = consent.check_choices(view, organization_ids, scope_names)
+    except ConsentIncomplete as exc:
+        return _consent_page(
+            request,
+            view,
+            user=user,
+            session=session,
+            chosen_organizations=set(organization_ids),
+            chosen_scopes=set(scope_names),
+            error=exc.message,
+        )
+    await consent.approve(
+        conn,
+        view,
+        user_id=user.id,
+        organization_ids=chosen_orgs,
+        scope=chosen_scopes,
+        now=now,
+        settings=services.settings,
+        hasher=services.hasher,
+    )
+    return RedirectResponse(f"{COMPLETE_PATH}?request_id={quote(pending.id, safe='')}", 303)
+
+
+@router.post("/consent")
+async def consent_answer(request: Request) -> Response:
+    """Authorize or Deny. Only the choices come from the form; the rest from the stored request."""
+    services = services_of(request)
+    submitted = await request.form()
+    form: dict[str, list[str]] = {}
+    for name, value in submitted.multi_items():
+        if isinstance(value, str):
+            form.setdefault(name, []).append(value)
+    try:
+        async with services.db.transaction() as conn:
+            session, user = await signed_in_user(request, conn)
+            if not csrf_valid(request, session, _one(form.get("csrf_token", []))):
+                return render_error(
+                    request,
+                    403,
+                    "This form has expired",
+                    "The page was open too long or came from somewhere else. "
+                    "Go back to the app and connect again.",
+                    headers=_PAGE_HEADERS,
+                )
+            if user is None:
+                return _refused(request, "Sign in before answering an authorization request.")
+            return await _answer(request, conn, session, user, form)
+    except ConsentRefused as exc:
+        return _refused(request, exc.message)
+
+
+@router.get("/complete")
+async def complete_page(request: Request) -> Response:
+    """ "Connection complete": the one way on to the app, with the code, for this session."""
+    services = services_of(request)
+    async with services.db.transaction(readonly=True) as conn:
+        session, user = await signed_in_user(request, conn)
+        try:
+            completion = await consent.load_completion(
+                conn,
+                request.query_params.get("request_id"),
+                session_hash=session.sid_hash,
+                now=services.clock.now(),
+                settings=services.settings,
+            )
+        except ConsentRefused as exc:
+            return _refused(request, exc.message, session)
+    response = render(
+        request,
+        "complete.html",
+        {
+            "user": user,
+            "csrf_token": csrf_token(request, session),
+            "completion": completion,
+            "client": completion.client,
+        },
+    )
+    response.headers.update(_PAGE_HEADERS)
+    set_session_cookie(request, response, session)
+    return response
