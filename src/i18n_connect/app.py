@@ -14,7 +14,7 @@ from i18n_connect.api.metrics import GrantMetrics
 from i18n_connect.clock import Clock
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
-from i18n_connect.web import health, oauth_routes, pages
+from i18n_connect.web import authorize_routes, health, oauth_routes, pages
 from i18n_connect.web.errors import install_error_handlers
 from i18n_connect.web.observability import (
     HttpMetrics,
@@ -51,6 +51,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.grant_metrics = GrantMetrics(services.metrics)
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(authorize_routes.router)
     app.include_router(oauth_routes.router)
     app.include_router(partner_api_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
