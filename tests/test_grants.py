@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import timedelta
 
+import pytest
+from click.testing import Result
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from typer.testing import CliRunner
 
-from i18n_connect import grants
+from i18n_connect import cli, grants
 from i18n_connect.clock import FrozenClock
 from i18n_connect.services import Services
+from i18n_connect.settings import Settings
 from i18n_connect.storage.oauth_tables import (
     grants as grants_table,
 )
@@ -302,3 +308,101 @@ async def test_list_grants_filters_by_client_and_organization(
     assert [g.id for g in by_org] == [made[1].id]
     assert {g.id for g in by_client} == {g.id for g in made}
     assert by_other_client == []
+
+
+def _cli(settings: Settings, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
+    assert settings.secret_key is not None
+    monkeypatch.setenv("I18N_CONNECT_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("I18N_CONNECT_SECRET_KEY", settings.secret_key.get_secret_value())
+    return CliRunner().invoke(cli.app, list(args), catch_exceptions=False)
+
+
+def _seed_grants(settings: Settings) -> list[grants.Grant]:
+    async def run() -> list[grants.Grant]:
+        clock = FrozenClock()
+        services = Services.build(settings, clock=clock)
+        try:
+            async with services.db.transaction() as conn:
+                await seed(conn, clock)
+                mine = await grants.consent(
+                    conn,
+                    user_id="usr_a",
+                    client_id="cli_1",
+                    organization_ids=["org_1", "org_2"],
+                    scope=["org:read", "keys:read"],
+                    now=clock.now(),
+                )
+                await add_tokens(conn, mine[0].id, clock, "cli")
+                return mine
+        finally:
+            await services.db.dispose()
+
+    return asyncio.run(run())
+
+
+def test_cli_grants_list_filters_by_user_and_organization(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = _seed_grants(settings)
+    everything = _cli(settings, monkeypatch, "grants", "list", "--json")
+    assert everything.exit_code == 0
+    rows = json.loads(everything.stdout)["grants"]
+    assert [r["id"] for r in rows] == [g.id for g in made]
+    assert rows[0] | {"created_at": None, "updated_at": None} == {
+        "id": made[0].id,
+        "user_id": "usr_a",
+        "user_email": "usr_a@example.com",
+        "client_id": "cli_1",
+        "organization_id": "org_1",
+        "organization": "org_1",
+        "scope": "org:read keys:read",
+        "created_at": None,
+        "updated_at": None,
+        "last_used_at": None,
+        "revoked_at": None,
+        "revoked_by": None,
+    }
+    by_org = _cli(settings, monkeypatch, "grants", "list", "--org", "org_2", "--json")
+    assert [r["id"] for r in json.loads(by_org.stdout)["grants"]] == [made[1].id]
+    by_user = _cli(settings, monkeypatch, "grants", "list", "--user", "USR_B@example.com")
+    assert by_user.stdout.strip() == "no grants"
+    text = _cli(settings, monkeypatch, "grants", "list", "--user", "usr_a@example.com")
+    assert made[0].id in text.stdout and "org:read keys:read" in text.stdout
+    unknown = _cli(settings, monkeypatch, "grants", "list", "--org", "nope")
+    assert unknown.exit_code == 1
+    assert "no organization with the slug 'nope'" in unknown.stderr
+
+
+def test_cli_grants_revoke_cascades_once_and_refuses_unknown_ids(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = _seed_grants(settings)
+    first = _cli(settings, monkeypatch, "grants", "revoke", made[0].id, "--json")
+    assert first.exit_code == 0
+    body = json.loads(first.stdout)
+    assert body["revoked"] is True and body["revoked_by"] == "cli" and body["revoked_at"]
+    again = _cli(settings, monkeypatch, "grants", "revoke", made[0].id)
+    assert again.exit_code == 0
+    assert again.stdout.strip() == f"grant {made[0].id} was already revoked"
+    unknown = _cli(settings, monkeypatch, "grants", "revoke", "grt_nothing")
+    assert unknown.exit_code == 1
+    assert unknown.stderr.strip() == "error: no grant with the id 'grt_nothing'"
+    live = json.loads(_cli(settings, monkeypatch, "grants", "list", "--json").stdout)["grants"]
+    assert [r["id"] for r in live] == [made[1].id]
+    listed = _cli(settings, monkeypatch, "grants", "list", "--include-revoked", "--json")
+    assert len(json.loads(listed.stdout)["grants"]) == 2
+
+    async def remaining_tokens() -> tuple[int, int]:
+        services = Services.build(settings)
+        try:
+            async with services.db.transaction(readonly=True) as conn:
+                return (
+                    await count(conn, refresh_tokens),
+                    await count(
+                        conn, installation_tokens, installation_tokens.c.revoked_at.is_(None)
+                    ),
+                )
+        finally:
+            await services.db.dispose()
+
+    assert asyncio.run(remaining_tokens()) == (0, 0)
