@@ -66,7 +66,7 @@ def bearer_token(headers: Mapping[str, str], query: Mapping[str, str]) -> str | 
         raise InvalidRequest("Send the token in one header only.")
     if api_key is not None:
         if not api_key.startswith(INSTALLATION_PREFIX):
-            raise InvalidToken("x-api-key takes an installation token (bi_oat_…).")
+            raise InvalidToken("x-api-key takes an installation token (bi_oat_...).")
         return api_key
     if authorization is None:
         return None

@@ -46,7 +46,7 @@ DEFAULT_MCP_SCOPES = format_scope(
 def _challenge(services: Services, *, error: ProtocolError | None, scope: str) -> str:
     parts = []
     if error is not None:
-        description = error.description.replace('"', "'")
+        description = error.description.replace('"', "'").encode("ascii", "replace").decode()
         parts += [f'error="{error.error}"', f'error_description="{description}"']
     parts += [
         f'resource_metadata="{mcp_resource_metadata_url(services.settings)}"',

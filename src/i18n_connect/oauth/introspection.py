@@ -1,0 +1,193 @@
+"""Token introspection (RFC 7662 §2): what an authenticated client may learn about its tokens.
+
+Three kinds are recognised: installation tokens (``bi_oat_…``), refresh tokens
+(``rt_…``) and access tokens (JWTs for the partner API or the MCP server).
+Anything unknown, expired, revoked, rotated past its retry window (a used
+refresh token stays active while its successor is unused, as at the token
+endpoint), backed only by revoked grants, or issued to another client is
+``{"active": false}`` and nothing else (§2.2), so introspection tells a client
+nothing about other clients' tokens.
+``token_type`` is ``Bearer`` for access and installation tokens and
+``refresh_token`` for refresh tokens.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect.errors import InvalidToken
+from i18n_connect.oauth.access_tokens import AccessTokenClaims, AccessTokens
+from i18n_connect.services import Services
+from i18n_connect.storage.oauth_tables import grants, installation_tokens, refresh_tokens
+
+__all__ = ["INACTIVE", "introspect"]
+
+INACTIVE: dict[str, Any] = {"active": False}
+_MAX_TOKEN_LENGTH = 8192
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+async def _installation_token(
+    conn: AsyncConnection, token: str, client_id: str, services: Services
+) -> dict[str, Any]:
+    row = (
+        await conn.execute(
+            select(
+                installation_tokens,
+                grants.c.user_id,
+                grants.c.client_id,
+                grants.c.revoked_at.label("grant_revoked_at"),
+            )
+            .join(grants, grants.c.id == installation_tokens.c.grant_id)
+            .where(installation_tokens.c.token_hash == services.hasher.hash(token))
+        )
+    ).first()
+    now = services.clock.now()
+    if (
+        row is None
+        or row.client_id != client_id
+        or row.revoked_at is not None
+        or row.grant_revoked_at is not None
+        or row.expires_at <= now
+    ):
+        return INACTIVE
+    settings = services.settings
+    return {
+        "active": True,
+        "token_type": "Bearer",
+        "scope": row.scope,
+        "client_id": row.client_id,
+        "sub": row.user_id,
+        "iss": settings.issuer,
+        "aud": list(settings.resources),
+        "iat": _epoch(row.created_at),
+        "exp": _epoch(row.expires_at),
+        "grant_id": row.grant_id,
+        "organization_id": row.organization_id,
+        "project_ids": list(row.project_ids),
+    }
+
+
+async def _retry_allowed(conn: AsyncConnection, token_id: str) -> bool:
+    """Whether a used refresh token may still be retried: its successor was never used."""
+    child = (
+        await conn.execute(
+            select(refresh_tokens.c.used_at).where(
+                refresh_tokens.c.parent_id == token_id, refresh_tokens.c.revoked_at.is_(None)
+            )
+        )
+    ).first()
+    return child is not None and child.used_at is None
+
+
+async def _refresh_token(
+    conn: AsyncConnection, token: str, client_id: str, services: Services
+) -> dict[str, Any]:
+    row = (
+        await conn.execute(
+            select(
+                refresh_tokens,
+                grants.c.user_id,
+                grants.c.client_id,
+                grants.c.organization_id,
+                grants.c.revoked_at.label("grant_revoked_at"),
+            )
+            .join(grants, grants.c.id == refresh_tokens.c.grant_id)
+            .where(refresh_tokens.c.token_hash == services.hasher.hash(token))
+        )
+    ).first()
+    if (
+        row is None
+        or row.client_id != client_id
+        or row.revoked_at is not None
+        or row.grant_revoked_at is not None
+        or row.expires_at <= services.clock.now()
+        or (row.used_at is not None and not await _retry_allowed(conn, row.id))
+    ):
+        return INACTIVE
+    body: dict[str, Any] = {
+        "active": True,
+        "token_type": "refresh_token",
+        "scope": row.scope,
+        "client_id": row.client_id,
+        "sub": row.user_id,
+        "iss": services.settings.issuer,
+        "iat": _epoch(row.created_at),
+        "exp": _epoch(row.expires_at),
+        "grant_id": row.grant_id,
+        "organization_id": row.organization_id,
+    }
+    if row.resource is not None:
+        body["aud"] = row.resource
+    return body
+
+
+async def _verified(tokens: AccessTokens, token: str, audiences: tuple[str, ...]) -> Any:
+    for audience in audiences:
+        try:
+            return await tokens.verify(token, audience=audience)
+        except InvalidToken:
+            continue
+    return None
+
+
+async def _access_token(
+    conn: AsyncConnection, token: str, client_id: str, services: Services
+) -> dict[str, Any]:
+    claims: AccessTokenClaims | None = await _verified(
+        services.tokens, token, services.settings.resources
+    )
+    if claims is None or claims.client_id != client_id:
+        return INACTIVE
+    live = (
+        await conn.execute(
+            select(grants.c.id, grants.c.organization_id).where(
+                grants.c.id.in_(claims.grant_ids),
+                grants.c.client_id == client_id,
+                grants.c.user_id == claims.sub,
+                grants.c.revoked_at.is_(None),
+            )
+        )
+    ).all()
+    if not live:
+        return INACTIVE
+    order = {grant_id: index for index, grant_id in enumerate(claims.grant_ids)}
+    live = sorted(live, key=lambda row: order[row.id])
+    return {
+        "active": True,
+        "token_type": "Bearer",
+        "scope": " ".join(claims.scope),
+        "client_id": claims.client_id,
+        "sub": claims.sub,
+        "iss": services.settings.issuer,
+        "aud": claims.aud,
+        "iat": claims.iat,
+        "exp": claims.exp,
+        "jti": claims.jti,
+        "grant_ids": [row.id for row in live],
+        "grant_id": live[0].id,
+        "organization_id": live[0].organization_id,
+    }
+
+
+async def introspect(
+    conn: AsyncConnection, token: str, *, client_id: str, services: Services
+) -> dict[str, Any]:
+    """The RFC 7662 §2.2 response for ``token`` as seen by the authenticated ``client_id``.
+
+    ``token_type_hint`` is not needed: the three kinds are told apart by shape.
+    """
+    if not token or len(token) > _MAX_TOKEN_LENGTH:
+        return INACTIVE
+    if token.startswith("bi_oat_"):
+        return await _installation_token(conn, token, client_id, services)
+    if token.startswith("rt_"):
+        return await _refresh_token(conn, token, client_id, services)
+    return await _access_token(conn, token, client_id, services)

@@ -1,0 +1,295 @@
+"""Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document; MCP
+authorization 2025-11-25): a client whose ``client_id`` is an https URL publishes its
+metadata at that URL, and needs no registration.
+
+`resolve_client` is how authorize and the token endpoint look a client up: a
+registered client comes from the database; an https ``client_id`` is fetched,
+checked like a registration (`oauth.registration.parse_client_metadata`: the
+same redirect URI policy and metadata rules), and cached in ``oauth_clients``
+(``origin="metadata_document"``, unverified) until its HTTP caching headers
+say it is stale (``max-age``/``Expires``; ``no-store``/``no-cache`` mean
+"fetch again next time"; at most a day, an hour when the server says
+nothing). The document's ``client_id`` must equal the URL exactly, and the
+client is public (``token_endpoint_auth_method: none``).
+
+The fetch is hardened against server-side request forgery: the host is
+resolved first, every address it resolves to must be public (no private,
+loopback, link-local, multicast, reserved or unspecified address, also when
+IPv4-mapped), and the connection goes to the address that was checked, with
+TLS verified against the host name. Redirects are refused, the body is
+limited to 5 KB, and the whole fetch to 3 seconds. ``cimd_allow_loopback``
+(tests only) admits loopback addresses.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import json
+import logging
+import re
+import socket
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio
+import httpx
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect.errors import InvalidClient, InvalidClientMetadata, ProtocolError
+from i18n_connect.oauth.clients import Client, get_client
+from i18n_connect.oauth.registration import ClientMetadata, parse_client_metadata
+from i18n_connect.services import Services
+from i18n_connect.storage.oauth_tables import oauth_clients
+
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "FetchedDocument",
+    "fetch_document",
+    "is_metadata_document_url",
+    "load_metadata_document",
+    "resolve_client",
+]
+
+log = logging.getLogger(__name__)
+
+MAX_DOCUMENT_BYTES = 5 * 1024
+FETCH_TIMEOUT_SECONDS = 3.0
+_CONNECT_TIMEOUT_SECONDS = 2.0
+_DEFAULT_LIFETIME = timedelta(hours=1)
+_MAX_LIFETIME = timedelta(days=1)
+_MAX_URL_LENGTH = 512
+_DOT_SEGMENT = re.compile(r"(^|/)\.{1,2}(/|$)")
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
+
+
+def is_metadata_document_url(client_id: str) -> bool:
+    """Whether ``client_id`` names a metadata document (an https URL) rather than a registration."""
+    return client_id.startswith("https://")
+
+
+def _check_url(url: str) -> tuple[str, int]:
+    """``(host, port)`` of an acceptable document URL; `InvalidClient` otherwise."""
+    if len(url) > _MAX_URL_LENGTH or any(ord(ch) <= 0x20 or ord(ch) >= 0x7F for ch in url):
+        raise InvalidClient("A client_id URL must be at most 512 printable ASCII characters.")
+    parts = urlsplit(url)
+    try:
+        port = parts.port or 443
+    except ValueError as exc:
+        raise InvalidClient("The client_id URL has an invalid port.") from exc
+    if (
+        parts.scheme != "https"
+        or not parts.hostname
+        or "@" in parts.netloc
+        or "#" in url
+        or parts.path in ("", "/")
+        or _DOT_SEGMENT.search(parts.path)
+    ):
+        raise InvalidClient(
+            "A client_id URL must be https with a host and a path, "
+            "without user information, fragment or dot segments."
+        )
+    return parts.hostname, port
+
+
+def _address_allowed(address: str, *, allow_loopback: bool) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return allow_loopback
+    return ip.is_global and not ip.is_multicast
+
+
+async def _checked_address(host: str, port: int, *, allow_loopback: bool) -> str:
+    """The first address of ``host``, after every address it resolves to was checked."""
+    try:
+        infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise InvalidClient(f"The client_id host {host} does not resolve.") from exc
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses or not all(
+        _address_allowed(address, allow_loopback=allow_loopback) for address in addresses
+    ):
+        raise InvalidClient(
+            "The client_id host resolves to a private, loopback or otherwise non-public address."
+        )
+    return addresses[0]
+
+
+def _lifetime(headers: httpx.Headers, now: datetime) -> timedelta:
+    cache_control = headers.get("cache-control", "")
+    directives = {part.strip().split("=", 1)[0].lower() for part in cache_control.split(",")}
+    if directives & {"no-store", "no-cache"}:
+        return timedelta(0)
+    max_age = _MAX_AGE.search(cache_control)
+    if max_age is not None:
+        return min(timedelta(seconds=int(max_age.group(1))), _MAX_LIFETIME)
+    expires = headers.get("expires")
+    if expires is not None:
+        try:
+            moment = email.utils.parsedate_to_datetime(expires)
+        except (TypeError, ValueError):
+            return timedelta(0)  # an invalid Expires means "already expired" (RFC 9111 §5.3)
+        if moment.tzinfo is None:
+            return timedelta(0)
+        return max(timedelta(0), min(moment - now, _MAX_LIFETIME))
+    return _DEFAULT_LIFETIME
+
+
+class FetchedDocument:
+    """A document's parsed JSON and how long it may be cached."""
+
+    def __init__(self, body: Any, lifetime: timedelta) -> None:
+        self.body = body
+        self.lifetime = lifetime
+
+
+async def _read(response: httpx.Response) -> bytes:
+    declared = response.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_DOCUMENT_BYTES:
+        raise InvalidClient("The client metadata document is larger than 5 KB.")
+    body = b""
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > MAX_DOCUMENT_BYTES:
+            raise InvalidClient("The client metadata document is larger than 5 KB.")
+    return body
+
+
+async def fetch_document(url: str, *, allow_loopback: bool, now: datetime) -> FetchedDocument:
+    """GET the document at ``url`` under the rules above; `InvalidClient` when that fails."""
+    host, port = _check_url(url)
+    parts = urlsplit(url)
+    try:
+        with anyio.fail_after(FETCH_TIMEOUT_SECONDS):
+            address = await _checked_address(host, port, allow_loopback=allow_loopback)
+            literal = f"[{address}]" if ":" in address else address
+            pinned = parts._replace(netloc=f"{literal}:{port}").geturl()
+            async with (
+                httpx.AsyncClient(
+                    verify=httpx.create_ssl_context(),
+                    trust_env=False,  # no proxies: the checked address is the one connected to
+                    follow_redirects=False,
+                    timeout=httpx.Timeout(FETCH_TIMEOUT_SECONDS, connect=_CONNECT_TIMEOUT_SECONDS),
+                ) as client,
+                client.stream(
+                    "GET",
+                    pinned,
+                    headers={"Host": parts.netloc, "Accept": "application/json"},
+                    extensions={"sni_hostname": host},
+                ) as response,
+            ):
+                if response.is_redirect:
+                    raise InvalidClient("The client metadata document URL redirects.")
+                if response.status_code != 200:
+                    raise InvalidClient(
+                        f"The client metadata document answered HTTP {response.status_code}."
+                    )
+                body = await _read(response)
+                lifetime = _lifetime(response.headers, now)
+    except TimeoutError as exc:
+        raise InvalidClient("The client metadata document took too long to fetch.") from exc
+    except httpx.HTTPError as exc:
+        raise InvalidClient("The client metadata document could not be fetched.") from exc
+    try:
+        return FetchedDocument(json.loads(body), lifetime)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidClientMetadata("The client metadata document is not JSON.") from exc
+
+
+def _validated(url: str, document: Any) -> ClientMetadata:
+    if not isinstance(document, dict):
+        raise InvalidClientMetadata("The client metadata document must be a JSON object.")
+    if document.get("client_id") != url:
+        raise InvalidClientMetadata(
+            "The document's client_id must equal the URL it is served from, exactly."
+        )
+    if "client_secret" in document or "client_secret_expires_at" in document:
+        raise InvalidClientMetadata("A client metadata document may not carry a client secret.")
+    metadata = parse_client_metadata(document, default_auth_method="none")
+    if metadata.confidential:
+        raise InvalidClientMetadata(
+            "A metadata document client is public: token_endpoint_auth_method must be none."
+        )
+    return metadata
+
+
+async def load_metadata_document(
+    url: str, *, allow_loopback: bool, now: datetime
+) -> tuple[ClientMetadata, datetime]:
+    """The checked metadata at ``url`` and when to fetch it again.
+
+    Raises `InvalidClient` when the document cannot be fetched and
+    `InvalidClientMetadata`/`InvalidRedirectUri` when its content is refused.
+    """
+    fetched = await fetch_document(url, allow_loopback=allow_loopback, now=now)
+    return _validated(url, fetched.body), now + fetched.lifetime
+
+
+async def _store(
+    conn: AsyncConnection,
+    url: str,
+    metadata: ClientMetadata,
+    *,
+    expires_at: datetime,
+    now: datetime,
+) -> None:
+    values = {
+        "name": metadata.client_name,
+        "secret_hash": None,
+        "token_endpoint_auth_method": "none",
+        "redirect_uris": list(metadata.redirect_uris),
+        "scope": metadata.scope,
+        "client_uri": metadata.client_uri,
+        "logo_uri": metadata.logo_uri,
+        "metadata_expires_at": expires_at,
+    }
+    insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(oauth_clients).values(
+        id=url, origin="metadata_document", verified=False, created_at=now, **values
+    )
+    await conn.execute(
+        statement.on_conflict_do_update(index_elements=[oauth_clients.c.id], set_=values)
+    )
+
+
+async def resolve_client(
+    conn: AsyncConnection, client_id: str, *, services: Services
+) -> Client | None:
+    """The client named ``client_id``, or ``None`` when it is unknown or its document is refused.
+
+    Call this instead of `get_client` wherever a client arrives from outside
+    (authorize, the token endpoint). The reason a document was refused is logged.
+    """
+    if not is_metadata_document_url(client_id):
+        return await get_client(conn, client_id)
+    now = services.clock.now()
+    row = (
+        await conn.execute(
+            select(oauth_clients.c.origin, oauth_clients.c.metadata_expires_at).where(
+                oauth_clients.c.id == client_id
+            )
+        )
+    ).first()
+    if row is not None and (
+        row.origin != "metadata_document"
+        or (row.metadata_expires_at is not None and row.metadata_expires_at > now)
+    ):
+        return await get_client(conn, client_id)
+    try:
+        metadata, expires_at = await load_metadata_document(
+            client_id, allow_loopback=services.settings.cimd_allow_loopback, now=now
+        )
+    except ProtocolError as exc:
+        log.warning(
+            "client metadata document refused",
+            extra={"client_id": client_id[:_MAX_URL_LENGTH], "reason": exc.description},
+        )
+        return None
+    await _store(conn, client_id, metadata, expires_at=expires_at, now=now)
+    return await get_client(conn, client_id)

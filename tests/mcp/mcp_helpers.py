@@ -1,0 +1,110 @@
+"""Helpers of the MCP tests: the seeded world and JSON-RPC calls to /mcp."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from i18n_connect import installations
+from i18n_connect.services import Services
+
+PROTOCOL = "2025-11-25"
+ALL_TOOL_SCOPES = (
+    "projects:read",
+    "keys:read",
+    "keys:write",
+    "translations:read",
+    "translations:write",
+    "translations:publish",
+)
+
+
+@dataclass
+class World:
+    services: Services
+    user_id: str
+    client_id: str
+    other_client_id: str
+    orgs: dict[str, str]  # slug -> id
+    projects: dict[str, str]  # org slug -> project id
+    grants: dict[str, str]  # org slug -> grant id
+
+    async def access_token(
+        self,
+        scopes: Sequence[str] = ALL_TOOL_SCOPES,
+        *,
+        orgs: Sequence[str] = ("acme",),
+        audience: str | None = None,
+        client_id: str | None = None,
+    ) -> str:
+        issued = await self.services.tokens.issue(
+            user_id=self.user_id,
+            client_id=client_id or self.client_id,
+            scope=scopes,
+            grant_ids=[self.grants[slug] for slug in orgs],
+            audience=audience or self.services.settings.mcp_resource,
+        )
+        return issued.token
+
+    async def installation_token(
+        self,
+        org: str = "acme",
+        scopes: Sequence[str] | None = None,
+        project_ids: Sequence[str] | None = None,
+    ) -> str:
+        claims = (
+            await self.services.tokens.issue(
+                user_id=self.user_id,
+                client_id=self.client_id,
+                scope=ALL_TOOL_SCOPES,
+                grant_ids=[self.grants[org]],
+                audience=self.services.settings.api_resource,
+            )
+        ).claims
+        async with self.services.db.transaction() as conn:
+            minted = await installations.mint(
+                conn,
+                claims=claims,
+                grant_id=self.grants[org],
+                project_ids=project_ids,
+                scopes=scopes,
+                now=self.services.clock.now(),
+                hasher=self.services.hasher,
+                mints_per_minute=1000,
+            )
+        return minted.token
+
+
+async def rpc(
+    client: httpx.AsyncClient,
+    method: str,
+    params: dict[str, Any] | None = None,
+    *,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+    url: str = "/mcp",
+) -> httpx.Response:
+    """One JSON-RPC request to the MCP endpoint (stateless: no initialize needed)."""
+    sent = {
+        "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": PROTOCOL,
+        **(headers or {}),
+    }
+    if token is not None:
+        sent["authorization"] = f"Bearer {token}"
+    body: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": method}
+    if params is not None:
+        body["params"] = params
+    return await client.post(url, json=body, headers=sent)
+
+
+async def call_tool(
+    client: httpx.AsyncClient, token: str, name: str, **arguments: Any
+) -> dict[str, Any]:
+    response = await rpc(client, "tools/call", {"name": name, "arguments": arguments}, token=token)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()["result"]
+    return result

@@ -1,0 +1,485 @@
+"""The MCP server at /mcp: who may call it, the challenges it answers with, and the tools
+over real platform data with installation tokens and access tokens."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from mcp_helpers import ALL_TOOL_SCOPES, World, call_tool, rpc
+from sqlalchemy import select
+
+from i18n_connect import grants
+from i18n_connect.clock import FrozenClock
+from i18n_connect.storage.tables import translation_keys, translations
+
+RESOURCE_METADATA = 'resource_metadata="http://testserver/.well-known/oauth-protected-resource/mcp"'
+FIRST_SCOPES = "projects:read keys:read keys:write translations:read translations:write"
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def compact(header: dict[str, Any], payload: dict[str, Any], signature: bytes) -> str:
+    return (
+        f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}.{b64(signature)}"
+    )
+
+
+def es256(header: dict[str, Any], payload: dict[str, Any], key: ec.EllipticCurvePrivateKey) -> str:
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}"
+    r, s = decode_dss_signature(key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+    return f"{signing_input}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+
+def claims(world: World, **changes: Any) -> dict[str, Any]:
+    now = int(world.services.clock.now().timestamp())
+    base = {
+        "iss": "http://testserver",
+        "sub": world.user_id,
+        "aud": world.services.settings.mcp_resource,
+        "client_id": world.client_id,
+        "scope": " ".join(ALL_TOOL_SCOPES),
+        "iat": now,
+        "exp": now + 1800,
+        "jti": "atk_forged",
+        "grant_ids": [world.grants["acme"]],
+    }
+    base.update(changes)
+    return base
+
+
+async def our_key(world: World) -> Any:
+    return await world.services.keys.signing_key()
+
+
+def assert_unauthorized(response: httpx.Response) -> None:
+    assert response.status_code == 401, response.text
+    assert response.json()["error"] == "invalid_token"
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith("Bearer ")
+    assert RESOURCE_METADATA in challenge
+    assert f'scope="{FIRST_SCOPES}"' in challenge
+
+
+async def key_names(world: World, org: str = "acme") -> list[str]:
+    async with world.services.db.transaction(readonly=True) as conn:
+        rows = await conn.scalars(
+            select(translation_keys.c.name)
+            .where(translation_keys.c.project_id == world.projects[org])
+            .order_by(translation_keys.c.name)
+        )
+        return list(rows)
+
+
+# --- authentication and challenges ---------------------------------------------------------
+
+
+async def test_no_token_gets_discovery_challenge_without_error_code(
+    running_app: httpx.AsyncClient,
+) -> None:
+    response = await rpc(running_app, "tools/list")
+    assert response.status_code == 401
+    challenge = response.headers["www-authenticate"]
+    assert challenge == f'Bearer {RESOURCE_METADATA}, scope="{FIRST_SCOPES}"'
+    assert "error=" not in challenge
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_challenge_points_at_metadata_that_names_this_issuer(
+    running_app: httpx.AsyncClient,
+) -> None:
+    response = await rpc(running_app, "tools/list")
+    url = response.headers["www-authenticate"].split('resource_metadata="')[1].split('"')[0]
+    prm = (await running_app.get(url.removeprefix("http://testserver"))).json()
+    assert prm["resource"] == "http://testserver/mcp"
+    asm = (await running_app.get("/.well-known/oauth-authorization-server")).json()
+    assert prm["authorization_servers"] == [asm["issuer"]]
+
+
+async def test_token_in_query_string_is_refused(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.access_token()
+    response = await rpc(running_app, "tools/list", url=f"/mcp?access_token={token}")
+    assert_unauthorized(response)
+    both = await rpc(running_app, "tools/list", token=token, url=f"/mcp?access_token={token}")
+    assert_unauthorized(both)
+
+
+async def test_token_for_the_partner_api_is_refused(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.access_token(audience=world.services.settings.api_resource)
+    assert_unauthorized(await rpc(running_app, "tools/list", token=token))
+
+
+async def test_token_for_a_foreign_audience_is_refused(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.access_token(audience="https://elsewhere.example/mcp")
+    assert_unauthorized(await rpc(running_app, "tools/list", token=token))
+
+
+async def test_expired_access_token_is_refused(
+    running_app: httpx.AsyncClient, world: World, clock: FrozenClock
+) -> None:
+    token = await world.access_token()
+    clock.advance(minutes=31)
+    assert_unauthorized(await rpc(running_app, "tools/list", token=token))
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param("garbage", id="garbage"),
+        pytest.param("bi_oat_unknown", id="unknown-installation-token"),
+        pytest.param("rt_looks_like_a_refresh_token", id="refresh-token"),
+        pytest.param("a.b.c", id="three-garbage-parts"),
+    ],
+)
+async def test_unknown_tokens_are_refused(
+    running_app: httpx.AsyncClient, world: World, token: str
+) -> None:
+    assert_unauthorized(await rpc(running_app, "tools/list", token=token))
+
+
+async def test_forged_alg_none_is_refused(running_app: httpx.AsyncClient, world: World) -> None:
+    key = await our_key(world)
+    token = compact({"alg": "none", "typ": "at+jwt", "kid": key.kid}, claims(world), b"")
+    assert_unauthorized(await rpc(running_app, "tools/list", token=token))
+
+
+async def test_forged_hs256_keyed_with_our_public_key_is_refused(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    jwks = (await running_app.get("/api/auth/mcp/jwks")).json()
+    public = jwks["keys"][0]
+    header = {"alg": "HS256", "typ": "at+jwt", "kid": public["kid"]}
+    payload = claims(world)
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}"
+    for secret in (json.dumps(public).encode(), public["x"].encode()):
+        signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+        token = f"{signing_input}.{b64(signature)}"
+        assert_unauthorized(await rpc(running_app, "tools/list", token=token))
+
+
+async def test_forged_embedded_jwk_header_is_refused(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    attacker = ec.generate_private_key(ec.SECP256R1())
+    numbers = attacker.public_key().public_numbers()
+    jwk = {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": b64(numbers.x.to_bytes(32, "big")),
+        "y": b64(numbers.y.to_bytes(32, "big")),
+    }
+    kid = (await our_key(world)).kid
+    for header in (
+        {"alg": "ES256", "typ": "at+jwt", "kid": kid, "jwk": jwk},
+        {"alg": "ES256", "typ": "at+jwt", "jwk": jwk},
+        {"alg": "ES256", "typ": "at+jwt", "kid": kid},  # plain attacker signature
+    ):
+        token = es256(header, claims(world), attacker)
+        assert_unauthorized(await rpc(running_app, "tools/list", token=token))
+
+
+async def test_token_with_unknown_crit_is_refused_even_when_signed_by_us(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    key = await our_key(world)
+    header = {"alg": "ES256", "typ": "at+jwt", "kid": key.kid, "crit": ["x-custom"], "x-custom": 1}
+    token = es256(header, claims(world), key.private.private_key)
+    assert_unauthorized(await rpc(running_app, "tools/list", token=token))
+    # The same signature path with a clean header is accepted, so the refusal is the crit.
+    clean = es256(
+        {"alg": "ES256", "typ": "at+jwt", "kid": key.kid}, claims(world), key.private.private_key
+    )
+    assert (await rpc(running_app, "tools/list", token=clean)).status_code == 200
+
+
+async def test_oversized_header_is_refused(running_app: httpx.AsyncClient, world: World) -> None:
+    key = await our_key(world)
+    header = {"alg": "ES256", "typ": "at+jwt", "kid": key.kid, "pad": "x" * 10_000}
+    token = es256(header, claims(world), key.private.private_key)
+    assert_unauthorized(await rpc(running_app, "tools/list", token=token))
+
+
+async def test_tampered_payload_is_refused(running_app: httpx.AsyncClient, world: World) -> None:
+    token = await world.access_token(scopes=["projects:read"])
+    header, _, signature = token.split(".")
+    payload = b64(json.dumps(claims(world)).encode())
+    assert_unauthorized(
+        await rpc(running_app, "tools/list", token=f"{header}.{payload}.{signature}")
+    )
+
+
+async def test_access_token_presented_by_another_client_identity_is_refused(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.access_token(client_id=world.other_client_id)
+    assert_unauthorized(await rpc(running_app, "tools/list", token=token))
+
+
+async def test_access_token_with_every_grant_revoked_is_refused(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.access_token()
+    async with world.services.db.transaction() as conn:
+        await grants.revoke_grant(
+            conn, world.grants["acme"], actor="test", now=world.services.clock.now(), reason="test"
+        )
+    assert_unauthorized(await rpc(running_app, "tools/list", token=token))
+
+
+async def test_installation_token_of_revoked_grant_answers_410(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.installation_token()
+    async with world.services.db.transaction() as conn:
+        await grants.revoke_grant(
+            conn, world.grants["acme"], actor="test", now=world.services.clock.now(), reason="test"
+        )
+    response = await rpc(running_app, "tools/list", token=token)
+    assert response.status_code == 410
+    assert response.json()["error"] == "grant_revoked"
+
+
+async def test_x_api_key_takes_installation_tokens_only(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    installation = await world.installation_token()
+    ok = await rpc(running_app, "tools/list", headers={"x-api-key": installation})
+    assert ok.status_code == 200
+    access = await world.access_token()
+    assert_unauthorized(await rpc(running_app, "tools/list", headers={"x-api-key": access}))
+
+
+async def test_two_credentials_at_once_are_a_bad_request(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    installation = await world.installation_token()
+    response = await rpc(
+        running_app, "tools/list", token=installation, headers={"x-api-key": installation}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+# --- tools ----------------------------------------------------------------------------------
+
+
+async def test_tools_list_names_every_tool_with_its_scope(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    response = await rpc(running_app, "tools/list", token=await world.installation_token())
+    tools = {tool["name"]: tool for tool in response.json()["result"]["tools"]}
+    assert set(tools) == {
+        "listProjects",
+        "getProject",
+        "getTranslationContext",
+        "listKeys",
+        "createKeys",
+        "deleteKeys",
+        "updateKeys",
+        "setTranslations",
+        "getTranslations",
+        "publishTranslations",
+    }
+    assert "[translations:publish]" in tools["publishTranslations"]["description"]
+
+
+async def test_installation_token_works_through_the_whole_key_lifecycle(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.installation_token()
+    listed = await call_tool(running_app, token, "listProjects")
+    assert listed["structuredContent"]["projects"][0]["slug"] == "web"
+    project = await call_tool(running_app, token, "getProject", project=world.projects["acme"])
+    assert project["structuredContent"]["languages"] == ["en", "de"]
+    context = await call_tool(running_app, token, "getTranslationContext", project="web")
+    assert context["structuredContent"]["targetLanguages"] == ["de"]
+
+    created = await call_tool(
+        running_app, token, "createKeys", project="web", keys=[{"name": "cart.total"}]
+    )
+    assert created["structuredContent"] == {"created": ["cart.total"]}
+    assert await key_names(world) == ["cart.total", "home.title"]
+
+    written = await call_tool(
+        running_app,
+        token,
+        "setTranslations",
+        project="web",
+        language="de",
+        translations={"cart.total": "Summe"},
+    )
+    assert written["structuredContent"] == {"written": 1}
+    updated = await call_tool(
+        running_app,
+        token,
+        "updateKeys",
+        project="web",
+        keys=[{"name": "cart.total", "description": "Cart sum", "translations": {"en": "Total"}}],
+    )
+    assert updated["structuredContent"] == {"updated": ["cart.total"]}
+    listed_keys = await call_tool(running_app, token, "listKeys", project="web", prefix="cart.")
+    assert listed_keys["structuredContent"]["keys"] == [
+        {"name": "cart.total", "description": "Cart sum"}
+    ]
+    got = await call_tool(running_app, token, "getTranslations", project="web", language="de")
+    assert {"key": "cart.total", "language": "de", "draft": "Summe", "published": None} in got[
+        "structuredContent"
+    ]["translations"]
+
+    published = await call_tool(
+        running_app, token, "publishTranslations", project="web", languages=["de"]
+    )
+    assert published["structuredContent"] == {"published": 2}
+    async with world.services.db.transaction(readonly=True) as conn:
+        live = set(
+            await conn.scalars(
+                select(translations.c.published)
+                .join(translation_keys, translation_keys.c.id == translations.c.key_id)
+                .where(
+                    translations.c.language == "de",
+                    translation_keys.c.project_id == world.projects["acme"],
+                )
+            )
+        )
+    assert live == {"Summe", "Start"}
+
+    deleted = await call_tool(running_app, token, "deleteKeys", project="web", names=["cart.total"])
+    assert deleted["structuredContent"] == {"deleted": ["cart.total"]}
+    assert await key_names(world) == ["home.title"]
+
+
+async def test_installation_token_without_scope_gets_tool_error_naming_it(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.installation_token(scopes=["projects:read", "keys:read"])
+    result = await call_tool(
+        running_app, token, "createKeys", project="web", keys=[{"name": "new.key"}]
+    )
+    assert result["isError"] is True
+    assert "keys:write" in result["content"][0]["text"]
+    assert await key_names(world) == ["home.title"]
+
+
+async def test_access_token_without_scope_gets_step_up_challenge(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.access_token(scopes=["projects:read", "keys:read"])
+    response = await rpc(
+        running_app,
+        "tools/call",
+        {"name": "publishTranslations", "arguments": {"project": "web"}},
+        token=token,
+    )
+    assert response.status_code == 403
+    assert response.json()["error"] == "insufficient_scope"
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith('Bearer error="insufficient_scope"')
+    assert 'scope="projects:read keys:read translations:publish"' in challenge
+    assert RESOURCE_METADATA in challenge
+    async with world.services.db.transaction(readonly=True) as conn:
+        assert set(await conn.scalars(select(translations.c.published))) == {None}
+
+
+async def test_access_token_calls_tools_it_holds_scopes_for(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.access_token(scopes=["projects:read", "keys:read"])
+    result = await call_tool(running_app, token, "listKeys", project="web")
+    assert result["structuredContent"]["keys"] == [{"name": "home.title", "description": "Title"}]
+
+
+async def test_access_token_over_two_organizations_needs_organization_argument(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.access_token(orgs=("acme", "globex"))
+    ambiguous = await call_tool(
+        running_app, token, "createKeys", project="web", keys=[{"name": "x.y"}]
+    )
+    assert ambiguous["isError"] is True
+    assert "acme" in ambiguous["content"][0]["text"] and "globex" in ambiguous["content"][0]["text"]
+    created = await call_tool(
+        running_app,
+        token,
+        "createKeys",
+        project="web",
+        keys=[{"name": "x.y"}],
+        organization="globex",
+    )
+    assert created["isError"] is False
+    assert await key_names(world, "globex") == ["home.title", "x.y"]
+    assert await key_names(world, "acme") == ["home.title"]
+    by_id = await call_tool(
+        running_app, token, "listKeys", project="web", organization=world.orgs["acme"]
+    )
+    assert [k["name"] for k in by_id["structuredContent"]["keys"]] == ["home.title"]
+
+
+async def test_organization_outside_the_token_is_refused(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.access_token(orgs=("acme",))
+    result = await call_tool(running_app, token, "listProjects", organization="globex")
+    assert result["isError"] is True
+    assert "does not cover" in result["content"][0]["text"]
+
+
+async def test_project_of_another_organization_is_not_found_even_by_id(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.installation_token("acme")
+    result = await call_tool(
+        running_app, token, "deleteKeys", project=world.projects["globex"], names=["home.title"]
+    )
+    assert result["isError"] is True
+    assert "No project" in result["content"][0]["text"]
+    assert await key_names(world, "globex") == ["home.title"]
+
+
+async def test_project_limited_installation_token_stays_in_its_projects(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    services = world.services
+    from i18n_connect.platform.projects import create_project
+
+    async with services.db.transaction() as conn:
+        other = await create_project(
+            conn,
+            organization_id=world.orgs["acme"],
+            name="App",
+            slug="app",
+            source_language="en",
+            now=services.clock.now(),
+        )
+    token = await world.installation_token(project_ids=[other.id])
+    refused = await call_tool(running_app, token, "listKeys", project="web")
+    assert refused["isError"] is True
+    assert "wrong_project" in refused["content"][0]["text"]
+    listed = await call_tool(running_app, token, "listProjects")
+    assert [p["slug"] for p in listed["structuredContent"]["projects"]] == ["app"]
+
+
+async def test_platform_errors_become_tool_errors(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.installation_token()
+    result = await call_tool(
+        running_app, token, "createKeys", project="web", keys=[{"name": "home.title"}]
+    )
+    assert result["isError"] is True
+    assert "conflict" in result["content"][0]["text"]
