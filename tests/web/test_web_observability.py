@@ -58,6 +58,7 @@ async def test_metrics_count_requests_by_route_template(app_client: httpx.AsyncC
     assert (await app_client.get("/items/alpha")).status_code == 200
     assert (await app_client.get("/items/beta")).status_code == 200
     assert (await app_client.get("/no/such/path")).status_code == 404
+    assert (await app_client.get("/static/app.css")).status_code == 200
     response = await app_client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=")
@@ -70,6 +71,7 @@ async def test_metrics_count_requests_by_route_template(app_client: httpx.AsyncC
     assert (
         'i18n_connect_http_requests_total{method="GET",route="unmatched",status="404"} 1.0' in text
     )
+    assert 'route="/static/{path}",status="200"} 1.0' in text
     assert "alpha" not in text and "beta" not in text and "/no/such/path" not in text
 
 

@@ -119,7 +119,13 @@ def _incoming_request_id(scope: Scope) -> str | None:
 
 def _route_template(scope: Scope) -> str:
     template = getattr(scope.get("route"), "path_format", None)
-    return template if isinstance(template, str) else "unmatched"
+    if isinstance(template, str):
+        return template
+    if "app_root_path" in scope:  # a mounted app (static files) moved its prefix to root_path
+        prefix = scope.get("root_path", "")[len(scope["app_root_path"]) :]
+        if prefix:
+            return prefix + "/{path}"
+    return "unmatched"
 
 
 class ObservabilityMiddleware:

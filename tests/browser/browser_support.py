@@ -1,0 +1,44 @@
+"""Types shared by the browser tests (imported by name: tests/browser is on sys.path)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from playwright.sync_api import Page
+
+from i18n_connect.settings import Settings
+
+Screenshot = Callable[[Page, str], Path]
+T = TypeVar("T")
+
+
+def off_loop(function: Callable[..., T], *args: Any, timeout: float = 60) -> T:
+    """Call ``function(*args)`` in a worker thread and wait for its result.
+
+    Playwright's sync API keeps an event loop running in the test's thread, so
+    anything that runs its own loop (migrations, async seeding) must run elsewhere.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args).result(timeout=timeout)
+
+
+def run_async(coroutine: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+    """Run a coroutine to completion on its own loop, off the test's thread."""
+    return off_loop(asyncio.run, coroutine, timeout=timeout)
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str  # the issuer, e.g. http://127.0.0.1:43817
+    settings: Settings
+    email: str
+    password: str
+
+    @property
+    def database_url(self) -> str:
+        return self.settings.database_url
