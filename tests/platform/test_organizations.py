@@ -3,6 +3,7 @@ revocation of a user's grants when they are removed or demoted."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -456,3 +457,36 @@ async def test_a_refused_removal_revokes_nothing(services: Services, clock: Froz
             )
     async with services.db.transaction(readonly=True) as conn:
         assert await _grant_state(conn, grant_id) == (False, 1, False)
+
+
+async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
+    services: Services, clock: FrozenClock
+) -> None:
+    async with services.db.transaction() as conn:
+        alice = await _user(conn, clock, "alice@example.com")
+        bob = await _user(conn, clock, "bob@example.com")
+        acme = await orgs.create_organization(
+            conn, slug="acme", name="Acme", owner_user_id=alice.id, now=clock.now()
+        )
+        await orgs.add_member(
+            conn, organization_id=acme.id, user_id=bob.id, role="owner", now=clock.now()
+        )
+
+    async def demote(user_id: str) -> None:
+        async with services.db.transaction() as conn:
+            await orgs.set_role(
+                conn, organization_id=acme.id, user_id=user_id, role="member", now=clock.now()
+            )
+
+    async with services.db.transaction() as first:
+        await orgs.set_role(
+            first, organization_id=acme.id, user_id=alice.id, role="member", now=clock.now()
+        )
+        second = asyncio.create_task(demote(bob.id))
+        await asyncio.sleep(0.3)  # let the second transaction reach the organization lock
+        assert not second.done()
+    with pytest.raises(ConflictError, match="at least one owner"):
+        await second
+    async with services.db.transaction(readonly=True) as conn:
+        assert await orgs.membership_role(conn, acme.id, alice.id) == "member"
+        assert await orgs.membership_role(conn, acme.id, bob.id) == "owner"
