@@ -122,7 +122,7 @@ def _route_template(scope: Scope) -> str:
     if isinstance(template, str):
         return template
     if "app_root_path" in scope:  # a mounted app (static files) moved its prefix to root_path
-        prefix = scope.get("root_path", "")[len(scope["app_root_path"]) :]
+        prefix: str = scope.get("root_path", "")[len(scope["app_root_path"]) :]
         if prefix:
             return prefix + "/{path}"
     return "unmatched"
