@@ -136,3 +136,26 @@ async def test_logs_are_json_lines_with_the_request_id_and_no_secrets(
     succeeded = next(line for line in lines if line["event"] == "login.succeeded")
     assert succeeded["user_id"] == seeded.user.id
     assert "ada@example.com" not in output
+
+
+async def test_an_unhandled_error_is_logged_with_the_request_id_and_counted_as_500(
+    app_client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app: FastAPI = app_client.app  # type: ignore[attr-defined]
+
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    app.router.add_api_route("/broken", broken, methods=["GET"])
+    capsys.readouterr()
+    with pytest.raises(RuntimeError, match="boom"):
+        await app_client.get("/broken", headers={"X-Request-ID": "trace-42"})
+    lines = _log_lines(capsys.readouterr().out)
+    error = next(line for line in lines if line["event"] == "unhandled_error")
+    assert error["request_id"] == "trace-42"
+    assert error["level"] == "error"
+    assert "RuntimeError: boom" in str(error["exception"])
+    access = next(line for line in lines if line["event"] == "request")
+    assert access["status"] == 500 and access["route"] == "/broken"
+    text = (await app_client.get("/metrics")).text
+    assert 'i18n_connect_http_requests_total{method="GET",route="/broken",status="500"} 1.0' in text
