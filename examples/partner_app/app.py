@@ -180,6 +180,9 @@ async def _view(tokens: Tokens, connection: Connection) -> ConnectionView:
 
     try:
         view.organization = await tokens.call(connection, organization)
+        if view.organization is not None:
+            names = {connection.organization_id: view.organization["name"]}
+            await run_in_threadpool(tokens.store.name_organizations, names)
         view.projects = await tokens.call(connection, projects)
     except NeedsReconnect:
         pass
@@ -259,6 +262,12 @@ async def connect_callback(request: Request) -> Response:
             request, "error.html", 400, message=f"Connecting failed: {exc.error} {exc.description}"
         )
     tokens.remember(result)
+    try:
+        me = await tokens.client.me(result.access_token)
+        names = {g["organization"]["id"]: g["organization"]["name"] for g in me["grants"]}
+        await run_in_threadpool(store.name_organizations, names)
+    except (I18nConnectError, httpx.HTTPError, KeyError, TypeError):
+        pass  # names are cosmetic; the page falls back to organization ids
     return RedirectResponse(f"/?connected={len(result.grants)}", status_code=303)
 
 

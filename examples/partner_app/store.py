@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS connections (
     id INTEGER PRIMARY KEY,
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     organization_id TEXT NOT NULL,
+    organization_name TEXT NOT NULL DEFAULT '',
     grant_id TEXT NOT NULL,
     refresh_token TEXT NOT NULL,
     scope TEXT NOT NULL,
@@ -68,6 +69,7 @@ class Connection:
     id: int
     user_id: int
     organization_id: str
+    organization_name: str
     grant_id: str
     refresh_token: str
     scope: tuple[str, ...]
@@ -93,6 +95,7 @@ def _connection(row: sqlite3.Row) -> Connection:
         id=row["id"],
         user_id=row["user_id"],
         organization_id=row["organization_id"],
+        organization_name=row["organization_name"],
         grant_id=row["grant_id"],
         refresh_token=row["refresh_token"],
         scope=tuple(row["scope"].split()),
@@ -217,6 +220,15 @@ class Store:
         with self._db() as db:
             row = db.execute("SELECT * FROM connections WHERE id = ?", (connection_id,)).fetchone()
         return None if row is None else _connection(row)
+
+    def name_organizations(self, names: dict[str, str]) -> None:
+        """Remember organization names (shown even when the grant is gone)."""
+        with self._db() as db:
+            db.executemany(
+                "UPDATE connections SET organization_name = ? "
+                "WHERE organization_id = ? AND organization_name != ?",
+                [(name, org_id, name) for org_id, name in names.items()],
+            )
 
     def rotate_refresh_token(self, grant_id: str, refresh_token: str) -> None:
         """Keep the rotated refresh token of a grant (called before the refresh returns)."""

@@ -105,6 +105,12 @@ class FakeIssuer:
                     "scopes": grant.scope.split(),
                 },
             )
+        if path == "/api/oauth-client/me":
+            if bearer not in self.access_tokens:
+                return _error(401, "invalid_token")
+            return httpx.Response(
+                200, json={"grants": [self._me_grant(g) for g in self.access_tokens[bearer]]}
+            )
         grant_id = self.installation_tokens.get(bearer)
         if grant_id is None:
             return _error(401, "invalid_token")
@@ -135,6 +141,11 @@ class FakeIssuer:
                 },
             )
         return _error(404, "not_found")
+
+    def _me_grant(self, grant_id: str) -> dict[str, object]:
+        org = self.grants[grant_id].organization_id
+        slug, name = self.organizations[org]
+        return {"grant_id": grant_id, "organization": {"id": org, "slug": slug, "name": name}}
 
     def _token(self, form: dict[str, str]) -> httpx.Response:
         if form.get("grant_type") == "authorization_code":

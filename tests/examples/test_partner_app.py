@@ -218,6 +218,7 @@ async def test_revoked_grant_shows_reconnect_and_the_other_keeps_working(
     assert home.text.count("Reconnect") == 1
     assert "Access was revoked on the platform." in home.text
     assert "Mobile app" in home.text and "Web shop" not in home.text
+    assert "<h3>Acme</h3>" in home.text  # the name kept from /me at connect time
     assert [r[3] for r in rows(partner_config)] == ["reconnect", "active"]
 
 
