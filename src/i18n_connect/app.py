@@ -22,6 +22,7 @@ from i18n_connect.web.observability import (
     configure_logging,
     metrics_router,
 )
+from i18n_connect.web.revocation_routes import router as revocation_router
 from i18n_connect.web.security import SecurityHeadersMiddleware
 from i18n_connect.web.templates import STATIC_DIR
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(authorize_routes.router)
     app.include_router(oauth_routes.router)
     app.include_router(partner_api_router)
+    app.include_router(revocation_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)
     app.include_router(pages.router)

@@ -1,4 +1,5 @@
-"""Prometheus counters of grants in use: installation tokens minted and grants revoked.
+"""Prometheus counters of grants in use: installation tokens minted, grants revoked, and
+tokens revoked one by one (RFC 7009).
 
 They live in the app's registry (``Services.metrics``, served at ``/metrics``);
 `create_app` puts the one instance on ``app.state``; `grant_metrics` returns it.
@@ -11,7 +12,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 __all__ = ["GrantMetrics", "grant_metrics"]
 
-REVOCATION_PATHS = ("partner_api", "rfc7009", "connected_apps")
+REVOCATION_PATHS = ("partner_api", "connected_apps")
 
 
 class GrantMetrics:
@@ -27,6 +28,14 @@ class GrantMetrics:
             ["via"],
             registry=registry,
         )
+        self.tokens_revoked = Counter(
+            "i18n_connect_tokens_revoked",
+            "Refresh chains and installation tokens revoked at the RFC 7009 endpoint, by kind.",
+            ["kind"],
+            registry=registry,
+        )
+        for kind in ("refresh_token", "installation_token"):
+            self.tokens_revoked.labels(kind=kind)
         for via in REVOCATION_PATHS:
             self.grants_revoked.labels(via=via)
 

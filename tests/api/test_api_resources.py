@@ -1,0 +1,301 @@
+"""Every partner-API resource route against every kind of caller (SPEC §4 error table).
+
+One table of routes (method, path, scope, body) crossed with one table of
+callers: the right token, a token without the route's scope, the resource of
+another organization, a token limited to another project, a revoked grant, an
+expired token, the access token instead of an installation token, no token, a
+malformed token, and a token in the query string. Each case asserts the exact
+status and body, and that a refused request changed nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from api_world import ALL_SCOPES, World
+from sqlalchemy import select
+
+from i18n_connect.clock import FrozenClock
+from i18n_connect.storage.tables import (
+    content_entries,
+    glossary_terms,
+    project_languages,
+    projects,
+    translation_keys,
+    translations,
+)
+
+P = "/api/oauth-client/v1/projects/{project}"
+
+
+@dataclass(frozen=True)
+class Route:
+    id: str
+    method: str
+    path: str
+    scope: str
+    ok: int = 200
+    body: dict[str, Any] | None = None
+    level: str = "project"  # project | org | token | create
+    writes: bool = field(default=False)
+
+
+ROUTES = [
+    Route(
+        "list-organizations", "GET", "/api/oauth-client/organizations", "org:read", level="token"
+    ),
+    Route(
+        "list-projects",
+        "GET",
+        "/api/oauth-client/organizations/{org}/projects",
+        "projects:read",
+        level="org",
+    ),
+    Route(
+        "list-models",
+        "GET",
+        "/api/oauth-client/organizations/{org_slug}/projects/{project_slug}/models",
+        "content:read",
+    ),
+    Route(
+        "create-project",
+        "POST",
+        "/api/oauth-client/v1/projects",
+        "projects:write",
+        201,
+        {"name": "New", "slug": "new", "sourceLanguage": "en"},
+        "create",
+        True,
+    ),
+    Route("get-project", "GET", P, "projects:read"),
+    Route(
+        "add-language", "POST", P + "/languages", "projects:write", 201, {"code": "fr"}, writes=True
+    ),
+    Route("list-keys", "GET", P + "/keys", "keys:read"),
+    Route(
+        "create-keys",
+        "POST",
+        P + "/keys",
+        "keys:write",
+        201,
+        {"keys": [{"name": "new.key"}]},
+        writes=True,
+    ),
+    Route(
+        "update-keys",
+        "PATCH",
+        P + "/keys",
+        "translations:write",
+        200,
+        {"keys": [{"name": "home.title", "translations": {"de": "Neu"}}]},
+        writes=True,
+    ),
+    Route(
+        "delete-keys",
+        "POST",
+        P + "/keys/delete",
+        "keys:write",
+        200,
+        {"names": ["home.title"]},
+        writes=True,
+    ),
+    Route("get-translations", "GET", P + "/translations/de", "translations:read"),
+    Route(
+        "set-translations",
+        "PUT",
+        P + "/translations/de",
+        "translations:write",
+        200,
+        {"translations": {"home.title": "Hallo"}},
+        writes=True,
+    ),
+    Route("publish", "POST", P + "/publish", "translations:publish", 200, {}, writes=True),
+    Route("get-glossary", "GET", P + "/glossary", "glossary:read"),
+    Route(
+        "save-glossary",
+        "PUT",
+        P + "/glossary",
+        "glossary:write",
+        200,
+        {"terms": [{"term": "Project"}]},
+        writes=True,
+    ),
+    Route(
+        "delete-glossary",
+        "POST",
+        P + "/glossary/delete",
+        "glossary:write",
+        200,
+        {"terms": ["Workspace"]},
+        writes=True,
+    ),
+    Route("list-entries", "GET", P + "/models/page/entries", "content:read"),
+    Route("get-entry", "GET", P + "/models/page/entries/home", "content:read"),
+    Route(
+        "save-entry",
+        "PUT",
+        P + "/models/page/entries/home",
+        "content:write",
+        200,
+        {"data": {"title": {"de": "Start"}}},
+        writes=True,
+    ),
+    Route(
+        "publish-entries",
+        "POST",
+        P + "/models/page/publish",
+        "content:publish",
+        200,
+        {},
+        writes=True,
+    ),
+]
+
+CASES = {
+    # case: (status, error) — None error means success
+    "right-scope": (None, None),
+    "x-api-key-header": (None, None),
+    "missing-scope": (403, "missing_scope"),
+    "other-organization": (403, "wrong_organization"),
+    "other-project": (403, "wrong_project"),
+    "unknown-project": (404, "not_found"),
+    "revoked-grant": (410, "grant_revoked"),
+    "expired-token": (401, "invalid_token"),
+    "access-token": (401, "invalid_token"),
+    "no-token": (401, "invalid_token"),
+    "malformed-token": (401, "invalid_token"),
+    "token-in-query-string": (401, "invalid_token"),
+}
+
+
+def _applies(route: Route, case: str) -> bool:
+    if case == "other-organization":
+        return route.level in ("project", "org")
+    if case == "other-project":
+        return route.level in ("project", "create")
+    if case == "unknown-project":
+        return route.level == "project" and "{project}" in route.path
+    return True
+
+
+MATRIX = [
+    pytest.param(route, case, id=f"{route.id}-{case}")
+    for route in ROUTES
+    for case in CASES
+    if _applies(route, case)
+]
+
+
+def _url(world: World, route: Route, *, org: str = "acme", project: str = "web") -> str:
+    return route.path.format(
+        org=world.orgs[org],
+        org_slug=org,
+        project=world.projects.get(f"{org}/{project}", "prj_missing"),
+        project_slug=project,
+    )
+
+
+async def snapshot(world: World) -> list[Any]:
+    """Every row of the translation domain, to prove that a refused call changed nothing."""
+    async with world.services.db.transaction(readonly=True) as conn:
+        state = []
+        for table in (
+            projects,
+            project_languages,
+            translation_keys,
+            translations,
+            glossary_terms,
+            content_entries,
+        ):
+            rows = await conn.execute(select(table))
+            state.append(sorted(str(tuple(row)) for row in rows))
+        return state
+
+
+async def test_route_table_covers_every_partner_api_resource_route(api: httpx.AsyncClient) -> None:
+    documented = api.app.openapi()["paths"]  # type: ignore[attr-defined]
+    for path, operations in documented.items():
+        if not path.startswith("/api/oauth-client/") or "/installations/" in path:
+            continue
+        if path.endswith("/me"):
+            continue
+        pattern = re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)))
+        for method in operations:
+            assert any(
+                route.method == method.upper() and pattern.fullmatch(route.path) for route in ROUTES
+            ), (method, path)
+
+
+@pytest.mark.parametrize(("route", "case"), MATRIX)
+async def test_resource_route(world: World, clock: FrozenClock, route: Route, case: str) -> None:
+    status, error = CASES[case]
+    url = _url(world, route)
+    headers: dict[str, str] = {}
+    if case in (
+        "right-scope",
+        "x-api-key-header",
+        "other-organization",
+        "unknown-project",
+        "token-in-query-string",
+        "expired-token",
+        "revoked-grant",
+    ):
+        token = await world.mint()
+        headers = (
+            {"x-api-key": token}
+            if case == "x-api-key-header"
+            else {"Authorization": f"Bearer {token}"}
+        )
+        if case == "other-organization":
+            url = _url(world, route, org="globex")
+        elif case == "unknown-project":
+            url = _url(world, route, project="missing")
+        elif case == "token-in-query-string":
+            headers = {}
+            url += f"?access_token={token}&api_key={token}&x-api-key={token}"
+        elif case == "expired-token":
+            clock.advance(hours=1)
+        elif case == "revoked-grant":
+            access = await world.access_token()
+            revoked = await world.http.delete(
+                f"/api/oauth-client/installations/{world.grants['acme']}",
+                headers={"Authorization": f"Bearer {access}"},
+            )
+            assert revoked.status_code == 204
+    elif case == "missing-scope":
+        token = await world.mint(scopes=[s for s in ALL_SCOPES if s != route.scope])
+        headers = {"Authorization": f"Bearer {token}"}
+    elif case == "other-project":
+        token = await world.mint(project_ids=[world.projects["acme/mobile"]])
+        headers = {"Authorization": f"Bearer {token}"}
+    elif case == "access-token":
+        headers = {"Authorization": f"Bearer {await world.access_token()}"}
+    elif case == "malformed-token":
+        headers = {"Authorization": "Bearer bi_oat_" + "A" * 43}
+    before = await snapshot(world)
+    response = await world.http.request(route.method, url, json=route.body, headers=headers)
+    after = await snapshot(world)
+    if error is None:
+        assert response.status_code == route.ok, response.text
+        assert (after != before) == route.writes
+        return
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"] == error
+    if error == "missing_scope":
+        assert body == {
+            "error": "missing_scope",
+            "error_description": f"This route needs the scope {route.scope}.",
+            "required": route.scope,
+        }
+    else:
+        assert set(body) == {"error", "error_description"}
+    if status == 401:
+        assert response.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+    if case == "access-token":
+        assert "mint one with POST /api/oauth-client/installations/" in body["error_description"]
+    assert after == before
