@@ -12,9 +12,18 @@ from i18n_connect import __version__
 from i18n_connect.api import router as partner_api_router
 from i18n_connect.api.metrics import GrantMetrics
 from i18n_connect.clock import Clock
+from i18n_connect.mcp.server import build_mcp
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
-from i18n_connect.web import authorize_routes, health, oauth_routes, pages
+from i18n_connect.web import (
+    authorize_routes,
+    health,
+    introspection_routes,
+    oauth_routes,
+    pages,
+    registration_routes,
+    resource_metadata,
+)
 from i18n_connect.web.errors import install_error_handlers
 from i18n_connect.web.observability import (
     HttpMetrics,
@@ -33,10 +42,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     configure_logging(settings.log_level)
     services = Services.build(settings, clock=clock)
 
+    mcp_endpoint, mcp_sessions = build_mcp(services)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await services.keys.load()  # parse (or create) the signing keys once, before serving
-        yield
+        async with mcp_sessions.run():
+            yield
         await services.api_limiter.close()
         await services.db.dispose()
 
@@ -54,7 +66,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(authorize_routes.router)
     app.include_router(oauth_routes.router)
+    app.include_router(registration_routes.router)
+    app.include_router(introspection_routes.router)
+    app.include_router(resource_metadata.router)
     app.include_router(partner_api_router)
+    app.add_route("/mcp", mcp_endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
     app.include_router(revocation_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)
