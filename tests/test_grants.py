@@ -406,3 +406,27 @@ def test_cli_grants_revoke_cascades_once_and_refuses_unknown_ids(
             await services.db.dispose()
 
     assert asyncio.run(remaining_tokens()) == (0, 0)
+
+
+async def test_concurrent_consents_leave_one_live_grant(
+    services: Services, clock: FrozenClock
+) -> None:
+    async with services.db.transaction() as conn:
+        await seed(conn, clock)
+
+    async def consent_once(scope: str) -> str:
+        async with services.db.transaction() as conn:
+            (grant,) = await grants.consent(
+                conn,
+                user_id="usr_a",
+                client_id="cli_1",
+                organization_ids=["org_1"],
+                scope=[scope],
+                now=clock.now(),
+            )
+            return grant.id
+
+    ids = await asyncio.gather(*(consent_once(s) for s in ("org:read", "keys:read") * 3))
+    assert len(set(ids)) == 1
+    async with services.db.transaction(readonly=True) as conn:
+        assert await count(conn, grants_table) == 1

@@ -3,6 +3,7 @@ resume, session binding, tampered and replayed submissions, approval and denial.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlsplit
 
@@ -505,4 +506,20 @@ async def test_deny_redirects_with_access_denied_state_and_iss(
     assert await stored_state(services_of(app_client)) == {
         **nothing_created(),
         "completed": 1,
+    }
+
+
+async def test_concurrent_submits_of_one_answer_complete_it_exactly_once(
+    app_client: httpx.AsyncClient, world: World
+) -> None:
+    request_id, csrf = await signed_in_request(app_client, world)
+    form = answer(request_id, csrf, organizations=[world.acme, world.globex])
+    responses = await asyncio.gather(*(post(app_client, form) for _ in range(8)))
+    assert sorted(r.status_code for r in responses) == [303] + [400] * 7
+    assert await stored_state(services_of(app_client)) == {
+        "requests": 1,
+        "completed": 1,
+        "grants": 2,
+        "codes": 1,
+        "refresh_tokens": 0,
     }
