@@ -24,6 +24,7 @@ from i18n_connect.web import (
     registration_routes,
     resource_metadata,
 )
+from i18n_connect.web.cdn import router as cdn_router
 from i18n_connect.web.errors import install_error_handlers
 from i18n_connect.web.observability import (
     HttpMetrics,
@@ -72,6 +73,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(partner_api_router)
     app.add_route("/mcp", mcp_endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
     app.include_router(revocation_router)
+    app.include_router(cdn_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)
     app.include_router(pages.router)
