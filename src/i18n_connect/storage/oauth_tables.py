@@ -43,7 +43,7 @@ oauth_clients = Table(
     Column("scope", Text, nullable=True),  # registered scopes; None = default-on scopes
     Column("client_uri", Text, nullable=True),
     Column("logo_uri", Text, nullable=True),
-    Column("origin", String(16), nullable=False),  # cli | registration | metadata_document
+    Column("origin", String(32), nullable=False),  # cli | registration | metadata_document
     Column("verified", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_used_at", UtcDateTime, nullable=True),

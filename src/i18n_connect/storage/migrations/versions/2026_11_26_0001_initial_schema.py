@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 14:42:19.233514
+Create Date: 2026-11-26 14:56:36.659897
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def upgrade() -> None:
         sa.Column("scope", sa.Text(), nullable=True),
         sa.Column("client_uri", sa.Text(), nullable=True),
         sa.Column("logo_uri", sa.Text(), nullable=True),
-        sa.Column("origin", sa.String(length=16), nullable=False),
+        sa.Column("origin", sa.String(length=32), nullable=False),
         sa.Column("verified", sa.Boolean(), nullable=False),
         sa.Column(
             "created_at", i18n_connect.storage.types.UtcDateTime(timezone=True), nullable=False
