@@ -215,8 +215,8 @@ async def connect_start(request: Request) -> Response:
 
 async def connect_callback(request: Request) -> Response:
     user_id = await _signed_in(request)
-    if user_id is None:
-        return _to_login("/")
+    if user_id is None:  # an error page, not a redirect: the callback URL stays visible
+        return _page(request, "error.html", 400, message="Sign in to this app, then connect again.")
     config, store, tokens = _state(request)
     params = dict(request.query_params)
     pending = await run_in_threadpool(

@@ -321,3 +321,14 @@ def test_config_requires_a_client_id_and_reads_the_environment() -> None:
         "http://127.0.0.1:9001/connect/callback",
         9001,
     )
+
+
+async def test_callback_without_a_signed_in_user_is_refused_in_place(
+    partner: httpx.AsyncClient, issuer: FakeIssuer, partner_config: Config
+) -> None:
+    response = await partner.get(
+        "/connect/callback", params={"code": "code_1", "state": "s", "iss": ISSUER}
+    )
+    assert response.status_code == 400
+    assert "Sign in to this app, then connect again." in response.text
+    assert rows(partner_config) == [] and issuer.calls == []
