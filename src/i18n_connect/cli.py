@@ -148,12 +148,26 @@ def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
 
     Example: i18n-connect demo --port 8000
     """
+    from pathlib import Path
+
+    from i18n_connect import demo_partner
     from i18n_connect.demo import seed, welcome_text
 
     settings = load_settings(host, port)
     seeded = run_async(seed, settings)
     typer.echo(welcome_text(seeded, settings.issuer))
-    serve(host=host, port=port, workers=1)
+    partner = demo_partner.load_partner_app(
+        seeded.client_id, settings.issuer, Path("partner-app.db")
+    )
+    if partner is None or not demo_partner.port_is_free("127.0.0.1", 8001):
+        typer.echo("The example partner app is not served (needs a source checkout and port 8001).")
+        serve(host=host, port=port, workers=1)
+        return
+    typer.echo(
+        f"Example partner app: {demo_partner.PARTNER_APP_URL}/ (sign in there with any email "
+        "and a password of 8+ characters, then click Connect)\n"
+    )
+    demo_partner.serve_demo(host, port, partner)
 
 
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
