@@ -19,7 +19,7 @@ import typer
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from i18n_connect import grants
+from i18n_connect import gc, grants
 from i18n_connect.errors import NotFound, ProtocolError
 from i18n_connect.oauth.clients import Client, create_client
 from i18n_connect.platform import accounts
@@ -546,6 +546,31 @@ def grants_revoke(
     revoked, row = run_async(work)
     text = f"revoked grant {grant_id}" if revoked else f"grant {grant_id} was already revoked"
     emit({**row, "revoked": revoked}, as_json, text)
+
+
+@app.command("gc")
+def gc_command(
+    unused_days: Annotated[
+        int,
+        typer.Option(
+            "--unused-days", min=1, help="Delete self-registered clients unused this many days."
+        ),
+    ] = 30,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete expired codes, authorization requests, refresh and installation tokens and browser
+    sessions, and self-registered clients unused for --unused-days that hold no live grant.
+
+    Example: i18n-connect gc --unused-days 60
+    """
+
+    async def work(services: Services) -> dict[str, int]:
+        async with services.db.transaction() as conn:
+            return await gc.collect_garbage(conn, now=services.clock.now(), unused_days=unused_days)
+
+    removed = run_async(work)
+    text = "\n".join(f"{name}: {count} deleted" for name, count in removed.items())
+    emit({"deleted": removed}, as_json, text)
 
 
 def main() -> None:
