@@ -162,6 +162,7 @@ async def test_untrusted_client_or_redirect_uri_gets_an_error_page_never_a_redir
     assert "location" not in response.headers
     assert response.headers["content-type"].startswith("text/html")
     assert case.says in response.text
+    assert "Nothing was shared with the app" in response.text
     assert "evil.com" not in response.text
     assert await stored_state(services_of(app_client)) == NOTHING_STORED
 
@@ -427,7 +428,11 @@ async def test_a_1024_byte_state_with_unicode_is_kept_and_echoed(
             {"code": "new", "state": "fresh"},
             "https://a.example/cb?keep=1&code=new&state=fresh",
         ),
-        ("https://a.example/cb?", {"iss": "http://x/"}, "https://a.example/cb?iss=http%3A%2F%2Fx%2F"),
+        (
+            "https://a.example/cb?",
+            {"iss": "http://x/"},
+            "https://a.example/cb?iss=http%3A%2F%2Fx%2F",
+        ),
         ("cursor://callback", {"code": "c", "state": None}, "cursor://callback?code=c"),
         (
             "https://a.example/cb",

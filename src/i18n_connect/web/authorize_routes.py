@@ -52,9 +52,14 @@ def _login_redirect(request_id: str) -> RedirectResponse:
 
 
 def _refused(request: Request, message: str, session: BrowserSession | None = None) -> Response:
-    response = render_error(
-        request, 400, "This request cannot continue", message, headers=_PAGE_HEADERS
+    """The 400 page for a request that may not go back to the app (or not any more)."""
+    response = render(
+        request,
+        "authorize_error.html",
+        {"status": 400, "title": "This request cannot continue", "message": message},
+        status_code=400,
     )
+    response.headers.update(_PAGE_HEADERS)
     if session is not None:
         set_session_cookie(request, response, session)
     return response
