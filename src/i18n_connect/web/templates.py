@@ -1,12 +1,13 @@
 """Server-rendered HTML pages: one Jinja2 environment (autoescaped) and the render helpers.
 
-Every page template extends ``base.html`` and fills ``{% block content %}``
-(optionally ``{% block title %}``, ``{% block page_class %}`` — e.g. ``page--narrow``
-— and ``{% block head %}`` for a page's own stylesheet). Undefined variables raise. Two context keys drive the shared
-header: ``user`` (a signed-in `User`, shows the email and a Sign out form) and
-``csrf_token`` (needed by that form). Errors that must never redirect — an
-unknown client or redirect URI at the authorization endpoint, a failed CSRF
-check — use `render_error`.
+Every page template extends ``base.html`` and fills ``{% block content %}``;
+optionally ``{% block title %}``, ``{% block page_class %}`` (e.g.
+``page--narrow``) and ``{% block head %}`` (a page's own stylesheet).
+Undefined variables raise. Two context keys drive the shared header: ``user``
+(a signed-in `User`: shows the email and a Sign out form) and ``csrf_token``
+(needed by that form). Errors that must never redirect — an unknown client or
+redirect URI at the authorization endpoint, a failed CSRF check — use
+`render_error`.
 """
 
 from __future__ import annotations
