@@ -4,7 +4,8 @@ translations, a glossary, content, and a client for the example partner app.
 Seeding happens once, in one transaction; a later run finds the demo user by
 email and reuses everything. The demo password is never stored in plain text:
 it is derived from the server secret (HMAC), so every run can print the same
-password while the database holds only its argon2id hash.
+password while the database holds only its argon2id hash. Should the secret have
+changed since the seeding, the password is not shown rather than shown wrong.
 """
 
 from __future__ import annotations
@@ -43,12 +44,15 @@ COLLEAGUE_EMAIL = "lin@example.com"
 CLIENT_NAME = "Example Partner App"
 REDIRECT_URI = "http://127.0.0.1:8001/connect/callback"
 DEMO_SCOPE = "org:read projects:read keys:read keys:write translations:write"
+_STALE_LOGIN_NOTE = (
+    "(not shown: it was set under another server secret; delete the database to seed afresh)"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class DemoSeed:
     email: str
-    password: str
+    password: str | None  # None when the stored password was not derived from this secret
     client_id: str
     created: bool  # False when an earlier run had seeded the data
 
@@ -62,13 +66,16 @@ def demo_password(settings: Settings, email: str) -> str:
 async def seed(services: Services) -> DemoSeed:
     """Create the demo data unless the demo user exists; ensure the demo client exists."""
     password = demo_password(services.settings, DEMO_EMAIL)
+    shown: str | None = password
     async with services.db.transaction() as conn:
         existing = await accounts.get_user_by_email(conn, DEMO_EMAIL)
         created = existing is None
         if created:
             await _seed_platform(conn, services, password)
+        elif await accounts.authenticate(conn, DEMO_EMAIL, password) is None:
+            shown = None  # seeded under another server secret
         client = await _demo_client(conn, services)
-    return DemoSeed(email=DEMO_EMAIL, password=password, client_id=client.id, created=created)
+    return DemoSeed(email=DEMO_EMAIL, password=shown, client_id=client.id, created=created)
 
 
 async def _seed_platform(conn: AsyncConnection, services: Services, password: str) -> None:
@@ -297,7 +304,7 @@ def welcome_text(seeded: DemoSeed, issuer: str) -> str:
             "",
             f"  Open      {issuer}/",
             f"  Sign in   {seeded.email}",
-            f"  Password  {seeded.password}",
+            f"  Password  {seeded.password or _STALE_LOGIN_NOTE}",
             f"  Client    {seeded.client_id}  ({CLIENT_NAME}, redirect {REDIRECT_URI})",
             "",
             "Connect the example partner app (OAuth 2.0 authorization code + PKCE):",

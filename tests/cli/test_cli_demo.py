@@ -23,6 +23,7 @@ from i18n_connect.oauth.pkce import s256_challenge
 from i18n_connect.platform import accounts, content, glossary, projects, translations
 from i18n_connect.platform import organizations as orgs
 from i18n_connect.services import Services
+from i18n_connect.settings import Settings
 from i18n_connect.storage.oauth_tables import oauth_clients
 from i18n_connect.storage.tables import metadata
 
@@ -45,7 +46,7 @@ async def test_demo_seeds_users_organizations_projects_and_a_client(
         DEMO_EMAIL,
         demo_password(services.settings, DEMO_EMAIL),
     )
-    assert len(seeded.password) == 16
+    assert seeded.password is not None and len(seeded.password) == 16
     async with services.db.transaction() as conn:
         user = await accounts.authenticate(conn, DEMO_EMAIL, seeded.password)
         assert user is not None
@@ -112,6 +113,26 @@ async def test_a_deleted_demo_client_is_registered_again(
     async with services.db.transaction(readonly=True) as conn:
         assert await get_client(conn, second.client_id) is not None
         assert await accounts.get_user_by_email(conn, DEMO_EMAIL) is not None
+
+
+async def test_a_password_seeded_under_another_secret_is_not_shown_wrong(
+    services: Services, settings: Settings, clock: FrozenClock
+) -> None:
+    await seed(services)
+    other = Settings(
+        database_url=settings.database_url,
+        issuer=settings.issuer,
+        secret_key="another-secret-0123456789abcdef0123456789",
+    )
+    rebuilt = Services.build(other, clock=clock)
+    try:
+        again = await seed(rebuilt)
+    finally:
+        await rebuilt.db.dispose()
+    assert (again.created, again.password) == (False, None)
+    text = welcome_text(again, settings.issuer)
+    assert "Password  (not shown: it was set under another server secret;" in text
+    assert demo_password(other, DEMO_EMAIL) not in text
 
 
 async def test_welcome_text_has_the_login_and_a_working_authorize_link(
