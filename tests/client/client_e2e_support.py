@@ -26,9 +26,11 @@ class RunningServer:
     email: str
     password: str
     organizations: dict[str, str]  # slug -> id
+    confidential_id: str
+    confidential_secret: str
 
 
-async def seed(settings: Settings) -> tuple[str, dict[str, str]]:
+async def seed(settings: Settings) -> tuple[str, dict[str, str], tuple[str, str]]:
     services = Services.build(settings, clock=SystemClock())
     now = services.clock.now()
     try:
@@ -64,9 +66,18 @@ async def seed(settings: Settings) -> tuple[str, dict[str, str]]:
                 now=now,
                 hasher=services.hasher,
             )
+            confidential, secret = await create_client(
+                conn,
+                name="Acme Localizer Server",
+                redirect_uris=[REDIRECT_URI],
+                confidential=True,
+                now=now,
+                hasher=services.hasher,
+            )
+            assert secret is not None
     finally:
         await services.db.dispose()
-    return client.id, {"acme": acme.id, "globex": globex.id}
+    return client.id, {"acme": acme.id, "globex": globex.id}, (confidential.id, secret)
 
 
 def free_port() -> int:

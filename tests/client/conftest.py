@@ -29,7 +29,7 @@ def running_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
     database_url = f"sqlite:///{tmp_path / 'server.db'}"
     settings = Settings(database_url=database_url, issuer=issuer, secret_key=SECRET)
     upgrade(database_url)
-    client_id, organizations = asyncio.run(seed(settings))
+    client_id, organizations, (confidential_id, secret) = asyncio.run(seed(settings))
     env = {
         **os.environ,
         "I18N_CONNECT_DATABASE_URL": database_url,
@@ -58,7 +58,14 @@ def running_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
                 raise RuntimeError("i18n-connect serve did not start in time")
             time.sleep(0.1)
         yield RunningServer(
-            issuer, database_url, client_id, "ada@example.com", PASSWORD, organizations
+            issuer,
+            database_url,
+            client_id,
+            "ada@example.com",
+            PASSWORD,
+            organizations,
+            confidential_id,
+            secret,
         )
     finally:
         process.terminate()

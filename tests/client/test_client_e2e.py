@@ -22,6 +22,7 @@ from i18n_connect.client import (
     GrantRevoked,
     InstallationToken,
     InstallationTokenCache,
+    InvalidClient,
     InvalidGrant,
     InvalidToken,
     MissingScope,
@@ -250,3 +251,25 @@ async def test_cache_mints_once_for_concurrent_callers_against_the_server(
         assert [o["slug"] for o in await client.partner_api(results[0].token).organizations()] == [
             "acme"
         ]
+
+
+async def test_confidential_client_authenticates_with_its_secret(
+    running_server: RunningServer,
+) -> None:
+    server = running_server
+    async with ConnectClient(
+        server.issuer, server.confidential_id, client_secret=server.confidential_secret
+    ) as client:
+        tokens = await connect(server, client, ["globex"], SCOPES)
+        assert tokens.organization_id == server.organizations["globex"]
+        refreshed = await client.refresh(tokens.refresh_token, persist=lambda t: None)
+        assert refreshed.grant_id == tokens.grant_id
+    async with ConnectClient(
+        server.issuer, server.confidential_id, client_secret="cs_wrong"
+    ) as impostor:
+        with pytest.raises(InvalidClient) as caught:
+            await impostor.refresh(refreshed.refresh_token, persist=lambda t: None)
+        assert caught.value.status == 401
+    async with ConnectClient(server.issuer, server.confidential_id) as no_secret:
+        with pytest.raises(InvalidClient):
+            await no_secret.refresh(refreshed.refresh_token, persist=lambda t: None)
