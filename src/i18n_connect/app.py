@@ -25,6 +25,7 @@ from i18n_connect.web import (
     resource_metadata,
 )
 from i18n_connect.web.cdn import router as cdn_router
+from i18n_connect.web.connected_apps import router as connected_apps_router
 from i18n_connect.web.errors import install_error_handlers
 from i18n_connect.web.observability import (
     HttpMetrics,
@@ -74,6 +75,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.add_route("/mcp", mcp_endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
     app.include_router(revocation_router)
     app.include_router(cdn_router)
+    app.include_router(connected_apps_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)
     app.include_router(pages.router)

@@ -1,0 +1,148 @@
+"""``/settings/connected-apps`` (SPEC §6): the apps a user has connected, and — for owners and
+admins — every app connected to their organizations, each revocable.
+
+Revoking is a POST with the session's CSRF token, behind a confirmation step
+that works without JavaScript (a ``<details>`` disclosure holding the form).
+It runs the one grant cascade (`grants.revoke_grant`): the grant is revoked,
+its refresh tokens are deleted and its installation tokens answer 410 on the
+very next request. A grant the user may not revoke is answered like an
+unknown one (404), so the page reveals nothing about other organizations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect import grants
+from i18n_connect.api.metrics import grant_metrics
+from i18n_connect.oauth.clients import get_client
+from i18n_connect.platform.accounts import get_user
+from i18n_connect.platform.organizations import (
+    ADMIN_ROLES,
+    Organization,
+    administered_organizations,
+    get_organization,
+    membership_role,
+)
+from i18n_connect.web.identity import login_redirect, signed_in_user
+from i18n_connect.web.sessions import csrf_token, csrf_valid, services_of, set_session_cookie
+from i18n_connect.web.templates import render, render_error
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+PAGE = "/settings/connected-apps"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectedApp:
+    """One live grant as the page shows it (pages list them by app, then organization)."""
+
+    grant_id: str
+    app_name: str
+    organization: Organization
+    scopes: tuple[str, ...]
+    created_at: datetime
+    last_used_at: datetime | None
+    connected_by: str  # the granting user's email
+
+
+async def _describe(conn: AsyncConnection, found: list[grants.Grant]) -> list[ConnectedApp]:
+    apps: list[ConnectedApp] = []
+    names: dict[str, str] = {}
+    orgs: dict[str, Organization] = {}
+    emails: dict[str, str] = {}
+    for grant in found:
+        if grant.client_id not in names:
+            client = await get_client(conn, grant.client_id)
+            names[grant.client_id] = client.name if client is not None else grant.client_id
+        if grant.organization_id not in orgs:
+            organization = await get_organization(conn, grant.organization_id)
+            if organization is None:
+                continue
+            orgs[grant.organization_id] = organization
+        if grant.user_id not in emails:
+            user = await get_user(conn, grant.user_id)
+            emails[grant.user_id] = user.email if user is not None else grant.user_id
+        apps.append(
+            ConnectedApp(
+                grant_id=grant.id,
+                app_name=names[grant.client_id],
+                organization=orgs[grant.organization_id],
+                scopes=grant.scope,
+                created_at=grant.created_at,
+                last_used_at=grant.last_used_at,
+                connected_by=emails[grant.user_id],
+            )
+        )
+    return sorted(apps, key=lambda app: (app.app_name.lower(), app.organization.name.lower()))
+
+
+@router.get(PAGE)
+async def connected_apps(request: Request, revoked: str | None = None) -> Response:
+    """The user's grants, then the other grants on the organizations the user administers."""
+    async with services_of(request).db.transaction(readonly=True) as conn:
+        session, user = await signed_in_user(request, conn)
+        if user is None:
+            return login_redirect(request)
+        mine = await _describe(conn, await grants.list_grants(conn, user_id=user.id))
+        administered = []
+        for organization in await administered_organizations(conn, user.id):
+            others = [
+                grant
+                for grant in await grants.list_grants(conn, organization_id=organization.id)
+                if grant.user_id != user.id
+            ]
+            administered.append((organization, await _describe(conn, others)))
+    response = render(
+        request,
+        "connected_apps.html",
+        {
+            "user": user,
+            "csrf_token": csrf_token(request, session),
+            "mine": mine,
+            "administered": administered,
+            "revoked": revoked == "1",
+        },
+    )
+    set_session_cookie(request, response, session)
+    return response
+
+
+@router.post(PAGE + "/{grant_id}/revoke")
+async def revoke_connected_app(
+    request: Request,
+    grant_id: Annotated[str, Path(max_length=64)],
+    csrf: Annotated[str | None, Form(alias="csrf_token")] = None,
+) -> Response:
+    """Revoke one grant the user gave, or any grant on an organization the user administers."""
+    services = services_of(request)
+    async with services.db.transaction() as conn:
+        session, user = await signed_in_user(request, conn)
+        if user is None:
+            return RedirectResponse("/login?next=" + PAGE, status_code=303)
+        if not csrf_valid(request, session, csrf):
+            return render_error(
+                request, 403, "Revocation failed", "This form has expired. Please try again."
+            )
+        grant = await grants.get_grant(conn, grant_id)
+        allowed = grant is not None and (
+            grant.user_id == user.id
+            or await membership_role(conn, grant.organization_id, user.id) in ADMIN_ROLES
+        )
+        if grant is None or not allowed:
+            return render_error(request, 404, "Not found", "No such connected app.")
+        reason = "connected_apps" if grant.user_id == user.id else "connected_apps.admin"
+        revoked = await grants.revoke_grant(
+            conn, grant_id, actor=user.id, now=services.clock.now(), reason=reason
+        )
+    if revoked:
+        grant_metrics(request).grants_revoked.labels(via="connected_apps").inc()
+    return RedirectResponse(PAGE + "?revoked=1", status_code=303)
