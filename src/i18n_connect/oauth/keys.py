@@ -250,7 +250,7 @@ class KeyRing:
         now = self._clock.now()
         keys = sorted(
             (key for key in self._keys.values() if key.published_at(now)),
-            key=lambda key: (key.created_at, key.kid),
+            key=lambda key: (key.retired_at is None, key.created_at, key.kid),
             reverse=True,
         )
         return {"keys": [key.public_jwk() for key in keys]}

@@ -117,7 +117,9 @@ async def token(request: Request) -> Response:
 @router.get("/api/auth/mcp/jwks")
 async def jwks(request: Request) -> JSONResponse:
     """The public signing keys (RFC 7517 §5): current, and retired ones still in use."""
-    return JSONResponse(await services_of(request).keys.jwks(), headers=_PUBLIC_CACHE)
+    keys = services_of(request).keys
+    await keys.signing_key()  # a store without keys gets its first one (no transaction is open)
+    return JSONResponse(await keys.jwks(), headers=_PUBLIC_CACHE)
 
 
 @router.get("/.well-known/oauth-authorization-server")
