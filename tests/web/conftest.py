@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from web_helpers import PASSWORD, Seeded, SignIn, app_services, csrf_from
 
 from i18n_connect.clock import FrozenClock
+from i18n_connect.platform import accounts
 from i18n_connect.platform.accounts import create_user
 from i18n_connect.platform.organizations import add_member, create_organization
 from i18n_connect.platform.projects import create_project
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with minimal cost: these tests are about the web edge, not hashing strength
+    (tests/platform/test_accounts.py runs the real parameters)."""
+    monkeypatch.setattr(
+        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
 
 
 @pytest.fixture
