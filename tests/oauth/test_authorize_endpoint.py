@@ -209,10 +209,6 @@ REDIRECT_CASES = {
     "unknown scope": Redirected(
         lambda w: pairs(w, scope="org:read admin:everything"), "invalid_scope"
     ),
-    "scope the client did not register": Redirected(
-        lambda w: pairs(w, client_id=w.scoped_client_id, scope="org:read keys:write"),
-        "invalid_scope",
-    ),
     "implicit flow": Redirected(
         lambda w: pairs(w, response_type="token"), "unsupported_response_type"
     ),
@@ -334,6 +330,7 @@ async def test_signed_in_browser_goes_straight_to_consent_even_with_prompt_none(
         (False, None, format_scope(DEFAULT_SCOPES)),
         (False, "", format_scope(DEFAULT_SCOPES)),
         (True, None, "org:read keys:read"),
+        (True, "keys:write", "keys:write"),
         (False, "offline_access keys:read", "keys:read"),
         (False, "offline_access", format_scope(DEFAULT_SCOPES)),
         (False, "keys:read  keys:read org:read", "org:read keys:read"),
@@ -342,6 +339,7 @@ async def test_signed_in_browser_goes_straight_to_consent_even_with_prompt_none(
         "no scope: default-on scopes",
         "empty scope: default-on scopes",
         "no scope: the client's registered scopes",
+        "registered scopes are a default, not a ceiling",
         "offline_access accepted and ignored",
         "only offline_access: default-on scopes",
         "repeated names collapse, catalog order",

@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import (
     InvalidRequest,
-    InvalidScope,
     InvalidTarget,
     ProtocolError,
     UnsupportedResponseType,
@@ -148,17 +147,13 @@ def _check_state(values: list[str] | None) -> None:
 
 
 def _requested_scope(client: Client, value: str | None) -> tuple[str, ...]:
-    """The scopes to ask the user for; without any, the client's registered ones or the
-    default-on ones. A client that registered scopes may not ask for others."""
-    registered = parse_scope(client.scope) if client.scope else ()
+    """The scopes to ask the user for (SPEC §2): without any, the client's registered scopes,
+    or else the default-on ones. Registered scopes are a default, not a ceiling: the user
+    decides on the consent screen."""
     requested = parse_scope(value)
-    if not requested:
-        return registered or DEFAULT_SCOPES
-    if registered:
-        extra = [name for name in requested if name not in registered]
-        if extra:
-            raise InvalidScope(f"The client did not register the scope {' '.join(extra)}.")
-    return requested
+    if requested:
+        return requested
+    return (parse_scope(client.scope) if client.scope else ()) or DEFAULT_SCOPES
 
 
 async def validate_authorization_request(
