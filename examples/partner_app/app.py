@@ -116,7 +116,7 @@ def _to_login(path: str) -> Response:
 
 async def login(request: Request) -> Response:
     next_path = request.query_params.get("next", "/")
-    if not next_path.startswith("/") or next_path.startswith("//"):
+    if not next_path.startswith("/") or next_path.startswith(("//", "/\\")):
         next_path = "/"
     if request.method == "GET":
         return _page(request, "login.html", next=next_path, error=None)

@@ -144,3 +144,28 @@ async def test_every_partner_api_call_raises_the_mapped_error(
             await client.partner_api("bi_oat_x").projects("org_1")
     assert caught.value.status == status
     await http.aclose()
+
+
+def test_a_bearer_challenge_without_body_names_the_error_and_scope() -> None:
+    error = error_from_response(
+        httpx.Response(
+            403,
+            headers={
+                "WWW-Authenticate": 'Bearer error="insufficient_scope", '
+                'error_description="Needs more", scope="keys:write"'
+            },
+        )
+    )
+    assert isinstance(error, InsufficientScope)
+    assert (error.status, error.required, error.description) == (403, "keys:write", "Needs more")
+
+
+def test_the_json_body_wins_over_the_challenge() -> None:
+    error = error_from_response(
+        httpx.Response(
+            401,
+            json={"error": "invalid_token", "error_description": "expired"},
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    )
+    assert isinstance(error, InvalidToken) and error.description == "expired"

@@ -332,3 +332,14 @@ async def test_callback_without_a_signed_in_user_is_refused_in_place(
     assert response.status_code == 400
     assert "Sign in to this app, then connect again." in response.text
     assert rows(partner_config) == [] and issuer.calls == []
+
+
+@pytest.mark.parametrize("target", ["//evil.test/", "/\\evil.test/", "https://evil.test/"])
+async def test_sign_in_never_redirects_off_site(partner: httpx.AsyncClient, target: str) -> None:
+    page = await partner.get("/login", params={"next": target})
+    response = await partner.post(
+        "/login",
+        params={"next": target},
+        data={"email": "dev@acme.test", "password": "correct horse", "csrf": _csrf(page.text)},
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/"

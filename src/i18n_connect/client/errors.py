@@ -10,6 +10,7 @@ redirect's ``error`` parameter.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -298,8 +299,22 @@ def retry_after_seconds(value: str | None, default: float = 1.0) -> float:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
+
+
+def _challenge(response: httpx.Response) -> dict[str, object]:
+    """``error``, ``error_description`` and ``scope`` of a Bearer challenge (RFC 6750 §3)."""
+    header = response.headers.get("www-authenticate", "")
+    if not header.lower().startswith("bearer"):
+        return {}
+    params = dict(_CHALLENGE_PARAM.findall(header))
+    known = {"error", "error_description", "scope"}
+    return {name: value for name, value in params.items() if name in known}
+
+
 def error_from_response(response: httpx.Response) -> I18nConnectError:
-    """The exception for an error response: by its ``error`` code, else by its status."""
+    """The exception for an error response: by its ``error`` code (from the JSON body, else
+    from a Bearer ``WWW-Authenticate`` challenge), else by its status."""
     body: dict[str, object] = {}
     try:
         parsed = json.loads(response.content or b"null")
@@ -307,6 +322,8 @@ def error_from_response(response: httpx.Response) -> I18nConnectError:
         parsed = None
     if isinstance(parsed, dict):
         body = parsed
+    if "error" not in body:
+        body = {**_challenge(response), **body}
     code = body.get("error")
     description = body.get("error_description") or body.get("detail") or ""
     if not isinstance(description, str):
