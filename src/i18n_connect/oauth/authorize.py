@@ -27,10 +27,11 @@ from i18n_connect.errors import (
     ProtocolError,
     UnsupportedResponseType,
 )
-from i18n_connect.oauth.clients import Client, get_client, redirect_uri_matches
+from i18n_connect.oauth.clients import Client, redirect_uri_matches
+from i18n_connect.oauth.metadata_documents import resolve_client
 from i18n_connect.oauth.pkce import validate_challenge
 from i18n_connect.scopes import DEFAULT_SCOPES, format_scope, parse_scope
-from i18n_connect.settings import Settings
+from i18n_connect.services import Services
 from i18n_connect.storage.oauth_tables import authorization_requests
 
 __all__ = [
@@ -157,7 +158,7 @@ def _requested_scope(client: Client, value: str | None) -> tuple[str, ...]:
 
 
 async def validate_authorization_request(
-    conn: AsyncConnection, query: Sequence[tuple[str, str]], *, settings: Settings
+    conn: AsyncConnection, query: Sequence[tuple[str, str]], *, services: Services
 ) -> AuthorizationRequest:
     """Validate the query of ``GET /authorize``; raises one of the two exceptions above."""
     params: dict[str, list[str]] = {}
@@ -165,7 +166,7 @@ async def validate_authorization_request(
         params.setdefault(name, []).append(value)
 
     client_id = _exactly_one(params, "client_id")
-    client = await get_client(conn, client_id)
+    client = await resolve_client(conn, client_id, services=services)
     if client is None:
         raise UnsafeAuthorizationRequest("This application is not registered here.")
     redirect_uri = _exactly_one(params, "redirect_uri")
@@ -197,7 +198,7 @@ async def validate_authorization_request(
         validate_challenge(challenge)
         scope = _requested_scope(client, _single(params, "scope"))
         resource = _single(params, "resource")
-        if resource is not None and resource not in settings.resources:
+        if resource is not None and resource not in services.settings.resources:
             raise InvalidTarget("The resource is not served by this authorization server.")
     except ProtocolError as error:
         raise AuthorizationErrorRedirect(error, redirect_uri, state) from error

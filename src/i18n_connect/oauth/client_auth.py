@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from i18n_connect.errors import InvalidClient, InvalidRequest
 from i18n_connect.ids import SecretHasher
 from i18n_connect.oauth.clients import AuthMethod, Client, get_client
+from i18n_connect.oauth.metadata_documents import resolve_client
+from i18n_connect.services import Services
 from i18n_connect.storage.oauth_tables import oauth_clients
 
 __all__ = ["ClientCredentials", "authenticate_client", "client_credentials", "uses_basic"]
@@ -76,10 +78,23 @@ def client_credentials(authorization: str | None, params: Mapping[str, str]) -> 
 
 
 async def authenticate_client(
-    conn: AsyncConnection, credentials: ClientCredentials, *, hasher: SecretHasher, now: datetime
+    conn: AsyncConnection,
+    credentials: ClientCredentials,
+    *,
+    hasher: SecretHasher,
+    now: datetime,
+    services: Services | None = None,
 ) -> Client:
-    """The authenticated client; `InvalidClient` when the credentials do not prove it."""
-    client = await get_client(conn, credentials.client_id)
+    """The authenticated client; `InvalidClient` when the credentials do not prove it.
+
+    With ``services``, an https ``client_id`` is resolved as a client ID metadata
+    document (fetched again once its cached copy is stale).
+    """
+    client = (
+        await resolve_client(conn, credentials.client_id, services=services)
+        if services is not None
+        else await get_client(conn, credentials.client_id)
+    )
     if client is None:
         if credentials.secret is not None:  # the same work as a real comparison
             hasher.matches(credentials.secret, _DUMMY_HASH)

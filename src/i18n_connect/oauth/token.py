@@ -112,7 +112,11 @@ async def token_request(
         raise UnsupportedGrantType()
     now = services.clock.now()
     client = await authenticate_client(
-        conn, client_credentials(authorization, params), hasher=services.hasher, now=now
+        conn,
+        client_credentials(authorization, params),
+        hasher=services.hasher,
+        now=now,
+        services=services,
     )
     if grant_type == "authorization_code":
         return await _authorization_code(conn, services, client, params)

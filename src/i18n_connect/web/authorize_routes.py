@@ -74,7 +74,7 @@ async def authorize(request: Request) -> Response:
         session, user = await signed_in_user(request, conn)
         try:
             validated = await validate_authorization_request(
-                conn, request.query_params.multi_items(), settings=services.settings
+                conn, request.query_params.multi_items(), services=services
             )
         except UnsafeAuthorizationRequest as exc:
             return _refused(request, exc.message, session)
