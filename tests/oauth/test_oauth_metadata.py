@@ -102,3 +102,18 @@ def test_keys_rotate_adds_a_current_key_and_keeps_the_old_one_published(
     assert (old.expires_at - old.retired_at).total_seconds() == 35 * 60
     text = runner.invoke(cli_app, ["keys", "rotate"], catch_exceptions=False)
     assert text.exit_code == 0 and "is now current" in text.stdout
+
+
+async def test_token_endpoint_answers_cors_preflight_for_browser_clients(
+    app_client: httpx.AsyncClient,
+) -> None:
+    response = await app_client.options(
+        "/api/auth/mcp/token",
+        headers={"Origin": "http://localhost:6274", "Access-Control-Request-Method": "POST"},
+    )
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "Authorization" in response.headers["access-control-allow-headers"]
+    refused = await app_client.post("/api/auth/mcp/token", data={"grant_type": "password"})
+    assert refused.status_code == 400
+    assert refused.headers["access-control-allow-origin"] == "*"

@@ -136,12 +136,18 @@ async def test_narrower_scope_narrows_the_access_token_only(world: TokenWorld) -
     assert again.json()["scope"] == "org:read keys:read keys:write"
 
 
+async def test_scope_of_only_ignored_scopes_keeps_the_full_scope(world: TokenWorld) -> None:
+    token = await first_refresh_token(world)
+    response = await world.refresh(token, scope="offline_access")
+    assert response.status_code == 200
+    assert response.json()["scope"] == "org:read keys:read keys:write"
+
+
 @pytest.mark.parametrize(
     ("scope", "error"),
     [
         pytest.param("keys:read translations:publish", "invalid_scope", id="wider"),
         pytest.param("keys:read nonsense:scope", "invalid_scope", id="unknown"),
-        pytest.param("offline_access", "invalid_scope", id="nothing but ignored scopes"),
     ],
 )
 async def test_refused_scope_does_not_consume_the_token(

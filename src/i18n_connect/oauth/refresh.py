@@ -199,8 +199,8 @@ def _narrowed(requested: str | None, allowed: tuple[str, ...]) -> tuple[str, ...
     if requested is None:
         return allowed
     scope = parse_scope(requested)
-    if not scope:
-        raise InvalidScope("The scope parameter names no scope.")
+    if not scope:  # only ignored scopes such as offline_access: nothing to narrow
+        return allowed
     wider = [name for name in scope if name not in allowed]
     if wider:
         raise InvalidScope(f"The scope is wider than the grant: {' '.join(wider)}.")

@@ -31,7 +31,14 @@ router = APIRouter(include_in_schema=False)
 MAX_TOKEN_BODY_BYTES = 16 * 1024
 _MAX_FIELDS = 32
 _BASIC_CHALLENGE = 'Basic realm="i18n-connect", charset="UTF-8"'
-_PUBLIC_CACHE = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
+_ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}  # no cookies here: browser-based clients too
+_PUBLIC_CACHE = {"Cache-Control": "public, max-age=300", **_ANY_ORIGIN}
+_PREFLIGHT = {
+    **_ANY_ORIGIN,
+    "Access-Control-Allow-Methods": "POST",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Max-Age": "600",
+}
 
 
 class _Pairs(list[tuple[str, Any]]):
@@ -106,12 +113,17 @@ async def token(request: Request) -> Response:
     try:
         body = await _token_outcome(request)
     except ProtocolError as error:
-        basic = uses_basic(request.headers.get("authorization"))
-        challenge = {"WWW-Authenticate": _BASIC_CHALLENGE}
-        return error_response(
-            error, headers=challenge if basic and isinstance(error, InvalidClient) else None
-        )
-    return JSONResponse(body, headers=NO_STORE)
+        headers = dict(_ANY_ORIGIN)
+        if isinstance(error, InvalidClient) and uses_basic(request.headers.get("authorization")):
+            headers["WWW-Authenticate"] = _BASIC_CHALLENGE
+        return error_response(error, headers=headers)
+    return JSONResponse(body, headers={**NO_STORE, **_ANY_ORIGIN})
+
+
+@router.options("/api/auth/mcp/token")
+async def token_preflight() -> Response:
+    """CORS preflight: browser-based MCP clients call the token endpoint directly."""
+    return Response(status_code=204, headers=_PREFLIGHT)
 
 
 @router.get("/api/auth/mcp/jwks")
