@@ -40,6 +40,9 @@ def test_person_signs_in_and_sees_their_organizations(
     assert session["httpOnly"] is True
     assert session["sameSite"] == "Lax"
     save_screenshot(page, "login-home.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    save_screenshot(page, "login-home-mobile.png")
 
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(live_server.url + "/login")
