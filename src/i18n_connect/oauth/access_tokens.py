@@ -15,6 +15,7 @@ none``, HMAC, embedded or remote keys (``jwk``, ``jku``, ``x5u``, ``x5c``),
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,6 +43,7 @@ TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type, not a secret)
 _ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 _ALLOWED_HEADER = frozenset({"alg", "typ", "kid"})
 _LEEWAY_SECONDS = 30  # tolerated clock skew for iat between processes
+_VERIFIED_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,7 @@ class AccessTokens:
         self._clock = clock
         self._lifetime = int(lifetime.total_seconds())
         self._registry = jws.JWSRegistry(algorithms=[ALGORITHM])
+        self._verified: OrderedDict[str, AccessTokenClaims] = OrderedDict()
 
     async def issue(
         self,
@@ -136,7 +139,31 @@ class AccessTokens:
         return IssuedAccessToken(token=token, claims=claims)
 
     async def verify(self, token: str, *, audience: str) -> AccessTokenClaims:
-        """The claims of a valid token for ``audience``; `InvalidToken` for anything else."""
+        """The claims of a valid token for ``audience``; `InvalidToken` for anything else.
+
+        A token whose signature and shape were verified once is remembered (a
+        bounded LRU keyed by the whole token string); audience and time are
+        checked on every call.
+        """
+        claims = self._verified.get(token) if isinstance(token, str) else None
+        if claims is None:
+            claims = await self._verified_claims(token)
+            self._verified[token] = claims
+            if len(self._verified) > _VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        else:
+            self._verified.move_to_end(token)
+        if claims.aud != audience:
+            raise InvalidToken("The access token is not meant for this resource.")
+        now = int(self._clock.now().timestamp())
+        if claims.exp <= now:
+            raise InvalidToken("The access token has expired.")
+        if claims.iat > now + _LEEWAY_SECONDS:
+            raise InvalidToken(log_detail="issued in the future")
+        return claims
+
+    async def _verified_claims(self, token: str) -> AccessTokenClaims:
+        """Header policy, key, signature, issuer and claim types: what never changes."""
         if not isinstance(token, str) or len(token) > MAX_TOKEN_BYTES or token.count(".") != 2:
             raise InvalidToken(log_detail="not a compact JWS of acceptable size")
         try:
@@ -163,9 +190,9 @@ class AccessTokens:
             raise InvalidToken(log_detail="signature check failed") from exc
         if not valid:
             raise InvalidToken(log_detail="bad signature")
-        return self._claims(compact.payload, audience)
+        return self._claims(compact.payload)
 
-    def _claims(self, payload: bytes, audience: str) -> AccessTokenClaims:
+    def _claims(self, payload: bytes) -> AccessTokenClaims:
         try:
             claims = json.loads(payload)
         except ValueError as exc:
@@ -174,14 +201,6 @@ class AccessTokens:
             raise InvalidToken(log_detail="payload is not an object")
         if claims.get("iss") != self._issuer:
             raise InvalidToken(log_detail="wrong issuer")
-        if claims.get("aud") != audience:
-            raise InvalidToken("The access token is not meant for this resource.")
-        now = int(self._clock.now().timestamp())
-        exp, iat = _integer(claims, "exp"), _integer(claims, "iat")
-        if exp <= now:
-            raise InvalidToken("The access token has expired.")
-        if iat > now + _LEEWAY_SECONDS:
-            raise InvalidToken(log_detail="issued in the future")
         scope = claims.get("scope")
         grant_ids = claims.get("grant_ids")
         if not isinstance(scope, str) or not isinstance(grant_ids, list) or not grant_ids:
@@ -193,8 +212,8 @@ class AccessTokens:
             client_id=_string(claims, "client_id"),
             scope=tuple(scope.split()),
             grant_ids=tuple(grant_ids),
-            aud=audience,
-            iat=iat,
-            exp=exp,
+            aud=_string(claims, "aud"),
+            iat=_integer(claims, "iat"),
+            exp=_integer(claims, "exp"),
             jti=_string(claims, "jti"),
         )
