@@ -1,0 +1,87 @@
+"""``i18n-connect audit tail``: the newest audit events, filtered by grant or organization."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from click.testing import Result
+
+from i18n_connect.storage.tables import audit_events, organizations
+
+Invoke = Callable[..., Result]
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def _seed(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(organizations).values(id="org_a", slug="acme", name="Acme", created_at=T0)
+        )
+        for minute, (action, grant, org) in enumerate(
+            [
+                ("grant.consented", "grt_1", "org_a"),
+                ("installation_token.minted", "grt_1", "org_a"),
+                ("grant.consented", "grt_2", "org_b"),
+                ("grant.revoked", "grt_1", "org_a"),
+            ]
+        ):
+            conn.execute(
+                sa.insert(audit_events).values(
+                    occurred_at=T0 + timedelta(minutes=minute),
+                    action=action,
+                    actor="cli_partner",
+                    grant_id=grant,
+                    organization_id=org,
+                    detail={"reason": "test"} if action == "grant.revoked" else {},
+                )
+            )
+
+
+def test_audit_tail_prints_the_newest_events_oldest_first(cli: Invoke, sync_db: sa.Engine) -> None:
+    _seed(sync_db)
+    result = cli("audit", "tail", "--json")
+    assert result.exit_code == 0, result.output
+    events = json.loads(result.output)["events"]
+    assert [e["action"] for e in events] == [
+        "grant.consented",
+        "installation_token.minted",
+        "grant.consented",
+        "grant.revoked",
+    ]
+    assert events[-1] | {"id": 0} == {
+        "id": 0,
+        "occurred_at": "2026-01-01T12:03:00Z",
+        "action": "grant.revoked",
+        "actor": "cli_partner",
+        "user_id": None,
+        "client_id": None,
+        "organization_id": "org_a",
+        "grant_id": "grt_1",
+        "detail": {"reason": "test"},
+    }
+    text = cli("audit", "tail", "--limit", "1")
+    assert text.exit_code == 0
+    assert text.output.splitlines() == [
+        "2026-01-01T12:03:00Z  grant.revoked                actor=cli_partner grant_id=grt_1 "
+        'organization_id=org_a {"reason": "test"}'
+    ]
+
+
+def test_audit_tail_filters_by_grant_and_organization(cli: Invoke, sync_db: sa.Engine) -> None:
+    _seed(sync_db)
+    by_grant = json.loads(cli("audit", "tail", "--grant", "grt_2", "--json").output)["events"]
+    assert [(e["grant_id"], e["action"]) for e in by_grant] == [("grt_2", "grant.consented")]
+    by_org = json.loads(cli("audit", "tail", "--org", "acme", "--limit", "2", "--json").output)
+    assert [e["action"] for e in by_org["events"]] == ["installation_token.minted", "grant.revoked"]
+
+
+def test_audit_tail_refuses_an_unknown_organization_and_bad_limits(cli: Invoke) -> None:
+    unknown = cli("audit", "tail", "--org", "nope")
+    assert unknown.exit_code == 1
+    assert unknown.output.startswith("error: ")
+    assert cli("audit", "tail", "--limit", "0").exit_code == 2
+    empty = cli("audit", "tail")
+    assert (empty.exit_code, empty.output.strip()) == (0, "no audit events")
