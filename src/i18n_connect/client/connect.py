@@ -15,6 +15,7 @@ accepts until the new one has been used (SPEC §3).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -62,7 +63,7 @@ class ConnectClient:
         http: httpx.AsyncClient | None = None,
         retry: RetryPolicy | None = None,
         now: Now = _utc_now,
-        sleep: Sleep | None = None,
+        sleep: Sleep = asyncio.sleep,
         timeout: float = 15.0,
     ) -> None:
         self.issuer = issuer.rstrip("/")
@@ -71,10 +72,7 @@ class ConnectClient:
         self._owns_http = http is None
         self.http = http or httpx.AsyncClient(timeout=timeout)
         self.now = now
-        options: dict[str, Any] = {"retry": retry}
-        if sleep is not None:
-            options["sleep"] = sleep
-        self.requester = Requester(self.issuer, self.http, **options)
+        self.requester = Requester(self.issuer, self.http, retry=retry, sleep=sleep)
 
     async def __aenter__(self) -> Self:
         return self
