@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import anyio
 import pytest
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from i18n_connect.clock import FrozenClock
 from i18n_connect.services import Services
 from i18n_connect.storage.tables import rate_counters
-from i18n_connect.web.ratelimit import hit, reset, undo
+from i18n_connect.web.ratelimit import hit, purge, reset, undo
 
 
 async def _hit(services: Services, key: str, clock: FrozenClock, limit: int = 3) -> int | None:
@@ -92,3 +92,15 @@ async def test_overlong_keys_are_refused(services: Services) -> None:
     async with services.db.transaction() as conn:
         with pytest.raises(ValueError, match="at most 200"):
             await hit(conn, "k" * 201, limit=1, window=60, now=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+async def test_purge_deletes_only_counters_of_past_windows(
+    services: Services, clock: FrozenClock
+) -> None:
+    await _hit(services, "t:old", clock)
+    clock.advance(hours=2)
+    await _hit(services, "t:new", clock)
+    async with services.db.transaction() as conn:
+        assert await purge(conn, before=clock.now() - timedelta(hours=1)) == 1
+    assert await _count(services, "t:old") is None
+    assert await _count(services, "t:new") == 1

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.storage.tables import rate_counters
 
-__all__ = ["hit", "reset", "undo"]
+__all__ = ["hit", "purge", "reset", "undo"]
 
 _MAX_KEY_LENGTH = 200
 
@@ -75,3 +75,13 @@ async def undo(conn: AsyncConnection, key: str, *, window: int, now: datetime) -
 async def reset(conn: AsyncConnection, key: str) -> None:
     """Forget every event of ``key``."""
     await conn.execute(delete(rate_counters).where(rate_counters.c.key == key))
+
+
+async def purge(conn: AsyncConnection, *, before: datetime) -> int:
+    """Delete counters whose window started before ``before`` (for ``gc``); how many went.
+
+    A counter of a past window counts as zero anyway, so any ``before`` at least one
+    window length in the past changes no limit.
+    """
+    result = await conn.execute(delete(rate_counters).where(rate_counters.c.window_start < before))
+    return int(result.rowcount or 0)
