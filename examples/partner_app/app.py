@@ -158,11 +158,12 @@ async def home(request: Request) -> Response:
     by_id = {c.id: c for c in connections}
     for view in views:
         view.connection = by_id.get(view.connection.id, view.connection)
+    connected = request.query_params.get("connected", "")
     return _page(
         request,
         "connections.html",
         views=views,
-        connected=request.query_params.get("connected"),
+        connected=connected if connected.isdigit() else None,
     )
 
 
