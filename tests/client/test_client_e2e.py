@@ -75,7 +75,7 @@ async def play_consent(
         ]
         response = await browser.post(
             "/api/auth/mcp/consent",
-            content=httpx.QueryParams(form).__str__(),
+            content=str(httpx.QueryParams(form)),
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
         assert response.status_code == 303, response.text
