@@ -83,7 +83,7 @@ async def mint_installation_token(
     "/installations/{grant_id}",
     status_code=204,
     response_class=Response,
-    responses={status: {"model": ErrorBody} for status in (401, 404)},
+    responses={status: {"model": ErrorBody} for status in (400, 401, 404)},
     summary="Revoke a grant and every token issued under it (access token; idempotent)",
 )
 async def revoke_installation(request: Request, grant_id: GrantId, claims: AccessToken) -> Response:

@@ -44,9 +44,9 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return False
 
 
-@router.api_route(
+@router.head("/cdn/{org_slug}/{project_slug}/{language}.json", include_in_schema=False)
+@router.get(
     "/cdn/{org_slug}/{project_slug}/{language}.json",
-    methods=["GET", "HEAD"],
     response_class=Response,
     responses={
         200: {"content": {"application/json": {"schema": {"type": "object"}}}},
