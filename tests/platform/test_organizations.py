@@ -490,3 +490,27 @@ async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
     async with services.db.transaction(readonly=True) as conn:
         assert await orgs.membership_role(conn, acme.id, alice.id) == "member"
         assert await orgs.membership_role(conn, acme.id, bob.id) == "owner"
+
+
+async def test_two_concurrent_creations_of_one_slug_give_one_organization_and_a_conflict(
+    services: Services, clock: FrozenClock
+) -> None:
+    async with services.db.transaction() as conn:
+        alice = await _user(conn, clock, "alice@example.com")
+
+    async def create(name: str) -> orgs.Organization:
+        async with services.db.transaction() as conn:
+            return await orgs.create_organization(
+                conn, slug="acme", name=name, owner_user_id=alice.id, now=clock.now()
+            )
+
+    async with services.db.transaction() as first:
+        winner = await orgs.create_organization(
+            first, slug="acme", name="First", owner_user_id=alice.id, now=clock.now()
+        )
+        second = asyncio.create_task(create("Second"))
+        await asyncio.sleep(0.3)  # let the second insert wait on the first one's lock
+    with pytest.raises(ConflictError, match="slug 'acme' already exists"):
+        await second
+    async with services.db.transaction(readonly=True) as conn:
+        assert await orgs.list_organizations(conn) == [(winner, 1)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import func, select
 
@@ -240,3 +242,37 @@ async def test_projects_are_listed_by_name_per_organization(
         assert await projects.list_projects(conn, "org_missing") == []
         assert await projects.get_project(conn, "prj_missing") is None
         assert await projects.get_project_by_slug(conn, globex.id, "docs") is None
+
+
+async def test_two_concurrent_creations_of_one_project_slug_give_one_project_and_a_conflict(
+    services: Services, clock: FrozenClock
+) -> None:
+    acme, _ = await _two_organizations(services, clock)
+
+    async def create() -> projects.Project:
+        async with services.db.transaction() as conn:
+            return await projects.create_project(
+                conn,
+                organization_id=acme.id,
+                name="Second",
+                slug="web",
+                source_language="fr",
+                now=clock.now(),
+            )
+
+    async with services.db.transaction() as first:
+        winner = await projects.create_project(
+            first,
+            organization_id=acme.id,
+            name="First",
+            slug="web",
+            source_language="en",
+            now=clock.now(),
+        )
+        second = asyncio.create_task(create())
+        await asyncio.sleep(0.3)  # let the second insert wait on the first one's lock
+    with pytest.raises(ConflictError, match="slug 'web' already exists"):
+        await second
+    async with services.db.transaction(readonly=True) as conn:
+        assert await projects.list_projects(conn, acme.id) == [winner]
+        assert await conn.scalar(select(func.count()).select_from(project_languages)) == 1
