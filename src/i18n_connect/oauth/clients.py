@@ -62,6 +62,7 @@ class Client:
     verified: bool
     created_at: datetime
     secret_hash: str | None = field(default=None, repr=False)
+    last_used_at: datetime | None = None
 
     @property
     def is_confidential(self) -> bool:
@@ -174,6 +175,7 @@ def _client(row: Any) -> Client:
         verified=row.verified,
         created_at=row.created_at,
         secret_hash=row.secret_hash,
+        last_used_at=row.last_used_at,
     )
 
 
@@ -222,6 +224,7 @@ async def create_client(
     method = _auth_method(confidential, token_endpoint_auth_method)
     stored_scope = (format_scope(parse_scope(scope)) or None) if scope is not None else None
     secret = new_secret("cs_") if confidential else None
+    verified = origin == "cli"  # an operator registered it; self-registered clients are not
     client = Client(
         id=client_id or new_id("cli"),
         name=name,
@@ -229,7 +232,7 @@ async def create_client(
         token_endpoint_auth_method=method,
         scope=stored_scope,
         origin=origin,
-        verified=False,
+        verified=verified,
         created_at=now,
         secret_hash=hasher.hash(secret) if secret is not None else None,
     )
@@ -242,7 +245,7 @@ async def create_client(
             redirect_uris=list(uris),
             scope=stored_scope,
             origin=origin,
-            verified=False,
+            verified=verified,
             created_at=now,
         )
     )
