@@ -523,3 +523,30 @@ async def test_concurrent_submits_of_one_answer_complete_it_exactly_once(
         "codes": 1,
         "refresh_tokens": 0,
     }
+
+
+async def test_going_back_to_an_answered_consent_page_shows_the_outcome_or_refuses(
+    app_client: httpx.AsyncClient, world: World
+) -> None:
+    approved_id, csrf = await signed_in_request(app_client, world)
+    done = await post(app_client, answer(approved_id, csrf, organizations=[world.acme]))
+    back = await app_client.get(
+        "/api/auth/mcp/consent", params={"request_id": approved_id}, follow_redirects=False
+    )
+    assert back.status_code == 303
+    assert back.headers["location"] == done.headers["location"]
+
+    denied_id = await start_authorization(app_client, world.client_id)
+    await post(app_client, answer(denied_id, csrf, action="deny"))
+    back = await app_client.get(
+        "/api/auth/mcp/consent", params={"request_id": denied_id}, follow_redirects=False
+    )
+    assert back.status_code == 400
+    assert "already answered" in back.text
+    assert await stored_state(services_of(app_client)) == {
+        "requests": 2,
+        "completed": 2,
+        "grants": 1,
+        "codes": 1,
+        "refresh_tokens": 0,
+    }

@@ -44,6 +44,7 @@ from i18n_connect.storage.oauth_tables import authorization_requests
 
 __all__ = [
     "Completion",
+    "ConsentAnswered",
     "ConsentIncomplete",
     "ConsentRefused",
     "ConsentView",
@@ -64,6 +65,14 @@ class ConsentRefused(Exception):
     def __init__(self, message: str) -> None:
         self.message = message
         super().__init__(message)
+
+
+class ConsentAnswered(ConsentRefused):
+    """The request was already answered; ``approved`` when its outcome page is there to show."""
+
+    def __init__(self, *, approved: bool) -> None:
+        self.approved = approved
+        super().__init__("This authorization request was already answered.")
 
 
 class ConsentIncomplete(Exception):
@@ -170,7 +179,7 @@ async def load_pending(
     """The session's unexpired, unanswered request; `ConsentRefused` otherwise."""
     pending = await _find(conn, request_id, session_hash, now)
     if pending.completed_at is not None:
-        raise ConsentRefused("This authorization request was already answered.")
+        raise ConsentAnswered(approved=pending.completion is not None)
     return pending
 
 

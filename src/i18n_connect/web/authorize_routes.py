@@ -22,7 +22,12 @@ from i18n_connect.oauth.authorize import (
     store_request,
     validate_authorization_request,
 )
-from i18n_connect.oauth.consent import ConsentIncomplete, ConsentRefused, ConsentView
+from i18n_connect.oauth.consent import (
+    ConsentAnswered,
+    ConsentIncomplete,
+    ConsentRefused,
+    ConsentView,
+)
 from i18n_connect.platform.accounts import User
 from i18n_connect.web.identity import signed_in_user
 from i18n_connect.web.sessions import (
@@ -45,6 +50,10 @@ _PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 def _consent_url(request_id: str) -> str:
     return f"{CONSENT_PATH}?request_id={quote(request_id, safe='')}"
+
+
+def _complete_url(request_id: str) -> str:
+    return f"{COMPLETE_PATH}?request_id={quote(request_id, safe='')}"
 
 
 def _login_redirect(request_id: str) -> RedirectResponse:
@@ -142,6 +151,13 @@ async def consent_page(request: Request) -> Response:
                 set_session_cookie(request, response, session)
                 return response
             view = await consent.consent_view(conn, pending, user.id)
+        except ConsentAnswered as exc:
+            if not exc.approved:
+                return _refused(request, exc.message, session)
+            # Back to the consent page after approving: show the outcome again.
+            response = RedirectResponse(_complete_url(request_id or ""), 303)
+            set_session_cookie(request, response, session)
+            return response
         except ConsentRefused as exc:
             return _refused(request, exc.message, session)
     return _consent_page(request, view, user=user, session=session)
@@ -196,7 +212,7 @@ async def _answer(
         settings=services.settings,
         hasher=services.hasher,
     )
-    return RedirectResponse(f"{COMPLETE_PATH}?request_id={quote(pending.id, safe='')}", 303)
+    return RedirectResponse(_complete_url(pending.id), 303)
 
 
 @router.post("/consent")
