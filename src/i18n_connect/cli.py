@@ -362,6 +362,34 @@ def orgs_list(as_json: JsonOption = False) -> None:
     emit({"organizations": rows}, as_json, "\n".join(lines) if rows else "no organizations yet")
 
 
+@orgs_app.command("members")
+def orgs_members(org: OrgOption, as_json: JsonOption = False) -> None:
+    """List an organization's members with their roles, owners first.
+
+    Example: i18n-connect orgs members --org acme
+    """
+
+    async def work(services: Services) -> tuple[orgs.Organization, list[orgs.Member]]:
+        async with services.db.transaction(readonly=True) as conn:
+            organization = await _organization_by_slug(conn, org)
+            return organization, await orgs.list_members(conn, organization.id)
+
+    organization, members = run_async(work)
+    rows = [
+        {
+            "user_id": m.user_id,
+            "email": m.email,
+            "name": m.name,
+            "role": m.role,
+            "joined_at": iso(m.joined_at),
+        }
+        for m in members
+    ]
+    lines = [f"{'ROLE':<8} {'EMAIL':<32} NAME"]
+    lines += [f"{r['role']:<8} {r['email']:<32} {r['name']}" for r in rows]
+    emit({**_organization_json(organization), "members": rows}, as_json, "\n".join(lines))
+
+
 clients_app = typer.Typer(help="OAuth clients (partner apps).", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 

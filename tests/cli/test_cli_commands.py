@@ -293,6 +293,27 @@ def test_orgs_list_prints_every_organization(cli: Invoke) -> None:
     assert text[2].split() == ["globex", "1", globex["id"], "Globex"]
 
 
+def test_orgs_members_lists_roles(cli: Invoke) -> None:
+    ada = make_user(cli, "ada@example.com")
+    bob = make_user(cli, "bob@example.com")
+    org = make_org(cli, "acme", "ada@example.com")
+    cli("orgs", "add-member", "--org", "acme", "--email", "bob@example.com", "--role", "admin")
+    listed = ok_json(cli("orgs", "members", "--org", "acme", "--json"))
+    assert {key: listed[key] for key in org} == org
+    assert [(m["user_id"], m["email"], m["role"]) for m in listed["members"]] == [
+        (ada["id"], "ada@example.com", "owner"),
+        (bob["id"], "bob@example.com", "admin"),
+    ]
+    assert all(ISO_UTC.fullmatch(m["joined_at"]) for m in listed["members"])
+    text = cli("orgs", "members", "--org", "acme").stdout.splitlines()
+    assert [line.split()[:2] for line in text] == [
+        ["ROLE", "EMAIL"],
+        ["owner", "ada@example.com"],
+        ["admin", "bob@example.com"],
+    ]
+    failed(cli("orgs", "members", "--org", "nope"), "no organization with the slug 'nope'")
+
+
 def test_public_client_has_no_secret(cli: Invoke, sync_db: sa.Engine) -> None:
     data = ok_json(
         cli(
@@ -394,6 +415,7 @@ def test_help_explains_each_command_with_an_example(cli: Invoke) -> None:
         ["orgs", "set-role"],
         ["orgs", "remove-member"],
         ["orgs", "list"],
+        ["orgs", "members"],
         ["clients", "create"],
         ["demo"],
     ):

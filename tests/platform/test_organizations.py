@@ -239,6 +239,37 @@ async def test_members_are_listed_with_roles_and_only_admins_administer(
         ]
 
 
+async def test_members_are_listed_owners_first_then_by_email(
+    services: Services, clock: FrozenClock
+) -> None:
+    async with services.db.transaction() as conn:
+        zoe = await _user(conn, clock, "zoe@example.com")
+        bob = await _user(conn, clock, "bob@example.com")
+        amy = await _user(conn, clock, "amy@example.com")
+        acme = await orgs.create_organization(
+            conn, slug="acme", name="Acme", owner_user_id=zoe.id, now=clock.now()
+        )
+        clock.advance(minutes=1)
+        await orgs.add_member(
+            conn, organization_id=acme.id, user_id=bob.id, role="member", now=clock.now()
+        )
+        await orgs.add_member(
+            conn, organization_id=acme.id, user_id=amy.id, role="admin", now=clock.now()
+        )
+    async with services.db.transaction(readonly=True) as conn:
+        members = await orgs.list_members(conn, acme.id)
+        assert await orgs.list_members(conn, "org_missing") == []
+    assert [(m.email, m.role) for m in members] == [
+        ("zoe@example.com", "owner"),
+        ("amy@example.com", "admin"),
+        ("bob@example.com", "member"),
+    ]
+    assert members[0] == orgs.Member(
+        user_id=zoe.id, email=zoe.email, name="zoe", role="owner", joined_at=acme.created_at
+    )
+    assert members[2].joined_at == clock.now()
+
+
 async def test_add_member_refuses_bad_role_existing_member_and_unknowns(
     services: Services, clock: FrozenClock
 ) -> None:

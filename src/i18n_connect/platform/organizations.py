@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,6 +27,7 @@ from i18n_connect.storage.tables import memberships, organizations, users
 __all__ = [
     "ADMIN_ROLES",
     "ROLES",
+    "Member",
     "Organization",
     "add_member",
     "administered_organizations",
@@ -35,6 +36,7 @@ __all__ = [
     "create_organization",
     "get_organization",
     "get_organization_by_slug",
+    "list_members",
     "list_memberships",
     "list_organizations",
     "membership_role",
@@ -54,6 +56,15 @@ class Organization:
     slug: str
     name: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    user_id: str
+    email: str
+    name: str
+    role: str
+    joined_at: datetime
 
 
 _COLUMNS = (
@@ -152,6 +163,25 @@ async def membership_role(conn: AsyncConnection, organization_id: str, user_id: 
         )
     )
     return role
+
+
+async def list_members(conn: AsyncConnection, organization_id: str) -> list[Member]:
+    """The organization's members: owners first, then admins, then members, each by email."""
+    rank = case({role: index for index, role in enumerate(ROLES)}, value=memberships.c.role)
+    rows = await conn.execute(
+        select(
+            users.c.id, users.c.email, users.c.name, memberships.c.role, memberships.c.created_at
+        )
+        .join(memberships, memberships.c.user_id == users.c.id)
+        .where(memberships.c.organization_id == organization_id)
+        .order_by(rank, users.c.email)
+    )
+    return [
+        Member(
+            user_id=row.id, email=row.email, name=row.name, role=row.role, joined_at=row.created_at
+        )
+        for row in rows
+    ]
 
 
 async def list_memberships(conn: AsyncConnection, user_id: str) -> list[tuple[Organization, str]]:
