@@ -7,6 +7,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select, update
 
 from i18n_connect.clock import FrozenClock
+from i18n_connect.platform import accounts
 from i18n_connect.platform.accounts import (
     DuplicateEmail,
     authenticate,
@@ -123,3 +124,34 @@ async def test_authenticate_upgrades_a_hash_made_with_weaker_parameters(
         ).scalar_one()
     assert stored != weak
     assert not PasswordHasher().check_needs_rehash(stored)
+
+
+async def test_a_rehash_that_cannot_be_written_does_not_fail_the_sign_in(
+    services: Services, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a read transaction cannot take the write lock once another writer has
+    committed; the upgrade is then left for a later sign-in."""
+    async with services.db.transaction() as conn:
+        user = await create_user(
+            conn, email="ada@example.com", password="correct horse", name=None, now=clock.now()
+        )
+        weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("correct horse")
+        await conn.execute(update(users).where(users.c.id == user.id).values(password_hash=weak))
+        await create_user(
+            conn, email="bob@example.com", password="password1", name=None, now=clock.now()
+        )
+
+    real_hash = accounts._hash
+
+    async def hash_while_someone_else_writes(password: str) -> str:
+        async with services.db.transaction() as other:
+            await other.execute(
+                update(users).where(users.c.email == "bob@example.com").values(name="Bobby")
+            )
+        return await real_hash(password)
+
+    monkeypatch.setattr(accounts, "_hash", hash_while_someone_else_writes)
+    async with services.db.transaction(readonly=True) as conn:
+        assert await authenticate(conn, "ada@example.com", "correct horse") == user
+    async with services.db.transaction(readonly=True) as conn:
+        assert (await get_user_by_email(conn, "bob@example.com")).name == "Bobby"  # type: ignore[union-attr]

@@ -16,10 +16,11 @@ from functools import cache
 from typing import Any
 
 import anyio.to_thread
+import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Row, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.ids import new_id
@@ -42,6 +43,7 @@ _MAX_EMAIL_LENGTH = 320
 _MAX_NAME_LENGTH = 200
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
+_log = structlog.get_logger("i18n_connect.accounts")
 _hasher = PasswordHasher()  # argon2id with argon2-cffi's current recommended parameters
 
 
@@ -139,10 +141,21 @@ async def authenticate(conn: AsyncConnection, email: str, password: str) -> User
     if row is None:
         return None
     if _hasher.check_needs_rehash(stored):
-        await conn.execute(
-            update(users).where(users.c.id == row.id).values(password_hash=await _hash(password))
-        )
+        await _upgrade_hash(conn, row.id, password)
     return User(id=row.id, email=row.email, name=row.name, created_at=row.created_at)
+
+
+async def _upgrade_hash(conn: AsyncConnection, user_id: str, password: str) -> None:
+    """Store a hash with the current parameters, best effort: on SQLite a read transaction
+    cannot take the write lock after another writer committed; a later sign-in retries."""
+    password_hash = await _hash(password)
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+            )
+    except OperationalError:
+        _log.warning("password_rehash_deferred", user_id=user_id)
 
 
 async def get_user(conn: AsyncConnection, user_id: str) -> User | None:

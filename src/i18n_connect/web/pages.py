@@ -10,8 +10,6 @@ cannot slip past the limit; a success takes its attempts back.
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -86,6 +84,7 @@ async def login_form(request: Request, next: str | None = None) -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
+    """Check CSRF, count the attempt, verify the password, then rotate the session."""
     form = await request.form()
     email, password, submitted_csrf, next_value = (
         value if isinstance(value := form.get(name), str) else ""
@@ -93,11 +92,8 @@ async def login(request: Request) -> Response:
     )
     next_path = safe_next(next_value)
     services = services_of(request)
-    settings = services.settings
-    limits: dict[str, Any] = {
-        "limit": settings.login_failures_per_window,
-        "window": settings.login_failure_window_seconds,
-    }
+    limit = services.settings.login_failures_per_window
+    window = services.settings.login_failure_window_seconds
     ip_key, email_key = _throttle_keys(request, email)
 
     async with services.db.transaction() as conn:
@@ -116,7 +112,8 @@ async def login(request: Request) -> Response:
         waits = [
             wait
             for key in (ip_key, email_key)
-            if (wait := await ratelimit.hit(conn, key, now=now, **limits)) is not None
+            if (wait := await ratelimit.hit(conn, key, limit=limit, window=window, now=now))
+            is not None
         ]
     if waits:
         retry_after = max(waits)
@@ -132,7 +129,7 @@ async def login(request: Request) -> Response:
         response.headers["Retry-After"] = str(retry_after)
         return response
 
-    # Verification takes a while on purpose; it runs outside any write transaction.
+    # Verification is slow on purpose, so it runs in a read transaction: no write lock is held.
     async with services.db.transaction(readonly=True) as conn:
         user = await authenticate(conn, email, password)
     if user is None:
@@ -149,7 +146,7 @@ async def login(request: Request) -> Response:
     async with services.db.transaction() as conn:
         now = services.clock.now()
         await ratelimit.reset(conn, email_key)
-        await ratelimit.undo(conn, ip_key, window=limits["window"], now=now)
+        await ratelimit.undo(conn, ip_key, window=window, now=now)
         signed_in = await sign_in(request, conn, session, user.id)
     _log.info("login.succeeded", user_id=user.id)
     redirect = RedirectResponse(next_path, status_code=303)
