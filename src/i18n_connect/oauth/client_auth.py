@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import unquote_plus
 
-from sqlalchemy import or_, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import InvalidClient, InvalidRequest
@@ -106,15 +106,8 @@ async def authenticate_client(
             raise InvalidClient("Client authentication failed.")
     elif credentials.secret is not None:
         raise InvalidClient("This public client has no secret; authenticate with client_id only.")
-    await conn.execute(
-        update(oauth_clients)
-        .where(
-            oauth_clients.c.id == client.id,
-            or_(
-                oauth_clients.c.last_used_at.is_(None),
-                oauth_clients.c.last_used_at < now - _LAST_USED_RESOLUTION,
-            ),
+    if client.last_used_at is None or client.last_used_at < now - _LAST_USED_RESOLUTION:
+        await conn.execute(
+            update(oauth_clients).where(oauth_clients.c.id == client.id).values(last_used_at=now)
         )
-        .values(last_used_at=now)
-    )
     return client

@@ -1,8 +1,10 @@
 """Authorization codes (RFC 6749 §4.1.2, §10.5): opaque, 256 random bits, ten minutes, one use.
 
-Only the keyed hash of a code is stored. The token endpoint loads a code,
-checks it completely, and only then consumes it with a conditional update, so
-that of several concurrent redemptions exactly one wins.
+Only the keyed hash of a code is stored. The token endpoint consumes a code
+with one conditional update that carries every check (client, redirect URI,
+PKCE challenge, expiry, not yet consumed), so a request that fails any check
+changes nothing and of several concurrent redemptions exactly one wins; only
+when that update matches nothing does it load the code to say why.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from i18n_connect.ids import SecretHasher, new_id, new_secret
 from i18n_connect.oauth.pkce import validate_challenge
 from i18n_connect.storage.oauth_tables import authorization_codes
 
-__all__ = ["CODE_LIFETIME", "AuthorizationCode", "consume_code", "find_code", "issue_code"]
+__all__ = [
+    "CODE_LIFETIME",
+    "AuthorizationCode",
+    "find_code",
+    "issue_code",
+    "redeem_code",
+]
 
 CODE_LIFETIME = timedelta(minutes=10)
 _MAX_CODE_LENGTH = 200
@@ -106,11 +114,35 @@ async def find_code(
     return _code(row) if row is not None else None
 
 
-async def consume_code(conn: AsyncConnection, code_id: str, *, now: datetime) -> bool:
-    """Mark the code used; ``False`` when a concurrent redemption consumed it first."""
-    result = await conn.execute(
-        update(authorization_codes)
-        .where(authorization_codes.c.id == code_id, authorization_codes.c.consumed_at.is_(None))
-        .values(consumed_at=now)
-    )
-    return result.rowcount == 1
+async def redeem_code(
+    conn: AsyncConnection,
+    code: str,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    code_challenge: str,
+    now: datetime,
+    hasher: SecretHasher,
+) -> AuthorizationCode | None:
+    """Consume the code if every check passes, in one statement; ``None`` changes nothing.
+
+    ``code_challenge`` is the S256 of the presented verifier (RFC 7636 §4.6).
+    """
+    if not code or len(code) > _MAX_CODE_LENGTH:
+        return None
+    row = (
+        await conn.execute(
+            update(authorization_codes)
+            .where(
+                authorization_codes.c.code_hash == hasher.hash(code),
+                authorization_codes.c.consumed_at.is_(None),
+                authorization_codes.c.client_id == client_id,
+                authorization_codes.c.redirect_uri == redirect_uri,
+                authorization_codes.c.code_challenge == code_challenge,
+                authorization_codes.c.expires_at > now,
+            )
+            .values(consumed_at=now)
+            .returning(*authorization_codes.c)
+        )
+    ).first()
+    return _code(row) if row is not None else None

@@ -21,20 +21,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit, grants
 from i18n_connect.errors import InvalidGrant, InvalidScope, ProtocolError
 from i18n_connect.ids import SecretHasher, new_id, new_secret
-from i18n_connect.platform.organizations import ADMIN_ROLES, membership_role
+from i18n_connect.platform.organizations import ADMIN_ROLES
 from i18n_connect.scopes import parse_scope
 from i18n_connect.storage.oauth_tables import grants as grants_table
 from i18n_connect.storage.oauth_tables import refresh_tokens
+from i18n_connect.storage.tables import memberships
 
 __all__ = [
     "REFRESH_TOKEN_LIFETIME",
+    "GrantRef",
     "Rotated",
+    "claim_live_grants",
     "issue_refresh_token",
     "replace_chain",
     "rotate",
@@ -47,9 +50,20 @@ _ATTEMPTS = 3  # retries of a lost race with a concurrent refresh of the same to
 
 
 @dataclass(frozen=True, slots=True)
+class GrantRef:
+    """What the token endpoint needs of a live grant."""
+
+    id: str
+    user_id: str
+    client_id: str
+    organization_id: str
+    scope: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Rotated:
     refresh_token: str
-    grant: grants.Grant
+    grant: GrantRef
     scope: tuple[str, ...]  # of the access token to issue (possibly narrowed)
     refresh_scope: str  # of the refresh token: never changes along the chain
     resource: str | None
@@ -114,6 +128,44 @@ async def touch_grant(conn: AsyncConnection, grant_id: str, *, now: datetime) ->
     )
 
 
+async def claim_live_grants(
+    conn: AsyncConnection,
+    grant_ids: tuple[str, ...],
+    *,
+    client_id: str,
+    user_id: str,
+    now: datetime,
+) -> list[GrantRef] | None:
+    """Mark the grants used, in one statement; ``None`` unless every one is live and belongs to
+    this client and user (the caller then rolls back)."""
+    result = await conn.execute(
+        update(grants_table)
+        .where(
+            grants_table.c.id.in_(grant_ids),
+            grants_table.c.revoked_at.is_(None),
+            grants_table.c.client_id == client_id,
+            grants_table.c.user_id == user_id,
+        )
+        .values(last_used_at=now)
+        .returning(
+            grants_table.c.id,
+            grants_table.c.user_id,
+            grants_table.c.client_id,
+            grants_table.c.organization_id,
+            grants_table.c.scope,
+        )
+    )
+    found = {
+        row.id: GrantRef(
+            row.id, row.user_id, row.client_id, row.organization_id, tuple(row.scope.split())
+        )
+        for row in result
+    }
+    if len(found) != len(set(grant_ids)):
+        return None
+    return [found[grant_id] for grant_id in dict.fromkeys(grant_ids)]
+
+
 async def _row_by_id(conn: AsyncConnection, token_id: str) -> Any:
     return (await conn.execute(select(refresh_tokens).where(refresh_tokens.c.id == token_id))).one()
 
@@ -129,7 +181,7 @@ async def _live_child(conn: AsyncConnection, token_id: str) -> Any:
 
 
 async def _revoke_chain(
-    conn: AsyncConnection, row: Any, grant: grants.Grant, *, now: datetime
+    conn: AsyncConnection, row: Any, grant: GrantRef, *, now: datetime
 ) -> InvalidGrant:
     await conn.execute(
         update(refresh_tokens)
@@ -151,7 +203,7 @@ async def _revoke_chain(
 
 
 async def _advance(
-    conn: AsyncConnection, row: Any, grant: grants.Grant, *, now: datetime, hasher: SecretHasher
+    conn: AsyncConnection, row: Any, grant: GrantRef, *, now: datetime, hasher: SecretHasher
 ) -> str | InvalidGrant:
     """Rotate ``row``: a successor, or the reuse error once the chain is revoked."""
     for _ in range(_ATTEMPTS):
@@ -195,6 +247,34 @@ async def _advance(
     return InvalidGrant("The refresh token is being used concurrently; retry.")
 
 
+async def _token_with_grant(conn: AsyncConnection, token_hash: str) -> Any:
+    """The refresh token, its grant and the user's role in the grant's organization: one query."""
+    query = (
+        select(
+            refresh_tokens,
+            grants_table.c.user_id,
+            grants_table.c.client_id.label("grant_client_id"),
+            grants_table.c.organization_id,
+            grants_table.c.scope.label("grant_scope"),
+            grants_table.c.revoked_at.label("grant_revoked_at"),
+            memberships.c.role,
+        )
+        .select_from(
+            refresh_tokens.join(
+                grants_table, grants_table.c.id == refresh_tokens.c.grant_id
+            ).outerjoin(
+                memberships,
+                and_(
+                    memberships.c.organization_id == grants_table.c.organization_id,
+                    memberships.c.user_id == grants_table.c.user_id,
+                ),
+            )
+        )
+        .where(refresh_tokens.c.token_hash == token_hash)
+    )
+    return (await conn.execute(query)).first()
+
+
 def _narrowed(requested: str | None, allowed: tuple[str, ...]) -> tuple[str, ...]:
     if requested is None:
         return allowed
@@ -223,25 +303,26 @@ async def rotate(
     """
     if not refresh_token or len(refresh_token) > _MAX_TOKEN_LENGTH:
         raise InvalidGrant("Unknown refresh token.")
-    row = (
-        await conn.execute(
-            select(refresh_tokens).where(refresh_tokens.c.token_hash == hasher.hash(refresh_token))
-        )
-    ).first()
+    row = await _token_with_grant(conn, hasher.hash(refresh_token))
     if row is None:
         raise InvalidGrant("Unknown refresh token.")
-    grant = await grants.get_grant(conn, row.grant_id)
-    if grant is None or grant.client_id != client_id:
+    if row.grant_client_id != client_id:
         raise InvalidGrant("The refresh token was issued to another client.")
-    if not grant.live:
+    if row.grant_revoked_at is not None:
         raise InvalidGrant("The grant was revoked.")
     if row.expires_at <= now:
         raise InvalidGrant("The refresh token has expired.")
+    grant = GrantRef(
+        row.grant_id,
+        row.user_id,
+        row.grant_client_id,
+        row.organization_id,
+        tuple(row.grant_scope.split()),
+    )
     token_scope = tuple(row.scope.split())
     allowed = tuple(name for name in token_scope if name in grant.scope)
     scope = _narrowed(requested_scope, allowed)
-    role = await membership_role(conn, grant.organization_id, grant.user_id)
-    if role not in ADMIN_ROLES:
+    if row.role not in ADMIN_ROLES:
         await grants.revoke_grant(conn, grant.id, actor="system", now=now, reason="membership_lost")
         return InvalidGrant(
             "The user no longer administers the organization; the grant is revoked."

@@ -1,9 +1,10 @@
 """The token endpoint's protocol logic (RFC 6749 §3.2, §4.1.3, §5, §6; RFC 7636 §4.5, §4.6;
 RFC 8707 §2.2; SPEC §3 "POST /api/auth/mcp/token").
 
-``authorization_code``: the code is checked completely — client, PKCE,
-redirect URI, expiry, resource, live grants — before a conditional update
-consumes it, so a wrong verifier does not burn it. A second redemption by the
+``authorization_code``: one conditional update consumes the code only if the
+client, PKCE, redirect URI and expiry all match; resource and live grants are
+checked next, and any refusal rolls the consumption back — so a wrong
+verifier or a revoked grant does not burn the code. A second redemption by the
 same client with the right verifier (RFC 6749 §10.5) fails and revokes the
 code's grants, and with them every token issued from it; a replay that fails
 client authentication or PKCE changes nothing. The response carries one
@@ -35,8 +36,8 @@ from i18n_connect.errors import (
 from i18n_connect.oauth import refresh
 from i18n_connect.oauth.client_auth import authenticate_client, client_credentials
 from i18n_connect.oauth.clients import Client
-from i18n_connect.oauth.codes import AuthorizationCode, consume_code, find_code
-from i18n_connect.oauth.pkce import validate_verifier, verifier_matches
+from i18n_connect.oauth.codes import AuthorizationCode, find_code, redeem_code
+from i18n_connect.oauth.pkce import s256_challenge, validate_verifier, verifier_matches
 from i18n_connect.scopes import CATALOG, format_scope
 from i18n_connect.services import Services
 
@@ -130,34 +131,28 @@ async def _authorization_code(
     redirect_uri = _required(params, "redirect_uri")
     verifier = validate_verifier(_required(params, "code_verifier"))
     now = services.clock.now()
-    code = await find_code(conn, code_value, services.hasher)
-    if code is None or code.client_id != client.id:
-        raise InvalidGrant("The authorization code is unknown or was issued to another client.")
-    if not verifier_matches(verifier, code.code_challenge):
-        raise InvalidGrant("The code_verifier does not match the code_challenge.")
-    if code.consumed_at is not None:
-        return await _replayed(conn, services, client, code)
-    if redirect_uri != code.redirect_uri:
-        raise InvalidGrant("redirect_uri differs from the one of the authorization request.")
-    if code.expires_at <= now:
-        raise InvalidGrant("The authorization code has expired.")
+    code = await redeem_code(
+        conn,
+        code_value,
+        client_id=client.id,
+        redirect_uri=redirect_uri,
+        code_challenge=s256_challenge(verifier),
+        now=now,
+        hasher=services.hasher,
+    )
+    if code is None:
+        return await _refused_code(conn, services, client, code_value, verifier, redirect_uri)
+    # consumed: a refusal from here on is raised, and rolling back un-consumes the code
     audience = _resource(services, params, code.resource)
+    live = await refresh.claim_live_grants(
+        conn, code.grant_ids, client_id=client.id, user_id=code.user_id, now=now
+    )
+    if live is None:
+        raise InvalidGrant("A grant of this authorization was revoked.")
     code_scope = set(code.scope.split())
-    live: list[tuple[grants.Grant, str]] = []
-    for grant_id in code.grant_ids:
-        grant = await grants.get_grant(conn, grant_id)
-        if (
-            grant is None
-            or not grant.live
-            or grant.client_id != client.id
-            or grant.user_id != code.user_id
-        ):
-            raise InvalidGrant("A grant of this authorization was revoked.")
-        live.append((grant, format_scope(code_scope.intersection(grant.scope))))
-    if not await consume_code(conn, code.id, now=now):
-        return await _replayed(conn, services, client, code)  # a concurrent redemption won
     issued = []
-    for grant, scope in live:
+    for grant in live:
+        scope = format_scope(code_scope.intersection(grant.scope))
         token = await refresh.replace_chain(
             conn,
             grant_id=grant.id,
@@ -167,7 +162,6 @@ async def _authorization_code(
             hasher=services.hasher,
             code_id=code.id,
         )
-        await refresh.touch_grant(conn, grant.id, now=now)
         issued.append(GrantTokens(grant.id, grant.organization_id, token, scope))
     covered = {name for entry in issued for name in entry.scope.split()}
     access = await services.tokens.issue(
@@ -178,6 +172,27 @@ async def _authorization_code(
         audience=audience,
     )
     return TokenResponse(access.token, access.expires_in, format_scope(covered), tuple(issued))
+
+
+async def _refused_code(
+    conn: AsyncConnection,
+    services: Services,
+    client: Client,
+    code_value: str,
+    verifier: str,
+    redirect_uri: str,
+) -> ProtocolError:
+    """Why the code could not be redeemed; a replay by its client with its verifier revokes."""
+    code = await find_code(conn, code_value, services.hasher)
+    if code is None or code.client_id != client.id:
+        raise InvalidGrant("The authorization code is unknown or was issued to another client.")
+    if not verifier_matches(verifier, code.code_challenge):
+        raise InvalidGrant("The code_verifier does not match the code_challenge.")
+    if code.consumed_at is not None:
+        return await _replayed(conn, services, client, code)
+    if redirect_uri != code.redirect_uri:
+        raise InvalidGrant("redirect_uri differs from the one of the authorization request.")
+    raise InvalidGrant("The authorization code has expired.")
 
 
 async def _replayed(
