@@ -412,15 +412,19 @@ def clients_create(
     redirect_uri: Annotated[
         list[str],
         typer.Option(
-            help="Exact redirect URI (https, http on 127.0.0.1/[::1]/localhost, or a "
-            "private-use scheme); repeat for several."
+            metavar="URI",
+            help="Exact redirect URI: https, http on a loopback host, or a private-use scheme. "
+            "Repeat for several.",
         ),
     ],
     confidential: Annotated[
-        bool, typer.Option(help="Issue a client secret (server-side apps).")
+        bool, typer.Option("--confidential", help="Issue a client secret (server-side apps).")
     ] = False,
     scope: Annotated[
-        str | None, typer.Option(help="Space-separated scopes asked for when a request has none.")
+        str | None,
+        typer.Option(
+            metavar="SCOPES", help="Space-separated scopes asked for when a request has none."
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
