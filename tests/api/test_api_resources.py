@@ -299,3 +299,65 @@ async def test_resource_route(world: World, clock: FrozenClock, route: Route, ca
     if case == "access-token":
         assert "mint one with POST /api/oauth-client/installations/" in body["error_description"]
     assert after == before
+
+
+async def test_a_project_limited_token_lists_only_its_projects(world: World) -> None:
+    token = await world.mint(project_ids=[world.projects["acme/mobile"]])
+    headers = {"Authorization": f"Bearer {token}"}
+    listed = await world.http.get(
+        f"/api/oauth-client/organizations/{world.orgs['acme']}/projects", headers=headers
+    )
+    assert listed.status_code == 200
+    assert [p["slug"] for p in listed.json()["projects"]] == ["mobile"]
+    everything = await world.mint()
+    full = await world.http.get(
+        f"/api/oauth-client/organizations/{world.orgs['acme']}/projects",
+        headers={"Authorization": f"Bearer {everything}"},
+    )
+    assert sorted(p["slug"] for p in full.json()["projects"]) == ["mobile", "web"]
+    orgs = await world.http.get("/api/oauth-client/organizations", headers=headers)
+    assert orgs.json() == {
+        "organizations": [{"id": world.orgs["acme"], "slug": "acme", "name": "Acme"}]
+    }
+
+
+async def test_unknown_organization_is_not_found(world: World) -> None:
+    token = await world.mint()
+    response = await world.http.get(
+        "/api/oauth-client/organizations/org_missing/projects", headers={"x-api-key": token}
+    )
+    assert (response.status_code, response.json()["error"]) == (404, "not_found")
+
+
+async def test_writes_through_the_api_are_drafts_and_publish_makes_them_live(world: World) -> None:
+    token = await world.mint()
+    headers = {"Authorization": f"Bearer {token}"}
+    base = f"/api/oauth-client/v1/projects/{world.projects['acme/web']}"
+    created = await world.http.post(
+        f"{base}/keys",
+        json={"keys": [{"name": "cart.empty", "description": "Empty cart"}]},
+        headers=headers,
+    )
+    assert created.status_code == 201
+    assert [k["name"] for k in created.json()["keys"]] == ["cart.empty"]
+    written = await world.http.put(
+        f"{base}/translations/de", json={"translations": {"cart.empty": "Leer"}}, headers=headers
+    )
+    assert written.json() == {"language": "de", "written": 1}
+    read = await world.http.get(f"{base}/translations/de", headers=headers)
+    rows = {row["key"]: (row["draft"], row["published"]) for row in read.json()["translations"]}
+    assert rows == {"cart.empty": ("Leer", None), "home.title": ("Startseite", None)}
+    published = await world.http.post(
+        f"{base}/publish", json={"languages": ["de"]}, headers=headers
+    )
+    assert published.json() == {"published": 2}
+    read = await world.http.get(f"{base}/translations/de", headers=headers)
+    assert all(row["draft"] == row["published"] for row in read.json()["translations"])
+    conflict = await world.http.post(
+        f"{base}/keys", json={"keys": [{"name": "cart.empty"}]}, headers=headers
+    )
+    assert (conflict.status_code, conflict.json()["error"]) == (409, "conflict")
+    unknown = await world.http.put(
+        f"{base}/translations/fr", json={"translations": {"cart.empty": "Vide"}}, headers=headers
+    )
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "not_found")
