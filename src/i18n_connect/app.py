@@ -17,6 +17,7 @@ from i18n_connect.services import Services
 from i18n_connect.settings import Settings
 from i18n_connect.web import (
     authorize_routes,
+    bench_routes,
     health,
     introspection_routes,
     oauth_routes,
@@ -27,6 +28,7 @@ from i18n_connect.web import (
 from i18n_connect.web.cdn import router as cdn_router
 from i18n_connect.web.connected_apps import router as connected_apps_router
 from i18n_connect.web.errors import install_error_handlers
+from i18n_connect.web.limits import BodyLimitMiddleware
 from i18n_connect.web.observability import (
     HttpMetrics,
     ObservabilityMiddleware,
@@ -79,6 +81,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)
     app.include_router(pages.router)
+    if settings.bench:
+        app.include_router(bench_routes.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, docs_path=app.docs_url)
     app.add_middleware(ObservabilityMiddleware, metrics=HttpMetrics(services.metrics))
     return app

@@ -29,6 +29,7 @@ __all__ = [
     "NotFound",
     "ProtocolError",
     "RateLimited",
+    "RequestTooLarge",
     "ServerError",
     "TemporarilyUnavailable",
     "UnauthorizedClient",
@@ -58,6 +59,11 @@ class ProtocolError(Exception):
 class InvalidRequest(ProtocolError):
     error, status = "invalid_request", 400
     default_description = "The request is missing a parameter or is malformed."
+
+
+class RequestTooLarge(InvalidRequest):
+    status = 413
+    default_description = "The request body is too large."
 
 
 class InvalidClient(ProtocolError):

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
     log_level: str = "info"
     cimd_allow_loopback: bool = False
+    bench: bool = False  # mounts POST /bench/form, the baseline of bench/ (never in production)
 
     @field_validator("issuer")
     @classmethod

@@ -1,16 +1,34 @@
-"""The one place where protocol errors become responses (JSON bodies and challenges)."""
+"""The one place where protocol errors become responses (JSON bodies and challenges).
+
+A database that cannot be reached — refused or dropped connections, a server
+that is restarting, an exhausted connection pool — is 503
+``temporarily_unavailable`` with ``Retry-After``, never a stack trace; the
+pool reconnects by itself once the database is back.
+"""
 
 from __future__ import annotations
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from i18n_connect.errors import InvalidRequest, InvalidToken, ProtocolError, RateLimited
+from i18n_connect.errors import (
+    InvalidRequest,
+    InvalidToken,
+    ProtocolError,
+    RateLimited,
+    TemporarilyUnavailable,
+)
 
 __all__ = ["error_response", "install_error_handlers"]
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, ConnectionError)
+_RETRY_AFTER_SECONDS = "1"
+_log = structlog.get_logger("i18n_connect.errors")
 
 
 def error_response(error: ProtocolError, *, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -38,5 +56,12 @@ def install_error_handlers(app: FastAPI) -> None:
         message = first.get("msg", "invalid input")
         return error_response(InvalidRequest(f"{where}: {message}" if where else message))
 
+    async def database_unavailable(_request: Request, exc: Exception) -> Response:
+        _log.warning("database_unavailable", error=type(exc).__name__)
+        headers = {"Retry-After": _RETRY_AFTER_SECONDS}
+        return error_response(TemporarilyUnavailable(), headers=headers)
+
     app.add_exception_handler(ProtocolError, protocol_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, database_unavailable)
