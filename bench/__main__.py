@@ -1,0 +1,116 @@
+"""``python -m bench``: run a load scenario against a real server and print the numbers.
+
+python -m bench list
+python -m bench run exchange [--workers N] [--database sqlite|postgres]
+                             [--duration S] [--connections C] [--count N]
+python -m bench run verify [--iterations N]
+python -m bench soak api-read [--requests 200000] [--chunks 10]
+python -m bench scale refresh [--database postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+
+from bench.report import print_outcome, print_scale, print_soak, print_verify
+from bench.scenarios import SCENARIOS, run_scenario
+from bench.soak import run_soak
+from bench.verify import run_verify
+
+_NAMES = [*SCENARIOS, "verify"]
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="the scenarios")
+    run = commands.add_parser("run", help="one scenario: baseline, full speed, 50 %%, baseline")
+    run.add_argument("scenario", choices=_NAMES)
+    _common(run)
+    run.add_argument("--duration", type=float, default=8.0, help="seconds per phase (max)")
+    run.add_argument("--count", type=int, default=12000, help="codes/refresh tokens per phase")
+    run.add_argument("--no-paced", action="store_true", help="skip the 50 %% phase")
+    run.add_argument("--iterations", type=int, default=20000, help="verify: loop length")
+    run.add_argument("--json", action="store_true", help="also print the results as JSON")
+    soak = commands.add_parser("soak", help="RSS across many requests of a cycling scenario")
+    soak.add_argument("scenario", choices=[n for n, s in SCENARIOS.items() if s.mode == "cycle"])
+    _common(soak)
+    soak.add_argument("--requests", type=int, default=50000)
+    soak.add_argument("--chunks", type=int, default=10)
+    scale = commands.add_parser("scale", help="the same scenario with 1 and 2 workers")
+    scale.add_argument("scenario", choices=list(SCENARIOS))
+    scale.add_argument("--database", choices=["sqlite", "postgres"], default="postgres")
+    scale.add_argument("--connections", type=int, default=32)
+    scale.add_argument("--threads", type=int, default=1)
+    scale.add_argument("--duration", type=float, default=8.0)
+    scale.add_argument("--count", type=int, default=12000)
+    args = parser.parse_args(argv)
+
+    if args.command == "list":
+        for name, scenario in SCENARIOS.items():
+            print(f"{name:<10} {scenario.title}")
+        print(f"{'verify':<10} in-process access-token verification vs raw cryptography")
+        return 0
+    if args.command == "run" and args.scenario == "verify":
+        outcome = run_verify(args.iterations)
+        print_verify(outcome)
+        if args.json:
+            print(json.dumps({**asdict(outcome), "ratio": outcome.ratio}))
+        return 0
+    if args.command == "run":
+        result = run_scenario(
+            SCENARIOS[args.scenario],
+            workers=args.workers,
+            database=args.database,
+            duration=args.duration,
+            connections=args.connections,
+            threads=args.threads,
+            count=args.count,
+            paced=not args.no_paced,
+        )
+        print_outcome(result)
+        if args.json:
+            print(json.dumps(result.as_json()))
+        return 0
+    if args.command == "soak":
+        print_soak(
+            run_soak(
+                SCENARIOS[args.scenario],
+                workers=args.workers,
+                database=args.database,
+                connections=args.connections,
+                threads=args.threads,
+                requests=args.requests,
+                chunks=args.chunks,
+            )
+        )
+        return 0
+    outcomes = [
+        run_scenario(
+            SCENARIOS[args.scenario],
+            workers=workers,
+            database=args.database,
+            duration=args.duration,
+            connections=args.connections,
+            threads=args.threads,
+            count=args.count,
+            paced=False,
+        )
+        for workers in (1, 2)
+    ]
+    print_scale(outcomes)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The partner API's per-token rate limit (SPEC §4) holds across server processes when they
+share Redis (``I18N_CONNECT_REDIS_URL``): two processes on one PostgreSQL database count
+one token's requests in the same window.
+
+Only this test's keys are touched in Redis: they carry the id of an installation
+token minted here, and are deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import redis
+from multiprocess_support import Seed, ServerProcess, fresh_postgres, servers
+
+pytestmark = pytest.mark.timeout(60)
+
+REDIS_URL = os.environ.get("I18N_CONNECT_TEST_REDIS", "redis://127.0.0.1:6379/0")
+LIMIT = 10
+KEY_PREFIX = "i18n-connect:rl:api:"
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        client.close()
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is required in CI but unreachable: {exc}")
+        pytest.skip(f"Redis unreachable at {REDIS_URL}: {exc}")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def limited_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[ServerProcess]]:
+    env = {"I18N_CONNECT_REDIS_URL": REDIS_URL, "I18N_CONNECT_API_RATE_PER_MINUTE": str(LIMIT)}
+    with fresh_postgres() as url, servers(url, tmp_path_factory.mktemp("rl"), 2, **env) as started:
+        yield started
+
+
+def _wait_for_a_fresh_window(margin: float = 5) -> None:
+    """The limit counts in fixed minutes: start far enough from the next boundary."""
+    left = 60 - time.time() % 60
+    if left < margin:
+        time.sleep(left + 0.1)
+
+
+async def test_the_rate_limit_is_shared_by_two_processes_through_redis(
+    limited_processes: list[ServerProcess], redis_client: redis.Redis
+) -> None:
+    first = limited_processes[0]
+    seed = await Seed.create(first.database_url, first.issuer or first.url)
+    try:
+        minted = await seed.installation_token(await seed.grant())
+    finally:
+        await seed.close()
+    headers = {"Authorization": f"Bearer {minted.token}"}
+    path = f"/api/oauth-client/v1/projects/{seed.project_id}"
+    clients = [httpx.AsyncClient(base_url=p.url, timeout=10) for p in limited_processes]
+    try:
+        _wait_for_a_fresh_window()
+        statuses = []
+        for index in range(LIMIT + 4):  # alternate: neither process alone exceeds the limit
+            response = await clients[index % 2].get(path, headers=headers)
+            statuses.append(response.status_code)
+            if response.status_code == 429:
+                assert response.json()["error"] == "rate_limited"
+                assert int(response.headers["retry-after"]) >= 1
+        assert statuses == [200] * LIMIT + [429] * 4
+        keys = list(redis_client.scan_iter(match=f"{KEY_PREFIX}{minted.id}:*"))
+        assert len(keys) == 1
+        assert int(redis_client.get(keys[0]) or 0) == LIMIT + 4
+    finally:
+        for client in clients:
+            await client.aclose()
+        for key in redis_client.scan_iter(match=f"{KEY_PREFIX}{minted.id}:*"):
+            redis_client.delete(key)
