@@ -422,3 +422,10 @@ def test_help_explains_each_command_with_an_example(cli: Invoke) -> None:
         result = cli(*command, "--help")
         assert result.exit_code == 0
         assert "Example: i18n-connect " + " ".join(command) in result.stdout
+
+
+def test_a_missing_option_is_a_usage_error_without_a_traceback(cli: Invoke) -> None:
+    result = cli("orgs", "create", "--name", "Acme")
+    assert result.exit_code == 2
+    assert "Missing option '--slug'" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
