@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from i18n_connect.demo import DEMO_SCOPE, REDIRECT_URI, seed, welcome_text
+from i18n_connect.demo import DEMO_SCOPE, REDIRECT_URI, DemoSeed, seed, welcome_text
+from i18n_connect.platform import accounts
+from i18n_connect.platform import organizations as orgs
 from i18n_connect.services import Services
 
 
@@ -20,9 +23,8 @@ def _field(page: str, name: str) -> str:
     return html.unescape(found[1])
 
 
-async def test_the_printed_login_and_authorize_link_complete_a_flow(
-    app_client: httpx.AsyncClient,
-) -> None:
+async def _connect(app_client: httpx.AsyncClient) -> tuple[DemoSeed, dict[str, Any]]:
+    """Follow the demo's printed login and authorize link; the token response."""
     services: Services = app_client.app.state.services  # type: ignore[attr-defined]
     seeded = await seed(services)
     text = welcome_text(seeded, str(app_client.base_url).rstrip("/"))
@@ -77,7 +79,13 @@ async def test_the_printed_login_and_authorize_link_complete_a_flow(
         },
     )
     assert token.status_code == 200, token.text
-    body = token.json()
+    return seeded, token.json()
+
+
+async def test_the_printed_login_and_authorize_link_complete_a_flow(
+    app_client: httpx.AsyncClient,
+) -> None:
+    _, body = await _connect(app_client)
     assert len(body["grants"]) == 2
     minted = await app_client.post(
         f"/api/oauth-client/installations/{body['grant_id']}/tokens",
@@ -90,3 +98,50 @@ async def test_the_printed_login_and_authorize_link_complete_a_flow(
     )
     assert organizations.status_code == 200
     assert [org["id"] for org in organizations.json()["organizations"]] == [body["organization_id"]]
+
+
+async def test_demoting_the_demo_user_cuts_off_the_app_at_once(
+    app_client: httpx.AsyncClient,
+) -> None:
+    seeded, body = await _connect(app_client)
+    services: Services = app_client.app.state.services  # type: ignore[attr-defined]
+    async with services.db.transaction(readonly=True) as conn:
+        globex = await orgs.get_organization_by_slug(conn, "globex")
+        user = await accounts.get_user_by_email(conn, seeded.email)
+    assert globex is not None and user is not None
+    grant = next(g for g in body["grants"] if g["organization_id"] == globex.id)
+    bearer = {"Authorization": f"Bearer {body['access_token']}"}
+    minted = await app_client.post(
+        f"/api/oauth-client/installations/{grant['grant_id']}/tokens", headers=bearer
+    )
+    installation = {"x-api-key": minted.json()["installation_token"]}
+    assert (
+        await app_client.get("/api/oauth-client/organizations", headers=installation)
+    ).status_code == 200
+
+    async with services.db.transaction() as conn:
+        await orgs.set_role(
+            conn,
+            organization_id=globex.id,
+            user_id=user.id,
+            role="member",
+            now=services.clock.now(),
+            actor="test",
+        )
+
+    cut = await app_client.get("/api/oauth-client/organizations", headers=installation)
+    assert (cut.status_code, cut.json()["error"]) == (410, "grant_revoked")
+    refreshed = await app_client.post(
+        "/api/auth/mcp/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": grant["refresh_token"],
+            "client_id": seeded.client_id,
+        },
+    )
+    assert (refreshed.status_code, refreshed.json()["error"]) == (400, "invalid_grant")
+    other = next(g for g in body["grants"] if g["organization_id"] != globex.id)
+    still = await app_client.post(
+        f"/api/oauth-client/installations/{other['grant_id']}/tokens", headers=bearer
+    )
+    assert still.status_code == 201
