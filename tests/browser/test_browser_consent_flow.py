@@ -38,6 +38,7 @@ async def _register_client(live_server: LiveServer) -> str:
                 confidential=False,
                 now=services.clock.now(),
                 hasher=services.hasher,
+                origin="registration",  # as RFC 7591 registration does: shown as unverified
             )
     finally:
         await services.db.dispose()

@@ -550,3 +550,14 @@ async def test_going_back_to_an_answered_consent_page_shows_the_outcome_or_refus
         "codes": 1,
         "refresh_tokens": 0,
     }
+
+
+async def test_operator_registered_client_is_not_marked_unverified(
+    app_client: httpx.AsyncClient, world: World
+) -> None:
+    await sign_in_browser(app_client, world.alice)
+    request_id = await start_authorization(app_client, world.scoped_client_id, scope="org:read")
+    page, _ = await open_consent(app_client, request_id)
+    assert "Reader" in page.text
+    assert "Unverified" not in page.text
+    assert checkboxes(page.text, "scope") == {"org:read": True}
