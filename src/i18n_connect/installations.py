@@ -143,7 +143,9 @@ async def mint(
                 grants.c.organization_id,
                 grants.c.scope,
                 grants.c.revoked_at,
-            ).where(grants.c.id == grant_id)
+            )
+            .where(grants.c.id == grant_id)
+            .with_for_update()  # a concurrent re-consent or revocation waits for this mint
         )
     ).first()
     if row is None or row.client_id != claims.client_id or row.user_id != claims.sub:
