@@ -352,3 +352,63 @@ async def test_resolve_client_returns_registered_clients_from_the_database(
 ) -> None:
     async with cimd_services.db.transaction() as conn:
         assert await resolve_client(conn, "cli_unknown", services=cimd_services) is None
+
+
+def authorize_query(client_id: str, redirect_uri: str = REDIRECT) -> dict[str, str]:
+    return {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": "keys:read",
+        "state": "s1",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }
+
+
+async def test_authorize_accepts_a_metadata_document_client(
+    docs: DocumentServer, app_with: Any
+) -> None:
+    url = publish(docs, document(docs.url(PATH)))
+    async with app_with(cimd_allow_loopback=True) as client:
+        response = await client.get("/api/auth/mcp/authorize", params=authorize_query(url))
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login")
+        services = client.app.state.services  # type: ignore[attr-defined]
+        row = await stored_row(services, url)
+    assert (row.origin, row.verified) == ("metadata_document", False)
+
+
+@pytest.mark.parametrize(
+    ("make", "redirect_uri"),
+    [
+        pytest.param(lambda url: document(url), "http://127.0.0.1/other", id="unlisted-redirect"),
+        pytest.param(lambda url: document(url + "x"), REDIRECT, id="client-id-mismatch"),
+        pytest.param(
+            lambda url: document(url, redirect_uris=["javascript:alert(1)"]),
+            "javascript:alert(1)",
+            id="javascript-redirect",
+        ),
+    ],
+)
+async def test_authorize_refuses_bad_documents_with_an_error_page(
+    docs: DocumentServer, app_with: Any, make: Any, redirect_uri: str
+) -> None:
+    url = publish(docs, make(docs.url(PATH)))
+    async with app_with(cimd_allow_loopback=True) as client:
+        response = await client.get(
+            "/api/auth/mcp/authorize", params=authorize_query(url, redirect_uri)
+        )
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert response.headers["content-type"].startswith("text/html")
+
+
+async def test_authorize_never_fetches_loopback_documents_in_production(
+    docs: DocumentServer, app_with: Any
+) -> None:
+    url = publish(docs, document(docs.url(PATH)))
+    async with app_with() as client:
+        response = await client.get("/api/auth/mcp/authorize", params=authorize_query(url))
+    assert response.status_code == 400
+    assert docs.hits.get(PATH) is None

@@ -14,11 +14,12 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from mcp_helpers import ALL_TOOL_SCOPES, World, call_tool, rpc
+from mcp_helpers import ALL_TOOL_SCOPES, World, call_tool, rpc, seeded_world
 from sqlalchemy import select
 
 from i18n_connect import grants
 from i18n_connect.clock import FrozenClock
+from i18n_connect.storage.oauth_tables import grants as grants_table
 from i18n_connect.storage.tables import translation_keys, translations
 
 RESOURCE_METADATA = 'resource_metadata="http://testserver/.well-known/oauth-protected-resource/mcp"'
@@ -483,3 +484,28 @@ async def test_platform_errors_become_tool_errors(
     )
     assert result["isError"] is True
     assert "conflict" in result["content"][0]["text"]
+
+
+async def test_calls_are_rate_limited_per_token(app_with: Any, clock: FrozenClock) -> None:
+    async with app_with(api_rate_per_minute=2) as client:
+        world = await seeded_world(client)
+        token = await world.access_token()
+        statuses = [(await rpc(client, "tools/list", token=token)).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        limited = await rpc(client, "tools/list", token=token)
+        assert limited.json()["error"] == "rate_limited"
+        assert int(limited.headers["retry-after"]) >= 1
+        other = await world.access_token()  # another token has its own budget
+        assert (await rpc(client, "tools/list", token=other)).status_code == 200
+        clock.advance(minutes=1)
+        assert (await rpc(client, "tools/list", token=token)).status_code == 200
+
+
+async def test_calls_mark_the_grant_used(running_app: httpx.AsyncClient, world: World) -> None:
+    token = await world.access_token()
+    assert (await rpc(running_app, "tools/list", token=token)).status_code == 200
+    async with world.services.db.transaction(readonly=True) as conn:
+        used = await conn.scalar(
+            select(grants_table.c.last_used_at).where(grants_table.c.id == world.grants["acme"])
+        )
+    assert used == world.services.clock.now()

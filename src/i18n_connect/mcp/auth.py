@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select
@@ -45,11 +46,13 @@ class Installation:
     organization_slug: str
     project_ids: tuple[str, ...]  # empty: every project
     scopes: frozenset[str]
+    last_used_at: datetime | None  # of the grant
 
 
 @dataclass(frozen=True, slots=True)
 class McpCaller:
     kind: Literal["installation", "access_token"]
+    token_id: str  # the installation token's id or the access token's jti: the rate-limit key
     client_id: str
     scopes: frozenset[str]  # what the presented token holds
     installations: tuple[Installation, ...]
@@ -99,15 +102,18 @@ async def _from_installation_token(
         organization_slug=slugs.get(context.organization_id, ""),
         project_ids=tuple(context.project_ids),
         scopes=scopes,
+        last_used_at=context.grant_last_used_at,
     )
-    return McpCaller("installation", context.client_id, scopes, (installation,))
+    return McpCaller("installation", context.token_id, context.client_id, scopes, (installation,))
 
 
 async def _from_access_token(conn: AsyncConnection, token: str, services: Services) -> McpCaller:
     claims = await services.tokens.verify(token, audience=services.settings.mcp_resource)
     rows = (
         await conn.execute(
-            select(grants.c.id, grants.c.organization_id, grants.c.scope).where(
+            select(
+                grants.c.id, grants.c.organization_id, grants.c.scope, grants.c.last_used_at
+            ).where(
                 grants.c.id.in_(claims.grant_ids),
                 grants.c.client_id == claims.client_id,
                 grants.c.user_id == claims.sub,
@@ -122,6 +128,7 @@ async def _from_access_token(conn: AsyncConnection, token: str, services: Servic
     held = frozenset(claims.scope)
     return McpCaller(
         "access_token",
+        claims.jti,
         claims.client_id,
         held,
         tuple(
@@ -131,6 +138,7 @@ async def _from_access_token(conn: AsyncConnection, token: str, services: Servic
                 organization_slug=slugs.get(row.organization_id, ""),
                 project_ids=(),
                 scopes=held & frozenset(row.scope.split()),
+                last_used_at=row.last_used_at,
             )
             for row in sorted(rows, key=lambda row: order[row.id])
         ),

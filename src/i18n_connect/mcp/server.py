@@ -26,16 +26,24 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.responses import JSONResponse
 from starlette.types import Message, Receive, Scope, Send
 
-from i18n_connect import __version__
-from i18n_connect.errors import InsufficientScope, InvalidRequest, InvalidToken, ProtocolError
+from i18n_connect import __version__, installations
+from i18n_connect.errors import (
+    InsufficientScope,
+    InvalidRequest,
+    InvalidToken,
+    ProtocolError,
+    RateLimited,
+)
 from i18n_connect.mcp.auth import McpCaller, authenticate, bearer_token
 from i18n_connect.mcp.tools import CALLER_STATE_KEY, TOOL_SCOPES, register_tools
 from i18n_connect.scopes import CATALOG, format_scope
 from i18n_connect.services import Services
-from i18n_connect.web.errors import NO_STORE
+from i18n_connect.web.errors import NO_STORE, error_response
 from i18n_connect.web.resource_metadata import mcp_resource_metadata_url
 
 __all__ = ["DEFAULT_MCP_SCOPES", "McpEndpoint", "build_mcp"]
+
+_RATE_WINDOW_SECONDS = 60
 
 # What a client asks for first: every tool scope that consent pre-checks.
 DEFAULT_MCP_SCOPES = format_scope(
@@ -88,13 +96,13 @@ class McpEndpoint:
                 return
             async with self.services.db.transaction(readonly=True) as conn:
                 caller = await authenticate(conn, token, self.services)
+            await self._count(caller)
             body = await self._body(receive)
         except InvalidToken as exc:
             await self._refuse(exc, DEFAULT_MCP_SCOPES, scope, receive, send)
             return
         except ProtocolError as exc:
-            response = JSONResponse(exc.body(), status_code=exc.status, headers=NO_STORE)
-            await response(scope, receive, send)
+            await error_response(exc)(scope, receive, send)
             return
         needed = self._missing_scopes(caller, body)
         if needed:
@@ -104,6 +112,28 @@ class McpEndpoint:
             return
         scope.setdefault("state", {})[CALLER_STATE_KEY] = caller
         await self.manager.handle_request(scope, _replay(body, receive), send)
+
+    async def _count(self, caller: McpCaller) -> None:
+        """The per-token rate limit of the partner API, and the grants' "last used" time."""
+        now = self.services.clock.now()
+        retry_after = await self.services.api_limiter.hit(
+            f"mcp:{caller.token_id}",
+            limit=self.services.settings.api_rate_per_minute,
+            window=_RATE_WINDOW_SECONDS,
+            now=now,
+        )
+        if retry_after is not None:
+            raise RateLimited(retry_after)
+        stale = [
+            installation.grant_id
+            for installation in caller.installations
+            if installation.last_used_at is None
+            or now - installation.last_used_at >= installations.LAST_USED_RESOLUTION
+        ]
+        if stale:
+            async with self.services.db.transaction() as conn:
+                for grant_id in stale:
+                    await installations.touch_grant(conn, grant_id, now)
 
     def _missing_scopes(self, caller: McpCaller, body: bytes) -> frozenset[str]:
         if caller.kind != "access_token":
