@@ -20,6 +20,7 @@ from i18n_connect.oauth.metadata_documents import (
     _address_allowed,
     is_metadata_document_url,
     load_metadata_document,
+    prefetch,
     resolve_client,
 )
 from i18n_connect.services import Services
@@ -84,11 +85,12 @@ async def test_document_is_loaded_and_cached_for_max_age(
     ("headers", "seconds"),
     [
         pytest.param({}, 3600, id="no-headers-one-hour"),
-        pytest.param({"Cache-Control": "no-store"}, 0, id="no-store"),
-        pytest.param({"Cache-Control": "max-age=60, no-cache"}, 0, id="no-cache"),
+        pytest.param({"Cache-Control": "no-store"}, 60, id="no-store-one-minute"),
+        pytest.param({"Cache-Control": "max-age=600, no-cache"}, 60, id="no-cache-one-minute"),
+        pytest.param({"Cache-Control": "max-age=0"}, 60, id="max-age-0-one-minute"),
         pytest.param({"Cache-Control": "max-age=999999"}, 86400, id="capped-at-a-day"),
         pytest.param({"Expires": "Thu, 01 Jan 2026 12:30:00 GMT"}, 1800, id="expires"),
-        pytest.param({"Expires": "0"}, 0, id="invalid-expires"),
+        pytest.param({"Expires": "0"}, 60, id="invalid-expires-one-minute"),
     ],
 )
 async def test_cache_lifetime_follows_http_caching_headers(
@@ -291,12 +293,18 @@ async def stored_row(services: Services, url: str) -> Any:
         return (await conn.execute(select(oauth_clients).where(oauth_clients.c.id == url))).first()
 
 
+async def resolve(services: Services, url: str) -> Any:
+    """What authorize and the token endpoint do: prefetch outside, resolve inside."""
+    await prefetch(url, services=services)
+    async with services.db.transaction() as conn:
+        return await resolve_client(conn, url, services=services)
+
+
 async def test_resolve_client_stores_and_reuses_until_stale(
     docs: DocumentServer, cimd_services: Services, clock: FrozenClock
 ) -> None:
     url = publish(docs, document(docs.url(PATH)), headers={"Cache-Control": "max-age=300"})
-    async with cimd_services.db.transaction() as conn:
-        client = await resolve_client(conn, url, services=cimd_services)
+    client = await resolve(cimd_services, url)
     assert client is not None
     assert (client.id, client.name, client.origin, client.verified) == (
         url,
@@ -310,14 +318,14 @@ async def test_resolve_client_stores_and_reuses_until_stale(
     assert row.client_uri == "https://agent.example.com"
 
     publish(docs, document(url, client_name="Renamed"), headers={"Cache-Control": "max-age=300"})
-    async with cimd_services.db.transaction() as conn:
-        cached = await resolve_client(conn, url, services=cimd_services)
+    cached = await resolve(cimd_services, url)
     assert cached is not None and cached.name == "Doc Agent"
     assert docs.hits[PATH] == 1
 
     clock.advance(seconds=301)
-    async with cimd_services.db.transaction() as conn:
-        refreshed = await resolve_client(conn, url, services=cimd_services)
+    async with cimd_services.db.transaction() as conn:  # stale, and not fetched: unknown
+        assert await resolve_client(conn, url, services=cimd_services) is None
+    refreshed = await resolve(cimd_services, url)
     assert refreshed is not None and refreshed.name == "Renamed"
     assert docs.hits[PATH] == 2
     assert (await stored_row(cimd_services, url)).created_at == clock.now().replace(
@@ -325,12 +333,22 @@ async def test_resolve_client_stores_and_reuses_until_stale(
     )
 
 
+async def test_stale_document_that_now_fails_makes_the_client_unknown(
+    docs: DocumentServer, cimd_services: Services, clock: FrozenClock
+) -> None:
+    url = publish(docs, document(docs.url(PATH)), headers={"Cache-Control": "max-age=60"})
+    assert await resolve(cimd_services, url) is not None
+    publish(docs, document(url, redirect_uris=["javascript:alert(1)"]))
+    clock.advance(minutes=2)
+    assert await resolve(cimd_services, url) is None
+    assert (await stored_row(cimd_services, url)).name == "Doc Agent"  # kept for its grants
+
+
 async def test_resolve_client_refuses_bad_document_and_stores_nothing(
     docs: DocumentServer, cimd_services: Services
 ) -> None:
     url = publish(docs, document("https://evil.example/oauth/client.json"))
-    async with cimd_services.db.transaction() as conn:
-        assert await resolve_client(conn, url, services=cimd_services) is None
+    assert await resolve(cimd_services, url) is None
     assert await stored_row(cimd_services, url) is None
 
 
@@ -340,18 +358,25 @@ async def test_resolve_client_without_allowance_never_fetches_loopback(
     services = Services.build(settings, clock=clock)
     url = publish(docs, document(docs.url(PATH)))
     try:
-        async with services.db.transaction() as conn:
-            assert await resolve_client(conn, url, services=services) is None
+        assert await resolve(services, url) is None
     finally:
         await services.db.dispose()
+    assert docs.hits.get(PATH) is None
+
+
+async def test_resolve_client_never_fetches_by_itself(
+    docs: DocumentServer, cimd_services: Services
+) -> None:
+    url = publish(docs, document(docs.url(PATH)))
+    async with cimd_services.db.transaction() as conn:
+        assert await resolve_client(conn, url, services=cimd_services) is None
     assert docs.hits.get(PATH) is None
 
 
 async def test_resolve_client_returns_registered_clients_from_the_database(
     cimd_services: Services,
 ) -> None:
-    async with cimd_services.db.transaction() as conn:
-        assert await resolve_client(conn, "cli_unknown", services=cimd_services) is None
+    assert await resolve(cimd_services, "cli_unknown") is None
 
 
 def authorize_query(client_id: str, redirect_uri: str = REDIRECT) -> dict[str, str]:

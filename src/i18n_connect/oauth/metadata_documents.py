@@ -2,15 +2,17 @@
 authorization 2025-11-25): a client whose ``client_id`` is an https URL publishes its
 metadata at that URL, and needs no registration.
 
-`resolve_client` is how authorize and the token endpoint look a client up: a
-registered client comes from the database; an https ``client_id`` is fetched,
-checked like a registration (`oauth.registration.parse_client_metadata`: the
-same redirect URI policy and metadata rules), and cached in ``oauth_clients``
-(``origin="metadata_document"``, unverified) until its HTTP caching headers
-say it is stale (``max-age``/``Expires``; ``no-store``/``no-cache`` mean
-"fetch again next time"; at most a day, an hour when the server says
-nothing). The document's ``client_id`` must equal the URL exactly, and the
-client is public (``token_endpoint_auth_method: none``).
+Authorize and the token endpoint call `prefetch` before their transaction (a
+slow document server must not hold the database) and `resolve_client` inside
+it. A registered client comes from the database; an https ``client_id`` is
+fetched, checked like a registration (`oauth.registration.parse_client_metadata`:
+the same redirect URI policy and metadata rules), and cached in
+``oauth_clients`` (``origin="metadata_document"``, unverified) until its HTTP
+caching headers say it is stale (``max-age``/``Expires``, at most a day, an
+hour when the server says nothing; ``no-store``, ``no-cache`` or an expired
+date keep it one minute, so that the request that fetched it can use it). The
+document's ``client_id`` must equal the URL exactly, and the client is public
+(``token_endpoint_auth_method: none``).
 
 The fetch is hardened against server-side request forgery: the host is
 resolved first, every address it resolves to must be public (no private,
@@ -52,6 +54,7 @@ __all__ = [
     "fetch_document",
     "is_metadata_document_url",
     "load_metadata_document",
+    "prefetch",
     "resolve_client",
 ]
 
@@ -61,6 +64,7 @@ MAX_DOCUMENT_BYTES = 5 * 1024
 FETCH_TIMEOUT_SECONDS = 3.0
 _CONNECT_TIMEOUT_SECONDS = 2.0
 _DEFAULT_LIFETIME = timedelta(hours=1)
+_MIN_LIFETIME = timedelta(minutes=1)  # enough for the request that fetched it
 _MAX_LIFETIME = timedelta(days=1)
 _MAX_URL_LENGTH = 512
 _DOT_SEGMENT = re.compile(r"(^|/)\.{1,2}(/|$)")
@@ -122,6 +126,10 @@ async def _checked_address(host: str, port: int, *, allow_loopback: bool) -> str
 
 
 def _lifetime(headers: httpx.Headers, now: datetime) -> timedelta:
+    return max(_MIN_LIFETIME, _header_lifetime(headers, now))
+
+
+def _header_lifetime(headers: httpx.Headers, now: datetime) -> timedelta:
     cache_control = headers.get("cache-control", "")
     directives = {part.strip().split("=", 1)[0].lower() for part in cache_control.split(",")}
     if directives & {"no-store", "no-cache"}:
@@ -258,17 +266,8 @@ async def _store(
     )
 
 
-async def resolve_client(
-    conn: AsyncConnection, client_id: str, *, services: Services
-) -> Client | None:
-    """The client named ``client_id``, or ``None`` when it is unknown or its document is refused.
-
-    Call this instead of `get_client` wherever a client arrives from outside
-    (authorize, the token endpoint). The reason a document was refused is logged.
-    """
-    if not is_metadata_document_url(client_id):
-        return await get_client(conn, client_id)
-    now = services.clock.now()
+async def _fresh(conn: AsyncConnection, client_id: str, now: datetime) -> bool | None:
+    """Whether the stored client is usable without a fetch; ``None`` when there is none."""
     row = (
         await conn.execute(
             select(oauth_clients.c.origin, oauth_clients.c.metadata_expires_at).where(
@@ -276,11 +275,26 @@ async def resolve_client(
             )
         )
     ).first()
-    if row is not None and (
-        row.origin != "metadata_document"
-        or (row.metadata_expires_at is not None and row.metadata_expires_at > now)
-    ):
-        return await get_client(conn, client_id)
+    if row is None:
+        return None
+    return row.origin != "metadata_document" or (
+        row.metadata_expires_at is not None and row.metadata_expires_at > now
+    )
+
+
+async def prefetch(client_id: str, *, services: Services) -> None:
+    """Fetch and store the document of ``client_id`` when it is a metadata document URL whose
+    cached copy is missing or stale; refusals are logged, nothing is stored.
+
+    Call it *before* opening the request's transaction: the fetch may take
+    seconds, and must not hold the database (SQLite's write lock) meanwhile.
+    """
+    if not is_metadata_document_url(client_id):
+        return
+    now = services.clock.now()
+    async with services.db.transaction(readonly=True) as conn:
+        if await _fresh(conn, client_id, now):
+            return
     try:
         metadata, expires_at = await load_metadata_document(
             client_id, allow_loopback=services.settings.cimd_allow_loopback, now=now
@@ -290,6 +304,22 @@ async def resolve_client(
             "client metadata document refused",
             extra={"client_id": client_id[:_MAX_URL_LENGTH], "reason": exc.description},
         )
+        return
+    async with services.db.transaction() as conn:
+        await _store(conn, client_id, metadata, expires_at=expires_at, now=now)
+
+
+async def resolve_client(
+    conn: AsyncConnection, client_id: str, *, services: Services
+) -> Client | None:
+    """The client named ``client_id``, or ``None`` when it is unknown — including a metadata
+    document client whose cached document is missing or stale (`prefetch` first).
+
+    Call this instead of `get_client` wherever a client arrives from outside
+    (authorize, the token endpoint). It never touches the network.
+    """
+    if is_metadata_document_url(client_id) and not await _fresh(
+        conn, client_id, services.clock.now()
+    ):
         return None
-    await _store(conn, client_id, metadata, expires_at=expires_at, now=now)
     return await get_client(conn, client_id)

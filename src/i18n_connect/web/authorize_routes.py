@@ -28,6 +28,7 @@ from i18n_connect.oauth.consent import (
     ConsentRefused,
     ConsentView,
 )
+from i18n_connect.oauth.metadata_documents import prefetch
 from i18n_connect.platform.accounts import User
 from i18n_connect.web.identity import signed_in_user
 from i18n_connect.web.sessions import (
@@ -79,6 +80,7 @@ async def authorize(request: Request) -> Response:
     """Validate the request, keep it for the session, and continue at login or consent."""
     services = services_of(request)
     now = services.clock.now()
+    await prefetch(request.query_params.get("client_id") or "", services=services)
     async with services.db.transaction() as conn:
         session, user = await signed_in_user(request, conn)
         try:

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from i18n_connect.errors import InvalidClient, InvalidRequest, ProtocolError
 from i18n_connect.oauth.client_auth import uses_basic
 from i18n_connect.oauth.metadata import authorization_server_metadata
+from i18n_connect.oauth.metadata_documents import prefetch
 from i18n_connect.oauth.token import token_request
 from i18n_connect.web.errors import NO_STORE, error_response
 from i18n_connect.web.sessions import services_of
@@ -95,6 +96,7 @@ async def _token_outcome(request: Request) -> dict[str, Any]:
         raise InvalidRequest("The Authorization header is repeated.")
     params = parse_token_body(request.headers.get("content-type", ""), await request.body())
     await services.keys.signing_key()  # a first key is created outside the request's transaction
+    await prefetch(params.get("client_id") or "", services=services)  # network, before it too
     async with services.db.transaction() as conn:
         outcome = await token_request(
             conn,
