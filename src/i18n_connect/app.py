@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Route
 
 from i18n_connect import __version__
 from i18n_connect.api import router as partner_api_router
@@ -74,10 +75,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(introspection_routes.router)
     app.include_router(resource_metadata.router)
     app.include_router(partner_api_router)
-    app.add_route("/mcp", mcp_endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
     app.include_router(revocation_router)
     app.include_router(cdn_router)
     app.include_router(connected_apps_router)
+    app.router.routes.append(Route("/mcp", mcp_endpoint, methods=["GET", "POST", "DELETE"]))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)
     app.include_router(pages.router)
