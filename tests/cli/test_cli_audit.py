@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 from click.testing import Result
 
@@ -13,6 +15,17 @@ from i18n_connect.storage.tables import audit_events, organizations
 
 Invoke = Callable[..., Result]
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def quiet_migrations() -> Iterator[None]:
+    """Keep migration log lines out of the command's output even when an app test earlier in
+    this process sent log records to stdout."""
+    logger = logging.getLogger("alembic")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(level)
 
 
 def _seed(engine: sa.Engine) -> None:
