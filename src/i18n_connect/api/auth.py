@@ -42,7 +42,7 @@ __all__ = [
 
 _RATE_WINDOW_SECONDS = 60
 MINT_HINT = (
-    "This route needs an installation token (bi_oat_…): mint one with "
+    "This route needs an installation token (bi_oat_...): mint one with "
     "POST /api/oauth-client/installations/{grant_id}/tokens using your access token."
 )
 _ACCESS_HINT = (
