@@ -170,11 +170,14 @@ async def _row_by_id(conn: AsyncConnection, token_id: str) -> Any:
     return (await conn.execute(select(refresh_tokens).where(refresh_tokens.c.id == token_id))).one()
 
 
-async def _live_child(conn: AsyncConnection, token_id: str) -> Any:
+async def _live_child(conn: AsyncConnection, row: Any) -> Any:
+    """The successor of ``row`` that is not revoked (looked up through the grant's index)."""
     return (
         await conn.execute(
             select(refresh_tokens).where(
-                refresh_tokens.c.parent_id == token_id, refresh_tokens.c.revoked_at.is_(None)
+                refresh_tokens.c.grant_id == row.grant_id,
+                refresh_tokens.c.parent_id == row.id,
+                refresh_tokens.c.revoked_at.is_(None),
             )
         )
     ).first()
@@ -220,7 +223,7 @@ async def _advance(
                 .values(used_at=now)
             )
         else:  # a retry after a lost response: only while the successor is still unused
-            child = await _live_child(conn, row.id)
+            child = await _live_child(conn, row)
             if child is None or child.used_at is not None:
                 return await _revoke_chain(conn, row, grant, now=now)
             won = await conn.execute(
