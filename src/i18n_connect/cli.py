@@ -129,6 +129,8 @@ def serve(
     """Apply pending migrations, then serve HTTP."""
     import uvicorn
 
+    from i18n_connect.web.http_protocol import GuardedHttpToolsProtocol
+
     upgrade_database(load_settings(host, port))
     uvicorn.run(
         "i18n_connect.app:app_from_environment",
@@ -136,6 +138,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        http=GuardedHttpToolsProtocol,  # bounded request heads, slow heads cut off
         proxy_headers=False,
         server_header=False,
         log_config=None,

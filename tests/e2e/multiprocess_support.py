@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 from i18n_connect import grants, installations
 from i18n_connect.clock import SystemClock
@@ -69,7 +70,7 @@ def sync_url(url: str) -> str:
 @contextmanager
 def fresh_postgres(admin_url: str = ADMIN_URL) -> Iterator[str]:
     """A new, migrated PostgreSQL database on ``admin_url``'s server; dropped afterwards."""
-    admin = sa.create_engine(sync_url(admin_url), isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(sync_url(admin_url), isolation_level="AUTOCOMMIT", poolclass=NullPool)
     name = f"i18n_connect_e2e_{uuid.uuid4().hex[:12]}"
     try:
         with admin.connect() as conn:
@@ -190,8 +191,14 @@ class Seed:
 
     @classmethod
     async def create(cls, database_url: str, issuer: str) -> Seed:
+        """Seed a database that a server process uses (same secret as `ServerProcess`)."""
         settings = Settings(database_url=database_url, issuer=issuer, secret_key=SECRET)
-        services = Services.build(settings, clock=SystemClock())
+        return await cls.create_with(Services.build(settings, clock=SystemClock()))
+
+    @classmethod
+    async def create_with(cls, services: Services) -> Seed:
+        """Seed through existing services (an in-process app's)."""
+        settings = services.settings
         await services.keys.load()
         now = services.clock.now()
         async with services.db.transaction() as conn:

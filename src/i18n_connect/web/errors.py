@@ -12,7 +12,13 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    NotSupportedError,
+    ProgrammingError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from i18n_connect.errors import (
@@ -26,7 +32,10 @@ from i18n_connect.errors import (
 __all__ = ["error_response", "install_error_handlers"]
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, ConnectionError)
+# Every driver error but the ones a bug causes: a refused, dropped or broken connection, a
+# server shutting down or starting up (asyncpg reports some of these as plain DBAPIError).
+DATABASE_UNAVAILABLE = (DBAPIError, PoolTimeout, ConnectionError)
+_DATABASE_BUGS = (IntegrityError, ProgrammingError, DataError, NotSupportedError)
 _RETRY_AFTER_SECONDS = "1"
 _log = structlog.get_logger("i18n_connect.errors")
 
@@ -57,6 +66,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(InvalidRequest(f"{where}: {message}" if where else message))
 
     async def database_unavailable(_request: Request, exc: Exception) -> Response:
+        if isinstance(exc, _DATABASE_BUGS):
+            raise exc  # a 500, logged with its traceback by the server
         _log.warning("database_unavailable", error=type(exc).__name__)
         headers = {"Retry-After": _RETRY_AFTER_SECONDS}
         return error_response(TemporarilyUnavailable(), headers=headers)

@@ -30,7 +30,9 @@ class BodyLimitMiddleware:
             return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await error_response(self._error())(scope, receive, send)
+            # The unread body cannot be skipped cheaply: close the connection after answering.
+            response = error_response(self._error(), headers={"Connection": "close"})
+            await response(scope, receive, send)
             return
         received = 0
 
