@@ -28,7 +28,13 @@ from i18n_connect.oauth.metadata_documents import resolve_client
 from i18n_connect.services import Services
 from i18n_connect.storage.oauth_tables import oauth_clients
 
-__all__ = ["ClientCredentials", "authenticate_client", "client_credentials", "uses_basic"]
+__all__ = [
+    "ClientCredentials",
+    "authenticate_client",
+    "client_credentials",
+    "stamp_last_used",
+    "uses_basic",
+]
 
 _LAST_USED_RESOLUTION = timedelta(minutes=1)  # spares a write on every request of a busy client
 _DUMMY_HASH = "0" * 64
@@ -84,8 +90,12 @@ async def authenticate_client(
     hasher: SecretHasher,
     now: datetime,
     services: Services | None = None,
+    stamp: bool = True,
 ) -> Client:
     """The authenticated client; `InvalidClient` when the credentials do not prove it.
+
+    ``stamp=False`` leaves ``last_used_at`` to the caller (`stamp_last_used`), e.g. to
+    write it only when the request succeeds.
 
     With ``services``, an https ``client_id`` is resolved as a client ID metadata
     document (fetched again once its cached copy is stale).
@@ -106,8 +116,14 @@ async def authenticate_client(
             raise InvalidClient("Client authentication failed.")
     elif credentials.secret is not None:
         raise InvalidClient("This public client has no secret; authenticate with client_id only.")
+    if stamp:
+        await stamp_last_used(conn, client, now=now)
+    return client
+
+
+async def stamp_last_used(conn: AsyncConnection, client: Client, *, now: datetime) -> None:
+    """Record that the client was just used (at most one write a minute)."""
     if client.last_used_at is None or client.last_used_at < now - _LAST_USED_RESOLUTION:
         await conn.execute(
             update(oauth_clients).where(oauth_clients.c.id == client.id).values(last_used_at=now)
         )
-    return client

@@ -34,7 +34,11 @@ from i18n_connect.errors import (
     UnsupportedGrantType,
 )
 from i18n_connect.oauth import refresh
-from i18n_connect.oauth.client_auth import authenticate_client, client_credentials
+from i18n_connect.oauth.client_auth import (
+    authenticate_client,
+    client_credentials,
+    stamp_last_used,
+)
 from i18n_connect.oauth.clients import Client
 from i18n_connect.oauth.codes import AuthorizationCode, find_code, redeem_code
 from i18n_connect.oauth.pkce import s256_challenge, validate_verifier, verifier_matches
@@ -118,10 +122,15 @@ async def token_request(
         hasher=services.hasher,
         now=now,
         services=services,
+        stamp=False,  # only a success writes it: a flood of bad tokens writes nothing
     )
     if grant_type == "authorization_code":
-        return await _authorization_code(conn, services, client, params)
-    return await _refresh_token(conn, services, client, params)
+        outcome = await _authorization_code(conn, services, client, params)
+    else:
+        outcome = await _refresh_token(conn, services, client, params)
+    if not isinstance(outcome, ProtocolError):
+        await stamp_last_used(conn, client, now=now)
+    return outcome
 
 
 async def _authorization_code(
