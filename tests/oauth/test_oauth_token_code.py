@@ -111,6 +111,16 @@ async def test_confidential_client_authenticates_with_its_secret(
     assert response.json()["grant_id"] == code.grant_ids[0]
 
 
+async def test_public_client_may_name_itself_in_basic_with_an_empty_password(
+    world: TokenWorld,
+) -> None:
+    code = await world.code()
+    headers = {"Authorization": basic(world.public_id, "")}
+    response = await world.post(code.form(client_id=None), headers=headers)
+    assert response.status_code == 200
+    assert response.json()["grant_id"] == code.grant_ids[0]
+
+
 @dataclass(frozen=True)
 class Hostile:
     """A broken token request: how to break it, and the answer it must get."""
@@ -179,13 +189,23 @@ HOSTILE: dict[str, Hostile] = {
     "unknown client": Hostile(form(client_id="cli_unknown"), 401, "invalid_client"),
     "no client at all": Hostile(form(client_id=None), 401, "invalid_client"),
     "public client sends a secret": Hostile(form(client_secret="cs_guess"), 401, "invalid_client"),
-    "public client uses Basic with an empty password": Hostile(
+    "public client uses Basic with a password": Hostile(
+        lambda world, code: {
+            "data": code.form(),
+            "headers": {"Authorization": basic(code.client_id, "cs_guess")},
+        },
+        401,
+        "invalid_client",
+        basic_challenge=True,
+    ),
+    "confidential client, Basic with an empty password": Hostile(
         lambda world, code: {
             "data": code.form(),
             "headers": {"Authorization": basic(code.client_id, "")},
         },
         401,
         "invalid_client",
+        confidential=True,
         basic_challenge=True,
     ),
     "Bearer instead of client authentication": Hostile(

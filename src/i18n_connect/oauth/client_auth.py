@@ -6,7 +6,8 @@ body) and ``none`` (a public client names itself with ``client_id``). A request
 that uses more than one method is malformed. A confidential client may use
 either secret method; it must use one. Every failure to authenticate — unknown
 or deleted client, wrong secret, missing secret, a secret sent by a public
-client — is ``invalid_client``. Secrets are compared in constant time.
+client — is ``invalid_client``. Secrets are compared in constant time. Basic with
+an empty password names a public client (method ``none``).
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def client_credentials(authorization: str | None, params: Mapping[str, str]) -> 
         client_id, secret = _basic(authorization)
         if body_id is not None and body_id != client_id:
             raise InvalidRequest("client_id differs from the authenticated client.")
+        if not secret:  # "client_id:" — how some libraries name a public client in Basic
+            return ClientCredentials(client_id, None, "none")
         return ClientCredentials(client_id, secret, "client_secret_basic")
     if body_id is None:
         raise InvalidClient("The request names no client: send client_id.")
