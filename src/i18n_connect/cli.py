@@ -465,31 +465,20 @@ app.add_typer(keys_app, name="keys")
 def keys_rotate(as_json: JsonOption = False) -> None:
     """Add a signing key that signs from now on; older keys stay published until their tokens
     have expired. Running servers pick the new key up within a minute."""
-    import asyncio
-
-    from i18n_connect.clock import SystemClock
     from i18n_connect.oauth.access_tokens import ACCESS_TOKEN_LIFETIME
     from i18n_connect.oauth.keys import Rotation, rotate_keys
-    from i18n_connect.storage import Database
 
-    settings = load_settings()
-    migrations.upgrade(settings.database_url)
+    async def rotate(services: Services) -> Rotation:
+        async with services.db.transaction() as conn:
+            return await rotate_keys(
+                conn,
+                now=services.clock.now(),
+                kek=services.settings.derived_key("signing-key"),
+                token_lifetime=ACCESS_TOKEN_LIFETIME,
+            )
 
-    async def rotate() -> Rotation:
-        db = Database(settings.database_url)
-        try:
-            async with db.transaction() as conn:
-                return await rotate_keys(
-                    conn,
-                    now=SystemClock().now(),
-                    kek=settings.derived_key("signing-key"),
-                    token_lifetime=ACCESS_TOKEN_LIFETIME,
-                )
-        finally:
-            await db.dispose()
-
-    rotation = asyncio.run(rotate())
-    until = rotation.retired_published_until.isoformat()
+    rotation = run_async(rotate)
+    until = iso(rotation.retired_published_until)
     retired = ", ".join(rotation.retired) or "none"
     emit(
         {"kid": rotation.kid, "retired": list(rotation.retired), "retired_published_until": until},
