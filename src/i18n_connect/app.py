@@ -78,7 +78,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(revocation_router)
     app.include_router(cdn_router)
     app.include_router(connected_apps_router)
-    app.router.routes.append(Route("/mcp", mcp_endpoint, methods=["GET", "POST", "DELETE"]))
+    app.router.routes.append(Route("/mcp", mcp_endpoint, methods=["POST"]))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)
     app.include_router(pages.router)

@@ -509,3 +509,51 @@ async def test_calls_mark_the_grant_used(running_app: httpx.AsyncClient, world: 
             select(grants_table.c.last_used_at).where(grants_table.c.id == world.grants["acme"])
         )
     assert used == world.services.clock.now()
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT"])
+async def test_only_post_is_served(
+    running_app: httpx.AsyncClient, world: World, method: str
+) -> None:
+    token = await world.installation_token()
+    response = await running_app.request(
+        method, "/mcp", headers={"authorization": f"Bearer {token}", "accept": "text/event-stream"}
+    )
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+
+
+async def test_initialize_handshake_is_answered(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    response = await rpc(
+        running_app,
+        "initialize",
+        {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "test", "version": "1"},
+        },
+        token=await world.access_token(),
+    )
+    assert response.status_code == 200
+    result = response.json()["result"]
+    assert result["serverInfo"]["name"] == "i18n-connect"
+    assert "tools" in result["capabilities"]
+    assert "mcp-session-id" not in response.headers  # stateless
+
+
+async def test_malformed_json_rpc_is_refused_without_touching_data(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    response = await running_app.post(
+        "/mcp",
+        content=b"{not json",
+        headers={
+            "authorization": f"Bearer {await world.access_token()}",
+            "accept": "application/json, text/event-stream",
+            "content-type": "application/json",
+        },
+    )
+    assert response.status_code == 400
+    assert await key_names(world) == ["home.title"]

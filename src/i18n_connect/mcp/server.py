@@ -11,6 +11,10 @@ Before a request reaches the SDK, `McpEndpoint`:
   held and needed scopes (step-up authorization). An installation token cannot
   step up, so its missing scope becomes a tool error instead;
 - hands the caller to the tools through the request scope.
+
+Mount it for POST only: the server is stateless with JSON responses, so there
+is no stream to open with GET and no session to end with DELETE (405, which
+streamable HTTP allows).
 """
 
 from __future__ import annotations
