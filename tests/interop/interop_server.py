@@ -164,6 +164,7 @@ class Consented:
     state: str | None
     iss: str | None
     consent_scopes: list[str]  # the scopes the consent screen offered
+    unverified: bool  # whether the consent screen marked the app "Unverified"
 
 
 class Person:
@@ -202,7 +203,8 @@ class Person:
             page = await self._follow(response.headers["location"], redirect_prefix)
             assert isinstance(page, httpx.Response)
         assert page.status_code == 200, page.text
-        consent = _form(page.text, "/consent")
+        consent_page = page.text
+        consent = _form(consent_page, "/consent")
         assert consent is not None, page.text
         data: list[tuple[str, str]] = [
             (f["name"], f["value"]) for f in consent["fields"] if f["type"] == "hidden"
@@ -228,6 +230,7 @@ class Person:
             state=query.get("state", [None])[0],
             iss=query.get("iss", [None])[0],
             consent_scopes=offered,
+            unverified='class="badge badge--unverified"' in consent_page,
         )
         self.consents.append(consented)
         return consented

@@ -118,6 +118,7 @@ async def run_flow(server: LiveServer, person: Person, provider: OAuthClientProv
         assert len(person.consents) == 1
         first = person.consents[0]
         assert first.iss == server.url
+        assert first.unverified is True  # a self-registered app is never shown as verified
         assert first.consent_scopes == [
             "projects:read",
             "keys:read",
