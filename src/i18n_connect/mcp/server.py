@@ -10,6 +10,9 @@ Before a request reaches the SDK, `McpEndpoint`:
   scope the token lacks with 403 ``insufficient_scope`` naming the union of the
   held and needed scopes (step-up authorization). An installation token cannot
   step up, so its missing scope becomes a tool error instead;
+- counts the call against the token's rate limit (the partner API's
+  ``api_rate_per_minute``; 429 with ``Retry-After``) and records when its
+  grants were last used;
 - hands the caller to the tools through the request scope.
 
 Mount it for POST only: the server is stateless with JSON responses, so there
