@@ -437,3 +437,35 @@ async def test_authorize_never_fetches_loopback_documents_in_production(
         response = await client.get("/api/auth/mcp/authorize", params=authorize_query(url))
     assert response.status_code == 400
     assert docs.hits.get(PATH) is None
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        pytest.param(["93.184.216.34", "10.0.0.5"], id="public-then-private"),
+        pytest.param(["10.0.0.5", "93.184.216.34"], id="private-then-public"),
+        pytest.param(["2606:4700:4700::1111", "fe80::1"], id="public-then-link-local"),
+        pytest.param(["169.254.169.254"], id="cloud-metadata"),
+        pytest.param([], id="no-address"),
+    ],
+)
+async def test_a_host_with_any_non_public_address_is_refused(
+    monkeypatch: pytest.MonkeyPatch, clock: FrozenClock, answers: list[str]
+) -> None:
+    async def resolve(host: str, port: int, **_: Any) -> list[Any]:
+        return [(0, 0, 0, "", (address, port)) for address in answers]
+
+    monkeypatch.setattr(metadata_documents.anyio, "getaddrinfo", resolve)
+    with pytest.raises(InvalidClient, match="non-public address"):
+        await load("https://agent.example.com/oauth/client.json", clock, allow_loopback=False)
+
+
+async def test_unresolvable_host_is_refused(
+    monkeypatch: pytest.MonkeyPatch, clock: FrozenClock
+) -> None:
+    async def resolve(host: str, port: int, **_: Any) -> list[Any]:
+        raise OSError("no such host")
+
+    monkeypatch.setattr(metadata_documents.anyio, "getaddrinfo", resolve)
+    with pytest.raises(InvalidClient, match="does not resolve"):
+        await load("https://agent.example.com/oauth/client.json", clock)
