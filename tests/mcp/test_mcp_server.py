@@ -557,3 +557,20 @@ async def test_malformed_json_rpc_is_refused_without_touching_data(
     )
     assert response.status_code == 400
     assert await key_names(world) == ["home.title"]
+
+
+async def test_repeated_authorization_header_is_a_bad_request(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.installation_token()
+    response = await running_app.post(
+        "/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers=[
+            ("authorization", f"Bearer {token}"),
+            ("authorization", "Bearer garbage"),
+            ("accept", "application/json, text/event-stream"),
+        ],
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"

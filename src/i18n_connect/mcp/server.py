@@ -97,6 +97,8 @@ class McpEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         try:
+            if any(len(headers.getlist(name)) > 1 for name in ("authorization", "x-api-key")):
+                raise InvalidRequest("Send one token in one header.")
             token = bearer_token(headers, QueryParams(scope.get("query_string", b"")))
             if token is None:
                 await self._refuse(None, DEFAULT_MCP_SCOPES, scope, receive, send)
