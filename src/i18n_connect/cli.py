@@ -628,8 +628,9 @@ def gc_command(
     ] = 30,
     as_json: JsonOption = False,
 ) -> None:
-    """Delete expired codes, authorization requests, refresh and installation tokens and browser
-    sessions, and self-registered clients unused for --unused-days that hold no live grant.
+    """Delete expired codes, authorization requests, refresh and installation tokens, browser
+    sessions and old rate-limit counters, and self-registered clients unused for --unused-days
+    that hold no live grant.
 
     Example: i18n-connect gc --unused-days 60
     """

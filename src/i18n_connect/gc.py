@@ -2,6 +2,8 @@
 
 - authorization codes, pending authorization requests, refresh tokens,
   installation tokens and browser sessions past their expiry;
+- rate-limit counters of windows that started more than a day ago (the
+  longest window in use is an hour, so no limit changes);
 - clients that registered themselves (RFC 7591) or were cached from a client
   metadata document, that have not been used for ``unused_days`` (never used:
   counted from their registration) and hold no live grant — a client that a
@@ -27,10 +29,12 @@ from i18n_connect.storage.oauth_tables import (
     refresh_tokens,
 )
 from i18n_connect.storage.tables import browser_sessions
+from i18n_connect.web import ratelimit
 
 __all__ = ["DYNAMIC_ORIGINS", "collect_garbage"]
 
 DYNAMIC_ORIGINS = ("registration", "metadata_document")
+_COUNTER_AGE = timedelta(days=1)
 _EXPIRING: tuple[tuple[str, Table], ...] = (
     ("authorization_codes", authorization_codes),
     ("authorization_requests", authorization_requests),
@@ -62,4 +66,5 @@ async def collect_garbage(
         )
     )
     removed["clients"] = int(result.rowcount or 0)
+    removed["rate_counters"] = await ratelimit.purge(conn, before=now - _COUNTER_AGE)
     return removed

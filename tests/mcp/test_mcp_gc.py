@@ -26,7 +26,7 @@ from i18n_connect.storage.oauth_tables import (
     oauth_clients,
     refresh_tokens,
 )
-from i18n_connect.storage.tables import browser_sessions, organizations, users
+from i18n_connect.storage.tables import browser_sessions, organizations, rate_counters, users
 
 
 async def seed(services: Services, now: datetime) -> dict[str, str]:
@@ -127,6 +127,10 @@ async def seed(services: Services, now: datetime) -> dict[str, str]:
             await conn.execute(
                 insert(browser_sessions).values(id_hash=f"bs-{tag}", user_id="usr_1", **common)
             )
+        for key, started in (("old", now - timedelta(days=2)), ("current", now)):
+            await conn.execute(
+                insert(rate_counters).values(key=f"test:{key}", window_start=started, count=3)
+            )
     return ids
 
 
@@ -143,8 +147,9 @@ async def remaining(services: Services) -> dict[str, Any]:
             )
         }
         names = set(await conn.scalars(select(oauth_clients.c.name)))
+        counters = set(await conn.scalars(select(rate_counters.c.key)))
         grant_ids = set(await conn.scalars(select(grants.c.id)))
-    return {"counts": counts, "clients": names, "grants": grant_ids}
+    return {"counts": counts, "clients": names, "grants": grant_ids, "counters": counters}
 
 
 async def test_gc_deletes_expired_rows_and_stale_dynamic_clients(
@@ -160,11 +165,13 @@ async def test_gc_deletes_expired_rows_and_stale_dynamic_clients(
         "installation_tokens": 1,
         "browser_sessions": 1,
         "clients": 4,
+        "rate_counters": 1,
     }
     left = await remaining(services)
     assert set(left["counts"].values()) == {1}
     assert left["clients"] == {"recently_used", "with_live_grant", "operator_created"}
     assert left["grants"] == {"grt_with_live_grant"}
+    assert left["counters"] == {"test:current"}
     async with services.db.transaction() as conn:
         again = await collect_garbage(conn, now=clock.now(), unused_days=30)
     assert set(again.values()) == {0}
@@ -211,6 +218,7 @@ def test_gc_command_prints_one_json_object(
             "installation_tokens": 1,
             "browser_sessions": 1,
             "clients": 4,
+            "rate_counters": 1,
         }
     }
     bad = CliRunner().invoke(cli_app, ["gc", "--unused-days", "0"])
