@@ -389,6 +389,7 @@ async def test_access_token_without_scope_gets_step_up_challenge(
     )
     assert response.status_code == 403
     assert response.json()["error"] == "insufficient_scope"
+    assert response.json()["scope"] == "projects:read keys:read translations:publish"
     challenge = response.headers["www-authenticate"]
     assert challenge.startswith('Bearer error="insufficient_scope"')
     assert 'scope="projects:read keys:read translations:publish"' in challenge

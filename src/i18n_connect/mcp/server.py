@@ -185,7 +185,10 @@ class McpEndpoint:
             body = {"error": "invalid_token", "error_description": "A bearer token is required."}
             response = JSONResponse(body, status_code=401, headers=headers)
         else:
-            response = JSONResponse(error.body(), status_code=error.status, headers=headers)
+            body = error.body()
+            if isinstance(error, InsufficientScope):
+                body["scope"] = scope_value  # what to ask for, as in the challenge
+            response = JSONResponse(body, status_code=error.status, headers=headers)
         await response(scope, receive, send)
 
 
