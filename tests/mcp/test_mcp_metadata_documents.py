@@ -240,6 +240,7 @@ async def test_certificate_is_verified(
         pytest.param("https://agent.example.com/a/../client.json", id="dot-segment"),
         pytest.param("https://agent.example.com/c lient.json", id="space"),
         pytest.param("https://agent.example.com:99999/client.json", id="bad-port"),
+        pytest.param("https://[::1/client.json", id="unclosed-ipv6-bracket"),
         pytest.param("https://agent.example.com/" + "a" * 600, id="too-long"),
     ],
 )

@@ -156,6 +156,8 @@ BAD_REDIRECT_URIS = [
     pytest.param("https://app.example.com/cb\r\nX-Injected: 1", id="crlf"),
     pytest.param("https://app.example.com/c b", id="embedded-space"),
     pytest.param("https:///cb", id="https-without-host"),
+    pytest.param("http://[::1/cb", id="unclosed-ipv6-bracket"),
+    pytest.param("https://[::1]x/cb", id="junk-after-ipv6"),
     pytest.param("/relative/cb", id="relative"),
     pytest.param("", id="empty"),
 ]
@@ -208,6 +210,7 @@ BAD_METADATA: list[Any] = [
     pytest.param({"logo_uri": "data:image/png;base64,AAAA"}, "invalid_client_metadata", id="data"),
     pytest.param({"tos_uri": "ftp://example.com/tos"}, "invalid_client_metadata", id="ftp-tos"),
     pytest.param({"policy_uri": "https://"}, "invalid_client_metadata", id="hostless-policy"),
+    pytest.param({"logo_uri": "https://[bad/x.png"}, "invalid_client_metadata", id="bad-ipv6-logo"),
     pytest.param({"client_name": "x" * 201}, "invalid_client_metadata", id="name-201-chars"),
     pytest.param({"client_name": "   "}, "invalid_client_metadata", id="blank-name"),
     pytest.param({"client_name": 42}, "invalid_client_metadata", id="name-not-string"),

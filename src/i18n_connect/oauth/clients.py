@@ -92,7 +92,10 @@ def validate_redirect_uri(uri: str) -> str:
         raise InvalidRedirectUri(f"The scheme {lowered}: is not allowed in a redirect URI.")
     if scheme != lowered:
         raise InvalidRedirectUri("The scheme of a redirect URI must be lower case.")
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError as exc:  # e.g. an unclosed "[" in the host
+        raise InvalidRedirectUri("A redirect URI has a malformed host.") from exc
     if "@" in parts.netloc:
         raise InvalidRedirectUri("A redirect URI may not contain user information.")
     if _DOT_SEGMENT.search(parts.path):

@@ -80,11 +80,11 @@ def _check_url(url: str) -> tuple[str, int]:
     """``(host, port)`` of an acceptable document URL; `InvalidClient` otherwise."""
     if len(url) > _MAX_URL_LENGTH or any(ord(ch) <= 0x20 or ord(ch) >= 0x7F for ch in url):
         raise InvalidClient("A client_id URL must be at most 512 printable ASCII characters.")
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         port = parts.port or 443
     except ValueError as exc:
-        raise InvalidClient("The client_id URL has an invalid port.") from exc
+        raise InvalidClient("The client_id URL has an invalid host or port.") from exc
     if (
         parts.scheme != "https"
         or not parts.hostname

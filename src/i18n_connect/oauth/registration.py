@@ -84,7 +84,10 @@ def _https_link(raw: Mapping[str, Any], name: str) -> str | None:
     value = _optional_string(raw, name)
     if value is None:
         return None
-    parts = urlsplit(value) if len(value) <= _MAX_URI_LENGTH else None
+    try:
+        parts = urlsplit(value) if len(value) <= _MAX_URI_LENGTH else None
+    except ValueError:  # e.g. an unclosed "[" in the host
+        parts = None
     if (
         parts is None
         or parts.scheme != "https"

@@ -40,8 +40,11 @@ def _redirect_bucket(raw: Any) -> str:
     """A short name for the first redirect URI's destination (host, or private-use scheme)."""
     uris = raw.get("redirect_uris") if isinstance(raw, dict) else None
     first = uris[0] if isinstance(uris, list) and uris and isinstance(uris[0], str) else ""
-    parts = urlsplit(first[:300])
-    return (parts.hostname or parts.scheme or "-")[:100]
+    try:
+        parts = urlsplit(first[:300])
+        return (parts.hostname or parts.scheme or "-")[:100]
+    except ValueError:  # malformed; the registration itself will say why
+        return "-"
 
 
 async def _check_rate(
