@@ -248,6 +248,7 @@ async def test_bad_metadata_is_refused_with_exact_error(
         pytest.param(b'"string"', id="string"),
         pytest.param(b"\xff\xfe", id="not-utf8"),
         pytest.param(b'{"redirect_uris": ["' + b"a" * 17000 + b'"]}', id="over-16kb"),
+        pytest.param(b"[" * 5000 + b"]" * 5000, id="nested-5000-deep"),
     ],
 )
 async def test_malformed_body_is_invalid_client_metadata(

@@ -575,3 +575,19 @@ async def test_repeated_authorization_header_is_a_bad_request(
     )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
+
+
+async def test_deeply_nested_body_is_a_parse_error(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    response = await running_app.post(
+        "/mcp",
+        content=b"[" * 5000 + b"]" * 5000,
+        headers={
+            "authorization": f"Bearer {await world.access_token()}",
+            "accept": "application/json, text/event-stream",
+            "content-type": "application/json",
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == -32700

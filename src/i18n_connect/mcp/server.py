@@ -74,7 +74,7 @@ def _called_tools(body: bytes) -> Iterable[str]:
     """Names of the tools a JSON-RPC message (or batch) calls; malformed bodies name none."""
     try:
         parsed = json.loads(body) if body else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return []
     messages = parsed if isinstance(parsed, list) else [parsed]
     names = []

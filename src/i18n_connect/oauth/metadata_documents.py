@@ -206,7 +206,7 @@ async def fetch_document(url: str, *, allow_loopback: bool, now: datetime) -> Fe
         raise InvalidClient("The client metadata document could not be fetched.") from exc
     try:
         return FetchedDocument(json.loads(body), lifetime)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidClientMetadata("The client metadata document is not JSON.") from exc
 
 

@@ -74,7 +74,7 @@ def parse_token_body(content_type: str, body: bytes) -> dict[str, str]:
     elif media_type == "application/json":
         try:
             raw = json.loads(body, object_pairs_hook=_Pairs)
-        except (UnicodeError, ValueError) as exc:
+        except (UnicodeError, ValueError, RecursionError) as exc:
             raise InvalidRequest("The JSON body is malformed.") from exc
         if not isinstance(raw, _Pairs) or len(raw) > _MAX_FIELDS:
             raise InvalidRequest("The JSON body must be an object of parameters.")

@@ -68,7 +68,7 @@ def _parse(body: bytes) -> Any:
         raise InvalidClientMetadata("The client metadata is larger than 16 KB.")
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidClientMetadata("The body must be a JSON object of client metadata.") from exc
 
 
