@@ -591,3 +591,10 @@ async def test_deeply_nested_body_is_a_parse_error(
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == -32700
+
+
+async def test_deeply_nested_jwt_header_is_refused(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = b64(b"[" * 2900 + b"]" * 2900) + ".e30.c2ln"
+    assert_unauthorized(await rpc(running_app, "tools/list", token=token))
