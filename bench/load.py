@@ -37,6 +37,7 @@ class Result:
     max_ms: float
     statuses: str
     fed: int
+    server_cpu_us: float = 0.0  # server CPU time (all processes) per answered request
 
     @property
     def rate(self) -> float:

@@ -39,12 +39,13 @@ def print_outcome(outcome: Outcome) -> None:
         f"{scenario.title}: {outcome.database}, {outcome.workers} worker(s), "
         f"{outcome.connections} connections — {machine()}"
     )
-    print("| phase | req/s | p50 ms | p99 ms | errors | ratio to baseline |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| phase | req/s | p50 ms | p99 ms | errors | server CPU µs/req | ratio to baseline |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for result in outcome.results:
         print(
             f"| {result.name} | {result.rate:.0f} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | "
-            f"{result.errors} | {result.rate / outcome.baseline_rate:.2f} |"
+            f"{result.errors} | {result.server_cpu_us:.0f} | "
+            f"{result.rate / outcome.baseline_rate:.2f} |"
         )
     print(f"ratio {outcome.ratio:.2f} {_verdict(outcome.ratio, scenario.target)}")
     paced = [result for result in outcome.results if result.name.endswith("at 50%")]
@@ -65,9 +66,11 @@ def print_outcome(outcome: Outcome) -> None:
 def print_verify(outcome: VerifyOutcome) -> None:
     print()
     print(f"access-token verification, {outcome.iterations} iterations each — {machine()}")
-    print(f"services.tokens.verify: {outcome.service_rate:.0f}/s")
-    print(f"raw cryptography ES256: {outcome.raw_rate:.0f}/s")
-    print(f"ratio {outcome.ratio:.2f} {_verdict(outcome.ratio, 0.8)}")
+    print(f"raw cryptography ES256:                       {outcome.raw_rate:9.0f}/s")
+    print(f"services.tokens.verify, a new token each time: {outcome.cold_rate:9.0f}/s")
+    print(f"services.tokens.verify, the same token again:  {outcome.warm_rate:9.0f}/s")
+    print(f"ratio (new tokens) {outcome.ratio:.2f} {_verdict(outcome.ratio, 0.8)}")
+    print(f"ratio (same token) {outcome.warm_ratio:.2f}")
 
 
 def print_soak(outcome: SoakOutcome) -> None:

@@ -8,6 +8,7 @@ the baseline again; the ratio uses the mean of the two baselines.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -227,14 +228,17 @@ def run_scenario(
         checks: list[str] = []
 
         def phase(name: str, path: Path, mode: str, seconds: float, rate: float = 0.0) -> Result:
+            cpu = server.cpu_seconds()
             result = run_phase(
                 server.url,
                 Phase(name, path, mode, seconds, connections, threads=threads, rate=rate),
             )
+            used = (server.cpu_seconds() - cpu) * 1e6 / max(1, result.answered)
+            result = dataclasses.replace(result, server_cpu_us=used)
             log(
                 f"  {name:<24} {result.rate:9.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
-                f"p99 {result.p99_ms:6.2f} ms  errors {result.errors}"
-                + (f" ({result.statuses})" if result.statuses else "")
+                f"p99 {result.p99_ms:6.2f} ms  CPU {result.server_cpu_us:6.0f} us/req  "
+                f"errors {result.errors}" + (f" ({result.statuses})" if result.statuses else "")
             )
             return result
 
@@ -243,6 +247,11 @@ def run_scenario(
             url, workers=workers, log_dir=directory, port=port, env=scenario.env
         ) as server:
             run_phase(server.url, Phase("warmup", base_feed, "cycle", 2, connections, threads))
+            if scenario.mode == "cycle":  # steady state: every token used once (last-used stamps)
+                warm = Phase(
+                    "warmup", feed, "cycle", 60, connections, threads, limit=len(full_lines)
+                )
+                run_phase(server.url, warm)
             results.append(phase("baseline (before)", base_feed, "cycle", duration))
             full = phase(scenario.name, feed, scenario.mode, duration)
             results.append(full)
