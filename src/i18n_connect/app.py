@@ -44,7 +44,7 @@ __all__ = ["create_app"]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
-    configure_logging(settings.log_level)
+    """The server as an ASGI app; process-wide logging is left to the entry point."""
     services = Services.build(settings, clock=clock)
 
     mcp_endpoint, mcp_sessions = build_mcp(services)
@@ -91,5 +91,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
 
 def app_from_environment() -> FastAPI:
-    """The uvicorn factory used by ``i18n-connect serve`` (each worker builds its own app)."""
-    return create_app(Settings())
+    """The uvicorn factory of ``serve`` and ``demo``: JSON logs on stdout, then the app.
+
+    Each worker process builds its own app.
+    """
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -13,6 +15,7 @@ from web_helpers import PASSWORD, Seeded, SignIn, session_cookie
 from i18n_connect.app import create_app
 from i18n_connect.clock import FrozenClock
 from i18n_connect.settings import Settings
+from i18n_connect.web.observability import configure_logging
 
 
 def _add_item_route(client: httpx.AsyncClient) -> None:
@@ -22,6 +25,17 @@ def _add_item_route(client: httpx.AsyncClient) -> None:
         return {"id": item_id}
 
     app.router.add_api_route("/items/{item_id}", item, methods=["GET"])
+
+
+@pytest.fixture
+def json_logs() -> Iterator[None]:
+    """What ``serve`` sets up for its process, undone afterwards for the tests that follow."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    configure_logging("info")
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def _log_lines(output: str) -> list[dict[str, object]]:
@@ -104,6 +118,7 @@ async def test_logs_are_json_lines_with_the_request_id_and_no_secrets(
     seeded: Seeded,
     sign_in: SignIn,
     capsys: pytest.CaptureFixture[str],
+    json_logs: None,
 ) -> None:
     capsys.readouterr()
     failed = await sign_in("ada@example.com", "wrong-password-value")
@@ -139,7 +154,7 @@ async def test_logs_are_json_lines_with_the_request_id_and_no_secrets(
 
 
 async def test_an_unhandled_error_is_logged_with_the_request_id_and_counted_as_500(
-    app_client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
+    app_client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str], json_logs: None
 ) -> None:
     app: FastAPI = app_client.app  # type: ignore[attr-defined]
 
