@@ -45,7 +45,7 @@ from i18n_connect.mcp.auth import McpCaller, authenticate, bearer_token
 from i18n_connect.mcp.tools import CALLER_STATE_KEY, TOOL_SCOPES, register_tools
 from i18n_connect.scopes import CATALOG, format_scope
 from i18n_connect.services import Services
-from i18n_connect.web.errors import NO_STORE, error_response
+from i18n_connect.web.errors import NO_STORE, challenge_text, error_response
 from i18n_connect.web.resource_metadata import mcp_resource_metadata_url
 
 __all__ = ["DEFAULT_MCP_SCOPES", "McpEndpoint", "build_mcp"]
@@ -61,7 +61,7 @@ DEFAULT_MCP_SCOPES = format_scope(
 def _challenge(services: Services, *, error: ProtocolError | None, scope: str) -> str:
     parts = []
     if error is not None:
-        description = error.description.replace('"', "'").encode("ascii", "replace").decode()
+        description = challenge_text(error.description)
         parts += [f'error="{error.error}"', f'error_description="{description}"']
     parts += [
         f'resource_metadata="{mcp_resource_metadata_url(services.settings)}"',

@@ -29,7 +29,7 @@ from i18n_connect.errors import (
     TemporarilyUnavailable,
 )
 
-__all__ = ["error_response", "install_error_handlers"]
+__all__ = ["challenge_text", "error_response", "install_error_handlers"]
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # Every driver error but the ones a bug causes: a refused, dropped or broken connection, a
@@ -40,6 +40,13 @@ _RETRY_AFTER_SECONDS = "1"
 _log = structlog.get_logger("i18n_connect.errors")
 
 
+def challenge_text(text: str) -> str:
+    """``text`` reduced to what an RFC 6750 §3 ``error_description`` may hold
+    (%x20-21 / %x23-5B / %x5D-7E: printable ASCII without ``"`` and ``\\``)."""
+    text = text.replace("\u2026", "...")
+    return "".join(ch for ch in text if " " <= ch <= "~" and ch not in '"\\')
+
+
 def error_response(error: ProtocolError, *, headers: dict[str, str] | None = None) -> JSONResponse:
     """A JSON error body (RFC 6749 §5.2 shape) with the headers the error calls for."""
     extra = dict(NO_STORE)
@@ -47,7 +54,7 @@ def error_response(error: ProtocolError, *, headers: dict[str, str] | None = Non
         extra["Retry-After"] = str(error.retry_after)
     if isinstance(error, InvalidToken):
         extra["WWW-Authenticate"] = (
-            f'Bearer error="invalid_token", error_description="{error.description}"'
+            f'Bearer error="invalid_token", error_description="{challenge_text(error.description)}"'
         )
     extra.update(headers or {})
     return JSONResponse(error.body(), status_code=error.status, headers=extra)
