@@ -502,6 +502,20 @@ async def test_calls_are_rate_limited_per_token(app_with: Any, clock: FrozenCloc
         assert (await rpc(client, "tools/list", token=token)).status_code == 200
 
 
+async def test_an_installation_token_has_one_budget_for_rest_and_mcp(app_with: Any) -> None:
+    async with app_with(api_rate_per_minute=2) as client:
+        world = await seeded_world(client)
+        token = await world.installation_token()
+        headers = {"Authorization": f"Bearer {token}"}
+        first = await client.get("/api/oauth-client/organizations", headers=headers)
+        assert first.status_code == 200
+        assert (await rpc(client, "tools/list", token=token)).status_code == 200
+        limited = await client.get("/api/oauth-client/organizations", headers=headers)
+        assert limited.status_code == 429
+        assert limited.json()["error"] == "rate_limited"
+        assert (await rpc(client, "tools/list", token=token)).status_code == 429
+
+
 async def test_calls_mark_the_grant_used(running_app: httpx.AsyncClient, world: World) -> None:
     token = await world.access_token()
     assert (await rpc(running_app, "tools/list", token=token)).status_code == 200

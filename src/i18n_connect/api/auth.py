@@ -100,7 +100,7 @@ def installation_caller(scope: str, *, write: bool = False) -> Callable[..., Asy
         async with services.db.transaction(readonly=not write) as conn:
             context = await installations.authenticate(conn, token, now=now, hasher=services.hasher)
             retry_after = await services.api_limiter.hit(
-                f"api:{context.token_id}",
+                f"token:{context.token_id}",  # one budget per token, REST and MCP alike
                 limit=services.settings.api_rate_per_minute,
                 window=_RATE_WINDOW_SECONDS,
                 now=now,

@@ -126,7 +126,7 @@ class McpEndpoint:
         """The per-token rate limit of the partner API, and the grants' "last used" time."""
         now = self.services.clock.now()
         retry_after = await self.services.api_limiter.hit(
-            f"mcp:{caller.token_id}",
+            f"token:{caller.token_id}",  # one budget per token, REST and MCP alike
             limit=self.services.settings.api_rate_per_minute,
             window=_RATE_WINDOW_SECONDS,
             now=now,
