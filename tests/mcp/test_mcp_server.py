@@ -507,10 +507,11 @@ async def test_an_installation_token_has_one_budget_for_rest_and_mcp(app_with: A
         world = await seeded_world(client)
         token = await world.installation_token()
         headers = {"Authorization": f"Bearer {token}"}
-        first = await client.get("/api/oauth-client/organizations", headers=headers)
+        projects = f"/api/oauth-client/organizations/{world.orgs['acme']}/projects"
+        first = await client.get(projects, headers=headers)
         assert first.status_code == 200
         assert (await rpc(client, "tools/list", token=token)).status_code == 200
-        limited = await client.get("/api/oauth-client/organizations", headers=headers)
+        limited = await client.get(projects, headers=headers)
         assert limited.status_code == 429
         assert limited.json()["error"] == "rate_limited"
         assert (await rpc(client, "tools/list", token=token)).status_code == 429
