@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
 
 from i18n_connect.clock import FrozenClock
 from i18n_connect.errors import ConflictError, InvalidRequest, NotFound
@@ -18,38 +17,12 @@ from i18n_connect.platform.content import (
     save_entry,
 )
 from i18n_connect.services import Services
-from i18n_connect.storage.tables import organizations, project_languages, projects
 
 FIELDS = [
     {"name": "title", "type": "text", "localized": True},
     {"name": "price", "type": "number"},
     {"name": "visible", "type": "boolean"},
 ]
-
-
-@pytest.fixture
-async def project_id(services: Services, clock: FrozenClock) -> str:
-    async with services.db.transaction() as conn:
-        await conn.execute(
-            insert(organizations).values(
-                id="org_a", slug="acme", name="Acme", created_at=clock.now()
-            )
-        )
-        for pid in ("prj_a", "prj_b"):
-            await conn.execute(
-                insert(projects).values(
-                    id=pid,
-                    organization_id="org_a",
-                    slug=pid.replace("_", "-"),
-                    name=pid,
-                    source_language="en",
-                    created_at=clock.now(),
-                )
-            )
-        await conn.execute(
-            insert(project_languages).values(project_id="prj_a", code="de", created_at=clock.now())
-        )
-    return "prj_a"
 
 
 @pytest.fixture

@@ -3,38 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import insert
 
 from i18n_connect.clock import FrozenClock
 from i18n_connect.errors import InvalidRequest, NotFound
 from i18n_connect.platform.glossary import TermInput, delete_terms, list_terms, save_terms
 from i18n_connect.services import Services
-from i18n_connect.storage.tables import organizations, project_languages, projects
-
-
-@pytest.fixture
-async def project_id(services: Services, clock: FrozenClock) -> str:
-    async with services.db.transaction() as conn:
-        await conn.execute(
-            insert(organizations).values(
-                id="org_a", slug="acme", name="Acme", created_at=clock.now()
-            )
-        )
-        for pid in ("prj_a", "prj_b"):
-            await conn.execute(
-                insert(projects).values(
-                    id=pid,
-                    organization_id="org_a",
-                    slug=pid.replace("_", "-"),
-                    name=pid,
-                    source_language="en",
-                    created_at=clock.now(),
-                )
-            )
-        await conn.execute(
-            insert(project_languages).values(project_id="prj_a", code="de", created_at=clock.now())
-        )
-    return "prj_a"
 
 
 async def test_save_creates_then_replaces_a_term(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from i18n_connect.clock import FrozenClock
 from i18n_connect.errors import ConflictError, InvalidRequest, NotFound
@@ -16,32 +16,7 @@ from i18n_connect.platform.keys import (
 )
 from i18n_connect.platform.translations import get_translations
 from i18n_connect.services import Services
-from i18n_connect.storage.tables import organizations, project_languages, projects, translations
-
-
-@pytest.fixture
-async def project_id(services: Services, clock: FrozenClock) -> str:
-    async with services.db.transaction() as conn:
-        await conn.execute(
-            insert(organizations).values(
-                id="org_a", slug="acme", name="Acme", created_at=clock.now()
-            )
-        )
-        for pid in ("prj_a", "prj_b"):
-            await conn.execute(
-                insert(projects).values(
-                    id=pid,
-                    organization_id="org_a",
-                    slug=pid.replace("_", "-"),
-                    name=pid,
-                    source_language="en",
-                    created_at=clock.now(),
-                )
-            )
-        await conn.execute(
-            insert(project_languages).values(project_id="prj_a", code="de", created_at=clock.now())
-        )
-    return "prj_a"
+from i18n_connect.storage.tables import translations
 
 
 async def test_create_keys_then_list_by_name(
