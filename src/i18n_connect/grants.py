@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,6 +27,7 @@ from i18n_connect.storage.oauth_tables import grants, installation_tokens, refre
 
 __all__ = [
     "Grant",
+    "client_token",
     "consent",
     "get_grant",
     "list_grants",
@@ -92,6 +93,30 @@ async def list_grants(
     if not include_revoked:
         query = query.where(grants.c.revoked_at.is_(None))
     return [_grant(row) for row in (await conn.execute(query)).all()]
+
+
+async def client_token(
+    conn: AsyncConnection, tokens: Table, token_hash: str, client_id: str
+) -> Row[Any, Any, Any, Any, Any] | None:
+    """The token stored as ``token_hash`` in ``tokens`` (refresh or installation tokens) with
+    its grant's client, user and organization (``id``, ``grant_id``, ``client_id``,
+    ``user_id``, ``organization_id``); ``None`` if unknown or another client's."""
+    row = (
+        await conn.execute(
+            select(
+                tokens.c.id,
+                tokens.c.grant_id,
+                grants.c.client_id,
+                grants.c.user_id,
+                grants.c.organization_id,
+            )
+            .join(grants, grants.c.id == tokens.c.grant_id)
+            .where(tokens.c.token_hash == token_hash)
+        )
+    ).first()
+    if row is None or row.client_id != client_id:
+        return None
+    return row
 
 
 async def _live_grant(

@@ -28,6 +28,7 @@ from i18n_connect.errors import (
     InvalidToken,
     RateLimited,
 )
+from i18n_connect.grants import client_token
 from i18n_connect.ids import SecretHasher, new_id, new_secret
 from i18n_connect.oauth.access_tokens import AccessTokenClaims
 from i18n_connect.scopes import CATALOG
@@ -268,20 +269,8 @@ async def revoke_token(
     unknown, already revoked, or belongs to another client."""
     if not looks_like_installation_token(token):
         return False
-    row = (
-        await conn.execute(
-            select(
-                installation_tokens.c.id,
-                installation_tokens.c.grant_id,
-                installation_tokens.c.organization_id,
-                grants.c.client_id,
-                grants.c.user_id,
-            )
-            .join(grants, grants.c.id == installation_tokens.c.grant_id)
-            .where(installation_tokens.c.token_hash == hasher.hash(token))
-        )
-    ).first()
-    if row is None or row.client_id != client_id:
+    row = await client_token(conn, installation_tokens, hasher.hash(token), client_id)
+    if row is None:
         return False
     result = await conn.execute(
         update(installation_tokens)

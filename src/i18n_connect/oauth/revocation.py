@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit, installations
+from i18n_connect.grants import client_token
 from i18n_connect.ids import SecretHasher
-from i18n_connect.storage.oauth_tables import grants, refresh_tokens
+from i18n_connect.storage.oauth_tables import refresh_tokens
 
 __all__ = ["revoke", "revoke_refresh_chain"]
 
@@ -34,20 +35,8 @@ async def revoke_refresh_chain(
     """Delete every refresh token of the grant of ``token``, if it is one of the client's."""
     if len(token) > _MAX_TOKEN_LENGTH:
         return False
-    row = (
-        await conn.execute(
-            select(
-                refresh_tokens.c.id,
-                grants.c.id.label("grant_id"),
-                grants.c.client_id,
-                grants.c.user_id,
-                grants.c.organization_id,
-            )
-            .join(grants, grants.c.id == refresh_tokens.c.grant_id)
-            .where(refresh_tokens.c.token_hash == hasher.hash(token))
-        )
-    ).first()
-    if row is None or row.client_id != client_id:
+    row = await client_token(conn, refresh_tokens, hasher.hash(token), client_id)
+    if row is None:
         return False
     deleted = await conn.execute(
         delete(refresh_tokens).where(refresh_tokens.c.grant_id == row.grant_id)
