@@ -1,21 +1,17 @@
 """Request and response bodies of the partner API, so `/openapi.json` documents every route.
 
-Request bodies refuse unknown fields (a typo is a 400, not a silent no-op).
+Request bodies refuse unknown fields (a typo is a 400, not a silent no-op). Most response
+bodies show one domain object field by field under the same names (`_View.of`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from i18n_connect.platform.content import ContentEntry, ContentModel
-from i18n_connect.platform.glossary import GlossaryTerm
-from i18n_connect.platform.keys import TranslationKey
-from i18n_connect.platform.organizations import Organization
-from i18n_connect.platform.projects import Project
-from i18n_connect.platform.translations import Translation
+from i18n_connect.platform.content import ContentEntry
 
 __all__ = [
     "AddLanguageRequest",
@@ -60,6 +56,16 @@ __all__ = [
 _STRICT = ConfigDict(extra="forbid")
 
 
+class _View(BaseModel):
+    """A response body whose fields are read by name from one domain object."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, source: object) -> Self:
+        return cls.model_validate(source)
+
+
 class ErrorBody(BaseModel):
     error: str
     error_description: str
@@ -86,14 +92,10 @@ class MintResponse(BaseModel):
     scopes: list[str]
 
 
-class OrganizationOut(BaseModel):
+class OrganizationOut(_View):
     id: str
     slug: str
     name: str
-
-    @classmethod
-    def of(cls, organization: Organization) -> OrganizationOut:
-        return cls(id=organization.id, slug=organization.slug, name=organization.name)
 
 
 class OrganizationsOut(BaseModel):
@@ -125,7 +127,7 @@ class MeOut(BaseModel):
     grants: list[MeGrant]
 
 
-class ProjectOut(BaseModel):
+class ProjectOut(_View):
     id: str
     organization_id: str
     slug: str
@@ -133,18 +135,6 @@ class ProjectOut(BaseModel):
     source_language: str
     languages: list[str]
     created_at: datetime
-
-    @classmethod
-    def of(cls, project: Project) -> ProjectOut:
-        return cls(
-            id=project.id,
-            organization_id=project.organization_id,
-            slug=project.slug,
-            name=project.name,
-            source_language=project.source_language,
-            languages=list(project.languages),
-            created_at=project.created_at,
-        )
 
 
 class ProjectsOut(BaseModel):
@@ -163,37 +153,22 @@ class AddLanguageRequest(BaseModel):
     code: str = Field(max_length=35)
 
 
-class ContentModelOut(BaseModel):
+class ContentModelOut(_View):
     slug: str
     name: str
     fields: list[dict[str, Any]]
     created_at: datetime
-
-    @classmethod
-    def of(cls, model: ContentModel) -> ContentModelOut:
-        return cls(
-            slug=model.slug, name=model.name, fields=model.fields, created_at=model.created_at
-        )
 
 
 class ModelsOut(BaseModel):
     models: list[ContentModelOut]
 
 
-class KeyOut(BaseModel):
+class KeyOut(_View):
     name: str
     description: str
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, key: TranslationKey) -> KeyOut:
-        return cls(
-            name=key.name,
-            description=key.description,
-            created_at=key.created_at,
-            updated_at=key.updated_at,
-        )
 
 
 class KeysOut(BaseModel):
@@ -234,22 +209,12 @@ class NamesOut(BaseModel):
     deleted: list[str]
 
 
-class TranslationOut(BaseModel):
+class TranslationOut(_View):
     key: str
     draft: str | None
     published: str | None
     updated_at: datetime
     published_at: datetime | None
-
-    @classmethod
-    def of(cls, translation: Translation) -> TranslationOut:
-        return cls(
-            key=translation.key,
-            draft=translation.draft,
-            published=translation.published,
-            updated_at=translation.updated_at,
-            published_at=translation.published_at,
-        )
 
 
 class TranslationsOut(BaseModel):
@@ -283,22 +248,12 @@ class GlossaryTermIn(BaseModel):
     translations: dict[str, str] = Field(default_factory=dict)
 
 
-class GlossaryTermOut(BaseModel):
+class GlossaryTermOut(_View):
     term: str
     description: str
     translations: dict[str, str]
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, term: GlossaryTerm) -> GlossaryTermOut:
-        return cls(
-            term=term.term,
-            description=term.description,
-            translations=term.translations,
-            created_at=term.created_at,
-            updated_at=term.updated_at,
-        )
 
 
 class GlossaryOut(BaseModel):
