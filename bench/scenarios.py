@@ -104,6 +104,10 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
 def baseline_lines() -> list[Line]:
     """Form bodies shaped like a refresh request (what the token endpoint parses)."""
     return [
@@ -210,7 +214,7 @@ def run_scenario(
     threads: int,
     count: int,
     paced: bool,
-    log=print,
+    log: Callable[[str], None] = _say,
 ) -> Outcome:
     """Seed a fresh database, start the server, run the phases, stop, drop the database."""
     with fresh_database(database) as url, tempfile.TemporaryDirectory(prefix="i18n-bench-") as tmp:

@@ -47,7 +47,7 @@ def run_soak(
         settings = Settings(
             database_url=url, issuer=f"http://127.0.0.1:{port}", secret_key=BENCH_SECRET
         )
-        print(f"seeding {database} for {scenario.name} ...")
+        print(f"seeding {database} for {scenario.name} ...", flush=True)
         _world, lines, _ = asyncio.run(prepare(settings, scenario, 1000))
         feed = write_feed(directory / "soak.feed", lines)
         per_chunk = max(1, requests // chunks)
@@ -66,7 +66,8 @@ def run_soak(
                 done.append((total, result, rss))
                 print(
                     f"  {total:>8} requests  {result.rate:7.0f} req/s  p99 {result.p99_ms:6.2f} ms"
-                    f"  errors {result.errors}  RSS {rss:7.1f} MiB"
+                    f"  errors {result.errors}  RSS {rss:7.1f} MiB",
+                    flush=True,
                 )
             peak = server.peak_rss_mib()
         return SoakOutcome(scenario.name, workers, database, requests, done, peak)

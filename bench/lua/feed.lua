@@ -66,20 +66,26 @@ function init(args)
   if limit > 0 then
     quota = math.min(quota, math.ceil(limit / nthreads))
   end
-  sent, answered, next_slot = 0, 0, 0
+  sent, picked, answered, next_slot = 0, 0, 0, 0
   first_sent, last_answer = 0, 0
   ok, client_errors, server_errors, other = 0, 0, 0, 0
   status_seen = ""
 end
 
 function delay()
+  -- Called once before each request is sent (wrk also calls request() once while it sets
+  -- up, without sending it; that call must not count, so sends are counted here).
   if sent >= quota then
-    return 3600000 -- this thread is done; wrk stops at its duration
+    return 3600000 -- this thread is done; the runner stops wrk
+  end
+  sent = sent + 1
+  local now = monotonic()
+  if first_sent == 0 then
+    first_sent = now
   end
   if interval == 0 then
     return 0
   end
-  local now = monotonic()
   if next_slot < now then
     next_slot = now
   end
@@ -89,12 +95,10 @@ function delay()
 end
 
 function request()
-  sent = sent + 1
-  if first_sent == 0 then
-    first_sent = monotonic()
-  end
-  local item = queue[((sent - 1) % #queue) + 1]
-  return item
+  -- the item after the last one built (the set-up call takes the first, which is never
+  -- sent; "once" mode wraps around to it at the very end)
+  picked = picked + 1
+  return queue[((picked - 1) % #queue) + 1]
 end
 
 function response(status, headers, body)
