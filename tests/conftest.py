@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -126,3 +127,32 @@ async def app_client(settings: Settings, clock: FrozenClock) -> AsyncIterator[ht
         client.app = app  # type: ignore[attr-defined]  # tests reach services through it
         yield client
     await app.state.services.db.dispose()
+
+
+@asynccontextmanager
+async def _started(settings: Settings, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+
+
+@pytest.fixture
+def start_app(
+    clock: FrozenClock,
+) -> Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]:
+    """Start an app on the given settings with its lifespan running (signing keys loaded,
+    MCP sessions started), as an in-process client."""
+    return lambda settings: _started(settings, clock)
+
+
+@pytest.fixture
+async def running_app(
+    settings: Settings,
+    start_app: Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]],
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client of an app on the test database whose lifespan runs."""
+    async with start_app(settings) as client:
+        yield client
