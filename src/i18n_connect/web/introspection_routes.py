@@ -12,26 +12,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from i18n_connect.errors import InvalidClient, InvalidRequest, ProtocolError
-from i18n_connect.oauth.client_auth import authenticate_client, client_credentials, uses_basic
+from i18n_connect.oauth.client_auth import authenticate_client, client_credentials
 from i18n_connect.oauth.introspection import introspect
-from i18n_connect.web.errors import NO_STORE, error_response
-from i18n_connect.web.oauth_routes import parse_token_body
+from i18n_connect.web.errors import NO_STORE
+from i18n_connect.web.oauth_routes import client_error_response, client_request
 from i18n_connect.web.sessions import services_of
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-_BASIC_CHALLENGE = 'Basic realm="i18n-connect", charset="UTF-8"'
-
 
 async def _introspection(request: Request) -> dict[str, object]:
     services = services_of(request)
-    authorizations = request.headers.getlist("authorization")
-    if len(authorizations) > 1:
-        raise InvalidRequest("The Authorization header is repeated.")
-    params = parse_token_body(request.headers.get("content-type", ""), await request.body())
-    credentials = client_credentials(authorizations[0] if authorizations else None, params)
+    authorization, params = await client_request(request)
+    credentials = client_credentials(authorization, params)
     if credentials.secret is None:
         raise InvalidClient("Introspection needs client authentication with a client secret.")
     token = params.get("token")
@@ -50,9 +45,5 @@ async def introspection(request: Request) -> Response:
     try:
         body = await _introspection(request)
     except ProtocolError as error:
-        basic = uses_basic(request.headers.get("authorization"))
-        challenge = {"WWW-Authenticate": _BASIC_CHALLENGE}
-        return error_response(
-            error, headers=challenge if basic and isinstance(error, InvalidClient) else None
-        )
+        return client_error_response(request, error)
     return JSONResponse(body, headers=NO_STORE)

@@ -25,7 +25,7 @@ from i18n_connect.oauth.token import token_request
 from i18n_connect.web.errors import NO_STORE, error_response
 from i18n_connect.web.sessions import services_of
 
-__all__ = ["parse_token_body", "router"]
+__all__ = ["client_error_response", "client_request", "parse_token_body", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -87,14 +87,32 @@ def parse_token_body(content_type: str, body: bytes) -> dict[str, str]:
     return {name: value for name, value in params.items() if value != ""}
 
 
-async def _token_outcome(request: Request) -> dict[str, Any]:
-    services = services_of(request)
-    if request.url.query:
-        raise InvalidRequest("Token request parameters go in the request body, not the URL.")
+async def client_request(request: Request) -> tuple[str | None, dict[str, str]]:
+    """The Authorization header (at most one) and the body parameters of a client's request
+    to the token, introspection or revocation endpoint."""
     authorizations = request.headers.getlist("authorization")
     if len(authorizations) > 1:
         raise InvalidRequest("The Authorization header is repeated.")
     params = parse_token_body(request.headers.get("content-type", ""), await request.body())
+    return (authorizations[0] if authorizations else None), params
+
+
+def client_error_response(
+    request: Request, error: ProtocolError, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """The error answer to a client's request; an ``invalid_client`` caused by HTTP Basic
+    carries ``WWW-Authenticate: Basic`` (RFC 6749 §5.2)."""
+    sent = dict(headers or {})
+    if isinstance(error, InvalidClient) and uses_basic(request.headers.get("authorization")):
+        sent["WWW-Authenticate"] = _BASIC_CHALLENGE
+    return error_response(error, headers=sent or None)
+
+
+async def _token_outcome(request: Request) -> dict[str, Any]:
+    services = services_of(request)
+    if request.url.query:
+        raise InvalidRequest("Token request parameters go in the request body, not the URL.")
+    authorization, params = await client_request(request)
     await services.keys.signing_key()  # a first key is created outside the request's transaction
     await prefetch(params.get("client_id") or "", services=services)  # network, before it too
     async with services.db.transaction() as conn:
@@ -102,7 +120,7 @@ async def _token_outcome(request: Request) -> dict[str, Any]:
             conn,
             services,
             params=params,
-            authorization=authorizations[0] if authorizations else None,
+            authorization=authorization,
         )
     if isinstance(outcome, ProtocolError):
         raise outcome  # its revocations are committed
@@ -115,10 +133,7 @@ async def token(request: Request) -> Response:
     try:
         body = await _token_outcome(request)
     except ProtocolError as error:
-        headers = dict(_ANY_ORIGIN)
-        if isinstance(error, InvalidClient) and uses_basic(request.headers.get("authorization")):
-            headers["WWW-Authenticate"] = _BASIC_CHALLENGE
-        return error_response(error, headers=headers)
+        return client_error_response(request, error, dict(_ANY_ORIGIN))
     return JSONResponse(body, headers={**NO_STORE, **_ANY_ORIGIN})
 
 

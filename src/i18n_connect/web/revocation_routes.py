@@ -14,27 +14,22 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from i18n_connect.api.metrics import grant_metrics
-from i18n_connect.errors import InvalidClient, InvalidRequest, ProtocolError
-from i18n_connect.oauth.client_auth import authenticate_client, client_credentials, uses_basic
+from i18n_connect.errors import InvalidRequest, ProtocolError
+from i18n_connect.oauth.client_auth import authenticate_client, client_credentials
 from i18n_connect.oauth.revocation import revoke
-from i18n_connect.web.errors import NO_STORE, error_response
-from i18n_connect.web.oauth_routes import parse_token_body
+from i18n_connect.web.errors import NO_STORE
+from i18n_connect.web.oauth_routes import client_error_response, client_request
 from i18n_connect.web.sessions import services_of
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-_BASIC_CHALLENGE = 'Basic realm="i18n-connect", charset="UTF-8"'
-
 
 async def _revocation(request: Request) -> str | None:
     services = services_of(request)
-    authorizations = request.headers.getlist("authorization")
-    if len(authorizations) > 1:
-        raise InvalidRequest("The Authorization header is repeated.")
-    params = parse_token_body(request.headers.get("content-type", ""), await request.body())
-    credentials = client_credentials(authorizations[0] if authorizations else None, params)
+    authorization, params = await client_request(request)
+    credentials = client_credentials(authorization, params)
     now = services.clock.now()
     async with services.db.transaction() as conn:
         client = await authenticate_client(conn, credentials, hasher=services.hasher, now=now)
@@ -57,11 +52,7 @@ async def revocation(request: Request) -> Response:
     try:
         revoked = await _revocation(request)
     except ProtocolError as error:
-        basic = uses_basic(request.headers.get("authorization"))
-        challenge = {"WWW-Authenticate": _BASIC_CHALLENGE}
-        return error_response(
-            error, headers=challenge if basic and isinstance(error, InvalidClient) else None
-        )
+        return client_error_response(request, error)
     if revoked is not None:
         grant_metrics(request).tokens_revoked.labels(kind=revoked).inc()
     return Response(status_code=200, headers=NO_STORE)
