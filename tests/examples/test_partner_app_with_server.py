@@ -17,10 +17,9 @@ import httpx
 import pytest
 from examples.partner_app import Config, create_app
 
+from factories import ada_and_bob
 from i18n_connect.clock import FrozenClock
 from i18n_connect.oauth.clients import create_client
-from i18n_connect.platform.accounts import create_user
-from i18n_connect.platform.organizations import add_member, create_organization
 from i18n_connect.platform.projects import create_project
 from i18n_connect.services import Services
 
@@ -40,19 +39,8 @@ class Story:
 async def _seed(services: Services, clock: FrozenClock) -> tuple[str, dict[str, str]]:
     now = clock.now()
     async with services.db.transaction() as conn:
-        ada = await create_user(
-            conn, email="ada@example.com", password=PASSWORD, name="Ada", now=now
-        )
-        bob = await create_user(
-            conn, email="bob@example.com", password=PASSWORD, name="Bob", now=now
-        )
-        acme = await create_organization(
-            conn, slug="acme", name="Acme Corp", owner_user_id=ada.id, now=now
-        )
-        globex = await create_organization(
-            conn, slug="globex", name="Globex", owner_user_id=bob.id, now=now
-        )
-        await add_member(conn, organization_id=globex.id, user_id=ada.id, role="admin", now=now)
+        people = await ada_and_bob(conn, password=PASSWORD, now=now)
+        acme, globex = people.acme, people.globex
         for org, name, slug in [(acme, "Website", "website"), (globex, "Help center", "help")]:
             await create_project(
                 conn, organization_id=org.id, name=name, slug=slug, source_language="en", now=now

@@ -1,0 +1,35 @@
+"""Seeding shared by test worlds: Ada and Bob, each owning an organization, Ada also an admin
+of Bob's (imported by name: tests/ is on sys.path through tests/conftest.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect.platform.accounts import User, create_user
+from i18n_connect.platform.organizations import Organization, add_member, create_organization
+
+
+@dataclass(frozen=True)
+class AdaAndBob:
+    ada: User
+    bob: User
+    acme: Organization  # owned by Ada
+    globex: Organization  # owned by Bob, Ada is an admin
+
+
+async def ada_and_bob(conn: AsyncConnection, *, password: str, now: datetime) -> AdaAndBob:
+    """Ada (ada@example.com) owning Acme Corp and Bob (bob@example.com) owning Globex, with
+    Ada an admin of Globex; both sign in with ``password``."""
+    ada = await create_user(conn, email="ada@example.com", password=password, name="Ada", now=now)
+    bob = await create_user(conn, email="bob@example.com", password=password, name="Bob", now=now)
+    acme = await create_organization(
+        conn, slug="acme", name="Acme Corp", owner_user_id=ada.id, now=now
+    )
+    globex = await create_organization(
+        conn, slug="globex", name="Globex", owner_user_id=bob.id, now=now
+    )
+    await add_member(conn, organization_id=globex.id, user_id=ada.id, role="admin", now=now)
+    return AdaAndBob(ada=ada, bob=bob, acme=acme, globex=globex)
