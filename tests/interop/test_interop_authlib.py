@@ -4,7 +4,7 @@ a refresh, and token introspection."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +26,6 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServ
     monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")  # the test server is plain http
     with live_server(tmp_path) as running:
         yield running
-
-
-@pytest.fixture
-async def person(server: LiveServer) -> AsyncIterator[Person]:
-    user = Person(server.url)
-    yield user
-    await user.close()
 
 
 def test_authlib_validates_the_metadata_of_an_https_deployment() -> None:

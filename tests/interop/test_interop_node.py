@@ -8,14 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-from interop_server import LiveServer, Person, live_server
+from interop_server import LiveServer, Person
 from sqlalchemy import select
 
 from i18n_connect.storage.oauth_tables import oauth_clients
@@ -28,19 +27,6 @@ pytestmark = pytest.mark.skipif(
     NODE is None or not (NODE_DIR / "node_modules").is_dir(),
     reason="needs node and `npm ci` in tests/interop/node (scripts/test runs it)",
 )
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    with live_server(tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-async def person(server: LiveServer) -> AsyncIterator[Person]:
-    user = Person(server.url)
-    yield user
-    await user.close()
 
 
 async def drive(
