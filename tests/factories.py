@@ -1,15 +1,18 @@
 """Seeding shared by test worlds: Ada and Bob, each owning an organization, Ada also an admin
-of Bob's (imported by name: tests/ is on sys.path through tests/conftest.py)."""
+of Bob's; and the refresh and installation tokens of a grant (imported by name: tests/ is on
+sys.path through tests/conftest.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.platform.accounts import User, create_user
 from i18n_connect.platform.organizations import Organization, add_member, create_organization
+from i18n_connect.storage.oauth_tables import installation_tokens, refresh_tokens
 
 
 @dataclass(frozen=True)
@@ -33,3 +36,32 @@ async def ada_and_bob(conn: AsyncConnection, *, password: str, now: datetime) ->
     )
     await add_member(conn, organization_id=globex.id, user_id=ada.id, role="admin", now=now)
     return AdaAndBob(ada=ada, bob=bob, acme=acme, globex=globex)
+
+
+async def add_grant_tokens(
+    conn: AsyncConnection, grant_id: str, *, organization_id: str, tag: str, now: datetime
+) -> None:
+    """One live ``org:read`` refresh token (30 days) and installation token (1 hour) of the
+    grant, inserted directly: ``rtk_<tag>`` and ``itk_<tag>``."""
+    await conn.execute(
+        insert(refresh_tokens).values(
+            id=f"rtk_{tag}",
+            token_hash=f"rt-hash-{tag}",
+            grant_id=grant_id,
+            scope="org:read",
+            created_at=now,
+            expires_at=now + timedelta(days=30),
+        )
+    )
+    await conn.execute(
+        insert(installation_tokens).values(
+            id=f"itk_{tag}",
+            token_hash=f"it-hash-{tag}",
+            grant_id=grant_id,
+            organization_id=organization_id,
+            project_ids=[],
+            scope="org:read",
+            created_at=now,
+            expires_at=now + timedelta(hours=1),
+        )
+    )

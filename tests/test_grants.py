@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from typer.testing import CliRunner
 
+from factories import add_grant_tokens
 from i18n_connect import cli, grants
 from i18n_connect.clock import FrozenClock
 from i18n_connect.services import Services
@@ -67,32 +67,6 @@ async def seed(conn: AsyncConnection, clock: FrozenClock) -> None:
     )
 
 
-async def add_tokens(conn: AsyncConnection, grant_id: str, clock: FrozenClock, tag: str) -> None:
-    now = clock.now()
-    await conn.execute(
-        insert(refresh_tokens).values(
-            id=f"rtk_{tag}",
-            token_hash=f"hash-rt-{tag}",
-            grant_id=grant_id,
-            scope="org:read",
-            created_at=now,
-            expires_at=now + timedelta(days=30),
-        )
-    )
-    await conn.execute(
-        insert(installation_tokens).values(
-            id=f"iat_{tag}",
-            token_hash=f"hash-it-{tag}",
-            grant_id=grant_id,
-            organization_id="org_1",
-            project_ids=[],
-            scope="org:read",
-            created_at=now,
-            expires_at=now + timedelta(hours=1),
-        )
-    )
-
-
 async def count(conn: AsyncConnection, table, *where) -> int:  # type: ignore[no-untyped-def]
     return int((await conn.execute(select(func.count()).select_from(table).where(*where))).scalar())
 
@@ -132,7 +106,7 @@ async def test_reconsent_updates_grant_in_place_and_revokes_its_tokens(
             scope=["org:read"],
             now=clock.now(),
         )
-        await add_tokens(conn, first.id, clock, "old")
+        await add_grant_tokens(conn, first.id, organization_id="org_1", tag="old", now=clock.now())
     clock.advance(minutes=5)
     async with services.db.transaction() as conn:
         (second,) = await grants.consent(
@@ -212,7 +186,7 @@ async def test_revoke_grant_cascades_and_is_idempotent(
             scope=["org:read"],
             now=clock.now(),
         )
-        await add_tokens(conn, grant.id, clock, "a")
+        await add_grant_tokens(conn, grant.id, organization_id="org_1", tag="a", now=clock.now())
     clock.advance(minutes=2)
     async with services.db.transaction() as conn:
         first = await grants.revoke_grant(
@@ -340,7 +314,9 @@ def _seed_grants(settings: Settings) -> list[grants.Grant]:
                     scope=["org:read", "keys:read"],
                     now=clock.now(),
                 )
-                await add_tokens(conn, mine[0].id, clock, "cli")
+                await add_grant_tokens(
+                    conn, mine[0].id, organization_id="org_1", tag="cli", now=clock.now()
+                )
                 return mine
         finally:
             await services.db.dispose()

@@ -4,12 +4,12 @@ revocation of a user's grants when they are removed or demoted."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from factories import add_grant_tokens
 from i18n_connect.clock import FrozenClock
 from i18n_connect.errors import ConflictError, InvalidRequest, NotFound
 from i18n_connect.platform import organizations as orgs
@@ -60,28 +60,7 @@ async def _grant(
             updated_at=now,
         )
     )
-    await conn.execute(
-        insert(refresh_tokens).values(
-            id=f"rtk_{suffix}",
-            token_hash=f"rt-hash-{suffix}",
-            grant_id=grant_id,
-            scope="org:read",
-            created_at=now,
-            expires_at=now + timedelta(days=30),
-        )
-    )
-    await conn.execute(
-        insert(installation_tokens).values(
-            id=f"itk_{suffix}",
-            token_hash=f"it-hash-{suffix}",
-            grant_id=grant_id,
-            organization_id=organization_id,
-            project_ids=[],
-            scope="org:read",
-            created_at=now,
-            expires_at=now + timedelta(hours=1),
-        )
-    )
+    await add_grant_tokens(conn, grant_id, organization_id=organization_id, tag=suffix, now=now)
     return grant_id
 
 
