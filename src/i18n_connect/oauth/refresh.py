@@ -205,6 +205,21 @@ async def _revoke_chain(
     return InvalidGrant("The refresh token was already used; every token of this grant is revoked.")
 
 
+async def _claim_fresh(conn: AsyncConnection, token_id: str, **values: datetime) -> bool:
+    """Set ``values`` on the refresh token only while it is neither used nor revoked (one
+    conditional UPDATE, so exactly one concurrent caller wins); whether this call did."""
+    result = await conn.execute(
+        update(refresh_tokens)
+        .where(
+            refresh_tokens.c.id == token_id,
+            refresh_tokens.c.used_at.is_(None),
+            refresh_tokens.c.revoked_at.is_(None),
+        )
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
 async def _advance(
     conn: AsyncConnection, row: Any, grant: GrantRef, *, now: datetime, hasher: SecretHasher
 ) -> str | InvalidGrant:
@@ -213,29 +228,13 @@ async def _advance(
         if row.revoked_at is not None:
             return await _revoke_chain(conn, row, grant, now=now)
         if row.used_at is None:
-            won = await conn.execute(
-                update(refresh_tokens)
-                .where(
-                    refresh_tokens.c.id == row.id,
-                    refresh_tokens.c.used_at.is_(None),
-                    refresh_tokens.c.revoked_at.is_(None),
-                )
-                .values(used_at=now)
-            )
+            won = await _claim_fresh(conn, row.id, used_at=now)
         else:  # a retry after a lost response: only while the successor is still unused
             child = await _live_child(conn, row)
             if child is None or child.used_at is not None:
                 return await _revoke_chain(conn, row, grant, now=now)
-            won = await conn.execute(
-                update(refresh_tokens)
-                .where(
-                    refresh_tokens.c.id == child.id,
-                    refresh_tokens.c.used_at.is_(None),
-                    refresh_tokens.c.revoked_at.is_(None),
-                )
-                .values(revoked_at=now)
-            )
-        if won.rowcount == 1:
+            won = await _claim_fresh(conn, child.id, revoked_at=now)
+        if won:
             return await issue_refresh_token(
                 conn,
                 grant_id=grant.id,
