@@ -14,6 +14,7 @@ from i18n_connect.clock import FrozenClock
 from i18n_connect.errors import ConflictError, InvalidRequest, NotFound
 from i18n_connect.platform import organizations as orgs
 from i18n_connect.platform.accounts import User, create_user
+from i18n_connect.platform.organizations import Organization
 from i18n_connect.services import Services
 from i18n_connect.storage.oauth_tables import (
     grants,
@@ -28,6 +29,22 @@ async def _user(conn: AsyncConnection, clock: FrozenClock, email: str) -> User:
     return await create_user(
         conn, email=email, password="correct horse", name=None, now=clock.now()
     )
+
+
+async def _acme_with_bob(
+    conn: AsyncConnection, clock: FrozenClock, bob_role: str | None = None
+) -> tuple[User, User, Organization]:
+    """Alice owning Acme, and Bob: a member of Acme with ``bob_role``, or not at all."""
+    alice = await _user(conn, clock, "alice@example.com")
+    bob = await _user(conn, clock, "bob@example.com")
+    acme = await orgs.create_organization(
+        conn, slug="acme", name="Acme", owner_user_id=alice.id, now=clock.now()
+    )
+    if bob_role is not None:
+        await orgs.add_member(
+            conn, organization_id=acme.id, user_id=bob.id, role=bob_role, now=clock.now()
+        )
+    return alice, bob, acme
 
 
 async def _grant(
@@ -253,11 +270,7 @@ async def test_add_member_refuses_bad_role_existing_member_and_unknowns(
     services: Services, clock: FrozenClock
 ) -> None:
     async with services.db.transaction() as conn:
-        alice = await _user(conn, clock, "alice@example.com")
-        bob = await _user(conn, clock, "bob@example.com")
-        acme = await orgs.create_organization(
-            conn, slug="acme", name="Acme", owner_user_id=alice.id, now=clock.now()
-        )
+        alice, bob, acme = await _acme_with_bob(conn, clock)
     cases: list[tuple[dict[str, str], type[Exception], str]] = [
         ({"user_id": bob.id, "role": "superuser"}, InvalidRequest, "unknown role 'superuser'"),
         ({"user_id": alice.id, "role": "admin"}, ConflictError, "already a member"),
@@ -301,14 +314,7 @@ async def test_an_owner_can_step_down_when_another_owner_remains(
     services: Services, clock: FrozenClock
 ) -> None:
     async with services.db.transaction() as conn:
-        alice = await _user(conn, clock, "alice@example.com")
-        bob = await _user(conn, clock, "bob@example.com")
-        acme = await orgs.create_organization(
-            conn, slug="acme", name="Acme", owner_user_id=alice.id, now=clock.now()
-        )
-        await orgs.add_member(
-            conn, organization_id=acme.id, user_id=bob.id, role="owner", now=clock.now()
-        )
+        alice, bob, acme = await _acme_with_bob(conn, clock, "owner")
         await orgs.set_role(
             conn, organization_id=acme.id, user_id=alice.id, role="admin", now=clock.now()
         )
@@ -326,11 +332,7 @@ async def test_role_changes_of_non_members_are_not_found(
     services: Services, clock: FrozenClock
 ) -> None:
     async with services.db.transaction() as conn:
-        alice = await _user(conn, clock, "alice@example.com")
-        bob = await _user(conn, clock, "bob@example.com")
-        acme = await orgs.create_organization(
-            conn, slug="acme", name="Acme", owner_user_id=alice.id, now=clock.now()
-        )
+        _, bob, acme = await _acme_with_bob(conn, clock)
     with pytest.raises(NotFound, match="not a member"):
         async with services.db.transaction() as conn:
             await orgs.set_role(
@@ -404,14 +406,7 @@ async def test_promotion_and_owner_to_admin_keep_grants(
     services: Services, clock: FrozenClock
 ) -> None:
     async with services.db.transaction() as conn:
-        alice = await _user(conn, clock, "alice@example.com")
-        bob = await _user(conn, clock, "bob@example.com")
-        acme = await orgs.create_organization(
-            conn, slug="acme", name="Acme", owner_user_id=alice.id, now=clock.now()
-        )
-        await orgs.add_member(
-            conn, organization_id=acme.id, user_id=bob.id, role="owner", now=clock.now()
-        )
+        _, bob, acme = await _acme_with_bob(conn, clock, "owner")
         grant_id = await _grant(conn, clock, user_id=bob.id, organization_id=acme.id, suffix="1")
         await orgs.set_role(
             conn, organization_id=acme.id, user_id=bob.id, role="admin", now=clock.now()
@@ -427,14 +422,7 @@ async def test_removing_a_member_revokes_their_grants_on_the_organization(
     services: Services, clock: FrozenClock
 ) -> None:
     async with services.db.transaction() as conn:
-        alice = await _user(conn, clock, "alice@example.com")
-        bob = await _user(conn, clock, "bob@example.com")
-        acme = await orgs.create_organization(
-            conn, slug="acme", name="Acme", owner_user_id=alice.id, now=clock.now()
-        )
-        await orgs.add_member(
-            conn, organization_id=acme.id, user_id=bob.id, role="admin", now=clock.now()
-        )
+        _, bob, acme = await _acme_with_bob(conn, clock, "admin")
         grant_id = await _grant(conn, clock, user_id=bob.id, organization_id=acme.id, suffix="1")
     async with services.db.transaction() as conn:
         await orgs.remove_member(
@@ -473,14 +461,7 @@ async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
     services: Services, clock: FrozenClock
 ) -> None:
     async with services.db.transaction() as conn:
-        alice = await _user(conn, clock, "alice@example.com")
-        bob = await _user(conn, clock, "bob@example.com")
-        acme = await orgs.create_organization(
-            conn, slug="acme", name="Acme", owner_user_id=alice.id, now=clock.now()
-        )
-        await orgs.add_member(
-            conn, organization_id=acme.id, user_id=bob.id, role="owner", now=clock.now()
-        )
+        alice, bob, acme = await _acme_with_bob(conn, clock, "owner")
 
     async def demote(user_id: str) -> None:
         async with services.db.transaction() as conn:
