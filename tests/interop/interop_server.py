@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx
 import uvicorn
+from sqlalchemy import select
 
 from i18n_connect.app import create_app
 from i18n_connect.clock import FrozenClock
@@ -29,6 +30,7 @@ from i18n_connect.platform.organizations import create_organization
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
 from i18n_connect.storage.migrate import upgrade
+from i18n_connect.storage.tables import translations as translation_rows
 
 EMAIL = "ada@example.com"
 PASSWORD = "correct horse battery staple"
@@ -46,6 +48,15 @@ class LiveServer:
     def services(self) -> Services:
         """Services on the server's database (close them with ``await s.db.dispose()``)."""
         return Services.build(self.settings, clock=self.clock)
+
+    async def published(self) -> set[str | None]:
+        """The published texts of every translation in the server's database."""
+        services = self.services()
+        try:
+            async with services.db.transaction(readonly=True) as conn:
+                return set(await conn.scalars(select(translation_rows.c.published)))
+        finally:
+            await services.db.dispose()
 
 
 async def _seed(settings: Settings, clock: FrozenClock) -> tuple[str, str]:

@@ -27,7 +27,6 @@ from mcp.shared.auth import (
 from sqlalchemy import select
 
 from i18n_connect.storage.oauth_tables import grants, oauth_clients, refresh_tokens
-from i18n_connect.storage.tables import translations
 from mcp import Client
 
 REDIRECT_URI = "http://127.0.0.1:53682/callback"
@@ -84,15 +83,6 @@ def provider_for(
     )
 
 
-async def published(server: LiveServer) -> set[str | None]:
-    services = server.services()
-    try:
-        async with services.db.transaction(readonly=True) as conn:
-            return set(await conn.scalars(select(translations.c.published)))
-    finally:
-        await services.db.dispose()
-
-
 async def run_flow(server: LiveServer, person: Person, provider: OAuthClientProvider) -> None:
     """Everything an agent does, from first contact to a refresh (shared by DCR and CIMD)."""
     storage: MemoryStorage = provider.context.storage  # type: ignore[assignment]
@@ -126,11 +116,11 @@ async def run_flow(server: LiveServer, person: Person, provider: OAuthClientProv
 
         # Publishing needs a destructive scope that was never granted: the server answers
         # 403 insufficient_scope, the SDK steps up, and the person consents again.
-        assert await published(server) == {None}
+        assert await server.published() == {None}
         result = await client.call_tool("publishTranslations", {"project": "web"})
         assert result.is_error is False, result
         assert result.structured_content == {"published": 1}
-        assert await published(server) == {"Start"}
+        assert await server.published() == {"Start"}
         assert len(person.consents) == 2
         assert "translations:publish" in person.consents[1].consent_scopes
         assert "keys:write" in person.consents[1].consent_scopes  # union, not replacement

@@ -18,7 +18,6 @@ from interop_server import LiveServer, Person
 from sqlalchemy import select
 
 from i18n_connect.storage.oauth_tables import oauth_clients
-from i18n_connect.storage.tables import translations
 
 NODE_DIR = Path(__file__).parent / "node"
 NODE = shutil.which("node")
@@ -72,15 +71,6 @@ async def drive(
     return events
 
 
-async def published(server: LiveServer) -> set[str | None]:
-    services = server.services()
-    try:
-        async with services.db.transaction(readonly=True) as conn:
-            return set(await conn.scalars(select(translations.c.published)))
-    finally:
-        await services.db.dispose()
-
-
 async def test_mcp_typescript_sdk_connects_steps_up_and_refreshes(
     server: LiveServer, person: Person
 ) -> None:
@@ -126,7 +116,7 @@ async def test_mcp_typescript_sdk_connects_steps_up_and_refreshes(
     assert "translations:publish" in stepped["scope"].split()
     assert "translations:publish" not in stepped["firstScope"].split()
     assert stepped["result"] == {"published": 1}
-    assert await published(server) == {"Start"}
+    assert await server.published() == {"Start"}
     assert events["refreshed"] == {
         "event": "refreshed",
         "isError": False,
