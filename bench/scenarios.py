@@ -164,6 +164,7 @@ class Outcome:
                     "p99_ms": result.p99_ms,
                     "errors": result.errors,
                     "answered": result.answered,
+                    "server_cpu_us": round(result.server_cpu_us),
                 }
                 for result in self.results
             ],

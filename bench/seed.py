@@ -29,7 +29,16 @@ from i18n_connect.scopes import CATALOG
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
 
-__all__ = ["REDIRECT_URI", "VERIFIER", "Line", "World", "form_line", "seed_world"]
+__all__ = [
+    "REDIRECT_URI",
+    "VERIFIER",
+    "GrantRef",
+    "Line",
+    "World",
+    "form_line",
+    "mcp_line",
+    "seed_world",
+]
 
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 VERIFIER = "bench-verifier-" + "v" * 40
