@@ -31,6 +31,7 @@ __all__ = [
     "consent",
     "get_grant",
     "list_grants",
+    "record_by_token_client",
     "revoke_grant",
     "revoke_user_grants_on_organization",
 ]
@@ -117,6 +118,28 @@ async def client_token(
     if row is None or row.client_id != client_id:
         return None
     return row
+
+
+async def record_by_token_client(
+    conn: AsyncConnection,
+    row: Row[Any, Any, Any, Any, Any],
+    *,
+    action: str,
+    now: datetime,
+    detail: dict[str, Any],
+) -> None:
+    """Audit ``action`` by the client of a token found with `client_token`, on its grant."""
+    await audit.record(
+        conn,
+        action=action,
+        actor=row.client_id,
+        now=now,
+        user_id=row.user_id,
+        client_id=row.client_id,
+        organization_id=row.organization_id,
+        grant_id=row.grant_id,
+        detail=detail,
+    )
 
 
 async def _live_grant(

@@ -19,8 +19,8 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from i18n_connect import audit, installations
-from i18n_connect.grants import client_token
+from i18n_connect import installations
+from i18n_connect.grants import client_token, record_by_token_client
 from i18n_connect.ids import SecretHasher
 from i18n_connect.storage.oauth_tables import refresh_tokens
 
@@ -41,15 +41,11 @@ async def revoke_refresh_chain(
     deleted = await conn.execute(
         delete(refresh_tokens).where(refresh_tokens.c.grant_id == row.grant_id)
     )
-    await audit.record(
+    await record_by_token_client(
         conn,
+        row,
         action="token.refresh_revoked",
-        actor=client_id,
         now=now,
-        user_id=row.user_id,
-        client_id=client_id,
-        organization_id=row.organization_id,
-        grant_id=row.grant_id,
         detail={"refresh_token_id": row.id, "deleted": int(deleted.rowcount or 0)},
     )
     return True
