@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Row, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import InvalidToken
@@ -34,29 +34,45 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-async def _installation_token(
-    conn: AsyncConnection, token: str, client_id: str, services: Services
-) -> dict[str, Any]:
+async def _live_token(
+    conn: AsyncConnection,
+    tokens: Table,
+    token: str,
+    client_id: str,
+    services: Services,
+    *grant_columns: ColumnElement[Any],
+) -> Row[Any] | None:
+    """The client's unrevoked, unexpired token in ``tokens`` under a live grant, with the
+    grant's ``user_id``, ``client_id`` and ``grant_columns``; ``None`` otherwise."""
     row = (
         await conn.execute(
             select(
-                installation_tokens,
+                tokens,
                 grants.c.user_id,
                 grants.c.client_id,
+                *grant_columns,
                 grants.c.revoked_at.label("grant_revoked_at"),
             )
-            .join(grants, grants.c.id == installation_tokens.c.grant_id)
-            .where(installation_tokens.c.token_hash == services.hasher.hash(token))
+            .join(grants, grants.c.id == tokens.c.grant_id)
+            .where(tokens.c.token_hash == services.hasher.hash(token))
         )
     ).first()
-    now = services.clock.now()
     if (
         row is None
         or row.client_id != client_id
         or row.revoked_at is not None
         or row.grant_revoked_at is not None
-        or row.expires_at <= now
+        or row.expires_at <= services.clock.now()
     ):
+        return None
+    return row
+
+
+async def _installation_token(
+    conn: AsyncConnection, token: str, client_id: str, services: Services
+) -> dict[str, Any]:
+    row = await _live_token(conn, installation_tokens, token, client_id, services)
+    if row is None:
         return INACTIVE
     settings = services.settings
     return {
@@ -90,27 +106,10 @@ async def _retry_allowed(conn: AsyncConnection, token_id: str) -> bool:
 async def _refresh_token(
     conn: AsyncConnection, token: str, client_id: str, services: Services
 ) -> dict[str, Any]:
-    row = (
-        await conn.execute(
-            select(
-                refresh_tokens,
-                grants.c.user_id,
-                grants.c.client_id,
-                grants.c.organization_id,
-                grants.c.revoked_at.label("grant_revoked_at"),
-            )
-            .join(grants, grants.c.id == refresh_tokens.c.grant_id)
-            .where(refresh_tokens.c.token_hash == services.hasher.hash(token))
-        )
-    ).first()
-    if (
-        row is None
-        or row.client_id != client_id
-        or row.revoked_at is not None
-        or row.grant_revoked_at is not None
-        or row.expires_at <= services.clock.now()
-        or (row.used_at is not None and not await _retry_allowed(conn, row.id))
-    ):
+    row = await _live_token(
+        conn, refresh_tokens, token, client_id, services, grants.c.organization_id
+    )
+    if row is None or (row.used_at is not None and not await _retry_allowed(conn, row.id)):
         return INACTIVE
     body: dict[str, Any] = {
         "active": True,
