@@ -1,6 +1,7 @@
 """Seeding shared by test worlds: Ada and Bob, each owning an organization, Ada also an admin
-of Bob's; and the refresh and installation tokens of a grant (imported by name: tests/ is on
-sys.path through tests/conftest.py)."""
+of Bob's; a "Web" project with one key translated in a draft; and the refresh and
+installation tokens of a grant (imported by name: tests/ is on sys.path through
+tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect.platform import keys, translations
 from i18n_connect.platform.accounts import User, create_user
 from i18n_connect.platform.organizations import Organization, add_member, create_organization
+from i18n_connect.platform.projects import Project, create_project
 from i18n_connect.storage.oauth_tables import installation_tokens, refresh_tokens
 
 
@@ -36,6 +39,23 @@ async def ada_and_bob(conn: AsyncConnection, *, password: str, now: datetime) ->
     )
     await add_member(conn, organization_id=globex.id, user_id=ada.id, role="admin", now=now)
     return AdaAndBob(ada=ada, bob=bob, acme=acme, globex=globex)
+
+
+async def web_project(conn: AsyncConnection, organization_id: str, now: datetime) -> Project:
+    """Project "Web" (slug ``web``, English, also German) with the key ``home.title`` and its
+    German draft "Start" (nothing published)."""
+    project = await create_project(
+        conn,
+        organization_id=organization_id,
+        name="Web",
+        slug="web",
+        source_language="en",
+        target_languages=("de",),
+        now=now,
+    )
+    await keys.create_keys(conn, project.id, {"home.title": "Title"}, now)
+    await translations.set_translations(conn, project.id, "de", {"home.title": "Start"}, now)
+    return project
 
 
 async def add_grant_tokens(

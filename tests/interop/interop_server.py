@@ -22,9 +22,9 @@ import httpx
 import uvicorn
 from sqlalchemy import select
 
+from factories import web_project
 from i18n_connect.app import create_app
 from i18n_connect.clock import FrozenClock
-from i18n_connect.platform import keys, projects, translations
 from i18n_connect.platform.accounts import create_user
 from i18n_connect.platform.organizations import create_organization
 from i18n_connect.services import Services
@@ -68,19 +68,7 @@ async def _seed(settings: Settings, clock: FrozenClock) -> tuple[str, str]:
             org = await create_organization(
                 conn, slug="acme", name="Acme", owner_user_id=user.id, now=now
             )
-            project = await projects.create_project(
-                conn,
-                organization_id=org.id,
-                name="Web",
-                slug="web",
-                source_language="en",
-                target_languages=("de",),
-                now=now,
-            )
-            await keys.create_keys(conn, project.id, {"home.title": "Title"}, now)
-            await translations.set_translations(
-                conn, project.id, "de", {"home.title": "Start"}, now
-            )
+            project = await web_project(conn, org.id, now)
     finally:
         await services.db.dispose()
     return org.id, project.id

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
+from factories import web_project
 from i18n_connect import grants, installations
 from i18n_connect.oauth.clients import create_client
-from i18n_connect.platform import keys, projects, translations
 from i18n_connect.platform.accounts import create_user
 from i18n_connect.platform.organizations import create_organization
 from i18n_connect.services import Services
@@ -128,20 +128,7 @@ async def seeded_world(running_app: httpx.AsyncClient) -> World:
                 conn, slug=slug, name=slug.title(), owner_user_id=user.id, now=now
             )
             orgs[slug] = org.id
-            project = await projects.create_project(
-                conn,
-                organization_id=org.id,
-                name="Web",
-                slug="web",
-                source_language="en",
-                target_languages=("de",),
-                now=now,
-            )
-            project_ids[slug] = project.id
-            await keys.create_keys(conn, project.id, {"home.title": "Title"}, now)
-            await translations.set_translations(
-                conn, project.id, "de", {"home.title": "Start"}, now
-            )
+            project_ids[slug] = (await web_project(conn, org.id, now)).id
         client, _ = await create_client(
             conn,
             name="Agent",
