@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Table, and_, delete, exists, func
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect.storage import counters
 from i18n_connect.storage.oauth_tables import (
     authorization_codes,
     authorization_requests,
@@ -29,7 +30,6 @@ from i18n_connect.storage.oauth_tables import (
     refresh_tokens,
 )
 from i18n_connect.storage.tables import browser_sessions
-from i18n_connect.web import ratelimit
 
 __all__ = ["DYNAMIC_ORIGINS", "collect_garbage"]
 
@@ -66,5 +66,5 @@ async def collect_garbage(
         )
     )
     removed["clients"] = int(result.rowcount or 0)
-    removed["rate_counters"] = await ratelimit.purge(conn, before=now - _COUNTER_AGE)
+    removed["rate_counters"] = await counters.purge(conn, before=now - _COUNTER_AGE)
     return removed

@@ -32,9 +32,9 @@ from i18n_connect.grants import client_token
 from i18n_connect.ids import SecretHasher, new_id, new_secret
 from i18n_connect.oauth.access_tokens import AccessTokenClaims
 from i18n_connect.scopes import CATALOG
+from i18n_connect.storage import counters
 from i18n_connect.storage.oauth_tables import grants, installation_tokens
 from i18n_connect.storage.tables import projects
-from i18n_connect.web import ratelimit
 
 __all__ = [
     "LAST_USED_RESOLUTION",
@@ -153,7 +153,7 @@ async def mint(
         raise GrantNotFound()
     if row.revoked_at is not None:
         raise GrantRevoked()
-    retry_after = await ratelimit.hit(
+    retry_after = await counters.hit(
         conn, f"mint:{grant_id}", limit=mints_per_minute, window=_MINT_WINDOW_SECONDS, now=now
     )
     if retry_after is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
@@ -11,19 +10,11 @@ from i18n_connect.clock import Clock, SystemClock
 from i18n_connect.ids import SecretHasher
 from i18n_connect.oauth.access_tokens import AccessTokens
 from i18n_connect.oauth.keys import KeyRing
+from i18n_connect.ratelimit import LocalRateLimiter, RateLimiter, build_rate_limiter
 from i18n_connect.settings import Settings
 from i18n_connect.storage import Database
 
-if TYPE_CHECKING:  # imported late below: the api package imports this module
-    from i18n_connect.api.ratelimit import RateLimiter
-
 __all__ = ["Services"]
-
-
-def _local_limiter() -> RateLimiter:
-    from i18n_connect.api.ratelimit import LocalRateLimiter
-
-    return LocalRateLimiter()
 
 
 @dataclass(slots=True)
@@ -36,12 +27,10 @@ class Services:
     tokens: AccessTokens
     clock: Clock = field(default_factory=SystemClock)
     metrics: CollectorRegistry = field(default_factory=CollectorRegistry)  # this app's /metrics
-    api_limiter: RateLimiter = field(default_factory=_local_limiter)  # partner API, per token
+    api_limiter: RateLimiter = field(default_factory=LocalRateLimiter)  # partner API, per token
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
-        from i18n_connect.api.ratelimit import build_rate_limiter
-
         clock = clock or SystemClock()
         db = Database(settings.database_url)
         keys = KeyRing(db, clock, settings.derived_key("signing-key"))

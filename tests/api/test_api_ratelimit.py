@@ -11,13 +11,13 @@ import pytest
 from api_world import World
 from redis import Redis as SyncRedis
 
-from i18n_connect.api.ratelimit import (
+from i18n_connect.clock import FrozenClock
+from i18n_connect.ratelimit import (
     LocalRateLimiter,
     RateLimiter,
     RedisRateLimiter,
     build_rate_limiter,
 )
-from i18n_connect.clock import FrozenClock
 
 REDIS_URL = os.environ.get("I18N_CONNECT_TEST_REDIS", "redis://127.0.0.1:6379/0")
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

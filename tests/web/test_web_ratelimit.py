@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from i18n_connect.clock import FrozenClock
 from i18n_connect.services import Services
+from i18n_connect.storage.counters import hit, purge, reset, undo
 from i18n_connect.storage.tables import rate_counters
-from i18n_connect.web.ratelimit import hit, purge, reset, undo
 
 
 async def _hit(services: Services, key: str, clock: FrozenClock, limit: int = 3) -> int | None:

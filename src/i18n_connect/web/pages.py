@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from i18n_connect.platform.accounts import authenticate, normalize_email
 from i18n_connect.platform.organizations import list_memberships
 from i18n_connect.platform.projects import list_projects
-from i18n_connect.web import ratelimit
+from i18n_connect.storage import counters
 from i18n_connect.web.identity import safe_next, signed_in_user
 from i18n_connect.web.sessions import (
     BrowserSession,
@@ -112,7 +112,7 @@ async def login(request: Request) -> Response:
         waits = [
             wait
             for key in (ip_key, email_key)
-            if (wait := await ratelimit.hit(conn, key, limit=limit, window=window, now=now))
+            if (wait := await counters.hit(conn, key, limit=limit, window=window, now=now))
             is not None
         ]
     if waits:
@@ -145,8 +145,8 @@ async def login(request: Request) -> Response:
 
     async with services.db.transaction() as conn:
         now = services.clock.now()
-        await ratelimit.reset(conn, email_key)
-        await ratelimit.undo(conn, ip_key, window=window, now=now)
+        await counters.reset(conn, email_key)
+        await counters.undo(conn, ip_key, window=window, now=now)
         signed_in = await sign_in(request, conn, session, user.id)
     _log.info("login.succeeded", user_id=user.id)
     redirect = RedirectResponse(next_path, status_code=303)

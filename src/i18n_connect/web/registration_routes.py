@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from i18n_connect.errors import AccessDenied, InvalidClientMetadata, RateLimited
 from i18n_connect.oauth.registration import register
 from i18n_connect.services import Services
-from i18n_connect.web import ratelimit
+from i18n_connect.storage import counters
 from i18n_connect.web.errors import NO_STORE
 from i18n_connect.web.sessions import services_of
 
@@ -58,7 +58,7 @@ async def _check_rate(
         (f"register:{address}", limit * _ADDRESS_FACTOR),
     )
     for key, bucket_limit in buckets:
-        wait = await ratelimit.hit(conn, key, limit=bucket_limit, window=_HOUR, now=now)
+        wait = await counters.hit(conn, key, limit=bucket_limit, window=_HOUR, now=now)
         if wait is not None:
             raise RateLimited(wait, f"Too many client registrations; retry after {wait} s.")
 
