@@ -31,6 +31,7 @@ __all__ = [
     "consent",
     "get_grant",
     "list_grants",
+    "lock_grant",
     "record_by_token_client",
     "revoke_grant",
     "revoke_user_grants_on_organization",
@@ -73,6 +74,16 @@ def _grant(row: Row[Any]) -> Grant:
 async def get_grant(conn: AsyncConnection, grant_id: str) -> Grant | None:
     row = (await conn.execute(select(grants).where(grants.c.id == grant_id))).first()
     return _grant(row) if row is not None else None
+
+
+async def lock_grant(conn: AsyncConnection, grant_id: str) -> None:
+    """Take the grant's row lock before changing its tokens (PostgreSQL; SQLite writers queue).
+
+    Every path that changes a grant's refresh tokens — rotation, code exchange,
+    revocation — takes the grant's row first, so concurrent ones wait instead of
+    deadlocking on each other's token rows.
+    """
+    await conn.execute(select(grants.c.id).where(grants.c.id == grant_id).with_for_update())
 
 
 async def list_grants(

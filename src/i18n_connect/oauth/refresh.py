@@ -166,18 +166,6 @@ async def claim_live_grants(
     return [found[grant_id] for grant_id in dict.fromkeys(grant_ids)]
 
 
-async def _lock_grant(conn: AsyncConnection, grant_id: str) -> None:
-    """Serialize the rotations of one grant (PostgreSQL row lock; SQLite writers already queue).
-
-    Every path that changes a grant's refresh tokens — rotation, code exchange,
-    revocation — takes the grant's row first, so concurrent ones wait instead of
-    deadlocking on each other's token rows.
-    """
-    await conn.execute(
-        select(grants_table.c.id).where(grants_table.c.id == grant_id).with_for_update()
-    )
-
-
 async def _row_by_id(conn: AsyncConnection, token_id: str) -> Any:
     return (await conn.execute(select(refresh_tokens).where(refresh_tokens.c.id == token_id))).one()
 
@@ -341,7 +329,7 @@ async def rotate(
         return InvalidGrant(
             "The user no longer administers the organization; the grant is revoked."
         )
-    await _lock_grant(conn, grant.id)
+    await grants.lock_grant(conn, grant.id)
     successor = await _advance(conn, row, grant, now=now, hasher=hasher)
     if isinstance(successor, ProtocolError):
         return successor

@@ -20,7 +20,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import installations
-from i18n_connect.grants import client_token, record_by_token_client
+from i18n_connect.grants import client_token, lock_grant, record_by_token_client
 from i18n_connect.ids import SecretHasher
 from i18n_connect.storage.oauth_tables import refresh_tokens
 
@@ -38,6 +38,7 @@ async def revoke_refresh_chain(
     row = await client_token(conn, refresh_tokens, hasher.hash(token), client_id)
     if row is None:
         return False
+    await lock_grant(conn, row.grant_id)
     deleted = await conn.execute(
         delete(refresh_tokens).where(refresh_tokens.c.grant_id == row.grant_id)
     )
