@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, delete, insert, select, update
+from sqlalchemy import Row, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,6 +24,7 @@ from i18n_connect import audit
 from i18n_connect.ids import new_id
 from i18n_connect.scopes import format_scope
 from i18n_connect.storage.oauth_tables import grants, installation_tokens, refresh_tokens
+from i18n_connect.storage.statements import Statement
 
 __all__ = [
     "Grant",
@@ -76,6 +77,9 @@ async def get_grant(conn: AsyncConnection, grant_id: str) -> Grant | None:
     return _grant(row) if row is not None else None
 
 
+_LOCK = Statement(select(grants.c.id).where(grants.c.id == bindparam("id")).with_for_update())
+
+
 async def lock_grant(conn: AsyncConnection, grant_id: str) -> None:
     """Take the grant's row lock before changing its tokens (PostgreSQL; SQLite writers queue).
 
@@ -83,7 +87,7 @@ async def lock_grant(conn: AsyncConnection, grant_id: str) -> None:
     revocation — takes the grant's row first, so concurrent ones wait instead of
     deadlocking on each other's token rows.
     """
-    await conn.execute(select(grants.c.id).where(grants.c.id == grant_id).with_for_update())
+    await _LOCK.all(conn, id=grant_id)
 
 
 async def list_grants(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import unquote_plus
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import InvalidClient, InvalidRequest
@@ -28,6 +28,7 @@ from i18n_connect.oauth.clients import AuthMethod, Client, get_client
 from i18n_connect.oauth.metadata_documents import resolve_client
 from i18n_connect.services import Services
 from i18n_connect.storage.oauth_tables import oauth_clients
+from i18n_connect.storage.statements import Statement
 
 __all__ = [
     "ClientCredentials",
@@ -124,9 +125,14 @@ async def authenticate_client(
     return client
 
 
+_STAMP_LAST_USED = Statement(
+    update(oauth_clients)
+    .where(oauth_clients.c.id == bindparam("id"))
+    .values(last_used_at=bindparam("now"))
+)
+
+
 async def stamp_last_used(conn: AsyncConnection, client: Client, *, now: datetime) -> None:
     """Record that the client was just used (at most one write a minute)."""
     if client.last_used_at is None or client.last_used_at < now - _LAST_USED_RESOLUTION:
-        await conn.execute(
-            update(oauth_clients).where(oauth_clients.c.id == client.id).values(last_used_at=now)
-        )
+        await _STAMP_LAST_USED.rowcount(conn, id=client.id, now=now)

@@ -18,13 +18,14 @@ from datetime import datetime
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import InvalidClientMetadata, InvalidRedirectUri
 from i18n_connect.ids import SecretHasher, new_id, new_secret
 from i18n_connect.scopes import format_scope, parse_scope
 from i18n_connect.storage.oauth_tables import oauth_clients
+from i18n_connect.storage.statements import Statement
 
 __all__ = [
     "AUTH_METHODS",
@@ -182,11 +183,14 @@ def _client(row: Any) -> Client:
     )
 
 
+_CLIENT_BY_ID = Statement(select(oauth_clients).where(oauth_clients.c.id == bindparam("id")))
+
+
 async def get_client(conn: AsyncConnection, client_id: str) -> Client | None:
     """The registered client, or ``None`` when the id is unknown or was deleted."""
     if not client_id or len(client_id) > 512:
         return None
-    row = (await conn.execute(select(oauth_clients).where(oauth_clients.c.id == client_id))).first()
+    row = await _CLIENT_BY_ID.first(conn, id=client_id)
     return _client(row) if row is not None else None
 
 

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.ids import SecretHasher, new_id, new_secret
 from i18n_connect.oauth.pkce import validate_challenge
 from i18n_connect.storage.oauth_tables import authorization_codes
+from i18n_connect.storage.statements import Statement
 
 __all__ = [
     "CODE_LIFETIME",
@@ -114,6 +115,21 @@ async def find_code(
     return _code(row) if row is not None else None
 
 
+_REDEEM = Statement(
+    update(authorization_codes)
+    .where(
+        authorization_codes.c.code_hash == bindparam("code_hash"),
+        authorization_codes.c.consumed_at.is_(None),
+        authorization_codes.c.client_id == bindparam("client_id"),
+        authorization_codes.c.redirect_uri == bindparam("redirect_uri"),
+        authorization_codes.c.code_challenge == bindparam("code_challenge"),
+        authorization_codes.c.expires_at > bindparam("now"),
+    )
+    .values(consumed_at=bindparam("now"))
+    .returning(*authorization_codes.c)
+)
+
+
 async def redeem_code(
     conn: AsyncConnection,
     code: str,
@@ -130,19 +146,12 @@ async def redeem_code(
     """
     if not code or len(code) > _MAX_CODE_LENGTH:
         return None
-    row = (
-        await conn.execute(
-            update(authorization_codes)
-            .where(
-                authorization_codes.c.code_hash == hasher.hash(code),
-                authorization_codes.c.consumed_at.is_(None),
-                authorization_codes.c.client_id == client_id,
-                authorization_codes.c.redirect_uri == redirect_uri,
-                authorization_codes.c.code_challenge == code_challenge,
-                authorization_codes.c.expires_at > now,
-            )
-            .values(consumed_at=now)
-            .returning(*authorization_codes.c)
-        )
-    ).first()
+    row = await _REDEEM.first(
+        conn,
+        code_hash=hasher.hash(code),
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        code_challenge=code_challenge,
+        now=now,
+    )
     return _code(row) if row is not None else None

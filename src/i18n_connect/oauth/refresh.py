@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit, grants
@@ -31,6 +31,7 @@ from i18n_connect.platform.organizations import ADMIN_ROLES
 from i18n_connect.scopes import parse_scope
 from i18n_connect.storage.oauth_tables import grants as grants_table
 from i18n_connect.storage.oauth_tables import refresh_tokens
+from i18n_connect.storage.statements import Statement
 from i18n_connect.storage.tables import memberships
 
 __all__ = [
@@ -69,6 +70,72 @@ class Rotated:
     resource: str | None
 
 
+_INSERT_TOKEN = Statement(
+    insert(refresh_tokens).values({column: bindparam(column.key) for column in refresh_tokens.c})
+)
+_DELETE_CHAIN = Statement(
+    delete(refresh_tokens).where(refresh_tokens.c.grant_id == bindparam("grant_id"))
+)
+_TOUCH_GRANT = Statement(
+    update(grants_table)
+    .where(grants_table.c.id == bindparam("id"))
+    .values(last_used_at=bindparam("now"))
+)
+_CLAIM_GRANT = Statement(
+    update(grants_table)
+    .where(
+        grants_table.c.id == bindparam("id"),
+        grants_table.c.revoked_at.is_(None),
+        grants_table.c.client_id == bindparam("client_id"),
+        grants_table.c.user_id == bindparam("user_id"),
+    )
+    .values(last_used_at=bindparam("now"))
+    .returning(
+        grants_table.c.id,
+        grants_table.c.user_id,
+        grants_table.c.client_id,
+        grants_table.c.organization_id,
+        grants_table.c.scope,
+    )
+)
+_TOKEN_BY_ID = Statement(select(refresh_tokens).where(refresh_tokens.c.id == bindparam("id")))
+_LIVE_CHILD = Statement(
+    select(refresh_tokens).where(
+        refresh_tokens.c.grant_id == bindparam("grant_id"),
+        refresh_tokens.c.parent_id == bindparam("parent_id"),
+        refresh_tokens.c.revoked_at.is_(None),
+    )
+)
+_FRESH = (
+    refresh_tokens.c.id == bindparam("id"),
+    refresh_tokens.c.used_at.is_(None),
+    refresh_tokens.c.revoked_at.is_(None),
+)
+_MARK_USED = Statement(update(refresh_tokens).where(*_FRESH).values(used_at=bindparam("now")))
+_MARK_REVOKED = Statement(update(refresh_tokens).where(*_FRESH).values(revoked_at=bindparam("now")))
+_TOKEN_WITH_GRANT = Statement(
+    select(
+        refresh_tokens,
+        grants_table.c.user_id,
+        grants_table.c.client_id.label("grant_client_id"),
+        grants_table.c.organization_id,
+        grants_table.c.scope.label("grant_scope"),
+        grants_table.c.revoked_at.label("grant_revoked_at"),
+        memberships.c.role,
+    )
+    .select_from(
+        refresh_tokens.join(grants_table, grants_table.c.id == refresh_tokens.c.grant_id).outerjoin(
+            memberships,
+            and_(
+                memberships.c.organization_id == grants_table.c.organization_id,
+                memberships.c.user_id == grants_table.c.user_id,
+            ),
+        )
+    )
+    .where(refresh_tokens.c.token_hash == bindparam("token_hash"))
+)
+
+
 async def issue_refresh_token(
     conn: AsyncConnection,
     *,
@@ -82,18 +149,19 @@ async def issue_refresh_token(
 ) -> str:
     """Store a new refresh token of the grant and return it (the only time it exists)."""
     token = new_secret("rt_")
-    await conn.execute(
-        insert(refresh_tokens).values(
-            id=new_id("rtk"),
-            token_hash=hasher.hash(token),
-            grant_id=grant_id,
-            code_id=code_id,
-            parent_id=parent_id,
-            scope=scope,
-            resource=resource,
-            created_at=now,
-            expires_at=now + REFRESH_TOKEN_LIFETIME,
-        )
+    await _INSERT_TOKEN.rowcount(
+        conn,
+        id=new_id("rtk"),
+        token_hash=hasher.hash(token),
+        grant_id=grant_id,
+        code_id=code_id,
+        parent_id=parent_id,
+        scope=scope,
+        resource=resource,
+        created_at=now,
+        expires_at=now + REFRESH_TOKEN_LIFETIME,
+        used_at=None,
+        revoked_at=None,
     )
     return token
 
@@ -109,7 +177,7 @@ async def replace_chain(
     code_id: str,
 ) -> str:
     """Start the grant's one refresh chain from a code, dropping any older chain of it."""
-    await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.grant_id == grant_id))
+    await _DELETE_CHAIN.rowcount(conn, grant_id=grant_id)
     return await issue_refresh_token(
         conn,
         grant_id=grant_id,
@@ -123,9 +191,7 @@ async def replace_chain(
 
 async def touch_grant(conn: AsyncConnection, grant_id: str, *, now: datetime) -> None:
     """Record that the grant was just used (shown on the connected-apps page)."""
-    await conn.execute(
-        update(grants_table).where(grants_table.c.id == grant_id).values(last_used_at=now)
-    )
+    await _TOUCH_GRANT.rowcount(conn, id=grant_id, now=now)
 
 
 async def claim_live_grants(
@@ -136,51 +202,30 @@ async def claim_live_grants(
     user_id: str,
     now: datetime,
 ) -> list[GrantRef] | None:
-    """Mark the grants used, in one statement; ``None`` unless every one is live and belongs to
-    this client and user (the caller then rolls back)."""
-    result = await conn.execute(
-        update(grants_table)
-        .where(
-            grants_table.c.id.in_(grant_ids),
-            grants_table.c.revoked_at.is_(None),
-            grants_table.c.client_id == client_id,
-            grants_table.c.user_id == user_id,
+    """Mark the grants used, one conditional update each; ``None`` unless every one is live and
+    belongs to this client and user (the caller then rolls back)."""
+    claimed = []
+    for grant_id in dict.fromkeys(grant_ids):
+        row = await _CLAIM_GRANT.first(
+            conn, id=grant_id, client_id=client_id, user_id=user_id, now=now
         )
-        .values(last_used_at=now)
-        .returning(
-            grants_table.c.id,
-            grants_table.c.user_id,
-            grants_table.c.client_id,
-            grants_table.c.organization_id,
-            grants_table.c.scope,
+        if row is None:
+            return None
+        claimed.append(
+            GrantRef(
+                row.id, row.user_id, row.client_id, row.organization_id, tuple(row.scope.split())
+            )
         )
-    )
-    found = {
-        row.id: GrantRef(
-            row.id, row.user_id, row.client_id, row.organization_id, tuple(row.scope.split())
-        )
-        for row in result
-    }
-    if len(found) != len(set(grant_ids)):
-        return None
-    return [found[grant_id] for grant_id in dict.fromkeys(grant_ids)]
+    return claimed
 
 
 async def _row_by_id(conn: AsyncConnection, token_id: str) -> Any:
-    return (await conn.execute(select(refresh_tokens).where(refresh_tokens.c.id == token_id))).one()
+    return await _TOKEN_BY_ID.first(conn, id=token_id)
 
 
 async def _live_child(conn: AsyncConnection, row: Any) -> Any:
     """The successor of ``row`` that is not revoked (looked up through the grant's index)."""
-    return (
-        await conn.execute(
-            select(refresh_tokens).where(
-                refresh_tokens.c.grant_id == row.grant_id,
-                refresh_tokens.c.parent_id == row.id,
-                refresh_tokens.c.revoked_at.is_(None),
-            )
-        )
-    ).first()
+    return await _LIVE_CHILD.first(conn, grant_id=row.grant_id, parent_id=row.id)
 
 
 async def _revoke_chain(
@@ -205,19 +250,12 @@ async def _revoke_chain(
     return InvalidGrant("The refresh token was already used; every token of this grant is revoked.")
 
 
-async def _claim_fresh(conn: AsyncConnection, token_id: str, **values: datetime) -> bool:
-    """Set ``values`` on the refresh token only while it is neither used nor revoked (one
-    conditional UPDATE, so exactly one concurrent caller wins); whether this call did."""
-    result = await conn.execute(
-        update(refresh_tokens)
-        .where(
-            refresh_tokens.c.id == token_id,
-            refresh_tokens.c.used_at.is_(None),
-            refresh_tokens.c.revoked_at.is_(None),
-        )
-        .values(**values)
-    )
-    return result.rowcount == 1
+async def _claim_fresh(
+    conn: AsyncConnection, token_id: str, mark: Statement, *, now: datetime
+) -> bool:
+    """Mark the refresh token used or revoked only while it is neither (one conditional
+    UPDATE, so exactly one concurrent caller wins); whether this call did."""
+    return await mark.rowcount(conn, id=token_id, now=now) == 1
 
 
 async def _advance(
@@ -228,12 +266,12 @@ async def _advance(
         if row.revoked_at is not None:
             return await _revoke_chain(conn, row, grant, now=now)
         if row.used_at is None:
-            won = await _claim_fresh(conn, row.id, used_at=now)
+            won = await _claim_fresh(conn, row.id, _MARK_USED, now=now)
         else:  # a retry after a lost response: only while the successor is still unused
             child = await _live_child(conn, row)
             if child is None or child.used_at is not None:
                 return await _revoke_chain(conn, row, grant, now=now)
-            won = await _claim_fresh(conn, child.id, revoked_at=now)
+            won = await _claim_fresh(conn, child.id, _MARK_REVOKED, now=now)
         if won:
             return await issue_refresh_token(
                 conn,
@@ -247,34 +285,6 @@ async def _advance(
             )
         row = await _row_by_id(conn, row.id)  # a concurrent refresh moved first: look again
     return InvalidGrant("The refresh token is being used concurrently; retry.")
-
-
-async def _token_with_grant(conn: AsyncConnection, token_hash: str) -> Any:
-    """The refresh token, its grant and the user's role in the grant's organization: one query."""
-    query = (
-        select(
-            refresh_tokens,
-            grants_table.c.user_id,
-            grants_table.c.client_id.label("grant_client_id"),
-            grants_table.c.organization_id,
-            grants_table.c.scope.label("grant_scope"),
-            grants_table.c.revoked_at.label("grant_revoked_at"),
-            memberships.c.role,
-        )
-        .select_from(
-            refresh_tokens.join(
-                grants_table, grants_table.c.id == refresh_tokens.c.grant_id
-            ).outerjoin(
-                memberships,
-                and_(
-                    memberships.c.organization_id == grants_table.c.organization_id,
-                    memberships.c.user_id == grants_table.c.user_id,
-                ),
-            )
-        )
-        .where(refresh_tokens.c.token_hash == token_hash)
-    )
-    return (await conn.execute(query)).first()
 
 
 def _narrowed(requested: str | None, allowed: tuple[str, ...]) -> tuple[str, ...]:
@@ -305,7 +315,7 @@ async def rotate(
     """
     if not refresh_token or len(refresh_token) > _MAX_TOKEN_LENGTH:
         raise InvalidGrant("Unknown refresh token.")
-    row = await _token_with_grant(conn, hasher.hash(refresh_token))
+    row = await _TOKEN_WITH_GRANT.first(conn, token_hash=hasher.hash(refresh_token))
     if row is None:
         raise InvalidGrant("Unknown refresh token.")
     if row.grant_client_id != client_id:

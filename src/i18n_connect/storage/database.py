@@ -48,8 +48,8 @@ class Database:
         options: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
         if not self.is_sqlite:
             options.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=5)
-        elif self.url.database and self.url.database != ":memory:":
-            options.update(async_creator=inline_sqlite.connect(self.url.database))
+        else:
+            options.update(async_creator=inline_sqlite.connect(self.url.database or ":memory:"))
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         self._write_locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             WeakKeyDictionary()
