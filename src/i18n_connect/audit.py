@@ -7,12 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect.storage.statements import Statement
 from i18n_connect.storage.tables import audit_events
 
 __all__ = ["AuditEvent", "recent", "record"]
+
+
+_INSERT = Statement.insert(audit_events, generated=("id",))
 
 
 async def record(
@@ -31,17 +35,16 @@ async def record(
 
     ``detail`` must never contain a secret: ids and scopes only.
     """
-    await conn.execute(
-        insert(audit_events).values(
-            occurred_at=now,
-            action=action,
-            actor=actor,
-            user_id=user_id,
-            client_id=client_id,
-            organization_id=organization_id,
-            grant_id=grant_id,
-            detail=detail or {},
-        )
+    await _INSERT.rowcount(
+        conn,
+        occurred_at=now,
+        action=action,
+        actor=actor,
+        user_id=user_id,
+        client_id=client_id,
+        organization_id=organization_id,
+        grant_id=grant_id,
+        detail=detail or {},
     )
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit
@@ -34,6 +34,7 @@ from i18n_connect.oauth.access_tokens import AccessTokenClaims
 from i18n_connect.scopes import CATALOG
 from i18n_connect.storage import counters
 from i18n_connect.storage.oauth_tables import grants, installation_tokens
+from i18n_connect.storage.statements import Statement
 from i18n_connect.storage.tables import projects
 
 __all__ = [
@@ -122,6 +123,20 @@ def _narrowed_scopes(allowed: tuple[str, ...], wanted: Sequence[str] | None) -> 
     return tuple(name for name in CATALOG if name in set(wanted))
 
 
+_LOCKED_GRANT = Statement(
+    select(
+        grants.c.user_id,
+        grants.c.client_id,
+        grants.c.organization_id,
+        grants.c.scope,
+        grants.c.revoked_at,
+    )
+    .where(grants.c.id == bindparam("id"))
+    .with_for_update()  # a concurrent re-consent or revocation waits for this mint
+)
+_INSERT_TOKEN = Statement.insert(installation_tokens)
+
+
 async def mint(
     conn: AsyncConnection,
     *,
@@ -136,19 +151,7 @@ async def mint(
     """Mint a token for a grant the access token covers, narrowed as asked, and audit it."""
     if grant_id not in claims.grant_ids:
         raise GrantNotFound()
-    row = (
-        await conn.execute(
-            select(
-                grants.c.user_id,
-                grants.c.client_id,
-                grants.c.organization_id,
-                grants.c.scope,
-                grants.c.revoked_at,
-            )
-            .where(grants.c.id == grant_id)
-            .with_for_update()  # a concurrent re-consent or revocation waits for this mint
-        )
-    ).first()
+    row = await _LOCKED_GRANT.first(conn, id=grant_id)
     if row is None or row.client_id != claims.client_id or row.user_id != claims.sub:
         raise GrantNotFound()
     if row.revoked_at is not None:
@@ -172,17 +175,17 @@ async def mint(
         scopes=chosen_scopes,
         expires_at=now + TOKEN_LIFETIME,
     )
-    await conn.execute(
-        insert(installation_tokens).values(
-            id=minted.id,
-            token_hash=hasher.hash(token),
-            grant_id=grant_id,
-            organization_id=minted.organization_id,
-            project_ids=list(chosen_projects),
-            scope=" ".join(chosen_scopes),
-            created_at=now,
-            expires_at=minted.expires_at,
-        )
+    await _INSERT_TOKEN.rowcount(
+        conn,
+        id=minted.id,
+        token_hash=hasher.hash(token),
+        grant_id=grant_id,
+        organization_id=minted.organization_id,
+        project_ids=list(chosen_projects),
+        scope=" ".join(chosen_scopes),
+        created_at=now,
+        expires_at=minted.expires_at,
+        revoked_at=None,
     )
     await audit.record(
         conn,
@@ -202,31 +205,40 @@ async def mint(
     return minted
 
 
+_TOKEN_WITH_GRANT = Statement(
+    select(
+        installation_tokens.c.id,
+        installation_tokens.c.grant_id,
+        installation_tokens.c.organization_id,
+        installation_tokens.c.project_ids,
+        installation_tokens.c.scope,
+        installation_tokens.c.expires_at,
+        installation_tokens.c.revoked_at,
+        grants.c.revoked_at.label("grant_revoked_at"),
+        grants.c.client_id,
+        grants.c.user_id,
+        grants.c.last_used_at,
+    )
+    .join(grants, grants.c.id == installation_tokens.c.grant_id)
+    .where(installation_tokens.c.token_hash == bindparam("token_hash"))
+)
+_TOUCH_GRANT = Statement(
+    update(grants)
+    .where(
+        grants.c.id == bindparam("id"),
+        or_(grants.c.last_used_at.is_(None), grants.c.last_used_at <= bindparam("stale_before")),
+    )
+    .values(last_used_at=bindparam("now"))
+)
+
+
 async def authenticate(
     conn: AsyncConnection, token: str, *, now: datetime, hasher: SecretHasher
 ) -> InstallationContext:
     """The live token's context; `InvalidToken` (401) or `GrantRevoked` (410) otherwise."""
     if not looks_like_installation_token(token):
         raise InvalidToken(log_detail="not an installation token")
-    row = (
-        await conn.execute(
-            select(
-                installation_tokens.c.id,
-                installation_tokens.c.grant_id,
-                installation_tokens.c.organization_id,
-                installation_tokens.c.project_ids,
-                installation_tokens.c.scope,
-                installation_tokens.c.expires_at,
-                installation_tokens.c.revoked_at,
-                grants.c.revoked_at.label("grant_revoked_at"),
-                grants.c.client_id,
-                grants.c.user_id,
-                grants.c.last_used_at,
-            )
-            .join(grants, grants.c.id == installation_tokens.c.grant_id)
-            .where(installation_tokens.c.token_hash == hasher.hash(token))
-        )
-    ).first()
+    row = await _TOKEN_WITH_GRANT.first(conn, token_hash=hasher.hash(token))
     if row is None:
         raise InvalidToken(log_detail="unknown installation token")
     if row.grant_revoked_at is not None:
@@ -250,16 +262,7 @@ async def authenticate(
 
 async def touch_grant(conn: AsyncConnection, grant_id: str, now: datetime) -> None:
     """Record that the grant was used, at most once per `LAST_USED_RESOLUTION`."""
-    await conn.execute(
-        update(grants)
-        .where(
-            grants.c.id == grant_id,
-            or_(
-                grants.c.last_used_at.is_(None), grants.c.last_used_at <= now - LAST_USED_RESOLUTION
-            ),
-        )
-        .values(last_used_at=now)
-    )
+    await _TOUCH_GRANT.rowcount(conn, id=grant_id, stale_before=now - LAST_USED_RESOLUTION, now=now)
 
 
 async def revoke_token(

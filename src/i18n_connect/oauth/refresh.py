@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit, grants
@@ -70,9 +70,7 @@ class Rotated:
     resource: str | None
 
 
-_INSERT_TOKEN = Statement(
-    insert(refresh_tokens).values({column: bindparam(column.key) for column in refresh_tokens.c})
-)
+_INSERT_TOKEN = Statement.insert(refresh_tokens)
 _DELETE_CHAIN = Statement(
     delete(refresh_tokens).where(refresh_tokens.c.grant_id == bindparam("grant_id"))
 )

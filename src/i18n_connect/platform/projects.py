@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import ConflictError, InvalidRequest, NotFound
 from i18n_connect.ids import new_id
 from i18n_connect.platform.organizations import check_name, check_slug
+from i18n_connect.storage.statements import Statement
 from i18n_connect.storage.tables import organizations, project_languages, projects
 
 __all__ = [
@@ -182,11 +183,18 @@ async def add_language(conn: AsyncConnection, project_id: str, code: str, now: d
     return updated
 
 
+_PROJECT_BY_ID = Statement(select(*_COLUMNS).where(projects.c.id == bindparam("id")))
+_LANGUAGES_OF = Statement(
+    select(project_languages.c.code).where(project_languages.c.project_id == bindparam("id"))
+)
+
+
 async def get_project(conn: AsyncConnection, project_id: str) -> Project | None:
-    row = (await conn.execute(select(*_COLUMNS).where(projects.c.id == project_id))).first()
+    """The project (its target languages included); a partner-API hot path."""
+    row = await _PROJECT_BY_ID.first(conn, id=project_id)
     if row is None:
         return None
-    return _project(row, (await _languages(conn, [row.id]))[row.id])
+    return _project(row, [language.code for language in await _LANGUAGES_OF.all(conn, id=row.id)])
 
 
 async def get_project_by_slug(

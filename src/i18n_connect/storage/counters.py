@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, delete, update
+from sqlalchemy import bindparam, case, delete, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect.storage.statements import Statement
 from i18n_connect.storage.tables import rate_counters
 
 __all__ = ["hit", "purge", "reset", "undo"]
@@ -33,15 +35,11 @@ def _retry_after(start: datetime, window: int, now: datetime) -> int:
     return max(1, math.ceil(remaining))
 
 
-async def hit(
-    conn: AsyncConnection, key: str, *, limit: int, window: int, now: datetime
-) -> int | None:
-    """Count one event; the seconds to wait when this event is over ``limit``, else ``None``."""
-    if len(key) > _MAX_KEY_LENGTH:
-        raise ValueError(f"rate-limit keys are at most {_MAX_KEY_LENGTH} characters")
-    start = _window_start(now, window)
-    insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(rate_counters).values(key=key, window_start=start, count=1)
+def _upsert(insert: Any) -> Statement:
+    """Count one event of a key: one ``INSERT … ON CONFLICT DO UPDATE … RETURNING``."""
+    statement = insert(rate_counters).values(
+        key=bindparam("key"), window_start=bindparam("window_start"), count=1
+    )
     statement = statement.on_conflict_do_update(
         index_elements=[rate_counters.c.key],
         set_={
@@ -55,8 +53,22 @@ async def hit(
             "window_start": statement.excluded.window_start,
         },
     )
-    count = (await conn.execute(statement.returning(rate_counters.c.count))).scalar_one()
-    return _retry_after(start, window, now) if count > limit else None
+    return Statement(statement.returning(rate_counters.c.count))
+
+
+_HIT = {"postgresql": _upsert(postgresql_insert), "sqlite": _upsert(sqlite_insert)}
+
+
+async def hit(
+    conn: AsyncConnection, key: str, *, limit: int, window: int, now: datetime
+) -> int | None:
+    """Count one event; the seconds to wait when this event is over ``limit``, else ``None``."""
+    if len(key) > _MAX_KEY_LENGTH:
+        raise ValueError(f"rate-limit keys are at most {_MAX_KEY_LENGTH} characters")
+    start = _window_start(now, window)
+    row = await _HIT[conn.dialect.name].first(conn, key=key, window_start=start)
+    assert row is not None
+    return _retry_after(start, window, now) if row.count > limit else None
 
 
 async def undo(conn: AsyncConnection, key: str, *, window: int, now: datetime) -> None:

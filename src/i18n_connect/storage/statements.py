@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -43,11 +44,14 @@ class _Compiled:
 
     sql: str
     names: tuple[str, ...]
+    literals: dict[str, Any]  # values written into the statement, such as ``count=1``
     bind: tuple[_Processor, ...]
     result: tuple[_Processor, ...]
     row: Callable[..., Any] | None  # a named tuple class; None for statements without rows
 
     def args(self, params: dict[str, Any]) -> list[Any]:
+        if self.literals:
+            params = {**self.literals, **params}
         try:
             values = [params[name] for name in self.names]
         except KeyError as exc:
@@ -75,6 +79,15 @@ class Statement:
     def __init__(self, statement: ClauseElement) -> None:
         self._statement = statement
         self._compiled: dict[str, _Compiled] = {}
+
+    @classmethod
+    def insert(cls, table: Table, *, generated: tuple[str, ...] = ()) -> Statement:
+        """An INSERT of one row giving every column but the database-generated ones, each as
+        a parameter of the column's name."""
+        values: dict[Any, Any] = {
+            column: bindparam(column.key) for column in table.c if column.key not in generated
+        }
+        return cls(insert(table).values(values))
 
     def _for(self, dialect: Dialect) -> _Compiled:
         compiled = self._compiled.get(dialect.name)
@@ -107,17 +120,20 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     if any(bind.expanding for bind in compiled.binds.values()):
         raise TypeError("hot-path statements have a fixed shape (no expanding IN)")
     names = tuple(compiled.positiontup or ())
+    literals = {
+        name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
+    }
     bind = tuple(
         compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
     )
     columns = list(getattr(statement, "exported_columns", ()))
     if not columns:
-        return _Compiled(str(compiled), names, bind, (), None)
+        return _Compiled(str(compiled), names, literals, bind, (), None)
     result = tuple(
         column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
     )
     keys = [column.key for column in columns]
-    return _Compiled(str(compiled), names, bind, result, namedtuple("Row", keys))
+    return _Compiled(str(compiled), names, literals, bind, result, namedtuple("Row", keys))
 
 
 class _SQLite:
