@@ -54,17 +54,31 @@ class Database:
         self._write_locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             WeakKeyDictionary()
         )
-        self._idle: WeakKeyDictionary[asyncio.AbstractEventLoop, _Idle] = WeakKeyDictionary()
+        # Connections parked between transactions, per event loop; at most pool_size of them,
+        # so that the pool's overflow always remains for a burst.
+        self._idle: WeakKeyDictionary[asyncio.AbstractEventLoop, list[AsyncConnection]] = (
+            WeakKeyDictionary()
+        )
         self._idle_limit = pool_size
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
     @asynccontextmanager
     async def transaction(self, *, readonly: bool = False) -> AsyncIterator[AsyncConnection]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        Checking a connection out of SQLAlchemy's async pool and back in costs about
+        150 µs of CPU (greenlet hops, pool events, a shielded close task) against
+        about 50 µs for the transaction itself, so finished connections are parked
+        and handed to the next transaction. One that failed at the database level,
+        or was interrupted, is closed instead: a broken PostgreSQL connection costs
+        one 503 before the pool's pre-ping replaces it.
+        """
         async with self._write_turn(readonly):
-            idle = self._idle_here()
-            conn = idle.take(readonly) or await self._connect(readonly)
+            idle = self._idle.setdefault(asyncio.get_running_loop(), [])
+            conn = idle.pop() if idle else await self.engine.connect()
+            # read by the SQLite begin hook; setting it does no I/O
+            conn.sync_connection.execution_options(i18n_connect_readonly=readonly)  # type: ignore[union-attr]
             failure: BaseException | None = None
             try:
                 async with conn.begin():
@@ -73,21 +87,10 @@ class Database:
                 failure = exc
                 raise
             finally:
-                if not (_reusable(conn, failure) and idle.put(conn, readonly, self._idle_limit)):
+                if _reusable(conn, failure) and len(idle) < self._idle_limit:
+                    idle.append(conn)
+                else:
                     await conn.close()
-
-    async def _connect(self, readonly: bool) -> AsyncConnection:
-        conn = await self.engine.connect()
-        if readonly:
-            conn = await conn.execution_options(i18n_connect_readonly=True)
-        return conn
-
-    def _idle_here(self) -> _Idle:
-        loop = asyncio.get_running_loop()
-        idle = self._idle.get(loop)
-        if idle is None:
-            idle = self._idle[loop] = _Idle()
-        return idle
 
     @asynccontextmanager
     async def _write_turn(self, readonly: bool) -> AsyncIterator[None]:
@@ -119,44 +122,9 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        idle = self._idle.pop(asyncio.get_running_loop(), None)
-        for conn in idle.drain() if idle is not None else ():
+        for conn in self._idle.pop(asyncio.get_running_loop(), []):
             await conn.close()
         await self.engine.dispose()
-
-
-class _Idle:
-    """Connections kept open between one event loop's transactions, by kind.
-
-    Checking a connection out of SQLAlchemy's async pool and back in costs
-    about 150 µs of CPU (greenlet hops, pool events, a shielded close task)
-    against about 60 µs for the transaction itself, so a few connections stay
-    checked out and are handed to the next transaction of the same kind. A
-    connection that failed at the database level, or was interrupted, is closed
-    instead; a broken PostgreSQL connection therefore costs one 503 before the
-    pool's pre-ping replaces it.
-    """
-
-    __slots__ = ("_by_kind",)
-
-    def __init__(self) -> None:
-        self._by_kind: dict[bool, list[AsyncConnection]] = {False: [], True: []}
-
-    def take(self, readonly: bool) -> AsyncConnection | None:
-        connections = self._by_kind[readonly]
-        return connections.pop() if connections else None
-
-    def put(self, conn: AsyncConnection, readonly: bool, limit: int) -> bool:
-        connections = self._by_kind[readonly]
-        if len(connections) >= limit:
-            return False
-        connections.append(conn)
-        return True
-
-    def drain(self) -> list[AsyncConnection]:
-        drained = self._by_kind[False] + self._by_kind[True]
-        self._by_kind = {False: [], True: []}
-        return drained
 
 
 def _reusable(conn: AsyncConnection, failure: BaseException | None) -> bool:

@@ -1,0 +1,95 @@
+"""`Database.transaction`: parked connections are reused, broken ones are not, parking never
+starves the pool, and SQLite's read-only and write transactions lock as they should."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect.storage.database import Database
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url, pool_size=2)
+    yield database
+    await database.dispose()
+
+
+async def _connection_of(db: Database, *, readonly: bool = False) -> AsyncConnection:
+    async with db.transaction(readonly=readonly) as conn:
+        return conn
+
+
+async def test_a_finished_connection_serves_the_next_transaction(db: Database) -> None:
+    first = await _connection_of(db)
+    assert await _connection_of(db, readonly=True) is first
+    assert await _connection_of(db) is first
+
+
+async def test_an_ordinary_failure_rolls_back_and_keeps_the_connection(db: Database) -> None:
+    first = await _connection_of(db)
+    with pytest.raises(ValueError):
+        async with db.transaction() as conn:
+            await conn.execute(text("CREATE TABLE scratch (id INTEGER)"))
+            raise ValueError
+    assert await _connection_of(db) is first
+    async with db.transaction(readonly=True) as conn:  # the DDL was rolled back
+        with pytest.raises(OperationalError if db.is_sqlite else Exception):
+            await conn.execute(text("SELECT id FROM scratch"))
+
+
+async def test_a_database_failure_closes_the_connection(db: Database) -> None:
+    """Closed, not parked: it goes back to the pool, whose pre-ping vets it (PostgreSQL)."""
+    first = await _connection_of(db)
+    with pytest.raises(Exception) as raised:
+        async with db.transaction() as conn:
+            await conn.execute(text("SELECT * FROM no_such_table"))
+    assert "no_such_table" in str(raised.value)
+    assert await _connection_of(db) is not first
+
+
+async def test_parked_connections_never_starve_the_pool(db: Database) -> None:
+    """pool_size=2: at most two are parked; bursts of both kinds still get connections at once."""
+    release = asyncio.Event()
+
+    async def hold(readonly: bool) -> None:
+        async with db.transaction(readonly=readonly) as conn:
+            await conn.execute(text("SELECT 1"))
+            await release.wait()
+
+    for readonly in (True, False, True) if not db.is_sqlite else (True, True):
+        release.clear()
+        tasks = [asyncio.create_task(hold(readonly)) for _ in range(3 if not db.is_sqlite else 4)]
+        await asyncio.sleep(0.2)
+        release.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=3)
+    assert len(db._idle[asyncio.get_running_loop()]) <= 2
+
+
+async def test_sqlite_readonly_and_write_transactions_lock_as_asked(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "locks.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    other = sqlite3.connect(path, timeout=0.05)
+    other.isolation_level = None
+    try:
+        async with db.transaction(readonly=True):
+            other.execute("BEGIN IMMEDIATE")  # a read-only transaction leaves the write lock free
+            other.execute("ROLLBACK")
+        async with db.transaction():  # the same connection, now writing: BEGIN IMMEDIATE
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+    finally:
+        other.close()
+        await db.dispose()

@@ -1,0 +1,137 @@
+"""`storage.statements`: hot-path statements run on the driver give what Core gives, inside the
+caller's transaction, with SQLAlchemy's exceptions, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from i18n_connect.storage.database import Database
+from i18n_connect.storage.oauth_tables import oauth_clients
+from i18n_connect.storage.statements import Statement
+from i18n_connect.storage.tables import audit_events, rate_counters
+
+NOW = datetime(2026, 5, 4, 3, 2, 1, 123456, tzinfo=UTC)
+INSERT_CLIENT = Statement.insert(oauth_clients)
+CLIENT_BY_ID = Statement(select(oauth_clients).where(oauth_clients.c.id == bindparam("id")))
+STAMP = Statement(
+    update(oauth_clients)
+    .where(oauth_clients.c.id == bindparam("id"))
+    .values(last_used_at=bindparam("now"))
+)
+
+
+class Rollback(Exception):
+    pass
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+def client_values(client_id: str) -> dict[str, object]:
+    return {
+        "id": client_id,
+        "name": "Ünïcode app",
+        "secret_hash": None,
+        "token_endpoint_auth_method": "none",
+        "redirect_uris": ["https://app.example/cb", "http://127.0.0.1/cb"],
+        "scope": "projects:read",
+        "client_uri": None,
+        "logo_uri": None,
+        "origin": "cli",
+        "verified": True,
+        "created_at": NOW,
+        "last_used_at": None,
+        "metadata_expires_at": NOW + timedelta(days=1),
+    }
+
+
+async def test_rows_match_what_core_returns(db: Database) -> None:
+    async with db.transaction() as conn:
+        assert await INSERT_CLIENT.rowcount(conn, **client_values("c1")) == 1
+    async with db.transaction(readonly=True) as conn:
+        row = await CLIENT_BY_ID.first(conn, id="c1")
+        core = (await conn.execute(select(oauth_clients).where(oauth_clients.c.id == "c1"))).one()
+    assert row is not None
+    assert tuple(row) == tuple(core)
+    assert row._fields == tuple(core._fields)
+    assert row.redirect_uris == ["https://app.example/cb", "http://127.0.0.1/cb"]
+    assert row.verified is True
+    assert row.created_at == NOW and row.created_at.tzinfo is not None
+    assert row.last_used_at is None
+
+
+async def test_rowcount_counts_changed_rows(db: Database) -> None:
+    async with db.transaction() as conn:
+        await INSERT_CLIENT.rowcount(conn, **client_values("c1"))
+        assert await STAMP.rowcount(conn, id="c1", now=NOW) == 1
+        assert await STAMP.rowcount(conn, id="missing", now=NOW) == 0
+    async with db.transaction(readonly=True) as conn:
+        row = await CLIENT_BY_ID.first(conn, id="c1")
+        assert await CLIENT_BY_ID.first(conn, id="missing") is None
+    assert row is not None and row.last_used_at == NOW
+
+
+async def test_a_first_statement_belongs_to_the_callers_transaction(db: Database) -> None:
+    """On PostgreSQL the adapter begins lazily: a driver statement first in a transaction must
+    still be rolled back with it."""
+    with pytest.raises(Rollback):
+        async with db.transaction() as conn:
+            await INSERT_CLIENT.rowcount(conn, **client_values("c1"))
+            raise Rollback
+    async with db.transaction(readonly=True) as conn:
+        assert await CLIENT_BY_ID.first(conn, id="c1") is None
+        assert (await conn.execute(select(oauth_clients.c.id))).all() == []
+
+
+async def test_driver_statements_and_core_share_one_transaction(db: Database) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(insert(oauth_clients).values(**client_values("c1")))
+        assert await STAMP.rowcount(conn, id="c1", now=NOW) == 1  # sees Core's uncommitted row
+        core = (await conn.execute(select(oauth_clients.c.last_used_at))).scalar_one()
+    assert core == NOW
+
+
+async def test_driver_errors_are_sqlalchemy_errors_and_roll_back(db: Database) -> None:
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as conn:
+            await INSERT_CLIENT.rowcount(conn, **client_values("c1"))
+            await INSERT_CLIENT.rowcount(conn, **client_values("c1"))  # same primary key
+    async with db.transaction() as conn:  # the next transaction works and saw nothing
+        assert await CLIENT_BY_ID.first(conn, id="c1") is None
+        assert await INSERT_CLIENT.rowcount(conn, **client_values("c1")) == 1
+
+
+async def test_literal_values_travel_with_the_statement(db: Database) -> None:
+    upsert = Statement(
+        insert(rate_counters)
+        .values(key=bindparam("key"), window_start=bindparam("start"), count=1)
+        .returning(rate_counters.c.count)
+    )
+    async with db.transaction() as conn:
+        row = await upsert.first(conn, key="k", start=NOW)
+    assert row is not None and row.count == 1
+
+
+async def test_a_missing_parameter_is_named(db: Database) -> None:
+    async with db.transaction(readonly=True) as conn:
+        with pytest.raises(TypeError, match="'id'"):
+            await CLIENT_BY_ID.first(conn)
+
+
+async def test_statements_of_variable_shape_are_refused(db: Database) -> None:
+    expanding = Statement(select(oauth_clients).where(oauth_clients.c.id.in_(["a", "b"])))
+    with_default = Statement(insert(audit_events).values(action=bindparam("action")))
+    async with db.transaction(readonly=True) as conn:
+        with pytest.raises(TypeError, match="fixed shape"):
+            await expanding.all(conn)
+        with pytest.raises(TypeError, match="every column explicitly"):
+            await with_default.rowcount(conn, action="x")
