@@ -58,21 +58,33 @@ async def test_a_database_failure_closes_the_connection(db: Database) -> None:
 
 
 async def test_parked_connections_never_starve_the_pool(db: Database) -> None:
-    """pool_size=2: at most two are parked; bursts of both kinds still get connections at once."""
-    release = asyncio.Event()
+    """pool_size=2, so at most 4 connections. With all 4 busy and a fifth transaction waiting
+    on the pool, connections that finish go back to the pool, not into the parking."""
+    release = [asyncio.Event() for _ in range(4)]
 
-    async def hold(readonly: bool) -> None:
-        async with db.transaction(readonly=readonly) as conn:
+    async def hold(done: asyncio.Event) -> None:
+        async with db.transaction(readonly=True) as conn:
             await conn.execute(text("SELECT 1"))
-            await release.wait()
+            await done.wait()
 
-    for readonly in (True, False, True) if not db.is_sqlite else (True, True):
-        release.clear()
-        tasks = [asyncio.create_task(hold(readonly)) for _ in range(3 if not db.is_sqlite else 4)]
-        await asyncio.sleep(0.2)
-        release.set()
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=3)
-    assert len(db._idle[asyncio.get_running_loop()]) <= 2
+    holders = [asyncio.create_task(hold(event)) for event in release]
+    await asyncio.sleep(0.2)
+    waiter = asyncio.create_task(hold(asyncio.Event()))
+    await asyncio.sleep(0.1)
+    release[0].set()
+    release[1].set()
+    try:
+        async with asyncio.timeout(2):  # the pool's own timeout is 5 s
+            while not waiter.done():
+                if db._busy == 3:  # the two finished, the waiter is inside its transaction
+                    break
+                await asyncio.sleep(0.01)
+        assert db._idle[asyncio.get_running_loop()] == []
+    finally:
+        for event in release:
+            event.set()
+        waiter.cancel()
+        await asyncio.gather(*holders, waiter, return_exceptions=True)
 
 
 async def test_sqlite_readonly_and_write_transactions_lock_as_asked(

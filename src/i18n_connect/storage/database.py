@@ -46,20 +46,20 @@ class Database:
         self.url = async_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         options: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
-        if not self.is_sqlite:
-            options.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=5)
-        else:
+        if self.is_sqlite:
             options.update(async_creator=inline_sqlite.connect(self.url.database or ":memory:"))
+        if self.url.database not in (None, "", ":memory:"):  # a queue pool, not a static one
+            options.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=5)
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         self._write_locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             WeakKeyDictionary()
         )
-        # Connections parked between transactions, per event loop; at most pool_size of them,
-        # so that the pool's overflow always remains for a burst.
+        # Connections parked between transactions, per event loop (see `transaction`).
         self._idle: WeakKeyDictionary[asyncio.AbstractEventLoop, list[AsyncConnection]] = (
             WeakKeyDictionary()
         )
         self._idle_limit = pool_size
+        self._busy = 0  # connections inside a transaction right now
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
@@ -70,7 +70,9 @@ class Database:
         Checking a connection out of SQLAlchemy's async pool and back in costs about
         150 µs of CPU (greenlet hops, pool events, a shielded close task) against
         about 50 µs for the transaction itself, so finished connections are parked
-        and handed to the next transaction. One that failed at the database level,
+        and handed to the next transaction. Parked and busy connections together stay
+        within ``pool_size``: beyond it a finished connection goes back to the pool,
+        where a request may be waiting for it. One that failed at the database level,
         or was interrupted, is closed instead: a broken PostgreSQL connection costs
         one 503 before the pool's pre-ping replaces it.
         """
@@ -80,6 +82,7 @@ class Database:
             # read by the SQLite begin hook; setting it does no I/O
             conn.sync_connection.execution_options(i18n_connect_readonly=readonly)  # type: ignore[union-attr]
             failure: BaseException | None = None
+            self._busy += 1
             try:
                 async with conn.begin():
                     yield conn
@@ -87,7 +90,8 @@ class Database:
                 failure = exc
                 raise
             finally:
-                if _reusable(conn, failure) and len(idle) < self._idle_limit:
+                self._busy -= 1
+                if _reusable(conn, failure) and len(idle) + self._busy < self._idle_limit:
                     idle.append(conn)
                 else:
                     await conn.close()
