@@ -188,7 +188,12 @@ async def replace_chain(
 
 
 async def touch_grant(conn: AsyncConnection, grant_id: str, *, now: datetime) -> None:
-    """Record that the grant was just used (shown on the connected-apps page)."""
+    """Record that the grant was just used (shown on the connected-apps page).
+
+    The UPDATE takes the grant's row lock, like `grants.lock_grant`: rotation
+    touches the grant first, so one statement both records the use and orders
+    concurrent changes of the chain.
+    """
     await _TOUCH_GRANT.rowcount(conn, id=grant_id, now=now)
 
 
@@ -337,11 +342,10 @@ async def rotate(
         return InvalidGrant(
             "The user no longer administers the organization; the grant is revoked."
         )
-    await grants.lock_grant(conn, grant.id)
+    await touch_grant(conn, grant.id, now=now)  # and lock it, before the chain changes
     successor = await _advance(conn, row, grant, now=now, hasher=hasher)
     if isinstance(successor, ProtocolError):
         return successor
-    await touch_grant(conn, grant.id, now=now)
     return Rotated(
         refresh_token=successor,
         grant=grant,
