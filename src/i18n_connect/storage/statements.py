@@ -33,7 +33,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from i18n_connect.storage.inline_sqlite import InlineConnection
 
-__all__ = ["Statement"]
+__all__ = ["Statement", "sqlite_driver"]
 
 _Processor = Callable[[Any], Any] | None
 
@@ -192,6 +192,13 @@ class _Asyncpg:
                     adapter._handle_exception(exc)  # raises the DBAPI-level translation
                 except Exception as translated:
                     raise DBAPIError.instance(sql, args, translated, adapter.dbapi.Error) from exc
+
+
+def sqlite_driver(conn: AsyncConnection) -> _SQLite:
+    """The statement runner of an inline SQLite connection (for `Database`'s transactions)."""
+    driver = _driver(conn)
+    assert isinstance(driver, _SQLite)
+    return driver
 
 
 def _driver(conn: AsyncConnection) -> _SQLite | _Asyncpg:
