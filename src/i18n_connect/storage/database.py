@@ -151,12 +151,12 @@ async def _sqlite_transaction(conn: AsyncConnection, readonly: bool) -> AsyncIte
     except BaseException:
         if conn.in_transaction():
             await conn.rollback()
-        else:
+        elif driver.in_transaction:
             await driver.execute("ROLLBACK", [])
         raise
     if conn.in_transaction():
         await conn.commit()
-    else:
+    elif driver.in_transaction:  # not already ended by the block itself
         await driver.execute("COMMIT", [])
 
 

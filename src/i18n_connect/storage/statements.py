@@ -35,7 +35,7 @@ from i18n_connect.storage.inline_sqlite import InlineConnection
 
 __all__ = ["Statement", "sqlite_driver"]
 
-_Processor = Callable[[Any], Any] | None
+_Processors = tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, processor), if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +45,8 @@ class _Compiled:
     sql: str
     names: tuple[str, ...]
     literals: dict[str, Any]  # values written into the statement, such as ``count=1``
-    bind: tuple[_Processor, ...]
-    result: tuple[_Processor, ...]
+    bind: _Processors
+    result: _Processors
     row: Callable[..., Any] | None  # a named tuple class; None for statements without rows
 
     def args(self, params: dict[str, Any]) -> list[Any]:
@@ -56,19 +56,25 @@ class _Compiled:
             values = [params[name] for name in self.names]
         except KeyError as exc:
             raise TypeError(f"missing statement parameter {exc}") from None
-        return [
-            value if process is None or value is None else process(value)
-            for value, process in zip(values, self.bind, strict=True)
-        ]
+        return _processed(values, self.bind)
 
     def make_row(self, values: Sequence[Any]) -> Any:
         assert self.row is not None
-        return self.row(
-            *(
-                value if process is None or value is None else process(value)
-                for value, process in zip(values, self.result, strict=True)
-            )
-        )
+        return self.row(*_processed(list(values), self.result))
+
+
+def _processed(values: list[Any], processors: _Processors) -> list[Any]:
+    for position, process in processors:
+        value = values[position]
+        if value is not None:
+            values[position] = process(value)
+    return values
+
+
+def _processors(candidates: Sequence[Callable[[Any], Any] | None]) -> _Processors:
+    return tuple(
+        (position, process) for position, process in enumerate(candidates) if process is not None
+    )
 
 
 class Statement:
@@ -123,14 +129,14 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     literals = {
         name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
     }
-    bind = tuple(
-        compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    bind = _processors(
+        [compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     )
     columns = list(getattr(statement, "exported_columns", ()))
     if not columns:
         return _Compiled(str(compiled), names, literals, bind, (), None)
-    result = tuple(
-        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+    result = _processors(
+        [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
     )
     keys = [column.key for column in columns]
     return _Compiled(str(compiled), names, literals, bind, result, namedtuple("Row", keys))
@@ -143,6 +149,10 @@ class _SQLite:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
 
     async def fetch(self, sql: str, args: list[Any]) -> list[Any]:
         try:

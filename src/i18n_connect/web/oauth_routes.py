@@ -110,7 +110,7 @@ def client_error_response(
 
 async def _token_outcome(request: Request) -> dict[str, Any]:
     services = services_of(request)
-    if request.url.query:
+    if request.scope["query_string"]:
         raise InvalidRequest("Token request parameters go in the request body, not the URL.")
     authorization, params = await client_request(request)
     await services.keys.signing_key()  # a first key is created outside the request's transaction
