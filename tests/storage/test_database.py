@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect.storage import inline_sqlite
 from i18n_connect.storage.database import Database
 
 
@@ -105,3 +108,36 @@ async def test_sqlite_readonly_and_write_transactions_lock_as_asked(
     finally:
         other.close()
         await db.dispose()
+
+
+def test_the_checkpointer_copies_the_wal_off_the_request_path(tmp_path: Path) -> None:
+    path = tmp_path / "wal.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")  # only the checkpointer may copy pages
+    writer.execute("CREATE TABLE t (v BLOB)")
+    checkpointer = inline_sqlite.Checkpointer(str(path), interval=0.01)
+    try:
+        for _ in range(50):
+            writer.execute("INSERT INTO t VALUES (randomblob(8000))")
+        # the pages reach the database file only through a checkpoint
+        deadline = time.monotonic() + 3
+        while path.stat().st_size < 50 * 8000 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert path.stat().st_size >= 50 * 8000
+    finally:
+        checkpointer.stop()
+        writer.close()
+    assert not any(thread.name == "sqlite-checkpoint" for thread in threading.enumerate())
+
+
+async def test_dispose_stops_the_checkpointer(sqlite_template: Path, tmp_path: Path) -> None:
+    path = tmp_path / "dispose.db"
+    shutil.copy(sqlite_template, path)
+    before = sum(thread.name == "sqlite-checkpoint" for thread in threading.enumerate())
+    db = Database(f"sqlite:///{path}")
+    async with db.transaction() as conn:
+        await conn.execute(text("SELECT 1"))
+    assert sum(t.name == "sqlite-checkpoint" for t in threading.enumerate()) == before + 1
+    await db.dispose()
+    assert sum(t.name == "sqlite-checkpoint" for t in threading.enumerate()) == before

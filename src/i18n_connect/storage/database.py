@@ -28,6 +28,7 @@ __all__ = ["Database", "async_url"]
 
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
+_IN_MEMORY = (None, "", ":memory:")
 
 
 def async_url(url: str) -> URL:
@@ -48,7 +49,7 @@ class Database:
         options: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
         if self.is_sqlite:
             options.update(async_creator=inline_sqlite.connect(self.url.database or ":memory:"))
-        if self.url.database not in (None, "", ":memory:"):  # a queue pool, not a static one
+        if self.url.database not in _IN_MEMORY:  # a queue pool, not a static one
             options.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=5)
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         self._write_locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
@@ -60,6 +61,7 @@ class Database:
         )
         self._idle_limit = pool_size
         self._busy = 0  # connections inside a transaction right now
+        self._checkpointer: inline_sqlite.Checkpointer | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
@@ -76,6 +78,8 @@ class Database:
         or was interrupted, is closed instead: a broken PostgreSQL connection costs
         one 503 before the pool's pre-ping replaces it.
         """
+        if self._checkpointer is None and self.is_sqlite and self.url.database not in _IN_MEMORY:
+            self._checkpointer = inline_sqlite.Checkpointer(self.url.database or "")
         async with self._write_turn(readonly):
             idle = self._idle.setdefault(asyncio.get_running_loop(), [])
             conn = idle.pop() if idle else await self.engine.connect()
@@ -130,6 +134,9 @@ class Database:
         for conn in self._idle.pop(asyncio.get_running_loop(), []):
             await conn.close()
         await self.engine.dispose()
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.stop)
+            self._checkpointer = None
 
 
 def _reusable(conn: AsyncConnection, failure: BaseException | None) -> bool:
