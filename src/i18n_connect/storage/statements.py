@@ -172,7 +172,9 @@ class _Asyncpg:
 
     The adapter begins its transaction lazily, at the first statement; this
     begins it first if needed, takes the adapter's statement mutex, and lets the
-    adapter translate asyncpg's errors as it does for its own statements.
+    adapter translate asyncpg's errors as it does for its own statements. These
+    are the adapter's private members: ``pyproject.toml`` holds SQLAlchemy to
+    2.1.x, and the statement tests run on PostgreSQL in CI.
     """
 
     __slots__ = ("_adapter",)
