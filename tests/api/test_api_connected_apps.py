@@ -84,7 +84,7 @@ async def test_the_page_lists_the_users_grants_like_me_does(
     await world.http.get("/api/oauth-client/organizations", headers={"x-api-key": token})
     used = await ada.get(PAGE)
     assert used.text.count("Never") == 1
-    assert f"datetime=\"{clock.now().isoformat()}\"" in used.text
+    assert f'datetime="{clock.now().isoformat()}"' in used.text
     await ada.aclose()
 
 
