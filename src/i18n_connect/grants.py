@@ -83,9 +83,11 @@ _LOCK = Statement(select(grants.c.id).where(grants.c.id == bindparam("id")).with
 async def lock_grant(conn: AsyncConnection, grant_id: str) -> None:
     """Take the grant's row lock before changing its tokens (PostgreSQL; SQLite writers queue).
 
-    Every path that changes a grant's refresh tokens — rotation, code exchange,
-    revocation — takes the grant's row first, so concurrent ones wait instead of
-    deadlocking on each other's token rows.
+    Every path that changes a grant's refresh tokens takes the grant's row first,
+    so concurrent ones wait instead of deadlocking on each other's token rows:
+    RFC 7009 revocation here; rotation and code exchange through the UPDATE of
+    the grant they start with (`oauth.refresh.touch_grant`, `claim_live_grants`),
+    which takes the same lock.
     """
     await _LOCK.all(conn, id=grant_id)
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
 
 from i18n_connect.storage.database import Database
 from i18n_connect.storage.oauth_tables import oauth_clients
@@ -119,6 +119,18 @@ async def test_literal_values_travel_with_the_statement(db: Database) -> None:
     async with db.transaction() as conn:
         row = await upsert.first(conn, key="k", start=NOW)
     assert row is not None and row.count == 1
+
+
+async def test_one_wants_exactly_one_row(db: Database) -> None:
+    every_client = Statement(select(oauth_clients.c.id))
+    async with db.transaction() as conn:
+        with pytest.raises(NoResultFound):
+            await CLIENT_BY_ID.one(conn, id="c1")
+        await INSERT_CLIENT.rowcount(conn, **client_values("c1"))
+        assert (await CLIENT_BY_ID.one(conn, id="c1")).id == "c1"
+        await INSERT_CLIENT.rowcount(conn, **client_values("c2"))
+        with pytest.raises(MultipleResultsFound):
+            await every_client.one(conn)
 
 
 async def test_a_missing_parameter_is_named(db: Database) -> None:

@@ -223,7 +223,7 @@ async def claim_live_grants(
 
 
 async def _row_by_id(conn: AsyncConnection, token_id: str) -> Any:
-    return await _TOKEN_BY_ID.first(conn, id=token_id)
+    return await _TOKEN_BY_ID.one(conn, id=token_id)
 
 
 async def _live_child(conn: AsyncConnection, row: Any) -> Any:

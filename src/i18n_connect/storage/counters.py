@@ -66,8 +66,7 @@ async def hit(
     if len(key) > _MAX_KEY_LENGTH:
         raise ValueError(f"rate-limit keys are at most {_MAX_KEY_LENGTH} characters")
     start = _window_start(now, window)
-    row = await _HIT[conn.dialect.name].first(conn, key=key, window_start=start)
-    assert row is not None
+    row = await _HIT[conn.dialect.name].one(conn, key=key, window_start=start)
     return _retry_after(start, window, now) if row.count > limit else None
 
 

@@ -61,6 +61,8 @@ class Database:
         )
         self._idle_limit = pool_size
         self._busy = 0  # connections inside a transaction right now
+        on_file = self.is_sqlite and self.url.database not in _IN_MEMORY
+        self._sqlite_file = self.url.database if on_file else None  # gets a WAL checkpointer
         self._checkpointer: inline_sqlite.Checkpointer | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -78,13 +80,11 @@ class Database:
         or was interrupted, is closed instead: a broken PostgreSQL connection costs
         one 503 before the pool's pre-ping replaces it.
         """
-        if self._checkpointer is None and self.is_sqlite and self.url.database not in _IN_MEMORY:
-            self._checkpointer = inline_sqlite.Checkpointer(self.url.database or "")
+        if self._sqlite_file is not None and self._checkpointer is None:
+            self._checkpointer = inline_sqlite.Checkpointer(self._sqlite_file)
         async with self._write_turn(readonly):
             idle = self._idle.setdefault(asyncio.get_running_loop(), [])
             conn = idle.pop() if idle else await self.engine.connect()
-            # read by the SQLite begin hook; setting it does no I/O
-            conn.sync_connection.execution_options(i18n_connect_readonly=readonly)  # type: ignore[union-attr]
             failure: BaseException | None = None
             self._busy += 1
             try:
@@ -180,8 +180,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
+        """Outside `Database.transaction` (pings, migrations): a write transaction."""
         driver = conn.connection.driver_connection.sqlite
-        if driver.in_transaction:  # begun by `_sqlite_transaction`
-            return
-        readonly = conn.get_execution_options().get("i18n_connect_readonly", False)
-        driver.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        if not driver.in_transaction:  # else begun by `_sqlite_transaction`
+            driver.execute("BEGIN IMMEDIATE")

@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -105,6 +105,15 @@ class Statement:
         """The first row, or ``None``."""
         rows = await self.all(conn, **params)
         return rows[0] if rows else None
+
+    async def one(self, conn: AsyncConnection, **params: Any) -> Any:
+        """The only row; `NoResultFound` or `MultipleResultsFound` otherwise, as in Core."""
+        rows = await self.all(conn, **params)
+        if not rows:
+            raise NoResultFound("No row was found when one was required")
+        if len(rows) > 1:
+            raise MultipleResultsFound("Multiple rows were found when exactly one was required")
+        return rows[0]
 
     async def all(self, conn: AsyncConnection, **params: Any) -> list[Any]:
         """Every row, as named tuples keyed like the statement's columns."""
