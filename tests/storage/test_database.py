@@ -1,5 +1,6 @@
-"""`Database.transaction`: parked connections are reused, broken ones are not, parking never
-starves the pool, and SQLite's read-only and write transactions lock as they should."""
+"""`Database.transaction`: parked connections are reused, broken ones are not, a waiting
+transaction gets the next connection to finish, and SQLite's read-only and write
+transactions lock as they should."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -60,34 +61,60 @@ async def test_a_database_failure_closes_the_connection(db: Database) -> None:
     assert await _connection_of(db) is not first
 
 
-async def test_parked_connections_never_starve_the_pool(db: Database) -> None:
-    """pool_size=2, so at most 4 connections. With all 4 busy and a fifth transaction waiting
-    on the pool, connections that finish go back to the pool, not into the parking."""
+async def test_a_waiting_transaction_gets_the_next_connection_to_finish(db: Database) -> None:
+    """pool_size=2, so at most 4 connections. With all 4 busy, a fifth transaction waits and
+    is handed the first connection to finish: no fifth checkout, no wait for the pool."""
     release = [asyncio.Event() for _ in range(4)]
+    entered = [asyncio.Event() for _ in range(5)]
+    used: dict[int, AsyncConnection] = {}
 
-    async def hold(done: asyncio.Event) -> None:
+    async def hold(index: int, done: asyncio.Event) -> None:
         async with db.transaction(readonly=True) as conn:
             await conn.execute(text("SELECT 1"))
+            used[index] = conn
+            entered[index].set()
             await done.wait()
 
-    holders = [asyncio.create_task(hold(event)) for event in release]
-    await asyncio.sleep(0.2)
-    waiter = asyncio.create_task(hold(asyncio.Event()))
-    await asyncio.sleep(0.1)
-    release[0].set()
-    release[1].set()
+    holders = [asyncio.create_task(hold(index, event)) for index, event in enumerate(release)]
+    waiter = asyncio.create_task(hold(4, asyncio.Event()))
     try:
         async with asyncio.timeout(2):  # the pool's own timeout is 5 s
-            while not waiter.done():
-                if db._busy == 3:  # the two finished, the waiter is inside its transaction
-                    break
-                await asyncio.sleep(0.01)
-        assert db._idle[asyncio.get_running_loop()] == []
+            for index in range(4):
+                await entered[index].wait()
+            release[2].set()
+            await entered[4].wait()
+        assert used[4] is used[2]
+        assert db.engine.sync_engine.pool.checkedout() == 4  # type: ignore[attr-defined]
     finally:
         for event in release:
             event.set()
         waiter.cancel()
         await asyncio.gather(*holders, waiter, return_exceptions=True)
+
+
+async def test_more_concurrent_transactions_than_pool_size_reuse_parked_connections(
+    db: Database,
+) -> None:
+    """Three streams of transactions on pool_size=2: each stream's next transaction finds
+    the connection its last one parked, so the pool (and its pre-ping) is not hit again."""
+    checkouts = 0
+
+    def count(*_: object) -> None:
+        nonlocal checkouts
+        checkouts += 1
+
+    async def stream() -> None:
+        for _ in range(20):
+            async with db.transaction(readonly=True) as conn:
+                await conn.execute(text("SELECT 1"))
+                await asyncio.sleep(0.001)
+
+    event.listen(db.engine.sync_engine.pool, "checkout", count)
+    try:
+        await asyncio.gather(stream(), stream(), stream())
+    finally:
+        event.remove(db.engine.sync_engine.pool, "checkout", count)
+    assert checkouts <= 6  # busy ones counted against the limit: up to one per transaction
 
 
 async def test_sqlite_readonly_and_write_transactions_lock_as_asked(

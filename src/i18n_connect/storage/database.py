@@ -23,12 +23,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from i18n_connect.storage import inline_sqlite, statements
+from i18n_connect.storage.parking import Parking
 
 __all__ = ["Database", "async_url"]
 
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
 _IN_MEMORY = (None, "", ":memory:")
+_POOL_TIMEOUT_SECONDS = 5.0
 
 
 def async_url(url: str) -> URL:
@@ -50,17 +52,16 @@ class Database:
         if self.is_sqlite:
             options.update(async_creator=inline_sqlite.connect(self.url.database or ":memory:"))
         if self.url.database not in _IN_MEMORY:  # a queue pool, not a static one
-            options.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=5)
+            options.update(
+                pool_size=pool_size, max_overflow=pool_size, pool_timeout=_POOL_TIMEOUT_SECONDS
+            )
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         self._write_locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             WeakKeyDictionary()
         )
-        # Connections parked between transactions, per event loop (see `transaction`).
-        self._idle: WeakKeyDictionary[asyncio.AbstractEventLoop, list[AsyncConnection]] = (
-            WeakKeyDictionary()
-        )
-        self._idle_limit = pool_size
-        self._busy = 0  # connections inside a transaction right now
+        self._parking: WeakKeyDictionary[asyncio.AbstractEventLoop, Parking] = WeakKeyDictionary()
+        self._pool_size = pool_size
+        self._pool_capacity = None if self.url.database in _IN_MEMORY else 2 * pool_size
         on_file = self.is_sqlite and self.url.database not in _IN_MEMORY
         self._sqlite_file = self.url.database if on_file else None  # gets a WAL checkpointer
         self._checkpointer: inline_sqlite.Checkpointer | None = None
@@ -71,22 +72,17 @@ class Database:
     async def transaction(self, *, readonly: bool = False) -> AsyncIterator[AsyncConnection]:
         """One transaction: committed when the block ends, rolled back if it raises.
 
-        Checking a connection out of SQLAlchemy's async pool and back in costs about
-        150 µs of CPU (greenlet hops, pool events, a shielded close task) against
-        about 50 µs for the transaction itself, so finished connections are parked
-        and handed to the next transaction. Parked and busy connections together stay
-        within ``pool_size``: beyond it a finished connection goes back to the pool,
-        where a request may be waiting for it. One that failed at the database level,
-        or was interrupted, is closed instead: a broken PostgreSQL connection costs
-        one 503 before the pool's pre-ping replaces it.
+        Connections are kept between transactions (`Parking`): a finished one goes to
+        the next transaction, and only one that failed at the database level, or was
+        interrupted, goes back to the pool. A broken PostgreSQL connection costs one
+        503 before the pool's pre-ping replaces it.
         """
         if self._sqlite_file is not None and self._checkpointer is None:
             self._checkpointer = inline_sqlite.Checkpointer(self._sqlite_file)
         async with self._write_turn(readonly):
-            idle = self._idle.setdefault(asyncio.get_running_loop(), [])
-            conn = idle.pop() if idle else await self.engine.connect()
+            parking = self._parking_of_this_loop()
+            conn = await parking.take()
             failure: BaseException | None = None
-            self._busy += 1
             try:
                 begin = _sqlite_transaction(conn, readonly) if self.is_sqlite else conn.begin()
                 async with begin:
@@ -95,11 +91,19 @@ class Database:
                 failure = exc
                 raise
             finally:
-                self._busy -= 1
-                if _reusable(conn, failure) and len(idle) + self._busy < self._idle_limit:
-                    idle.append(conn)
-                else:
-                    await conn.close()
+                await parking.give_back(conn, reusable=_reusable(conn, failure))
+
+    def _parking_of_this_loop(self) -> Parking:
+        loop = asyncio.get_running_loop()
+        parking = self._parking.get(loop)
+        if parking is None:
+            parking = self._parking[loop] = Parking(
+                self.engine,
+                keep=self._pool_size,
+                capacity=self._pool_capacity,
+                timeout=_POOL_TIMEOUT_SECONDS,
+            )
+        return parking
 
     @asynccontextmanager
     async def _write_turn(self, readonly: bool) -> AsyncIterator[None]:
@@ -131,8 +135,9 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        for conn in self._idle.pop(asyncio.get_running_loop(), []):
-            await conn.close()
+        parking = self._parking.pop(asyncio.get_running_loop(), None)
+        if parking is not None:
+            await parking.close()
         await self.engine.dispose()
         if self._checkpointer is not None:
             await asyncio.to_thread(self._checkpointer.stop)
