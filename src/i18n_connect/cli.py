@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -45,7 +46,7 @@ PortOption = Annotated[int, typer.Option(help="TCP port to listen on.")]
 
 
 def fail(message: str) -> typer.Exit:
-    """Print one line to stderr and return the exit to raise."""
+    """Print the message to stderr and return the exit to raise."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code=1)
 
@@ -63,9 +64,20 @@ def load_settings(host: str | None = None, port: int | None = None) -> Settings:
         settings = Settings()
         async_url(settings.database_url)
         settings.server_secret()
+    except ValidationError as exc:
+        raise fail(_invalid_settings(exc)) from exc
     except (ConfigurationError, ValueError, ArgumentError) as exc:
         raise fail(str(exc).splitlines()[0]) from exc
     return settings
+
+
+def _invalid_settings(exc: ValidationError) -> str:
+    """One line per bad variable: ``I18N_CONNECT_API_RATE_PER_MINUTE: Input should be ≥ 1``."""
+    return "\n".join(
+        f"I18N_CONNECT_{'_'.join(map(str, error['loc'])).upper()}: "
+        f"{error['msg'].removeprefix('Value error, ')}"
+        for error in exc.errors()
+    )
 
 
 T = TypeVar("T")
@@ -131,7 +143,8 @@ def serve(
 
     from i18n_connect.web.http_protocol import GuardedHttpToolsProtocol
 
-    upgrade_database(load_settings(host, port))
+    settings = load_settings(host, port)
+    upgrade_database(settings)
     uvicorn.run(
         "i18n_connect.app:app_from_environment",
         factory=True,
@@ -139,7 +152,9 @@ def serve(
         port=port,
         workers=workers,
         http=GuardedHttpToolsProtocol,  # bounded request heads, slow heads cut off
-        proxy_headers=False,
+        # The client address comes from X-Forwarded-For only behind a trusted proxy.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         server_header=False,
         log_config=None,
     )

@@ -10,6 +10,7 @@ every process of it agrees.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -45,6 +46,7 @@ class Settings(BaseSettings):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
     log_level: str = "info"
     cimd_allow_loopback: bool = False
+    trusted_proxies: str = ""  # addresses or networks whose X-Forwarded-For/-Proto are believed
     bench: bool = False  # mounts POST /bench/form, the baseline of bench/ (never in production)
 
     @field_validator("issuer")
@@ -54,6 +56,20 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("the issuer must be an http(s) URL such as http://127.0.0.1:8000")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses_or_networks(cls, value: str) -> str:
+        """``10.0.0.5, 10.1.0.0/16``, normalized; ``*`` is refused: with it every client
+        could name its own address and slip past the per-address limits."""
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        try:
+            return ",".join(str(ipaddress.ip_network(entry, strict=False)) for entry in entries)
+        except ValueError as exc:
+            raise ValueError(
+                "trusted proxies must be IP addresses or networks, separated by commas, "
+                "such as 10.0.0.5,10.1.0.0/16"
+            ) from exc
 
     @property
     def is_sqlite(self) -> bool:

@@ -50,6 +50,15 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
             "No such file or directory",
         ),
         (
+            {"I18N_CONNECT_TRUSTED_PROXIES": "10.0.0.5, *"},
+            "I18N_CONNECT_TRUSTED_PROXIES: trusted proxies must be IP addresses or networks, "
+            "separated by commas, such as 10.0.0.5,10.1.0.0/16",
+        ),
+        (
+            {"I18N_CONNECT_API_RATE_PER_MINUTE": "0"},
+            "I18N_CONNECT_API_RATE_PER_MINUTE: Input should be greater than or equal to 1",
+        ),
+        (
             {
                 "I18N_CONNECT_DATABASE_URL": "postgresql://app@127.0.0.1:1/app",
                 "I18N_CONNECT_SECRET_KEY": SECRET,
@@ -62,6 +71,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         "unsupported-url",
         "short-secret",
         "missing-secret-file",
+        "wildcard-proxy",
+        "rate-below-one",
         "unreachable-database",
     ],
 )
