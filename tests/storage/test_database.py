@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.storage import inline_sqlite
@@ -168,3 +168,43 @@ async def test_dispose_stops_the_checkpointer(sqlite_template: Path, tmp_path: P
     assert sum(t.name == "sqlite-checkpoint" for t in threading.enumerate()) == before + 1
     await db.dispose()
     assert sum(t.name == "sqlite-checkpoint" for t in threading.enumerate()) == before
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_after_a_lost_server_connection_the_parked_ones_are_dropped_too(
+    db: Database,
+) -> None:
+    """Every backend is terminated (as a PostgreSQL restart does): the first transaction to
+    notice fails, and the next one gets a fresh connection, not another dead parked one."""
+    release = asyncio.Event()
+    entered = [asyncio.Event(), asyncio.Event()]
+
+    async def hold(index: int) -> None:
+        async with db.transaction(readonly=True) as conn:
+            await conn.execute(text("SELECT 1"))
+            entered[index].set()
+            await release.wait()
+
+    holders = [asyncio.create_task(hold(index)) for index in range(2)]
+    for signal in entered:
+        await signal.wait()
+    release.set()
+    await asyncio.gather(*holders)
+    assert db._parking_of_this_loop().parked == 2
+    admin = Database(db.url.render_as_string(hide_password=False), pool_size=1)
+    try:
+        async with admin.transaction() as conn:
+            await conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+    finally:
+        await admin.dispose()
+    with pytest.raises(DBAPIError):
+        async with db.transaction(readonly=True) as conn:
+            await conn.execute(text("SELECT 1"))
+    assert db._parking_of_this_loop().parked == 0
+    async with db.transaction(readonly=True) as conn:
+        assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1

@@ -74,8 +74,9 @@ class Database:
 
         Connections are kept between transactions (`Parking`): a finished one goes to
         the next transaction, and only one that failed at the database level, or was
-        interrupted, goes back to the pool. A broken PostgreSQL connection costs one
-        503 before the pool's pre-ping replaces it.
+        interrupted, goes back to the pool. When the server went away, the parked
+        connections go with it: the requests in flight see a 503, later ones get
+        connections vetted by the pool's pre-ping.
         """
         if self._sqlite_file is not None and self._checkpointer is None:
             self._checkpointer = inline_sqlite.Checkpointer(self._sqlite_file)
@@ -91,7 +92,11 @@ class Database:
                 failure = exc
                 raise
             finally:
-                await parking.give_back(conn, reusable=_reusable(conn, failure))
+                await parking.give_back(
+                    conn,
+                    reusable=_reusable(conn, failure),
+                    server_lost=isinstance(failure, DBAPIError) and failure.connection_invalidated,
+                )
 
     def _parking_of_this_loop(self) -> Parking:
         loop = asyncio.get_running_loop()

@@ -56,19 +56,29 @@ class Parking:
             self._hand_over(None)
             raise
 
-    async def give_back(self, conn: AsyncConnection, *, reusable: bool) -> None:
+    async def give_back(
+        self, conn: AsyncConnection, *, reusable: bool, server_lost: bool = False
+    ) -> None:
         """To a waiter or the parking if ``reusable``; else (or if the parking is full) to the
-        pool, telling a waiter that a slot is free."""
+        pool, telling a waiter that a slot is free.
+
+        ``server_lost``: the connection's server went away (a restart, a failover).
+        The parked connections are from the same server, so they go too, as the
+        pool's own connections do; each would otherwise cost a request its 503.
+        """
         if reusable and self._hand_over(conn):
             return
         self._out -= 1
         self._hand_over(None)
         await conn.close()
+        if server_lost:
+            await self.close()
 
     async def close(self) -> None:
         """Return the parked connections to the pool (before the engine is disposed)."""
         while self._idle:
             self._out -= 1
+            self._hand_over(None)
             await self._idle.pop().close()
 
     async def _wait(self) -> AsyncConnection | None:
