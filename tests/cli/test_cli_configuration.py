@@ -99,10 +99,16 @@ def test_configuration_problems_end_with_one_line(
 
 def test_migrate_creates_the_embedded_database_with_its_secret(clean_env: Path) -> None:
     runner = CliRunner()
-    first = runner.invoke(app, ["migrate"])
+    previous = os.umask(0o022)  # the usual umask: world-readable files
+    try:
+        first = runner.invoke(app, ["migrate"])
+    finally:
+        os.umask(previous)
     assert (first.exit_code, first.stdout) == (0, "database is up to date\n")
     secret = clean_env / "i18n-connect.db.secret"
     assert secret.stat().st_mode & 0o777 == 0o600
+    database = clean_env / "i18n-connect.db"
+    assert database.stat().st_mode & 0o777 == 0o600  # password and token hashes, signing keys
     assert len(secret.read_text().strip()) >= 32
     again = runner.invoke(app, ["migrate"])
     assert (again.exit_code, again.stdout) == (0, "database is up to date\n")

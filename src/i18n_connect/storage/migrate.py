@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 from alembic import command
@@ -25,4 +27,18 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Apply pending migrations (idempotent; safe to run from several processes in turn)."""
+    _create_private_sqlite_file(database_url)
     command.upgrade(alembic_config(database_url), revision)
+
+
+def _create_private_sqlite_file(database_url: str) -> None:
+    """Create a new SQLite database file readable by its owner only (0600, whatever the umask):
+    it holds the encrypted signing keys and every token's hash. SQLite gives its WAL and
+    shared-memory files the database file's mode."""
+    url = async_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    path = Path(url.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # an existing file keeps its operator's mode
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
