@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 __all__ = ["ConfigurationError", "Settings"]
 
 _SECRET_MIN_LENGTH = 32
+_METRICS_TOKEN_MIN_LENGTH = 16
 
 
 class ConfigurationError(Exception):
@@ -46,6 +47,7 @@ class Settings(BaseSettings):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
     log_level: str = "info"
     cimd_allow_loopback: bool = False
+    metrics_token: SecretStr | None = None  # when set, GET /metrics needs it as a Bearer token
     trusted_proxies: str = ""  # addresses or networks whose X-Forwarded-For/-Proto are believed
     bench: bool = False  # mounts POST /bench/form, the baseline of bench/ (never in production)
 
@@ -55,6 +57,15 @@ class Settings(BaseSettings):
         value = value.rstrip("/")
         if not value.startswith(("http://", "https://")):
             raise ValueError("the issuer must be an http(s) URL such as http://127.0.0.1:8000")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token_is_not_guessable(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < _METRICS_TOKEN_MIN_LENGTH:
+            raise ValueError(
+                f"the metrics token must be at least {_METRICS_TOKEN_MIN_LENGTH} characters long"
+            )
         return value
 
     @field_validator("trusted_proxies")

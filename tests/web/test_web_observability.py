@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 from web_helpers import PASSWORD, Seeded, SignIn, session_cookie
 
 from i18n_connect.app import create_app
@@ -94,6 +95,44 @@ async def test_unusual_methods_share_one_label(app_client: httpx.AsyncClient) ->
     text = (await app_client.get("/metrics")).text
     assert 'method="OTHER",route="/healthz",status="405"' in text
     assert "BREW" not in text
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [
+        (None, 401),
+        ("Bearer wrong-token-of-the-right-length", 401),
+        ("Basic bWV0cmljcy10b2tlbi0wMTIzNDU2Nzg5", 401),
+        ("Bearer metrics-token-0123456789", 200),
+        ("bearer metrics-token-0123456789", 200),
+    ],
+    ids=["none", "wrong", "basic", "right", "lowercase-scheme"],
+)
+async def test_a_metrics_token_guards_the_metrics(
+    settings: Settings, clock: FrozenClock, authorization: str | None, status: int
+) -> None:
+    guarded = settings.model_copy(update={"metrics_token": SecretStr("metrics-token-0123456789")})
+    app = create_app(guarded, clock=clock)
+    headers = {"Authorization": authorization} if authorization else {}
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as client:
+            response = await client.get("/metrics", headers=headers)
+    finally:
+        await app.state.services.db.dispose()
+    assert response.status_code == status
+    if status == 401:
+        assert response.json()["error"] == "invalid_token"
+        assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+        assert "i18n_connect" not in response.text
+    else:
+        assert "i18n_connect_http_requests_total" in response.text
+
+
+def test_a_short_metrics_token_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 16 characters"):
+        Settings(metrics_token=SecretStr("short"))
 
 
 async def test_each_app_has_its_own_registry(settings: Settings, clock: FrozenClock) -> None:

@@ -8,6 +8,7 @@ label values bounded.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import sys
@@ -21,6 +22,7 @@ from prometheus_client.exposition import generate_latest
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from i18n_connect.errors import InvalidToken
 from i18n_connect.web.sessions import services_of
 
 __all__ = [
@@ -178,6 +180,14 @@ metrics_router = APIRouter(include_in_schema=False)
 
 @metrics_router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    """Every metric of this app in the Prometheus text format."""
-    registry = services_of(request).metrics
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    """Every metric of this app in the Prometheus text format; with ``I18N_CONNECT_METRICS_TOKEN``
+    set, only for a scraper that presents it (``Authorization: Bearer``, RFC 6750 §2.1)."""
+    services = services_of(request)
+    expected = services.settings.metrics_token
+    if expected is not None:
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            presented.strip().encode(), expected.get_secret_value().encode()
+        ):
+            raise InvalidToken("GET /metrics needs the metrics token (Authorization: Bearer).")
+    return Response(generate_latest(services.metrics), media_type=CONTENT_TYPE_LATEST)
