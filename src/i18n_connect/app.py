@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -93,8 +94,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 def app_from_environment() -> FastAPI:
     """The uvicorn factory of ``serve`` and ``demo``: JSON logs on stdout, then the app.
 
-    Each worker process builds its own app.
+    Each worker process builds its own app. The objects that exist once it is built
+    (about 190,000: modules, routes, models, schemas) live as long as the process, so
+    they are moved out of the garbage collector's reach (`gc.freeze`): a full
+    collection over them took about 110 ms, a pause that every request in flight
+    waited out.
     """
     settings = Settings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    gc.collect()
+    gc.freeze()
+    return app
