@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from i18n_connect.storage import inline_sqlite, statements
 from i18n_connect.storage.parking import Parking
 
-__all__ = ["Database", "async_url"]
+__all__ = ["Database", "async_url", "sqlite_file"]
 
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -42,6 +42,13 @@ def async_url(url: str) -> URL:
     return parsed.set(drivername=_DRIVERS[backend])
 
 
+def sqlite_file(url: URL) -> str | None:
+    """The database file of a SQLite URL; ``None`` for PostgreSQL and in-memory SQLite."""
+    if url.get_backend_name() != "sqlite" or url.database in _IN_MEMORY:
+        return None
+    return url.database
+
+
 class Database:
     """Owns the engine; hands out transactions. Storage never commits on its own."""
 
@@ -51,7 +58,8 @@ class Database:
         options: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
         if self.is_sqlite:
             options.update(async_creator=inline_sqlite.connect(self.url.database or ":memory:"))
-        if self.url.database not in _IN_MEMORY:  # a queue pool, not a static one
+        in_memory = self.url.database in _IN_MEMORY
+        if not in_memory:  # a queue pool, not a static one
             options.update(
                 pool_size=pool_size, max_overflow=pool_size, pool_timeout=_POOL_TIMEOUT_SECONDS
             )
@@ -61,9 +69,8 @@ class Database:
         )
         self._parking: WeakKeyDictionary[asyncio.AbstractEventLoop, Parking] = WeakKeyDictionary()
         self._pool_size = pool_size
-        self._pool_capacity = None if self.url.database in _IN_MEMORY else 2 * pool_size
-        on_file = self.is_sqlite and self.url.database not in _IN_MEMORY
-        self._sqlite_file = self.url.database if on_file else None  # gets a WAL checkpointer
+        self._pool_capacity = None if in_memory else 2 * pool_size
+        self._sqlite_file = sqlite_file(self.url)  # gets a WAL checkpointer
         self._checkpointer: inline_sqlite.Checkpointer | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)

@@ -9,7 +9,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from i18n_connect.storage.database import async_url
+from i18n_connect.storage.database import async_url, sqlite_file
 
 __all__ = ["alembic_config", "upgrade"]
 
@@ -35,10 +35,10 @@ def _create_private_sqlite_file(database_url: str) -> None:
     """Create a new SQLite database file readable by its owner only (0600, whatever the umask):
     it holds the encrypted signing keys and every token's hash. SQLite gives its WAL and
     shared-memory files the database file's mode."""
-    url = async_url(database_url)
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    database = sqlite_file(async_url(database_url))
+    if database is None:
         return
-    path = Path(url.database)
+    path = Path(database)
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileExistsError):  # an existing file keeps its operator's mode
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
