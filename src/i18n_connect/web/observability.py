@@ -14,9 +14,11 @@ import re
 import sys
 import time
 import uuid
+from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 from starlette.datastructures import MutableHeaders
@@ -178,16 +180,23 @@ class ObservabilityMiddleware:
 metrics_router = APIRouter(include_in_schema=False)
 
 
+_scraper = HTTPBearer(auto_error=False)
+
+
 @metrics_router.get("/metrics")
-async def metrics(request: Request) -> Response:
+async def metrics(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_scraper)],
+) -> Response:
     """Every metric of this app in the Prometheus text format; with ``I18N_CONNECT_METRICS_TOKEN``
     set, only for a scraper that presents it (``Authorization: Bearer``, RFC 6750 §2.1)."""
     services = services_of(request)
     expected = services.settings.metrics_token
-    if expected is not None:
-        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            presented.strip().encode(), expected.get_secret_value().encode()
-        ):
-            raise InvalidToken("GET /metrics needs the metrics token (Authorization: Bearer).")
+    if expected is not None and (
+        bearer is None
+        or not hmac.compare_digest(
+            bearer.credentials.strip().encode(), expected.get_secret_value().encode()
+        )
+    ):
+        raise InvalidToken("GET /metrics needs the metrics token (Authorization: Bearer).")
     return Response(generate_latest(services.metrics), media_type=CONTENT_TYPE_LATEST)
