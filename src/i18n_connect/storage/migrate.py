@@ -1,17 +1,23 @@
-"""Alembic, driven from code: ``i18n-connect migrate`` and ``serve`` call `upgrade`."""
+"""Alembic, driven from code: ``i18n-connect migrate``, ``serve`` and ``demo`` call `upgrade`;
+the other commands ask `needs_migration` first."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, pool
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from i18n_connect.storage.database import async_url, sqlite_file
 
-__all__ = ["alembic_config", "upgrade"]
+__all__ = ["alembic_config", "needs_migration", "upgrade"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -29,6 +35,29 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     """Apply pending migrations (idempotent; safe to run from several processes in turn)."""
     _create_private_sqlite_file(database_url)
     command.upgrade(alembic_config(database_url), revision)
+
+
+def needs_migration(database_url: str) -> bool:
+    """Whether the database is not at the head revision: behind it, empty, or (SQLite) no file
+    yet. Reads ``alembic_version`` only; a missing SQLite file is not created."""
+    database = sqlite_file(async_url(database_url))
+    if database is not None and not Path(database).exists():
+        return True
+    heads = ScriptDirectory.from_config(alembic_config(database_url)).get_heads()
+    return asyncio.run(_current_revisions(database_url)) != set(heads)
+
+
+async def _current_revisions(database_url: str) -> set[str]:
+    engine = create_async_engine(async_url(database_url), poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(_revisions_of)
+    finally:
+        await engine.dispose()
+
+
+def _revisions_of(conn: Connection) -> set[str]:
+    return set(MigrationContext.configure(conn).get_current_heads())
 
 
 def _create_private_sqlite_file(database_url: str) -> None:

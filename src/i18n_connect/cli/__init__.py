@@ -1,0 +1,37 @@
+"""The ``i18n-connect`` command line (SPEC §7).
+
+Every command that prints data accepts ``--json`` and then prints one JSON
+object. Bad input ends with exit status 1 and one line on stderr, never a
+traceback. Only ``migrate``, ``serve`` and ``demo`` migrate the database; the
+other commands refuse one that is not at the head revision.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from i18n_connect.cli import audit, clients, gc, grants, keys, orgs, server, users
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="i18n-connect",
+    help="OAuth 2.1 partner access for a translation-management platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(server.migrate)
+app.command()(server.serve)
+app.command()(server.demo)
+app.add_typer(users.group, name="users")
+app.add_typer(orgs.group, name="orgs")
+app.add_typer(clients.group, name="clients")
+app.add_typer(keys.group, name="keys")
+app.add_typer(grants.group, name="grants")
+app.add_typer(audit.group, name="audit")
+app.command("gc")(gc.gc_command)
+
+
+def main() -> None:
+    app()

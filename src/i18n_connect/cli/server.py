@@ -1,0 +1,75 @@
+"""``migrate``, ``serve`` and ``demo``: the only commands that change the schema."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from i18n_connect.cli.runner import load_settings, run_services, upgrade_database
+
+__all__ = ["demo", "migrate", "serve"]
+
+HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
+PortOption = Annotated[int, typer.Option(help="TCP port to listen on.")]
+
+
+def migrate() -> None:
+    """Apply pending database migrations."""
+    upgrade_database(load_settings())
+    typer.echo("database is up to date")
+
+
+def serve(
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Apply pending migrations, then serve HTTP."""
+    import uvicorn
+
+    from i18n_connect.web.http_protocol import GuardedHttpToolsProtocol
+
+    settings = load_settings(host, port)
+    upgrade_database(settings)
+    uvicorn.run(
+        "i18n_connect.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        http=GuardedHttpToolsProtocol,  # bounded request heads, slow heads cut off
+        # The client address comes from X-Forwarded-For only behind a trusted proxy.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
+        server_header=False,
+        log_config=None,
+    )
+
+
+def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+    """Seed demo data once (a second run reuses it), print how to sign in, then serve.
+
+    Example: i18n-connect demo --port 8000
+    """
+    from pathlib import Path
+
+    from i18n_connect import demo_partner
+    from i18n_connect.demo import seed, welcome_text
+
+    settings = load_settings(host, port)
+    upgrade_database(settings)
+    seeded = run_services(seed, settings)
+    typer.echo(welcome_text(seeded, settings.issuer))
+    partner = demo_partner.load_partner_app(
+        seeded.client_id, settings.issuer, Path("partner-app.db")
+    )
+    if partner is None or not demo_partner.port_is_free("127.0.0.1", 8001):
+        typer.echo("The example partner app is not served (needs a source checkout and port 8001).")
+        serve(host=host, port=port, workers=1)
+        return
+    typer.echo(
+        f"Example partner app: {demo_partner.PARTNER_APP_URL}/ (sign in there with any email "
+        "and a password of 8+ characters, then click Connect)\n"
+    )
+    demo_partner.serve_demo(host, port, partner)
