@@ -2,7 +2,8 @@
 
 python -m bench list
 python -m bench run exchange [--workers N] [--database sqlite|postgres]
-                             [--duration S] [--connections C] [--count N]
+                             [--duration S] [--connections C] [--count N] [--rounds R]
+python -m bench run exchange --quick     # 2 s phases, 2 rounds: does it all work?
 python -m bench run verify [--iterations N]
 python -m bench soak api-read [--requests 200000] [--chunks 10]
 python -m bench scale refresh [--database postgres]
@@ -15,6 +16,7 @@ import json
 import sys
 from dataclasses import asdict
 
+from bench.references import ensure_tools
 from bench.report import print_outcome, print_scale, print_soak, print_verify
 from bench.scenarios import SCENARIOS, run_scenario
 from bench.soak import run_soak
@@ -39,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     _common(run)
     run.add_argument("--duration", type=float, default=8.0, help="seconds per phase (max)")
     run.add_argument("--count", type=int, default=12000, help="codes/refresh tokens per phase")
+    run.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians)")
+    run.add_argument(
+        "--quick", action="store_true", help="a short check: 2 s phases, 2 rounds, 3000 codes"
+    )
     run.add_argument("--no-paced", action="store_true", help="skip the 50 %% phase")
     run.add_argument("--iterations", type=int, default=20000, help="verify: loop length")
     run.add_argument("--json", action="store_true", help="also print the results as JSON")
@@ -54,7 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     scale.add_argument("--threads", type=int, default=1)
     scale.add_argument("--duration", type=float, default=8.0)
     scale.add_argument("--count", type=int, default=12000)
+    scale.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
+    if getattr(args, "quick", False):
+        args.duration, args.rounds, args.count = 2.0, 2, 3000
 
     if args.command == "list":
         for name, scenario in SCENARIOS.items():
@@ -67,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             print(json.dumps({**asdict(outcome), "ratio": outcome.ratio}))
         return 0
+    ensure_tools()
     if args.command == "run":
         result = run_scenario(
             SCENARIOS[args.scenario],
@@ -77,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             threads=args.threads,
             count=args.count,
             paced=not args.no_paced,
+            rounds=args.rounds,
         )
         print_outcome(result)
         if args.json:
@@ -105,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             threads=args.threads,
             count=args.count,
             paced=False,
+            rounds=args.rounds,
         )
         for workers in (1, 2)
     ]

@@ -69,15 +69,17 @@ def write_feed(path: Path, lines: Sequence[Line]) -> Path:
 def wrk_binary() -> str:
     found = shutil.which("wrk")
     if found is None:
-        raise SystemExit("wrk is not installed: apt-get install wrk")
+        raise SystemExit("wrk is not installed: run 'sudo apt-get install -y wrk'")
     return found
 
 
-def run_phase(url: str, phase: Phase) -> Result:
-    """Run wrk against ``url`` for one phase and parse the script's summary."""
+def run_phase(url: str, phase: Phase, *, pin: Sequence[str] = ()) -> Result:
+    """Run wrk (behind the ``pin`` command prefix, e.g. ``taskset -c 1``) against ``url`` for
+    one phase and parse the script's summary."""
     threads = max(1, min(phase.threads, phase.connections))
     done_prefix = phase.feed.with_name(phase.feed.name + ".done.")
     command = [
+        *pin,
         wrk_binary(),
         f"-t{threads}",
         f"-c{phase.connections}",

@@ -6,7 +6,7 @@ import os
 import platform
 from collections.abc import Sequence
 
-from bench.scenarios import Outcome
+from bench.scenarios import BASELINE, NODE_PEER, STARLETTE_FORM, STARLETTE_READ, Outcome
 from bench.soak import SoakOutcome
 from bench.verify import VerifyOutcome
 
@@ -32,12 +32,21 @@ def _verdict(value: float, target: float, *, higher: bool = True) -> str:
     return f"(target {'≥' if higher else '≤'} {target:g}: {'met' if met else 'MISSED'})"
 
 
+_SERIES_TITLES = {
+    STARLETTE_FORM: "Starlette form (reference: bare POST /bench/form)",
+    STARLETTE_READ: "Starlette read (reference: bare bearer GET /organizations)",
+    NODE_PEER: "node oidc-provider (peer: client_credentials, ES256 JWT)",
+    BASELINE: "baseline (product POST /bench/form)",
+}
+
+
 def print_outcome(outcome: Outcome) -> None:
     scenario = outcome.scenario
     print()
     print(
         f"{scenario.title}: {outcome.database}, {outcome.workers} worker(s), "
-        f"{outcome.connections} connections — {machine()}"
+        f"{outcome.connections} connections, {outcome.rounds} round(s), {outcome.pinning} "
+        f"— {machine()}"
     )
     print("| phase | req/s | p50 ms | p99 ms | errors | server CPU µs/req | ratio to baseline |")
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -47,16 +56,39 @@ def print_outcome(outcome: Outcome) -> None:
             f"{result.errors} | {result.server_cpu_us:.0f} | "
             f"{result.rate / outcome.baseline_rate:.2f} |"
         )
+    print()
+    print("Medians over the rounds:")
+    print("| series | req/s | p50 ms | p99 ms | errors | vs Starlette | vs node peer |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name in outcome.series_names():
+        to_starlette = outcome.ratio_to_counterpart(name)
+        versus = "" if to_starlette is None else f"{to_starlette:.2f}"
+        versus_node = "" if to_starlette is None else f"{outcome.ratio_to(name, NODE_PEER):.2f}"
+        print(
+            f"| {_SERIES_TITLES.get(name, name)} | {outcome.rate(name):.0f} | "
+            f"{outcome.median(name, lambda result: result.p50_ms):.2f} | "
+            f"{outcome.median(name, lambda result: result.p99_ms):.2f} | "
+            f"{sum(result.errors for result in outcome.series(name))} | {versus} | {versus_node} |"
+        )
     print(f"ratio {outcome.ratio:.2f} {_verdict(outcome.ratio, scenario.target)}")
+    print(
+        f"{scenario.name}: {outcome.ratio_to(scenario.name, scenario.counterpart):.2f}x "
+        f"its bare Starlette counterpart ({scenario.counterpart}), "
+        f"{outcome.ratio_to(scenario.name, NODE_PEER):.2f}x node's oidc-provider"
+    )
     paced = [result for result in outcome.results if result.name.endswith("at 50%")]
     for result in paced:
         print(
             f"p99 at 50 % of the maximum rate: {result.p99_ms:.2f} ms "
             f"{_verdict(result.p99_ms, 10, higher=False)}"
         )
-    errors = sum(result.errors for result in outcome.results)
+    errors = sum(
+        result.errors
+        for name in (BASELINE, scenario.name, f"{scenario.name} at 50%")
+        for result in outcome.series(name)
+    )
     print(
-        f"error responses: {errors}; peak RSS {outcome.peak_rss_mib:.1f} MiB over "
+        f"error responses of the product: {errors}; peak RSS {outcome.peak_rss_mib:.1f} MiB over "
         f"{outcome.processes} serving process(es)"
     )
     for check in outcome.checks:
@@ -94,9 +126,9 @@ def print_scale(outcomes: Sequence[Outcome]) -> None:
     for outcome in outcomes:
         print_outcome(outcome)
     name = one.scenario.name
-    speedup = two.result(name).rate / one.result(name).rate
+    speedup = two.rate(name) / one.rate(name)
     print()
     print(
-        f"{one.scenario.title} on {one.database}: 1 worker {one.result(name).rate:.0f} req/s, "
-        f"2 workers {two.result(name).rate:.0f} req/s: {speedup:.2f}x {_verdict(speedup, 1.6)}"
+        f"{one.scenario.title} on {one.database}: 1 worker {one.rate(name):.0f} req/s, "
+        f"2 workers {two.rate(name):.0f} req/s: {speedup:.2f}x {_verdict(speedup, 1.6)}"
     )

@@ -1,8 +1,11 @@
 """The load scenarios: what to seed, which requests to send, and how to run the phases.
 
-A run measures, against one server: the baseline (``POST /bench/form``), the
-scenario at full speed, the scenario paced at half that rate (for p99), and
-the baseline again; the ratio uses the mean of the two baselines.
+A run starts the product and, beside it, the two references (``references.py``): the
+bare Starlette app and node's ``oidc-provider``. Each round measures, in this order,
+the Starlette form route, the product's baseline (``POST /bench/form``), for reads the
+Starlette bearer read, the scenario at full speed, and the node peer; after the rounds
+the scenario runs paced at half its median rate (for p99). Ratios compare medians over
+the rounds.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
+import statistics
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,6 +23,7 @@ import httpx
 
 from bench.database import fresh_database
 from bench.load import Phase, Result, run_phase, write_feed
+from bench.references import Pinning, References, peer_lines, pinning, running_references
 from bench.seed import Line, World, form_line, mcp_line, seed_world
 from bench.server import BENCH_SECRET, Server, free_port, running_server
 from i18n_connect import grants
@@ -26,7 +31,13 @@ from i18n_connect.settings import Settings
 
 __all__ = ["SCENARIOS", "Outcome", "Scenario", "prepare", "run_scenario"]
 
-Prepare = Callable[[World, int], Awaitable[tuple[list[Line], list[Line]]]]
+# (world, lines for the full-speed phases, lines for the paced phase) -> (full, paced)
+Prepare = Callable[[World, int, int], Awaitable[tuple[list[Line], list[Line]]]]
+
+STARLETTE_FORM = "Starlette form"
+STARLETTE_READ = "Starlette read"
+NODE_PEER = "node peer"
+BASELINE = "baseline"
 
 
 @dataclass(frozen=True)
@@ -37,19 +48,20 @@ class Scenario:
     prepare: Prepare
     target: float  # the ratio to the baseline that the issue asks for (0: none)
     env: dict[str, str] = field(default_factory=dict)
+    counterpart: str = STARLETTE_FORM  # the bare Starlette route doing the same kind of work
 
 
-async def _exchange(world: World, count: int) -> tuple[list[Line], list[Line]]:
-    lines = await world.codes(count + count // 2)
+async def _exchange(world: World, count: int, paced: int) -> tuple[list[Line], list[Line]]:
+    lines = await world.codes(count + paced)
     return lines[:count], lines[count:]
 
 
-async def _refresh(world: World, count: int) -> tuple[list[Line], list[Line]]:
-    lines = await world.refresh_tokens(count + count // 2)
+async def _refresh(world: World, count: int, paced: int) -> tuple[list[Line], list[Line]]:
+    lines = await world.refresh_tokens(count + paced)
     return lines[:count], lines[count:]
 
 
-async def _mint(world: World, count: int) -> tuple[list[Line], list[Line]]:
+async def _mint(world: World, count: int, _: int) -> tuple[list[Line], list[Line]]:
     lines = [
         Line(
             "POST",
@@ -62,8 +74,8 @@ async def _mint(world: World, count: int) -> tuple[list[Line], list[Line]]:
     return lines, lines
 
 
-async def _api_read(world: World, count: int) -> tuple[list[Line], list[Line]]:
-    minted = await world.installation_tokens(min(count, 1000))
+async def _api_read(world: World, count: int, _: int) -> tuple[list[Line], list[Line]]:
+    minted = world.readers = await world.installation_tokens(min(count, 1000))
     lines = [
         Line(
             "GET",
@@ -77,12 +89,24 @@ async def _api_read(world: World, count: int) -> tuple[list[Line], list[Line]]:
     return lines, lines
 
 
-async def _mcp(world: World, count: int) -> tuple[list[Line], list[Line]]:
-    lines = [
-        mcp_line(token, ref.project_id)
-        for ref, token in await world.installation_tokens(min(count, 1000))
-    ]
+async def _org_read(world: World, count: int, _: int) -> tuple[list[Line], list[Line]]:
+    world.readers = await world.installation_tokens(min(count, 1000))
+    lines = _organizations_lines(world)
     return lines, lines
+
+
+async def _mcp(world: World, count: int, _: int) -> tuple[list[Line], list[Line]]:
+    world.readers = await world.installation_tokens(min(count, 1000))
+    lines = [mcp_line(token, ref.project_id) for ref, token in world.readers]
+    return lines, lines
+
+
+def _organizations_lines(world: World) -> list[Line]:
+    """``GET /api/oauth-client/organizations`` with each read token (product and reference)."""
+    return [
+        Line("GET", "/api/oauth-client/organizations", None, (f"Authorization: Bearer {token}",))
+        for _, token in world.readers
+    ]
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -98,8 +122,25 @@ SCENARIOS: dict[str, Scenario] = {
             0.0,
             {"I18N_CONNECT_MINT_RATE_PER_MINUTE": "100000000"},
         ),
-        Scenario("api-read", "partner-API read (GET /v1/projects/{id})", "cycle", _api_read, 0.5),
-        Scenario("mcp", "MCP tool call (getProject)", "cycle", _mcp, 0.0),
+        Scenario(
+            "api-read",
+            "partner-API read (GET /v1/projects/{id})",
+            "cycle",
+            _api_read,
+            0.5,
+            counterpart=STARLETTE_READ,
+        ),
+        Scenario(
+            "org-read",
+            "partner-API read (GET /organizations)",
+            "cycle",
+            _org_read,
+            0.0,
+            counterpart=STARLETTE_READ,
+        ),
+        Scenario(
+            "mcp", "MCP tool call (getProject)", "cycle", _mcp, 0.0, counterpart=STARLETTE_READ
+        ),
     )
 }
 
@@ -129,33 +170,83 @@ class Outcome:
     workers: int
     database: str
     connections: int
-    results: list[Result]
+    results: list[Result]  # phase names are "<series> #<round>" and "<scenario> at 50%"
     peak_rss_mib: float
     processes: int
     checks: list[str]
+    rounds: int = 1
+    pinning: str = "not pinned"
 
-    def result(self, name: str) -> Result:
-        return next(result for result in self.results if result.name == name)
+    def series(self, name: str) -> list[Result]:
+        """The phases of one series (e.g. "baseline") over the rounds."""
+        return [result for result in self.results if result.name.rsplit(" #", 1)[0] == name]
+
+    def series_names(self) -> list[str]:
+        names = [result.name.rsplit(" #", 1)[0] for result in self.results]
+        return list(dict.fromkeys(names))
+
+    def median(self, name: str, metric: Callable[[Result], float]) -> float:
+        values = [metric(result) for result in self.series(name)]
+        return statistics.median(values) if values else 0.0
+
+    def rate(self, name: str) -> float:
+        """The median rate of one series over the rounds."""
+        return self.median(name, lambda result: result.rate)
 
     @property
     def baseline_rate(self) -> float:
-        rates = [result.rate for result in self.results if result.name.startswith("baseline")]
-        return sum(rates) / len(rates)
+        return self.rate(BASELINE)
 
     @property
     def ratio(self) -> float:
-        return self.result(self.scenario.name).rate / self.baseline_rate
+        return self.rate(self.scenario.name) / self.baseline_rate
+
+    def ratio_to(self, name: str, reference: str) -> float:
+        """The median rate of series ``name`` over that of ``reference`` (0: not measured)."""
+        denominator = self.rate(reference)
+        return self.rate(name) / denominator if denominator else 0.0
+
+    def counterpart(self, name: str) -> str | None:
+        """The Starlette reference of a product series (none for the references themselves)."""
+        if name == self.scenario.name:
+            return self.scenario.counterpart
+        return STARLETTE_FORM if name == BASELINE else None
+
+    def ratio_to_counterpart(self, name: str) -> float | None:
+        counterpart = self.counterpart(name)
+        return self.ratio_to(name, counterpart) if counterpart else None
 
     def as_json(self) -> dict[str, object]:
+        name = self.scenario.name
         return {
-            "scenario": self.scenario.name,
+            "scenario": name,
             "workers": self.workers,
             "database": self.database,
             "connections": self.connections,
+            "rounds": self.rounds,
+            "pinning": self.pinning,
             "baseline_rate": round(self.baseline_rate, 1),
             "ratio": round(self.ratio, 3),
             "target_ratio": self.scenario.target,
+            "ratio_to_starlette": round(self.ratio_to(name, self.scenario.counterpart), 3),
+            "ratio_to_node": round(self.ratio_to(name, NODE_PEER), 3),
             "peak_rss_mib": round(self.peak_rss_mib, 1),
+            "series": [
+                {
+                    "name": series,
+                    "rate": round(self.rate(series), 1),
+                    "p50_ms": round(self.median(series, lambda result: result.p50_ms), 3),
+                    "p99_ms": round(self.median(series, lambda result: result.p99_ms), 3),
+                    "errors": sum(result.errors for result in self.series(series)),
+                    "ratio_to_starlette": _rounded(self.ratio_to_counterpart(series)),
+                    "ratio_to_node": (
+                        _rounded(self.ratio_to(series, NODE_PEER))
+                        if self.counterpart(series)
+                        else None
+                    ),
+                }
+                for series in self.series_names()
+            ],
             "phases": [
                 {
                     "name": result.name,
@@ -172,15 +263,19 @@ class Outcome:
         }
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
 async def prepare(
-    settings: Settings, scenario: Scenario, count: int
+    settings: Settings, scenario: Scenario, count: int, paced: int
 ) -> tuple[World, list[Line], list[Line]]:
     world = await seed_world(settings)
     try:
-        full, paced = await scenario.prepare(world, count)
+        full, paced_lines = await scenario.prepare(world, count, paced)
     finally:
         await world.services.db.dispose()  # the next event loop opens its own connections
-    return world, full, paced
+    return world, full, paced_lines
 
 
 async def _revocation_check(world: World, server: Server) -> str:
@@ -205,6 +300,26 @@ async def _revocation_check(world: World, server: Server) -> str:
     )
 
 
+def _same_answer_check(world: World, server: Server, references: References) -> str:
+    """The Starlette read must answer what the product answers for the same token."""
+    line = _organizations_lines(world)[0]
+    headers = dict(header.split(": ", 1) for header in line.headers)
+    product = httpx.get(server.url + line.path, headers=headers)
+    reference = httpx.get(references.starlette.url + line.path, headers=headers)
+    same = (
+        product.status_code == reference.status_code == 200 and product.json() == reference.json()
+    )
+    return (
+        f"Starlette read: {reference.status_code} with the product's JSON for the same token "
+        f"({'ok' if same else 'FAILED: ' + product.text[:200] + ' / ' + reference.text[:200]})"
+    )
+
+
+def _split(lines: list[Line], parts: int) -> list[list[Line]]:
+    size = len(lines) // parts
+    return [lines[i * size : (i + 1) * size] for i in range(parts)]
+
+
 def run_scenario(
     scenario: Scenario,
     *,
@@ -215,9 +330,12 @@ def run_scenario(
     threads: int,
     count: int,
     paced: bool,
+    rounds: int = 3,
     log: Callable[[str], None] = _say,
 ) -> Outcome:
-    """Seed a fresh database, start the server, run the phases, stop, drop the database."""
+    """Seed a fresh database, start the product and the references, run the rounds and the
+    paced phase, stop everything, drop the database."""
+    pin: Pinning = pinning(workers)
     with fresh_database(database) as url, tempfile.TemporaryDirectory(prefix="i18n-bench-") as tmp:
         directory = Path(tmp)
         port = free_port()
@@ -225,49 +343,94 @@ def run_scenario(
             database_url=url, issuer=f"http://127.0.0.1:{port}", secret_key=BENCH_SECRET
         )
         log(f"seeding {database} for {scenario.name} ...")
-        world, full_lines, paced_lines = asyncio.run(prepare(settings, scenario, count))
-        feed = write_feed(directory / "scenario.feed", full_lines)
+        once = scenario.mode == "once"
+        world, full_lines, paced_lines = asyncio.run(
+            prepare(settings, scenario, count * rounds if once else count, count // 2)
+        )
+        per_round = _split(full_lines, rounds) if once else [full_lines] * rounds
+        feeds = [
+            write_feed(directory / f"scenario-{i}.feed", lines) for i, lines in enumerate(per_round)
+        ]
         paced_feed = write_feed(directory / "paced.feed", paced_lines)
         base_feed = write_feed(directory / "baseline.feed", baseline_lines())
+        peer_feed = write_feed(directory / "peer.feed", peer_lines())
+        read_feed = (
+            write_feed(directory / "read.feed", _organizations_lines(world))
+            if scenario.counterpart == STARLETTE_READ
+            else None
+        )
+        tokens = {token: world.organizations[ref.organization_id] for ref, token in world.readers}
         results: list[Result] = []
         checks: list[str] = []
 
-        def phase(name: str, path: Path, mode: str, seconds: float, rate: float = 0.0) -> Result:
-            cpu = server.cpu_seconds()
+        def phase(name: str, target: Server, path: Path, mode: str, rate: float = 0.0) -> Result:
+            cpu = target.cpu_seconds()
             result = run_phase(
-                server.url,
-                Phase(name, path, mode, seconds, connections, threads=threads, rate=rate),
+                target.url,
+                Phase(name, path, mode, duration, connections, threads=threads, rate=rate),
+                pin=pin.client,
             )
-            used = (server.cpu_seconds() - cpu) * 1e6 / max(1, result.answered)
+            used = (target.cpu_seconds() - cpu) * 1e6 / max(1, result.answered)
             result = dataclasses.replace(result, server_cpu_us=used)
             log(
                 f"  {name:<24} {result.rate:9.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
                 f"p99 {result.p99_ms:6.2f} ms  CPU {result.server_cpu_us:6.0f} us/req  "
                 f"errors {result.errors}" + (f" ({result.statuses})" if result.statuses else "")
             )
+            results.append(result)
             return result
 
-        log(f"starting i18n-connect serve --workers {workers} ...")
-        with running_server(
-            url, workers=workers, log_dir=directory, port=port, env=scenario.env
-        ) as server:
-            run_phase(server.url, Phase("warmup", base_feed, "cycle", 2, connections, threads))
+        def warm(target: Server, path: Path, seconds: float = 2, limit: int = 0) -> None:
+            run_phase(
+                target.url,
+                Phase("warmup", path, "cycle", seconds, connections, threads, limit=limit),
+                pin=pin.client,
+            )
+
+        log(f"starting i18n-connect serve --workers {workers} and the references ({pin.note}) ...")
+        with (
+            running_server(
+                url, workers=workers, log_dir=directory, port=port, env=scenario.env, pin=pin.server
+            ) as server,
+            running_references(tokens, log_dir=directory, pin=pin) as references,
+        ):
+            if read_feed is not None:
+                checks.append(_same_answer_check(world, server, references))
+            for target, path in (
+                (server, base_feed),
+                (references.starlette, base_feed),
+                (references.node, peer_feed),
+            ):
+                warm(target, path)
+            if read_feed is not None:
+                warm(references.starlette, read_feed)
             if scenario.mode == "cycle":  # steady state: every token used once (last-used stamps)
-                warm = Phase(
-                    "warmup", feed, "cycle", 60, connections, threads, limit=len(full_lines)
-                )
-                run_phase(server.url, warm)
-            results.append(phase("baseline (before)", base_feed, "cycle", duration))
-            full = phase(scenario.name, feed, scenario.mode, duration)
-            results.append(full)
+                warm(server, feeds[0], seconds=60, limit=len(full_lines))
+            for number, feed in enumerate(feeds, start=1):
+                phase(f"{STARLETTE_FORM} #{number}", references.starlette, base_feed, "cycle")
+                phase(f"{BASELINE} #{number}", server, base_feed, "cycle")
+                if read_feed is not None:
+                    phase(f"{STARLETTE_READ} #{number}", references.starlette, read_feed, "cycle")
+                phase(f"{scenario.name} #{number}", server, feed, scenario.mode)
+                phase(f"{NODE_PEER} #{number}", references.node, peer_feed, "cycle")
             if paced:
-                half = phase(
-                    f"{scenario.name} at 50%", paced_feed, scenario.mode, duration, full.rate / 2
+                median = statistics.median(
+                    result.rate for result in results if result.name.startswith(scenario.name)
                 )
-                results.append(half)
-            results.append(phase("baseline (after)", base_feed, "cycle", duration))
+                phase(f"{scenario.name} at 50%", server, paced_feed, scenario.mode, median / 2)
             peak = server.peak_rss_mib()
             processes = len(server.worker_pids())
             if world.probe is not None:
                 checks.append(asyncio.run(_revocation_check(world, server)))
-        return Outcome(scenario, workers, database, connections, results, peak, processes, checks)
+        return Outcome(
+            scenario,
+            workers,
+            database,
+            connections,
+            results,
+            peak,
+            processes,
+            checks,
+            rounds=rounds,
+            pinning=pin.note,
+        )

@@ -89,6 +89,8 @@ class World:
     owned: list[tuple[str, str, str]] = field(default_factory=list)  # user, org, project
     clients: list[str] = field(default_factory=list)
     grants: list[GrantRef] = field(default_factory=list)
+    organizations: dict[str, dict[str, str]] = field(default_factory=dict)  # id: id, slug, name
+    readers: list[tuple[GrantRef, str]] = field(default_factory=list)  # tokens of read scenarios
     probe: tuple[str, Line] | None = None  # a grant and a request made with one of its tokens
 
     async def ensure_grants(self, count: int) -> list[GrantRef]:
@@ -252,6 +254,7 @@ async def seed_world(settings: Settings) -> World:
                     now=now,
                 )
                 world.owned.append((user.id, org.id, project.id))
+                world.organizations[org.id] = {"id": org.id, "slug": org.slug, "name": org.name}
     return world
 
 

@@ -1,5 +1,5 @@
-"""A real ``i18n-connect serve`` subprocess on a free loopback port, and the memory of its
-processes (the uvicorn supervisor and its workers) read from ``/proc``."""
+"""Servers on free loopback ports as subprocesses (the product's ``i18n-connect serve`` and the
+references), and the memory and CPU time of their processes read from ``/proc``."""
 
 from __future__ import annotations
 
@@ -9,14 +9,21 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.error import URLError
 from urllib.request import urlopen
 
-__all__ = ["BENCH_SECRET", "Server", "free_port", "running_server", "server_environment"]
+__all__ = [
+    "BENCH_SECRET",
+    "Server",
+    "free_port",
+    "running_process",
+    "running_server",
+    "server_environment",
+]
 
 BENCH_SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 _CLI = Path(sys.executable).with_name("i18n-connect")
@@ -123,16 +130,52 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> N
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(
-                f"the server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}"
+                f"{log_path.stem} exited with {process.returncode}:\n"
+                + log_path.read_text()[-3000:]
             )
         try:
-            with urlopen(f"{url}/readyz", timeout=2) as response:
+            with urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
         except (URLError, OSError):
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"the server did not become ready within {_START_TIMEOUT_S:.0f} s")
+    raise RuntimeError(f"{log_path.stem} did not become ready within {_START_TIMEOUT_S:.0f} s")
+
+
+@contextmanager
+def running_process(
+    command: Sequence[str],
+    *,
+    port: int,
+    ready_path: str,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Iterator[Server]:
+    """Start a server on 127.0.0.1:``port``, wait until ``ready_path`` answers 200, stop it
+    (SIGTERM, then SIGKILL of its process group) afterwards."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            list(command),
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+    try:
+        _wait_ready(server.url + ready_path, process, log_path)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
 
 
 @contextmanager
@@ -143,37 +186,27 @@ def running_server(
     log_dir: Path,
     port: int | None = None,
     env: dict[str, str] | None = None,
+    pin: Sequence[str] = (),
 ) -> Iterator[Server]:
-    """Start ``i18n-connect serve`` on 127.0.0.1, wait until ready, stop it afterwards."""
+    """Start ``i18n-connect serve`` on 127.0.0.1 (behind the ``pin`` command prefix, e.g.
+    ``taskset -c 0``), wait until ready, stop it afterwards."""
     port = port or free_port()
-    log_path = log_dir / f"server-{port}.log"
-    environment = server_environment(database_url, port, **(env or {}))
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                str(_CLI),
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-            ],
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
-    try:
-        _wait_ready(server.url, process, log_path)
+    command = [
+        *pin,
+        str(_CLI),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    with running_process(
+        command,
+        port=port,
+        ready_path="/readyz",
+        log_path=log_dir / f"i18n-connect-{port}.log",
+        env=server_environment(database_url, port, **(env or {})),
+    ) as server:
         yield server
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)

@@ -48,7 +48,7 @@ def run_soak(
             database_url=url, issuer=f"http://127.0.0.1:{port}", secret_key=BENCH_SECRET
         )
         print(f"seeding {database} for {scenario.name} ...", flush=True)
-        _world, lines, _ = asyncio.run(prepare(settings, scenario, 1000))
+        _world, lines, _ = asyncio.run(prepare(settings, scenario, 1000, 0))
         feed = write_feed(directory / "soak.feed", lines)
         per_chunk = max(1, requests // chunks)
         done: list[tuple[int, Result, float]] = []
