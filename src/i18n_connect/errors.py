@@ -134,9 +134,9 @@ class MissingScope(ProtocolError):
     error, status = "missing_scope", 403
     default_description = "The token lacks the scope this route needs."
 
-    def __init__(self, required: str) -> None:
+    def __init__(self, required: str, description: str | None = None) -> None:
         self.required = required
-        super().__init__(f"This route needs the scope {required}.")
+        super().__init__(description or f"This route needs the scope {required}.")
 
     def body(self) -> dict[str, str]:
         return {**super().body(), "required": self.required}
