@@ -11,9 +11,9 @@ Before a request reaches the SDK, `McpEndpoint`:
   held and needed scopes (step-up authorization) — also a ``deleteKeys`` of keys
   with published text without translations:publish. An installation token
   cannot step up, so its missing scope becomes a tool error instead;
-- counts the call against the token's rate limit (the partner API's
-  ``api_rate_per_minute``; 429 with ``Retry-After``) and records when its
-  grants were last used;
+- counts the call against the partner API's budgets of its token, of every
+  grant the token acts through and of its client (429 with ``Retry-After``)
+  and records when its grants were last used;
 - hands the caller to the tools through the request scope.
 
 Mount it for POST only: the server is stateless with JSON responses, so there
@@ -39,7 +39,6 @@ from i18n_connect.errors import (
     InvalidRequest,
     InvalidToken,
     ProtocolError,
-    RateLimited,
 )
 from i18n_connect.mcp.auth import McpCaller, authenticate, bearer_token
 from i18n_connect.mcp.tools import (
@@ -48,14 +47,13 @@ from i18n_connect.mcp.tools import (
     deletes_published_text,
     register_tools,
 )
+from i18n_connect.ratelimit import spend_api_request
 from i18n_connect.scopes import CATALOG, PUBLISH_TRANSLATIONS, format_scope
 from i18n_connect.services import Services
 from i18n_connect.web.errors import NO_STORE, challenge_text, error_response
 from i18n_connect.web.resource_metadata import mcp_resource_metadata_url
 
 __all__ = ["DEFAULT_MCP_SCOPES", "McpEndpoint", "build_mcp"]
-
-_RATE_WINDOW_SECONDS = 60
 
 # What a client asks for first: every tool scope that consent pre-checks.
 DEFAULT_MCP_SCOPES = format_scope(
@@ -128,16 +126,16 @@ class McpEndpoint:
         await self.manager.handle_request(scope, _replay(body, receive), send)
 
     async def _count(self, caller: McpCaller) -> None:
-        """The per-token rate limit of the partner API, and the grants' "last used" time."""
+        """The partner API's request budgets, and the grants' "last used" time."""
         now = self.services.clock.now()
-        retry_after = await self.services.api_limiter.hit(
-            f"token:{caller.token_id}",  # one budget per token, REST and MCP alike
-            limit=self.services.settings.api_rate_per_minute,
-            window=_RATE_WINDOW_SECONDS,
+        await spend_api_request(  # the partner API's budgets: one token's calls share them
+            self.services.api_limiter,
+            self.services.settings,
+            token_id=caller.token_id,
+            grant_ids=[installation.grant_id for installation in caller.installations],
+            client_id=caller.client_id,
             now=now,
         )
-        if retry_after is not None:
-            raise RateLimited(retry_after)
         stale = [
             installation.grant_id
             for installation in caller.installations
