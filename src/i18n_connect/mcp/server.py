@@ -55,6 +55,8 @@ from i18n_connect.web.resource_metadata import mcp_resource_metadata_url
 
 __all__ = ["DEFAULT_MCP_SCOPES", "McpEndpoint", "build_mcp"]
 
+_MAX_CHECKED_DELETES = 4  # deleteKeys calls of one body looked up for a step-up challenge
+
 # What a client asks for first: every tool scope that consent pre-checks.
 DEFAULT_MCP_SCOPES = format_scope(
     scope for scope in TOOL_SCOPES.values() if CATALOG[scope].default_on
@@ -148,7 +150,8 @@ class McpEndpoint:
                     await installations.touch_grant(conn, grant_id, now)
 
     async def _step_up(self, caller: McpCaller, body: bytes) -> InsufficientScope | None:
-        """The scopes an access token lacks for the tools it calls, as a step-up challenge."""
+        """The scopes an access token lacks for the tools it calls (translations:publish too,
+        for a ``deleteKeys`` of keys with published text), as a step-up challenge."""
         if caller.kind != "access_token":
             return None
         calls = _tool_calls(body)
@@ -157,10 +160,9 @@ class McpEndpoint:
             return InsufficientScope(format_scope(needed))
         if PUBLISH_TRANSLATIONS in caller.scopes:
             return None
-        for name, arguments in calls:
-            if name == "deleteKeys" and await deletes_published_text(
-                self.services, caller, arguments
-            ):
+        deletes = [arguments for name, arguments in calls if name == "deleteKeys"]
+        for arguments in deletes[:_MAX_CHECKED_DELETES]:  # later ones: the tool's own refusal
+            if await deletes_published_text(self.services, caller, arguments):
                 return InsufficientScope(
                     PUBLISH_TRANSLATIONS,
                     f"Deleting keys with published text needs the scope {PUBLISH_TRANSLATIONS}.",
