@@ -134,9 +134,9 @@ class MissingScope(ProtocolError):
     error, status = "missing_scope", 403
     default_description = "The token lacks the scope this route needs."
 
-    def __init__(self, required: str) -> None:
+    def __init__(self, required: str, description: str | None = None) -> None:
         self.required = required
-        super().__init__(f"This route needs the scope {required}.")
+        super().__init__(description or f"This route needs the scope {required}.")
 
     def body(self) -> dict[str, str]:
         return {**super().body(), "required": self.required}
@@ -176,9 +176,16 @@ class RateLimited(ProtocolError):
     error, status = "rate_limited", 429
     default_description = "Too many requests."
 
-    def __init__(self, retry_after: int, description: str | None = None) -> None:
+    def __init__(
+        self, retry_after: int, description: str | None = None, *, budget: str | None = None
+    ) -> None:
         self.retry_after = max(1, retry_after)
+        self.budget = budget  # which request budget ran out, when there are several
         super().__init__(description or f"Too many requests; retry after {self.retry_after} s.")
+
+    def body(self) -> dict[str, str]:
+        body = super().body()
+        return body if self.budget is None else {**body, "budget": self.budget}
 
 
 class TemporarilyUnavailable(ProtocolError):

@@ -12,6 +12,7 @@ __all__ = [
     "CATALOG",
     "DEFAULT_SCOPES",
     "IGNORED_SCOPES",
+    "PUBLISH_TRANSLATIONS",
     "Scope",
     "format_scope",
     "parse_scope",
@@ -40,7 +41,12 @@ _SCOPES = (
         "Can create projects and change the languages your production apps ship.",
     ),
     Scope("keys:read", "Read translation keys", True),
-    Scope("keys:write", "Create, change and delete translation keys", True),
+    Scope(
+        "keys:write",
+        "Create and delete translation keys (deleting one whose text is live also needs "
+        "Publish translations)",
+        True,
+    ),
     Scope("translations:read", "Read translations", True),
     Scope("translations:write", "Write draft translations", True),
     Scope(
@@ -66,6 +72,7 @@ _SCOPES = (
     ),
 )
 
+PUBLISH_TRANSLATIONS = "translations:publish"  # also needed to delete a key with published text
 CATALOG: dict[str, Scope] = {scope.name: scope for scope in _SCOPES}
 DEFAULT_SCOPES: tuple[str, ...] = tuple(s.name for s in _SCOPES if s.default_on)
 IGNORED_SCOPES = frozenset({"offline_access"})  # accepted; refresh tokens are always issued

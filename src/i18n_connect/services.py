@@ -27,7 +27,7 @@ class Services:
     tokens: AccessTokens
     clock: Clock = field(default_factory=SystemClock)
     metrics: CollectorRegistry = field(default_factory=CollectorRegistry)  # this app's /metrics
-    api_limiter: RateLimiter = field(default_factory=LocalRateLimiter)  # partner API, per token
+    api_limiter: RateLimiter = field(default_factory=LocalRateLimiter)  # every request budget
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> Services:

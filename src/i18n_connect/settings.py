@@ -40,7 +40,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     registration_enabled: bool = True
     registration_rate_per_hour: Annotated[int, Field(ge=1)] = 30
-    api_rate_per_minute: Annotated[int, Field(ge=1)] = 1000
+    api_rate_per_minute: Annotated[int, Field(ge=1)] = 1000  # per installation or access token
+    api_grant_rate_per_minute: Annotated[int, Field(ge=1)] = 1000  # every token of one grant
+    api_client_rate_per_minute: Annotated[int, Field(ge=1)] = 10_000  # every grant of one client
+    token_rate_per_minute: Annotated[int, Field(ge=1)] = 600  # token endpoint, per client_id
     mint_rate_per_minute: Annotated[int, Field(ge=1)] = 60
     login_failures_per_window: Annotated[int, Field(ge=1)] = 5
     login_failure_window_seconds: Annotated[int, Field(ge=1)] = 300

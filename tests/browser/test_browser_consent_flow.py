@@ -88,7 +88,7 @@ def test_person_connects_an_app_to_two_organizations_and_the_app_gets_tokens(
     globex = page.get_by_role("checkbox", name="Globex")
     expect(acme).not_to_be_checked()
     expect(globex).not_to_be_checked()
-    keys_write = page.get_by_role("checkbox", name="Create, change and delete translation keys")
+    keys_write = page.get_by_role("checkbox", name="Create and delete translation keys")
     publish = page.get_by_role("checkbox", name="Publish translations")
     expect(keys_write).to_be_checked()
     expect(publish).not_to_be_checked()

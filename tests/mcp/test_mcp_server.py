@@ -517,6 +517,45 @@ async def test_an_installation_token_has_one_budget_for_rest_and_mcp(app_with: A
         assert (await rpc(client, "tools/list", token=token)).status_code == 429
 
 
+async def test_rest_and_mcp_share_the_grant_budget(app_with: Any) -> None:
+    async with app_with(api_grant_rate_per_minute=2) as client:
+        world = await seeded_world(client)
+        installation = await world.installation_token()
+        projects = f"/api/oauth-client/organizations/{world.orgs['acme']}/projects"
+        headers = {"Authorization": f"Bearer {installation}"}
+        assert (await client.get(projects, headers=headers)).status_code == 200
+        fresh = await world.access_token()  # another token of the same grant
+        assert (await rpc(client, "tools/list", token=fresh)).status_code == 200
+        limited = await rpc(client, "tools/list", token=await world.access_token())
+        assert limited.status_code == 429
+        assert limited.json()["budget"] == "grant"
+        rest = await client.get(projects, headers=headers)
+        assert (rest.status_code, rest.json()["budget"]) == (429, "grant")
+
+
+async def test_an_access_token_over_two_grants_spends_both_grant_budgets(app_with: Any) -> None:
+    async with app_with(api_grant_rate_per_minute=2) as client:
+        world = await seeded_world(client)
+        both = await world.access_token(orgs=("acme", "globex"))
+        statuses = [(await rpc(client, "tools/list", token=both)).status_code for _ in range(2)]
+        assert statuses == [200, 200]
+        globex = await world.installation_token("globex")
+        limited = await rpc(client, "tools/list", token=globex)
+        assert (limited.status_code, limited.json()["budget"]) == (429, "grant")
+
+
+async def test_mcp_calls_spend_the_client_budget(app_with: Any) -> None:
+    async with app_with(api_client_rate_per_minute=2) as client:
+        world = await seeded_world(client)
+        acme, globex = await world.access_token(), await world.access_token(orgs=("globex",))
+        assert (await rpc(client, "tools/list", token=acme)).status_code == 200
+        assert (await rpc(client, "tools/list", token=globex)).status_code == 200
+        limited = await rpc(client, "tools/list", token=await world.installation_token())
+        assert limited.status_code == 429
+        assert limited.json()["budget"] == "client"
+        assert limited.json()["error_description"].startswith("Too many requests for this client")
+
+
 async def test_calls_mark_the_grant_used(running_app: httpx.AsyncClient, world: World) -> None:
     token = await world.access_token()
     assert (await rpc(running_app, "tools/list", token=token)).status_code == 200

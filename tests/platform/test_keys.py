@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from i18n_connect.clock import FrozenClock
-from i18n_connect.errors import ConflictError, InvalidRequest, NotFound
+from i18n_connect.errors import ConflictError, InvalidRequest, MissingScope, NotFound
 from i18n_connect.platform.keys import (
     KeyUpdate,
     create_keys,
@@ -14,7 +14,7 @@ from i18n_connect.platform.keys import (
     list_keys,
     update_keys,
 )
-from i18n_connect.platform.translations import get_translations
+from i18n_connect.platform.translations import get_translations, publish_translations
 from i18n_connect.services import Services
 from i18n_connect.storage.tables import translations
 
@@ -127,7 +127,7 @@ async def test_delete_keys_removes_their_translations(
     async with services.db.transaction() as conn:
         await create_keys(conn, project_id, {"a": "", "b": ""}, clock.now())
         await update_keys(conn, project_id, [KeyUpdate("a", translations={"de": "A"})], clock.now())
-        assert await delete_keys(conn, project_id, ["a"]) == ["a"]
+        assert await delete_keys(conn, project_id, ["a"], may_unpublish=True) == ["a"]
     async with services.db.transaction(readonly=True) as conn:
         assert [k.name for k in await list_keys(conn, project_id)] == ["b"]
         count = await conn.scalar(select(func.count()).select_from(translations))
@@ -141,6 +141,30 @@ async def test_delete_of_a_key_in_another_project_is_not_found(
         await create_keys(conn, "prj_b", {"a": ""}, clock.now())
     with pytest.raises(NotFound):
         async with services.db.transaction() as conn:
-            await delete_keys(conn, project_id, ["a"])
+            await delete_keys(conn, project_id, ["a"], may_unpublish=True)
     async with services.db.transaction(readonly=True) as conn:
         assert len(await list_keys(conn, "prj_b")) == 1
+
+
+async def test_delete_refuses_keys_with_published_text_unless_allowed(
+    services: Services, clock: FrozenClock, project_id: str
+) -> None:
+    now = clock.now()
+    async with services.db.transaction() as conn:
+        await create_keys(conn, project_id, {"live": "", "draft": "", "bare": ""}, now)
+        await update_keys(conn, project_id, [KeyUpdate("live", translations={"de": "L"})], now)
+        await publish_translations(conn, project_id, ["de"], now)
+        await update_keys(conn, project_id, [KeyUpdate("draft", translations={"de": "D"})], now)
+    with pytest.raises(MissingScope) as refused:
+        async with services.db.transaction() as conn:
+            await delete_keys(conn, project_id, ["bare", "draft", "live"], may_unpublish=False)
+    assert refused.value.required == "translations:publish"
+    assert refused.value.description.endswith(": live.")
+    async with services.db.transaction() as conn:
+        assert [k.name for k in await list_keys(conn, project_id)] == ["bare", "draft", "live"]
+        assert await delete_keys(conn, project_id, ["bare", "draft"], may_unpublish=False) == [
+            "bare",
+            "draft",
+        ]
+        assert await delete_keys(conn, project_id, ["live"], may_unpublish=True) == ["live"]
+        assert await list_keys(conn, project_id) == []

@@ -10,9 +10,9 @@ is a 401 ``invalid_token`` that says which kind the route wants.
 `installation_caller(scope)` is a dependency that opens the request's one
 transaction, authenticates the token in it (one indexed query: a revoked
 grant answers 410 on the very next request, on every process), counts the
-request against the token's rate limit, checks the route's scope and yields
-everything the handler needs. Use it with ``scope="function"`` so the
-transaction commits before the response is sent.
+request against the budgets of its token, grant and client (`ratelimit`),
+checks the route's scope and yields everything the handler needs. Use it with
+``scope="function"`` so the transaction commits before the response is sent.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import installations
-from i18n_connect.errors import InvalidToken, MissingScope, RateLimited
+from i18n_connect.errors import InvalidToken, MissingScope
 from i18n_connect.installations import InstallationContext
 from i18n_connect.oauth.access_tokens import AccessTokenClaims
+from i18n_connect.ratelimit import spend_api_request
 from i18n_connect.services import Services
 from i18n_connect.web.sessions import services_of
 
@@ -40,7 +41,6 @@ __all__ = [
     "installation_caller",
 ]
 
-_RATE_WINDOW_SECONDS = 60
 MINT_HINT = (
     "This route needs an installation token (bi_oat_...): mint one with "
     "POST /api/oauth-client/installations/{grant_id}/tokens using your access token."
@@ -99,14 +99,14 @@ def installation_caller(scope: str, *, write: bool = False) -> Callable[..., Asy
         now = services.clock.now()
         async with services.db.transaction(readonly=not write) as conn:
             context = await installations.authenticate(conn, token, now=now, hasher=services.hasher)
-            retry_after = await services.api_limiter.hit(
-                f"token:{context.token_id}",  # one budget per token, REST and MCP alike
-                limit=services.settings.api_rate_per_minute,
-                window=_RATE_WINDOW_SECONDS,
+            await spend_api_request(  # the same budgets as MCP
+                services.api_limiter,
+                services.settings,
+                token_id=context.token_id,
+                grant_ids=(context.grant_id,),
+                client_id=context.client_id,
                 now=now,
             )
-            if retry_after is not None:
-                raise RateLimited(retry_after)
             if scope not in context.scopes:
                 raise MissingScope(scope)
             yield Caller(conn=conn, context=context, services=services, now=now)

@@ -1,7 +1,8 @@
 """Keys, translations, publishing, glossary and content entries over the partner API
 (SPEC §4 "also get REST routes under /v1/…", with the scopes of the MCP tools of §5).
 
-Writes land as drafts; only the publish routes change what the CDN serves.
+Writes land as drafts; only the publish routes change what the CDN serves — and deleting
+a key with published text, which therefore needs translations:publish as well.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from i18n_connect.api.models import (
 from i18n_connect.api.resource_routes import ERRORS
 from i18n_connect.platform import content, glossary, keys, translations
 from i18n_connect.platform.projects import normalize_language
+from i18n_connect.scopes import PUBLISH_TRANSLATIONS
 
 __all__ = ["router"]
 
@@ -52,7 +54,7 @@ KeysRead = Annotated[Caller, _needs("keys:read")]
 KeysWrite = Annotated[Caller, _needs("keys:write", write=True)]
 TranslationsRead = Annotated[Caller, _needs("translations:read")]
 TranslationsWrite = Annotated[Caller, _needs("translations:write", write=True)]
-TranslationsPublish = Annotated[Caller, _needs("translations:publish", write=True)]
+TranslationsPublish = Annotated[Caller, _needs(PUBLISH_TRANSLATIONS, write=True)]
 GlossaryRead = Annotated[Caller, _needs("glossary:read")]
 GlossaryWrite = Annotated[Caller, _needs("glossary:write", write=True)]
 ContentRead = Annotated[Caller, _needs("content:read")]
@@ -102,9 +104,14 @@ async def update_project_keys(
 async def delete_project_keys(
     caller: KeysWrite, project_id: Id, body: DeleteKeysRequest
 ) -> NamesOut:
-    """Delete keys by name, with their translations."""
+    """Delete keys by name, with their translations; a key with published text also needs
+    translations:publish (403 ``missing_scope``, nothing deleted)."""
     project = await access.project_by_id(caller, project_id)
-    return NamesOut(deleted=await keys.delete_keys(caller.conn, project.id, body.names))
+    may_unpublish = PUBLISH_TRANSLATIONS in caller.context.scopes
+    deleted = await keys.delete_keys(
+        caller.conn, project.id, body.names, may_unpublish=may_unpublish
+    )
+    return NamesOut(deleted=deleted)
 
 
 @router.get("/translations/{language}", response_model=TranslationsOut, responses=ERRORS)

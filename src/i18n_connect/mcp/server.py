@@ -8,11 +8,12 @@ Before a request reaches the SDK, `McpEndpoint`:
   holding nothing but the URL can discover the authorization server;
 - for an access token, reads the JSON-RPC body and answers a ``tools/call`` whose
   scope the token lacks with 403 ``insufficient_scope`` naming the union of the
-  held and needed scopes (step-up authorization). An installation token cannot
-  step up, so its missing scope becomes a tool error instead;
-- counts the call against the token's rate limit (the partner API's
-  ``api_rate_per_minute``; 429 with ``Retry-After``) and records when its
-  grants were last used;
+  held and needed scopes (step-up authorization) — also a ``deleteKeys`` of keys
+  with published text without translations:publish. An installation token
+  cannot step up, so its missing scope becomes a tool error instead;
+- counts the call against the partner API's budgets of its token, of every
+  grant the token acts through and of its client (429 with ``Retry-After``)
+  and records when its grants were last used;
 - hands the caller to the tools through the request scope.
 
 Mount it for POST only: the server is stateless with JSON responses, so there
@@ -23,7 +24,6 @@ streamable HTTP allows).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -39,18 +39,23 @@ from i18n_connect.errors import (
     InvalidRequest,
     InvalidToken,
     ProtocolError,
-    RateLimited,
 )
 from i18n_connect.mcp.auth import McpCaller, authenticate, bearer_token
-from i18n_connect.mcp.tools import CALLER_STATE_KEY, TOOL_SCOPES, register_tools
-from i18n_connect.scopes import CATALOG, format_scope
+from i18n_connect.mcp.tools import (
+    CALLER_STATE_KEY,
+    TOOL_SCOPES,
+    deletes_published_text,
+    register_tools,
+)
+from i18n_connect.ratelimit import spend_api_request
+from i18n_connect.scopes import CATALOG, PUBLISH_TRANSLATIONS, format_scope
 from i18n_connect.services import Services
 from i18n_connect.web.errors import NO_STORE, challenge_text, error_response
 from i18n_connect.web.resource_metadata import mcp_resource_metadata_url
 
 __all__ = ["DEFAULT_MCP_SCOPES", "McpEndpoint", "build_mcp"]
 
-_RATE_WINDOW_SECONDS = 60
+_MAX_CHECKED_DELETES = 4  # deleteKeys calls of one body looked up for a step-up challenge
 
 # What a client asks for first: every tool scope that consent pre-checks.
 DEFAULT_MCP_SCOPES = format_scope(
@@ -70,21 +75,22 @@ def _challenge(services: Services, *, error: ProtocolError | None, scope: str) -
     return "Bearer " + ", ".join(parts)
 
 
-def _called_tools(body: bytes) -> Iterable[str]:
-    """Names of the tools a JSON-RPC message (or batch) calls; malformed bodies name none."""
+def _tool_calls(body: bytes) -> list[tuple[str, object]]:
+    """Name and arguments of each tool a JSON-RPC message (or batch) calls; malformed bodies
+    call none."""
     try:
         parsed = json.loads(body) if body else None
     except (ValueError, RecursionError):
         return []
     messages = parsed if isinstance(parsed, list) else [parsed]
-    names = []
+    calls = []
     for message in messages:
         if isinstance(message, dict) and message.get("method") == "tools/call":
             params = message.get("params")
             name = params.get("name") if isinstance(params, dict) else None
-            if isinstance(name, str):
-                names.append(name)
-    return names
+            if isinstance(name, str) and isinstance(params, dict):
+                calls.append((name, params.get("arguments")))
+    return calls
 
 
 class McpEndpoint:
@@ -113,26 +119,25 @@ class McpEndpoint:
         except ProtocolError as exc:
             await error_response(exc)(scope, receive, send)
             return
-        needed = self._missing_scopes(caller, body)
-        if needed:
-            held_and_needed = format_scope(caller.scopes | needed)
-            error = InsufficientScope(format_scope(needed))
-            await self._refuse(error, held_and_needed, scope, receive, send)
+        step_up = await self._step_up(caller, body)
+        if step_up is not None:
+            held_and_needed = format_scope(caller.scopes | set(step_up.required.split()))
+            await self._refuse(step_up, held_and_needed, scope, receive, send)
             return
         scope.setdefault("state", {})[CALLER_STATE_KEY] = caller
         await self.manager.handle_request(scope, _replay(body, receive), send)
 
     async def _count(self, caller: McpCaller) -> None:
-        """The per-token rate limit of the partner API, and the grants' "last used" time."""
+        """The partner API's request budgets, and the grants' "last used" time."""
         now = self.services.clock.now()
-        retry_after = await self.services.api_limiter.hit(
-            f"token:{caller.token_id}",  # one budget per token, REST and MCP alike
-            limit=self.services.settings.api_rate_per_minute,
-            window=_RATE_WINDOW_SECONDS,
+        await spend_api_request(  # the partner API's budgets: one token's calls share them
+            self.services.api_limiter,
+            self.services.settings,
+            token_id=caller.token_id,
+            grant_ids=[installation.grant_id for installation in caller.installations],
+            client_id=caller.client_id,
             now=now,
         )
-        if retry_after is not None:
-            raise RateLimited(retry_after)
         stale = [
             installation.grant_id
             for installation in caller.installations
@@ -144,11 +149,25 @@ class McpEndpoint:
                 for grant_id in stale:
                     await installations.touch_grant(conn, grant_id, now)
 
-    def _missing_scopes(self, caller: McpCaller, body: bytes) -> frozenset[str]:
+    async def _step_up(self, caller: McpCaller, body: bytes) -> InsufficientScope | None:
+        """The scopes an access token lacks for the tools it calls (translations:publish too,
+        for a ``deleteKeys`` of keys with published text), as a step-up challenge."""
         if caller.kind != "access_token":
-            return frozenset()
-        wanted = {TOOL_SCOPES[name] for name in _called_tools(body) if name in TOOL_SCOPES}
-        return frozenset(wanted - caller.scopes)
+            return None
+        calls = _tool_calls(body)
+        wanted = {TOOL_SCOPES[name] for name, _ in calls if name in TOOL_SCOPES}
+        if needed := wanted - caller.scopes:
+            return InsufficientScope(format_scope(needed))
+        if PUBLISH_TRANSLATIONS in caller.scopes:
+            return None
+        deletes = [arguments for name, arguments in calls if name == "deleteKeys"]
+        for arguments in deletes[:_MAX_CHECKED_DELETES]:  # later ones: the tool's own refusal
+            if await deletes_published_text(self.services, caller, arguments):
+                return InsufficientScope(
+                    PUBLISH_TRANSLATIONS,
+                    f"Deleting keys with published text needs the scope {PUBLISH_TRANSLATIONS}.",
+                )
+        return None
 
     async def _body(self, receive: Receive) -> bytes:
         limit = self.services.settings.max_body_bytes

@@ -25,9 +25,10 @@ from i18n_connect.platform import keys as platform_keys
 from i18n_connect.platform import projects as platform_projects
 from i18n_connect.platform import translations as platform_translations
 from i18n_connect.platform.projects import Project
+from i18n_connect.scopes import PUBLISH_TRANSLATIONS
 from i18n_connect.services import Services
 
-__all__ = ["CALLER_STATE_KEY", "TOOL_SCOPES", "register_tools"]
+__all__ = ["CALLER_STATE_KEY", "TOOL_SCOPES", "deletes_published_text", "register_tools"]
 
 CALLER_STATE_KEY = "i18n_connect_mcp_caller"
 
@@ -105,6 +106,30 @@ async def _project(conn: AsyncConnection, installation: Installation, ref: str) 
     if installation.project_ids and project.id not in installation.project_ids:
         raise ToolError(f"wrong_project: the token is limited to other projects than {ref!r}.")
     return project
+
+
+async def deletes_published_text(services: Services, caller: McpCaller, arguments: object) -> bool:
+    """Whether a ``deleteKeys`` call with these arguments would take published text off the
+    CDN; ``False`` for a call the tool refuses anyway (its tool error says why)."""
+    if not isinstance(arguments, dict):
+        return False
+    organization, project, names = (arguments.get(k) for k in ("organization", "project", "names"))
+    if not (
+        (organization is None or isinstance(organization, str))
+        and isinstance(project, str)
+        and isinstance(names, list)
+        and 0 < len(names) <= platform_keys.MAX_BATCH
+        and all(isinstance(name, str) for name in names)
+    ):
+        return False
+    try:
+        installation = _installation(caller, organization)
+        async with services.db.transaction(readonly=True) as conn:
+            found = await _project(conn, installation, project)
+            ids = await platform_keys.key_ids(conn, found.id, names)
+            return bool(await platform_keys.published_key_names(conn, ids))
+    except (ToolError, ProtocolError):
+        return False
 
 
 def _project_json(project: Project) -> dict[str, Any]:
@@ -229,11 +254,16 @@ def register_tools(server: MCPServer[Any], services: Services) -> None:
     async def deleteKeys(
         ctx: Context, project: ProjectRef, names: list[str], organization: Organization = None
     ) -> dict[str, Any]:
-        """Delete translation keys and their translations [keys:write]."""
+        """Delete translation keys and their translations [keys:write]; a key with published
+        text also needs [translations:publish]."""
 
         async def body(call: _Call) -> dict[str, Any]:
             found = await call.project(project)
-            return {"deleted": await platform_keys.delete_keys(call.conn, found.id, names)}
+            may_unpublish = PUBLISH_TRANSLATIONS in call.installation.scopes
+            deleted = await platform_keys.delete_keys(
+                call.conn, found.id, names, may_unpublish=may_unpublish
+            )
+            return {"deleted": deleted}
 
         return await run(ctx, "deleteKeys", organization, body, write=True)
 

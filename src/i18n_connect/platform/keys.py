@@ -3,7 +3,8 @@
 A key is named uniquely within its project (``checkout.title``). Creating a key
 that exists is a `ConflictError` naming it; updating or deleting an unknown
 key is a `NotFound` naming it. Every function works inside the caller's
-transaction and checks nothing about who is asking: the edge does that.
+transaction and checks nothing about who is asking: the edge does that, and
+tells `delete_keys` whether the caller may take published text off the CDN.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from i18n_connect.errors import ConflictError, InvalidRequest, NotFound
+from i18n_connect.errors import ConflictError, InvalidRequest, MissingScope, NotFound
 from i18n_connect.ids import new_id
-from i18n_connect.storage.tables import translation_keys
+from i18n_connect.scopes import PUBLISH_TRANSLATIONS
+from i18n_connect.storage.tables import translation_keys, translations
 
 __all__ = [
     "MAX_BATCH",
@@ -30,10 +32,12 @@ __all__ = [
     "delete_keys",
     "key_ids",
     "list_keys",
+    "published_key_names",
     "update_keys",
 ]
 
 MAX_BATCH = 1000  # keys per create/update/delete call
+_IN_CHUNK = 500  # keep IN lists bounded
 _MAX_NAME = 500
 _MAX_DESCRIPTION = 2000
 
@@ -121,8 +125,8 @@ async def key_ids(conn: AsyncConnection, project_id: str, names: Iterable[str]) 
     """Map each given key name to its id; a name that does not exist is a `NotFound`."""
     wanted = list(dict.fromkeys(names))
     found: dict[str, str] = {}
-    for start in range(0, len(wanted), 500):  # keep IN lists bounded
-        chunk = wanted[start : start + 500]
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
         rows = await conn.execute(
             select(translation_keys.c.name, translation_keys.c.id).where(
                 translation_keys.c.project_id == project_id,
@@ -225,11 +229,43 @@ async def update_keys(
     return [_key(row) for row in rows]
 
 
-async def delete_keys(conn: AsyncConnection, project_id: str, names: Iterable[str]) -> list[str]:
-    """Delete keys and their translations; returns the names deleted (unknown → `NotFound`)."""
+async def published_key_names(conn: AsyncConnection, ids: Mapping[str, str]) -> list[str]:
+    """The names, sorted, of the given keys (name → id) with a published text in any language."""
+    by_id = {key_id: name for name, key_id in ids.items()}
+    chosen = list(by_id)
+    live: set[str] = set()
+    for start in range(0, len(chosen), _IN_CHUNK):
+        live.update(
+            await conn.scalars(
+                select(translations.c.key_id)
+                .where(
+                    translations.c.key_id.in_(chosen[start : start + _IN_CHUNK]),
+                    translations.c.published.is_not(None),
+                )
+                .distinct()
+            )
+        )
+    return sorted(by_id[key_id] for key_id in live)
+
+
+async def delete_keys(
+    conn: AsyncConnection, project_id: str, names: Iterable[str], *, may_unpublish: bool
+) -> list[str]:
+    """Delete keys and their translations; returns the names deleted (unknown → `NotFound`).
+
+    Deleting a key also takes its published texts off the CDN. Unless ``may_unpublish``,
+    a key with published text refuses the whole call — nothing is deleted — with a
+    `MissingScope` of ``translations:publish`` naming those keys.
+    """
     wanted = list(dict.fromkeys(names))
     _check_batch(len(wanted))
     ids = await key_ids(conn, project_id, wanted)
+    if not may_unpublish and (live := await published_key_names(conn, ids)):
+        raise MissingScope(
+            PUBLISH_TRANSLATIONS,
+            f"Deleting keys with published text needs the scope {PUBLISH_TRANSLATIONS}: "
+            f"{', '.join(live[:20])}.",
+        )
     await conn.execute(
         delete(translation_keys).where(translation_keys.c.id.in_(list(ids.values())))
     )

@@ -3,7 +3,9 @@
 
 The token endpoint takes ``application/x-www-form-urlencoded`` or JSON bodies,
 parameters in the body only, each at most once (RFC 6749 §3.2); an empty value
-counts as omitted (§3.1). Every answer is ``Cache-Control: no-store``; an
+counts as omitted (§3.1). Each client may make ``token_rate_per_minute`` requests a
+minute (counted by the ``client_id`` it names, before any database work; then 429
+``rate_limited`` with ``Retry-After``). Every answer is ``Cache-Control: no-store``; an
 ``invalid_client`` caused by HTTP Basic carries ``WWW-Authenticate: Basic``
 (§5.2).
 """
@@ -18,10 +20,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from i18n_connect.errors import InvalidClient, InvalidRequest, ProtocolError
-from i18n_connect.oauth.client_auth import uses_basic
+from i18n_connect.oauth.client_auth import client_credentials, uses_basic
 from i18n_connect.oauth.metadata import authorization_server_metadata
 from i18n_connect.oauth.metadata_documents import prefetch
 from i18n_connect.oauth.token import token_request
+from i18n_connect.ratelimit import spend_token_request
 from i18n_connect.web.errors import NO_STORE, error_response
 from i18n_connect.web.sessions import services_of
 
@@ -108,11 +111,24 @@ def client_error_response(
     return error_response(error, headers=sent or None)
 
 
+def _named_client(authorization: str | None, params: dict[str, str]) -> str | None:
+    """The client id a token request names, nothing checked yet; a request with malformed
+    credentials names its body's ``client_id``, if any (it fails before any database work)."""
+    try:
+        return client_credentials(authorization, params).client_id
+    except ProtocolError:
+        return params.get("client_id")
+
+
 async def _token_outcome(request: Request) -> dict[str, Any]:
     services = services_of(request)
     if request.scope["query_string"]:
         raise InvalidRequest("Token request parameters go in the request body, not the URL.")
     authorization, params = await client_request(request)
+    if (client_id := _named_client(authorization, params)) is not None:
+        await spend_token_request(  # before any database work or metadata-document fetch
+            services.api_limiter, services.settings, client_id=client_id, now=services.clock.now()
+        )
     await services.keys.signing_key()  # a first key is created outside the request's transaction
     await prefetch(params.get("client_id") or "", services=services)  # network, before it too
     async with services.db.transaction() as conn:
