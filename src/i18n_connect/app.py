@@ -92,7 +92,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
 
 def app_from_environment() -> FastAPI:
-    """The uvicorn factory of ``serve`` and ``demo``: JSON logs on stdout, then the app.
+    """The uvicorn factory of ``serve`` and ``demo``: JSON logs on stderr, then the app.
 
     Each worker process builds its own app. The objects that exist once it is built
     (about 190,000: modules, routes, models, schemas) live as long as the process, so
