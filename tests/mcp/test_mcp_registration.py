@@ -79,6 +79,8 @@ async def test_client_without_auth_method_is_confidential_with_basic(
 ) -> None:
     response = await running_app.post(REGISTER, json={"redirect_uris": [GOOD_URI]})
     assert response.status_code == 201
+    assert response.headers["cache-control"] == "no-store"  # it carries the client secret
+    assert response.headers["pragma"] == "no-cache"
     body = response.json()
     assert body["token_endpoint_auth_method"] == "client_secret_basic"
     assert body["client_secret"].startswith("cs_")
