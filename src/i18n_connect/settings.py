@@ -42,8 +42,11 @@ class Settings(BaseSettings):
     registration_rate_per_hour: Annotated[int, Field(ge=1)] = 30
     api_rate_per_minute: Annotated[int, Field(ge=1)] = 1000
     mint_rate_per_minute: Annotated[int, Field(ge=1)] = 60
-    login_failures_per_window: Annotated[int, Field(ge=1)] = 5
+    login_failures_per_window: Annotated[int, Field(ge=1)] = 5  # per (account, address)
     login_failure_window_seconds: Annotated[int, Field(ge=1)] = 300
+    login_address_failures_per_window: Annotated[int, Field(ge=1)] = 20  # any account
+    login_account_failures_before_delay: Annotated[int, Field(ge=1)] = 10  # from any address
+    login_account_delay_seconds: Annotated[float, Field(ge=0, le=10)] = 2.0
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
     log_level: str = "info"
     cimd_allow_loopback: bool = False
