@@ -30,7 +30,7 @@ from i18n_connect.web import (
 from i18n_connect.web.cdn import router as cdn_router
 from i18n_connect.web.connected_apps import router as connected_apps_router
 from i18n_connect.web.errors import install_error_handlers
-from i18n_connect.web.limits import BodyLimitMiddleware
+from i18n_connect.web.limits import BodyDeadlineMiddleware, BodyLimitMiddleware
 from i18n_connect.web.observability import (
     HttpMetrics,
     ObservabilityMiddleware,
@@ -86,6 +86,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     if settings.bench:
         app.include_router(bench_routes.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyDeadlineMiddleware, seconds=settings.body_timeout_seconds)
     app.add_middleware(SecurityHeadersMiddleware, docs_path=app.docs_url)
     app.add_middleware(ObservabilityMiddleware, metrics=HttpMetrics(services.metrics))
     return app

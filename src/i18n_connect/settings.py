@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     login_account_failures_before_delay: Annotated[int, Field(ge=1)] = 10  # from any address
     login_account_delay_seconds: Annotated[float, Field(ge=0, le=10)] = 2.0
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    body_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0  # to receive a whole body
     log_level: str = "info"
     cimd_allow_loopback: bool = False
     metrics_token: SecretStr | None = None  # when set, GET /metrics needs it as a Bearer token
