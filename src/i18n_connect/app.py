@@ -40,6 +40,7 @@ from i18n_connect.web.observability import (
 from i18n_connect.web.revocation_routes import router as revocation_router
 from i18n_connect.web.security import SecurityHeadersMiddleware
 from i18n_connect.web.templates import STATIC_DIR
+from i18n_connect.web.trailing_slash import redirect_slashes_to_issuer
 
 __all__ = ["create_app"]
 
@@ -65,7 +66,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         docs_url="/docs",
         openapi_url="/openapi.json",
         redoc_url=None,
+        redirect_slashes=False,  # done by redirect_slashes_to_issuer, from the issuer
     )
+    app.router.default = redirect_slashes_to_issuer(app.router, settings.issuer)
     app.state.services = services
     app.state.grant_metrics = GrantMetrics(services.metrics)
     install_error_handlers(app)
