@@ -30,7 +30,7 @@ from i18n_connect.web import (
 from i18n_connect.web.cdn import router as cdn_router
 from i18n_connect.web.connected_apps import router as connected_apps_router
 from i18n_connect.web.errors import install_error_handlers
-from i18n_connect.web.limits import BodyLimitMiddleware
+from i18n_connect.web.limits import BodyDeadlineMiddleware, BodyLimitMiddleware
 from i18n_connect.web.observability import (
     HttpMetrics,
     ObservabilityMiddleware,
@@ -40,6 +40,7 @@ from i18n_connect.web.observability import (
 from i18n_connect.web.revocation_routes import router as revocation_router
 from i18n_connect.web.security import SecurityHeadersMiddleware
 from i18n_connect.web.templates import STATIC_DIR
+from i18n_connect.web.trailing_slash import redirect_slashes_to_issuer
 
 __all__ = ["create_app"]
 
@@ -65,7 +66,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         docs_url="/docs",
         openapi_url="/openapi.json",
         redoc_url=None,
+        redirect_slashes=False,  # done by redirect_slashes_to_issuer, from the issuer
     )
+    app.router.default = redirect_slashes_to_issuer(app.router, settings.issuer)
     app.state.services = services
     app.state.grant_metrics = GrantMetrics(services.metrics)
     install_error_handlers(app)
@@ -86,13 +89,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     if settings.bench:
         app.include_router(bench_routes.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyDeadlineMiddleware, seconds=settings.body_timeout_seconds)
     app.add_middleware(SecurityHeadersMiddleware, docs_path=app.docs_url)
     app.add_middleware(ObservabilityMiddleware, metrics=HttpMetrics(services.metrics))
     return app
 
 
 def app_from_environment() -> FastAPI:
-    """The uvicorn factory of ``serve`` and ``demo``: JSON logs on stdout, then the app.
+    """The uvicorn factory of ``serve`` and ``demo``: JSON logs on stderr, then the app.
 
     Each worker process builds its own app. The objects that exist once it is built
     (about 190,000: modules, routes, models, schemas) live as long as the process, so

@@ -29,6 +29,7 @@ __all__ = [
     "NotFound",
     "ProtocolError",
     "RateLimited",
+    "RequestTimeout",
     "RequestTooLarge",
     "ServerError",
     "TemporarilyUnavailable",
@@ -64,6 +65,11 @@ class InvalidRequest(ProtocolError):
 class RequestTooLarge(InvalidRequest):
     status = 413
     default_description = "The request body is too large."
+
+
+class RequestTimeout(InvalidRequest):
+    status = 408
+    default_description = "The request body arrived too slowly."
 
 
 class InvalidClient(ProtocolError):

@@ -45,9 +45,13 @@ class Settings(BaseSettings):
     api_client_rate_per_minute: Annotated[int, Field(ge=1)] = 10_000  # every grant of one client
     token_rate_per_minute: Annotated[int, Field(ge=1)] = 600  # token endpoint, per client_id
     mint_rate_per_minute: Annotated[int, Field(ge=1)] = 60
-    login_failures_per_window: Annotated[int, Field(ge=1)] = 5
+    login_failures_per_window: Annotated[int, Field(ge=1)] = 5  # per (account, address)
     login_failure_window_seconds: Annotated[int, Field(ge=1)] = 300
+    login_address_failures_per_window: Annotated[int, Field(ge=1)] = 20  # any account
+    login_account_failures_before_delay: Annotated[int, Field(ge=1)] = 10  # from any address
+    login_account_delay_seconds: Annotated[float, Field(ge=0, le=10)] = 2.0
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    body_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0  # to receive a whole body
     log_level: str = "info"
     cimd_allow_loopback: bool = False
     metrics_token: SecretStr | None = None  # when set, GET /metrics needs it as a Bearer token

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from i18n_connect import grants as grant_lifecycle
 from i18n_connect.clock import FrozenClock
 from i18n_connect.platform.organizations import add_member
-from i18n_connect.storage.oauth_tables import grants
+from i18n_connect.storage.oauth_tables import grants, oauth_clients
 from i18n_connect.storage.tables import audit_events, users
 
 PAGE = "/settings/connected-apps"
@@ -175,3 +175,26 @@ async def test_owners_see_and_revoke_members_grants_but_members_cannot(world: Wo
         ).one()
     assert (event.actor, event.detail) == (world.bob, {"reason": "connected_apps.admin"})
     await bob.aclose()
+
+
+async def test_self_registered_apps_carry_the_unverified_mark(world: World) -> None:
+    ada = await sign_in(world, "ada@example.com")
+    row = re.compile(r'<tr data-grant-id="([^"]+)">\s*<td class="app__name">(.*?)</td>', re.S)
+    assert row.findall((await ada.get(PAGE)).text) == [
+        (world.grants["acme"], "Partner App"),
+        (world.grants["globex"], "Partner App"),
+    ]
+    async with world.services.db.transaction() as conn:
+        await conn.execute(
+            update(oauth_clients)
+            .where(oauth_clients.c.id == world.client_id)
+            .values(origin="registration", verified=False)
+        )
+    marked = (
+        'Partner App <span class="badge badge--unverified" title="This app registered itself">'
+        "Unverified</span>"
+    )
+    assert row.findall((await ada.get(PAGE)).text) == [
+        (world.grants["acme"], marked),
+        (world.grants["globex"], marked),
+    ]

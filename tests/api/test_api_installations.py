@@ -39,6 +39,8 @@ async def test_mint_returns_a_one_hour_token_stored_only_as_a_hash(
     token = await world.access_token()
     response = await world.http.post(MINT.format(world.grants["acme"]), headers=bearer(token))
     assert response.status_code == 201
+    assert response.headers["cache-control"] == "no-store"  # a credential (RFC 6749 §5.1)
+    assert response.headers["pragma"] == "no-cache"
     body = response.json()
     secret = body.pop("installation_token")
     assert secret.startswith("bi_oat_") and len(secret) >= 7 + 43

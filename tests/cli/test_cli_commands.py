@@ -407,6 +407,19 @@ def test_clients_create_refuses_bad_input(
     assert count(sync_db, oauth_clients) == 0
 
 
+def test_clients_create_refuses_a_name_with_a_bidi_override(
+    cli: Invoke, sync_db: sa.Engine
+) -> None:
+    result = cli(
+        "clients", "create", "--name", "App \u202eevil", "--redirect-uri", "https://app.example/cb"
+    )
+    failed(
+        result,
+        "The client name may not contain control or bidirectional formatting characters (U+202E).",
+    )
+    assert count(sync_db, oauth_clients) == 0
+
+
 def test_help_explains_each_command_with_an_example(cli: Invoke) -> None:
     for command in (
         ["users", "create"],

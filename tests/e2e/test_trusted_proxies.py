@@ -19,14 +19,14 @@ from i18n_connect.storage.migrate import upgrade
 pytestmark = pytest.mark.timeout(90)
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-_FAILURES = 2  # I18N_CONNECT_LOGIN_FAILURES_PER_WINDOW for these servers
+_FAILURES = 2  # I18N_CONNECT_LOGIN_ADDRESS_FAILURES_PER_WINDOW for these servers
 _emails = (f"nobody{number}" for number in itertools.count())
 
 
 def _server(directory: Path, trusted: str) -> ServerProcess:
     url = f"sqlite:///{directory / 'proxies.db'}"
     upgrade(url)
-    env = {"I18N_CONNECT_LOGIN_FAILURES_PER_WINDOW": str(_FAILURES)}
+    env = {"I18N_CONNECT_LOGIN_ADDRESS_FAILURES_PER_WINDOW": str(_FAILURES)}
     if trusted:
         env["I18N_CONNECT_TRUSTED_PROXIES"] = trusted
     return ServerProcess(url, directory, env=env).start()

@@ -151,6 +151,11 @@ BAD_DOCUMENTS: list[Any] = [
         id="http-logo",
     ),
     pytest.param(lambda url: document(url, scope="root"), InvalidClientMetadata, id="scope"),
+    pytest.param(
+        lambda url: document(url, client_name="Doc \u202etnegA"),
+        InvalidClientMetadata,
+        id="bidi-override-name",
+    ),
     pytest.param(lambda url: b"not json", InvalidClientMetadata, id="not-json"),
     pytest.param(lambda url: [document(url)], InvalidClientMetadata, id="array"),
 ]

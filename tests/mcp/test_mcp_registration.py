@@ -79,6 +79,8 @@ async def test_client_without_auth_method_is_confidential_with_basic(
 ) -> None:
     response = await running_app.post(REGISTER, json={"redirect_uris": [GOOD_URI]})
     assert response.status_code == 201
+    assert response.headers["cache-control"] == "no-store"  # it carries the client secret
+    assert response.headers["pragma"] == "no-cache"
     body = response.json()
     assert body["token_endpoint_auth_method"] == "client_secret_basic"
     assert body["client_secret"].startswith("cs_")
@@ -237,6 +239,27 @@ async def test_bad_metadata_is_refused_with_exact_error(
     assert response.status_code == 400
     assert response.json()["error"] == error
     assert response.json()["error_description"]
+    assert await client_count(running_app) == 0
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2066", "\u200f", "\u061c", "\x1b"])
+async def test_client_name_with_a_bidi_or_control_character_is_refused(
+    running_app: httpx.AsyncClient, char: str
+) -> None:
+    response = await running_app.post(
+        REGISTER,
+        json={
+            "client_name": f"Claude{char} (official)",
+            "redirect_uris": [GOOD_URI],
+            "token_endpoint_auth_method": "none",
+        },
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_client_metadata",
+        "error_description": "The client name may not contain control or bidirectional "
+        f"formatting characters (U+{ord(char):04X}).",
+    }
     assert await client_count(running_app) == 0
 
 

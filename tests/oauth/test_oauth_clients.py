@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 import sqlalchemy as sa
 
@@ -10,6 +12,7 @@ from i18n_connect.oauth.clients import (
     create_client,
     get_client,
     redirect_uri_matches,
+    validate_client_name,
     validate_redirect_uri,
 )
 from i18n_connect.services import Services
@@ -216,3 +219,61 @@ async def test_unknown_or_oversized_client_id_is_none(services: Services) -> Non
         assert await get_client(conn, "cli_missing") is None
         assert await get_client(conn, "x" * 600) is None
         assert await get_client(conn, "") is None
+
+
+DISGUISING_CHARACTERS = [
+    *(chr(code) for code in range(0x202A, 0x202F)),  # embeddings and overrides
+    *(chr(code) for code in range(0x2066, 0x206A)),  # isolates
+    "\u200e",  # left-to-right mark
+    "\u200f",  # right-to-left mark
+    "\u061c",  # Arabic letter mark
+    "\x00",
+    "\t",
+    "\n",
+    "\x1b",
+    "\x7f",
+    "\x85",  # C1 next line
+    "\u2028",  # line separator
+    "\u2029",  # paragraph separator
+    "\u200b",  # zero-width space
+    "\ufeff",  # byte order mark
+    "\ud800",  # a lone surrogate (JSON can carry one)
+]
+
+
+@pytest.mark.parametrize(
+    "char", DISGUISING_CHARACTERS, ids=[f"U+{ord(char):04X}" for char in DISGUISING_CHARACTERS]
+)
+def test_client_names_with_control_or_bidi_characters_are_refused(char: str) -> None:
+    with pytest.raises(InvalidClientMetadata) as raised:
+        validate_client_name(f"Acme{char}ppa.exe")
+    assert raised.value.description == (
+        "The client name may not contain control or bidirectional formatting characters "
+        f"(U+{ord(char):04X})."
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Café Translate", "مترجم", "می\u200cخواهم", "\U0001f469\u200d\U0001f4bb Dev", "漢字 app"],  # noqa: RUF001
+    ids=["accents", "arabic", "persian-zwnj", "emoji-zwj", "cjk"],
+)
+def test_client_names_in_any_script_are_kept(name: str) -> None:
+    assert validate_client_name(f"  {name} ") == name
+
+
+async def test_create_client_refuses_a_right_to_left_override_and_stores_nothing(
+    services: Services,
+) -> None:
+    async with services.db.transaction() as conn:
+        with pytest.raises(InvalidClientMetadata, match="U\\+202E"):
+            await create_client(
+                conn,
+                name="Trusted \u202eexe.ppA",
+                redirect_uris=["https://app.example.com/cb"],
+                confidential=False,
+                now=datetime(2026, 1, 1, tzinfo=UTC),
+                hasher=services.hasher,
+            )
+    async with services.db.transaction(readonly=True) as conn:
+        assert (await conn.scalar(sa.select(sa.func.count()).select_from(oauth_clients))) == 0

@@ -3,19 +3,23 @@ open-redirect protection, and the signed-in home page."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
-from web_helpers import PASSWORD, Seeded, SignIn, app_services, csrf_from, session_cookie
+from web_helpers import (
+    PASSWORD,
+    Seeded,
+    SignIn,
+    app_services,
+    counters_of,
+    csrf_from,
+    session_cookie,
+)
 
 from i18n_connect.app import create_app
 from i18n_connect.clock import FrozenClock
 from i18n_connect.settings import Settings
-from i18n_connect.storage.tables import browser_sessions, rate_counters
+from i18n_connect.storage.tables import browser_sessions
 from i18n_connect.web.sessions import COOKIE_NAME
 
 
@@ -25,26 +29,6 @@ async def _signed_in_sessions(client: httpx.AsyncClient) -> int:
         return int(
             (await conn.execute(query.where(browser_sessions.c.user_id.is_not(None)))).scalar_one()
         )
-
-
-async def _counters(client: httpx.AsyncClient) -> dict[str, int]:
-    async with app_services(client).db.transaction(readonly=True) as conn:
-        rows = await conn.execute(select(rate_counters.c.key, rate_counters.c.count))
-        return {row.key: row.count for row in rows}
-
-
-@asynccontextmanager
-async def _client_from(app: FastAPI, address: str) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
-
-
-async def _attempt(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
-    page = await client.get("/login")
-    return await client.post(
-        "/login", data={"email": email, "password": password, "csrf_token": csrf_from(page.text)}
-    )
 
 
 async def test_login_page_hands_out_an_http_only_lax_session_cookie(
@@ -123,7 +107,7 @@ async def test_login_without_the_right_csrf_token_is_forbidden(
     assert response.status_code == 403
     assert "This form has expired" in response.text
     assert await _signed_in_sessions(app_client) == 0
-    assert await _counters(app_client) == {}
+    assert await counters_of(app_client) == {}
 
 
 async def test_a_csrf_token_of_another_session_is_forbidden(
@@ -137,73 +121,6 @@ async def test_a_csrf_token_of_another_session_is_forbidden(
     )
     assert response.status_code == 403
     assert await _signed_in_sessions(app_client) == 0
-
-
-async def test_repeated_failures_for_one_email_are_throttled_from_any_address(
-    app_client: httpx.AsyncClient, seeded: Seeded
-) -> None:
-    app = app_client.app  # type: ignore[attr-defined]
-    async with _client_from(app, "198.51.100.1") as attacker:
-        statuses = [
-            (await _attempt(attacker, "ada@example.com", "guess")).status_code for _ in range(5)
-        ]
-        assert statuses == [401] * 5
-    async with _client_from(app, "198.51.100.2") as elsewhere:
-        blocked = await _attempt(elsewhere, "ada@example.com", PASSWORD)
-        assert blocked.status_code == 429
-        assert blocked.headers["retry-after"] == "300"
-        assert "Too many sign-in attempts" in blocked.text
-        assert (await _attempt(elsewhere, "bob@example.com", PASSWORD)).status_code == 303
-    assert await _signed_in_sessions(app_client) == 1  # Bob only
-
-
-async def test_repeated_failures_from_one_address_are_throttled_for_any_email(
-    app_client: httpx.AsyncClient, seeded: Seeded, clock: FrozenClock
-) -> None:
-    app = app_client.app  # type: ignore[attr-defined]
-    async with _client_from(app, "198.51.100.1") as attacker:
-        for number in range(5):
-            assert (
-                await _attempt(attacker, f"user{number}@example.com", "guess")
-            ).status_code == 401
-        clock.advance(seconds=100)
-        blocked = await _attempt(attacker, "ada@example.com", PASSWORD)
-        assert blocked.status_code == 429
-        assert blocked.headers["retry-after"] == "200"
-        assert await _signed_in_sessions(app_client) == 0
-        clock.advance(seconds=200)  # a new window
-        assert (await _attempt(attacker, "ada@example.com", PASSWORD)).status_code == 303
-    async with _client_from(app, "198.51.100.2") as elsewhere:
-        assert (await _attempt(elsewhere, "bob@example.com", PASSWORD)).status_code == 303
-
-
-async def test_a_successful_login_clears_the_email_counter(
-    app_client: httpx.AsyncClient, seeded: Seeded
-) -> None:
-    app = app_client.app  # type: ignore[attr-defined]
-    async with _client_from(app, "198.51.100.1") as first:
-        for _ in range(4):
-            assert (await _attempt(first, "ada@example.com", "guess")).status_code == 401
-    async with _client_from(app, "198.51.100.2") as second:
-        assert (await _attempt(second, "ada@example.com", PASSWORD)).status_code == 303
-    counters = await _counters(app_client)
-    assert counters["login:ip:198.51.100.1"] == 4
-    assert counters["login:ip:198.51.100.2"] == 0  # a success is not a failure
-    assert not any(key.startswith("login:email:") for key in counters)
-    async with _client_from(app, "198.51.100.3") as third:
-        statuses = [
-            (await _attempt(third, "ada@example.com", "guess")).status_code for _ in range(6)
-        ]
-    assert statuses == [401] * 5 + [429]
-
-
-async def test_rate_counter_keys_do_not_hold_the_email(
-    app_client: httpx.AsyncClient, seeded: Seeded, sign_in: SignIn
-) -> None:
-    await sign_in("ada@example.com", "guess")
-    keys = list(await _counters(app_client))
-    assert len(keys) == 2
-    assert not any("ada" in key for key in keys)
 
 
 async def test_logout_ends_the_session_server_side(

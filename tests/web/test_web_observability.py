@@ -169,7 +169,7 @@ async def test_logs_are_json_lines_with_the_request_id_and_no_secrets(
     home = await app_client.get(
         "/?q=private-query", headers={"Authorization": "Bearer bi_oat_do-not-log"}
     )
-    output = capsys.readouterr().out
+    output = capsys.readouterr().err
     for secret in (
         PASSWORD,
         "wrong-password-value",
@@ -192,6 +192,18 @@ async def test_logs_are_json_lines_with_the_request_id_and_no_secrets(
     assert "ada@example.com" not in output
 
 
+async def test_logs_go_to_stderr_and_leave_stdout_to_what_commands_print(
+    app_client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str], json_logs: None
+) -> None:
+    capsys.readouterr()
+    response = await app_client.get("/healthz", headers={"X-Request-ID": "probe-1"})
+    assert response.status_code == 200
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    access = [line for line in _log_lines(captured.err) if line["event"] == "request"]
+    assert [(line["request_id"], line["route"]) for line in access] == [("probe-1", "/healthz")]
+
+
 async def test_an_unhandled_error_is_logged_with_the_request_id_and_counted_as_500(
     app_client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str], json_logs: None
 ) -> None:
@@ -204,7 +216,7 @@ async def test_an_unhandled_error_is_logged_with_the_request_id_and_counted_as_5
     capsys.readouterr()
     with pytest.raises(RuntimeError, match="boom"):
         await app_client.get("/broken", headers={"X-Request-ID": "trace-42"})
-    lines = _log_lines(capsys.readouterr().out)
+    lines = _log_lines(capsys.readouterr().err)
     error = next(line for line in lines if line["event"] == "unhandled_error")
     assert error["request_id"] == "trace-42"
     assert error["level"] == "error"

@@ -29,6 +29,7 @@ from i18n_connect.errors import GrantNotFound, InvalidToken
 from i18n_connect.oauth.clients import get_client
 from i18n_connect.platform.accounts import get_user
 from i18n_connect.storage.tables import organizations
+from i18n_connect.web.errors import NO_STORE
 from i18n_connect.web.sessions import services_of
 
 __all__ = ["router"]
@@ -52,8 +53,10 @@ async def mint_installation_token(
     request: Request,
     grant_id: GrantId,
     claims: AccessToken,
+    response: Response,
     body: Annotated[MintRequest | None, Body()] = None,
 ) -> MintResponse:
+    """The token is a credential: never stored by a cache (as RFC 6749 §5.1 asks of tokens)."""
     services = services_of(request)
     now = services.clock.now()
     body = body or MintRequest()
@@ -69,6 +72,7 @@ async def mint_installation_token(
             mints_per_minute=services.settings.mint_rate_per_minute,
         )
     grant_metrics(request).tokens_minted.inc()
+    response.headers.update(NO_STORE)
     return MintResponse(
         installation_token=minted.token,
         expires_at=minted.expires_at,

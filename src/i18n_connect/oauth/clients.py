@@ -12,6 +12,7 @@ URI matches the same URI on any port (RFC 8252 §7.3).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +35,7 @@ __all__ = [
     "create_client",
     "get_client",
     "redirect_uri_matches",
+    "validate_client_name",
     "validate_redirect_uri",
 ]
 
@@ -50,6 +52,11 @@ _FORBIDDEN_SCHEMES = frozenset(
 _SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*")
 _PORT = re.compile(r"[0-9]{1,5}")
 _DOT_SEGMENT = re.compile(r"(^|/)\.{1,2}(/|$)")
+# Controls, line and paragraph separators, surrogates, and format characters — among them the
+# bidirectional overrides, embeddings, isolates and marks (U+202A-U+202E, U+2066-U+2069,
+# U+200E, U+200F, U+061C) that make a name render as something else.
+_UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_JOINERS = frozenset({"\u200c", "\u200d"})  # needed by Persian, Indic scripts and emoji
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +75,21 @@ class Client:
     @property
     def is_confidential(self) -> bool:
         return self.token_endpoint_auth_method != "none"  # noqa: S105
+
+
+def validate_client_name(name: str) -> str:
+    """The name without surrounding whitespace; `InvalidClientMetadata` (RFC 7591 §3.2.2) when
+    it is empty, too long, or holds a character that could disguise it (see above)."""
+    name = name.strip()
+    if not name or len(name) > _MAX_NAME_LENGTH:
+        raise InvalidClientMetadata("The client name must be 1 to 200 characters long.")
+    for char in name:
+        if unicodedata.category(char) in _UNPRINTABLE_CATEGORIES and char not in _JOINERS:
+            raise InvalidClientMetadata(
+                f"The client name may not contain control or bidirectional formatting characters "
+                f"(U+{ord(char):04X})."
+            )
+    return name
 
 
 def validate_redirect_uri(uri: str) -> str:
@@ -222,9 +244,7 @@ async def create_client(
     client_id: str | None = None,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it and its secret (shown once; only the hash is kept)."""
-    name = name.strip()
-    if not name or len(name) > _MAX_NAME_LENGTH:
-        raise InvalidClientMetadata("The client name must be 1 to 200 characters long.")
+    name = validate_client_name(name)
     if not redirect_uris or len(redirect_uris) > _MAX_REDIRECT_URIS:
         raise InvalidRedirectUri("A client needs 1 to 20 redirect URIs.")
     uris = tuple(dict.fromkeys(validate_redirect_uri(uri) for uri in redirect_uris))

@@ -25,7 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import InvalidClientMetadata, InvalidRedirectUri, InvalidScope
 from i18n_connect.ids import SecretHasher
-from i18n_connect.oauth.clients import AUTH_METHODS, create_client, validate_redirect_uri
+from i18n_connect.oauth.clients import (
+    AUTH_METHODS,
+    create_client,
+    validate_client_name,
+    validate_redirect_uri,
+)
 from i18n_connect.scopes import DEFAULT_SCOPES, format_scope, parse_scope
 from i18n_connect.storage.oauth_tables import oauth_clients
 
@@ -39,7 +44,6 @@ __all__ = [
 
 GRANT_TYPES = ("authorization_code", "refresh_token")
 RESPONSE_TYPES = ("code",)
-_MAX_NAME_LENGTH = 200
 _MAX_URI_LENGTH = 2000
 _MAX_REDIRECT_URIS = 20
 _DEFAULT_NAME = "Unnamed app"
@@ -150,11 +154,11 @@ def parse_client_metadata(
     redirect_uris = _redirect_uris(raw)
     _check_flows(raw)
     name = _optional_string(raw, "client_name")
-    if name is not None and not (name.strip() and len(name) <= _MAX_NAME_LENGTH):
-        raise InvalidClientMetadata("client_name must be 1 to 200 characters long.")
+    if name is not None:
+        name = validate_client_name(name)
     links = {field: _https_link(raw, field) for field in _LINK_FIELDS}
     return ClientMetadata(
-        client_name=(name or _DEFAULT_NAME).strip(),
+        client_name=name or _DEFAULT_NAME,
         redirect_uris=redirect_uris,
         token_endpoint_auth_method=_auth_method(raw, default_auth_method),
         scope=_scope(raw),

@@ -47,6 +47,7 @@ class ConnectedApp:
 
     grant_id: str
     app_name: str
+    app_verified: bool  # registered by an operator; others show the Unverified mark
     organization: Organization
     scopes: tuple[str, ...]
     created_at: datetime
@@ -56,13 +57,15 @@ class ConnectedApp:
 
 async def _describe(conn: AsyncConnection, found: list[grants.Grant]) -> list[ConnectedApp]:
     apps: list[ConnectedApp] = []
-    names: dict[str, str] = {}
+    names: dict[str, tuple[str, bool]] = {}
     orgs: dict[str, Organization] = {}
     emails: dict[str, str] = {}
     for grant in found:
         if grant.client_id not in names:
             client = await get_client(conn, grant.client_id)
-            names[grant.client_id] = client.name if client is not None else grant.client_id
+            names[grant.client_id] = (
+                (client.name, client.verified) if client is not None else (grant.client_id, False)
+            )
         if grant.organization_id not in orgs:
             organization = await get_organization(conn, grant.organization_id)
             if organization is None:
@@ -74,7 +77,8 @@ async def _describe(conn: AsyncConnection, found: list[grants.Grant]) -> list[Co
         apps.append(
             ConnectedApp(
                 grant_id=grant.id,
-                app_name=names[grant.client_id],
+                app_name=names[grant.client_id][0],
+                app_verified=names[grant.client_id][1],
                 organization=orgs[grant.organization_id],
                 scopes=grant.scope,
                 created_at=grant.created_at,

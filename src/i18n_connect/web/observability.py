@@ -43,19 +43,20 @@ _HANDLER_NAME = "i18n-connect-json"
 _log = structlog.get_logger("i18n_connect.http")
 
 
-class _StdoutHandler(logging.Handler):
-    """Writes each formatted record to the current ``sys.stdout`` (one JSON object a line)."""
+class _StderrHandler(logging.Handler):
+    """Writes each formatted record to the current ``sys.stderr`` (one JSON object a line),
+    so that stdout stays for what a command prints (``demo``'s welcome text, ``--json``)."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            sys.stdout.write(self.format(record) + "\n")
-            sys.stdout.flush()
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
         except Exception:  # a logging failure must never break a request
             self.handleError(record)
 
 
 def configure_logging(level: str) -> None:
-    """Route structlog and standard-library logging to JSON lines on stdout at ``level``."""
+    """Route structlog and standard-library logging to JSON lines on stderr at ``level``."""
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -72,7 +73,7 @@ def configure_logging(level: str) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = _StdoutHandler()
+    handler = _StderrHandler()
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(

@@ -1,24 +1,24 @@
 """The signed-in web pages: login, logout and the home page (SPEC §6).
 
 Login answers every wrong email or password with the same 401 page and the
-same amount of work, and throttles by email and by client address with the
-shared database counters: past ``login_failures_per_window`` failures in a
-window, the password is not even checked (429 with ``Retry-After``). Each
-attempt is counted *before* the password is verified, so parallel guesses
-cannot slip past the limit; a success takes its attempts back.
+same amount of work. Attempts are throttled by `login_throttle`: an address
+that failed too often is refused (429 with ``Retry-After``) before the password
+is checked; an account under attack from many addresses is only slowed down,
+never refused to an address that has not failed.
 """
 
 from __future__ import annotations
 
 import structlog
+from anyio import sleep
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from i18n_connect.platform.accounts import authenticate, normalize_email
+from i18n_connect.platform.accounts import authenticate
 from i18n_connect.platform.organizations import list_memberships
 from i18n_connect.platform.projects import list_projects
-from i18n_connect.storage import counters
 from i18n_connect.web.identity import safe_next, signed_in_user
+from i18n_connect.web.login_throttle import LoginThrottle
 from i18n_connect.web.sessions import (
     BrowserSession,
     csrf_token,
@@ -64,13 +64,6 @@ def _login_page(
     return response
 
 
-def _throttle_keys(request: Request, email: str) -> tuple[str, str]:
-    services = services_of(request)
-    address = request.client.host if request.client else "unknown"
-    subject = services.hasher.hash("login-email:" + normalize_email(email))[:40]
-    return f"login:ip:{address}", f"login:email:{subject}"
-
-
 @router.get("/login")
 async def login_form(request: Request, next: str | None = None) -> Response:
     """The sign-in form; a signed-in visitor goes straight on to ``next``."""
@@ -92,9 +85,8 @@ async def login(request: Request) -> Response:
     )
     next_path = safe_next(next_value)
     services = services_of(request)
-    limit = services.settings.login_failures_per_window
-    window = services.settings.login_failure_window_seconds
-    ip_key, email_key = _throttle_keys(request, email)
+    address = request.client.host if request.client else "unknown"
+    throttle = LoginThrottle.of(services, email=email, address=address)
 
     async with services.db.transaction() as conn:
         session = await current_session(request, conn)
@@ -108,15 +100,9 @@ async def login(request: Request) -> Response:
                 error=_FORM_EXPIRED,
                 status_code=403,
             )
-        now = services.clock.now()
-        waits = [
-            wait
-            for key in (ip_key, email_key)
-            if (wait := await counters.hit(conn, key, limit=limit, window=window, now=now))
-            is not None
-        ]
-    if waits:
-        retry_after = max(waits)
+        verdict = await throttle.count_attempt(conn, services.clock.now())
+    if verdict.retry_after is not None:
+        retry_after = verdict.retry_after
         _log.info("login.throttled", retry_after=retry_after)
         response = _login_page(
             request,
@@ -129,6 +115,9 @@ async def login(request: Request) -> Response:
         response.headers["Retry-After"] = str(retry_after)
         return response
 
+    if verdict.delay:
+        _log.info("login.slowed_down", delay=verdict.delay)
+        await sleep(verdict.delay)
     # Verification is slow on purpose, so it runs in a read transaction: no write lock is held.
     async with services.db.transaction(readonly=True) as conn:
         user = await authenticate(conn, email, password)
@@ -144,9 +133,7 @@ async def login(request: Request) -> Response:
         )
 
     async with services.db.transaction() as conn:
-        now = services.clock.now()
-        await counters.reset(conn, email_key)
-        await counters.undo(conn, ip_key, window=window, now=now)
+        await throttle.succeeded(conn, services.clock.now())
         signed_in = await sign_in(request, conn, session, user.id)
     _log.info("login.succeeded", user_id=user.id)
     redirect = RedirectResponse(next_path, status_code=303)

@@ -1,0 +1,78 @@
+"""The body deadline as ASGI middleware: a body that arrives too slowly is answered 408 and
+the application sees a disconnected client; a body in time is never cut, nor is waiting for
+the client to go away once the body is complete."""
+
+from __future__ import annotations
+
+import json
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import Message, Receive, Scope, Send
+
+from i18n_connect.web.limits import BodyDeadlineMiddleware
+
+DEADLINE = 0.2
+SCOPE: Scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
+
+
+def trickle(*pauses: float) -> Receive:
+    """A client sending one body byte after each pause, then waiting to be answered."""
+    remaining = list(pauses)
+
+    async def receive() -> Message:
+        if remaining:
+            await anyio.sleep(remaining.pop(0))
+            return {"type": "http.request", "body": b"a", "more_body": bool(remaining)}
+        await anyio.sleep(DEADLINE * 3)
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def echo_length(scope: Scope, receive: Receive, send: Send) -> None:
+    body = await Request(scope, receive).body()
+    await JSONResponse({"length": len(body)})(scope, receive, send)
+
+
+async def run(app: BodyDeadlineMiddleware, receive: Receive) -> list[Message]:
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    with anyio.fail_after(5):
+        await app(dict(SCOPE), receive, send)
+    return sent
+
+
+async def test_a_body_slower_than_the_deadline_is_answered_408_and_the_connection_closed() -> None:
+    sent = await run(BodyDeadlineMiddleware(echo_length, seconds=DEADLINE), trickle(0, 0.1, 0.3))
+    start, body = sent  # the application's own answer to the "disconnect" was dropped
+    assert start["status"] == 408
+    assert (b"connection", b"close") in start["headers"]
+    assert (b"cache-control", b"no-store") in start["headers"]
+    assert json.loads(body["body"]) == {
+        "error": "invalid_request",
+        "error_description": "The request body arrived too slowly.",
+    }
+
+
+async def test_a_body_in_time_is_read_whole() -> None:
+    sent = await run(BodyDeadlineMiddleware(echo_length, seconds=DEADLINE), trickle(0, 0.05, 0.05))
+    assert sent[0]["status"] == 200
+    assert json.loads(sent[1]["body"]) == {"length": 3}
+
+
+async def test_waiting_for_a_disconnect_after_the_body_is_not_cut() -> None:
+    events: list[str] = []
+
+    async def listener(scope: Scope, receive: Receive, send: Send) -> None:
+        await Request(scope, receive).body()
+        events.append((await receive())["type"])  # e.g. a streaming response's listener
+        await JSONResponse({})(scope, receive, send)
+
+    sent = await run(BodyDeadlineMiddleware(listener, seconds=DEADLINE), trickle(0))
+    assert events == ["http.disconnect"]
+    assert sent[0]["status"] == 200
