@@ -271,6 +271,25 @@ async def test_bad_client_id_urls_are_refused_before_any_lookup(
         ("93.184.216.34", True),
         ("2606:4700:4700::1111", True),
         ("::ffff:93.184.216.34", True),
+        # IPv4 embedded in IPv6: the embedded address decides too.
+        ("64:ff9b::7f00:1", False),  # NAT64 of 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("64:ff9b::10.0.0.1", False),
+        ("64:ff9b::93.184.216.34", True),
+        ("64:ff9b:1::a00:1", False),  # local-use NAT64 prefix
+        ("::127.0.0.1", False),  # IPv4-compatible
+        ("::10.0.0.1", False),
+        ("::169.254.169.254", False),
+        ("::93.184.216.34", True),
+        ("::ffff:0:127.0.0.1", False),  # IPv4-translated
+        ("::ffff:0:192.168.1.1", False),
+        ("::ffff:0:93.184.216.34", True),
+        ("::ffff:169.254.169.254", False),  # IPv4-mapped
+        ("2002:7f00:1::1", False),  # 6to4 of 127.0.0.1
+        ("2002:a00:1::1", False),  # 6to4 of 10.0.0.1
+        ("2002:a9fe:a9fe::1", False),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo
+        ("2001:0:5db8:d8f2:0:0:f5ff:fffe", False),  # Teredo, client 10.0.0.1
     ],
 )
 def test_only_public_addresses_are_fetched(address: str, allowed: bool) -> None:

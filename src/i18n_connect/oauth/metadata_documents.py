@@ -16,11 +16,12 @@ document's ``client_id`` must equal the URL exactly, and the client is public
 
 The fetch is hardened against server-side request forgery: the host is
 resolved first, every address it resolves to must be public (no private,
-loopback, link-local, multicast, reserved or unspecified address, also when
-IPv4-mapped), and the connection goes to the address that was checked, with
-TLS verified against the host name. Redirects are refused, the body is
-limited to 5 KB, and the whole fetch to 3 seconds. ``cimd_allow_loopback``
-(tests only) admits loopback addresses.
+loopback, link-local, multicast, reserved or unspecified address, nor an IPv6
+address carrying such an IPv4 one: mapped, compatible, translated, NAT64, 6to4,
+Teredo), and the connection goes to the address that was checked, with TLS
+verified against the host name. Redirects are refused, the body is limited to
+5 KB, and the whole fetch to 3 seconds. ``cimd_allow_loopback`` (tests only)
+admits loopback addresses.
 """
 
 from __future__ import annotations
@@ -69,6 +70,11 @@ _MAX_LIFETIME = timedelta(days=1)
 _MAX_URL_LENGTH = 512
 _DOT_SEGMENT = re.compile(r"(^|/)\.{1,2}(/|$)")
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
+# IPv6 ranges whose last 32 bits are an IPv4 address: NAT64, IPv4-compatible, IPv4-translated.
+_IPV4_IN_LOW_BITS = tuple(
+    ipaddress.IPv6Network(net) for net in ("64:ff9b::/96", "::/96", "::ffff:0:0:0/96")
+)
+_NEVER_PUBLIC_IPV6 = (ipaddress.IPv6Network("64:ff9b:1::/48"),)  # local-use NAT64 (RFC 8215)
 
 
 def is_metadata_document_url(client_id: str) -> bool:
@@ -100,13 +106,37 @@ def _check_url(url: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses an IPv6 address carries (RFC 6052 NAT64, RFC 4291 §2.5.5
+    compatible and mapped, RFC 2765 translated, RFC 3056 6to4, RFC 4380 Teredo)."""
+    if any(ip in network for network in _IPV4_IN_LOW_BITS):
+        return (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF),)
+    if ip.sixtofour is not None:
+        return (ip.sixtofour,)
+    if ip.teredo is not None:
+        return ip.teredo
+    return ()
+
+
+def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if not ip.is_global or ip.is_multicast:
+        return False
+    if isinstance(ip, ipaddress.IPv4Address):
+        return True
+    if any(ip in network for network in _NEVER_PUBLIC_IPV6):
+        return False
+    return all(_public(inner) for inner in _embedded_ipv4(ip))
+
+
 def _address_allowed(address: str, *, allow_loopback: bool) -> bool:
+    """Whether a document may be fetched from ``address``: public, and so is every IPv4
+    address embedded in it (a NAT64 or 6to4 address may lead to a private one)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if ip.is_loopback:
         return allow_loopback
-    return ip.is_global and not ip.is_multicast
+    return _public(ip)
 
 
 async def _checked_address(host: str, port: int, *, allow_loopback: bool) -> str:
