@@ -4,7 +4,9 @@ refused — with exact errors — when the document or the fetch is not acceptab
 
 from __future__ import annotations
 
+import gzip
 import json
+import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -190,6 +192,30 @@ async def test_unacceptable_fetches_are_refused(
     publish(docs, document(url, client_name="x", padding="p" * pad), **route)
     with pytest.raises(InvalidClient, match=message):
         await load(url, clock)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"client_name": "' + b" " * 10_000_000 + b'"}', id="gzip-bomb"),
+        pytest.param(b"", id="small-document"),
+    ],
+)
+async def test_compressed_documents_are_refused_without_being_decoded(
+    docs: DocumentServer, clock: FrozenClock, body: bytes
+) -> None:
+    url = docs.url(PATH)
+    raw = body or json.dumps(document(url)).encode()
+    publish(docs, gzip.compress(raw), headers={"Content-Encoding": "gzip"}, send_length=False)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidClient, match="without Content-Encoding"):
+            await load(url, clock)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2_000_000  # the 10 MB the bomb expands to were never allocated
+    assert docs.hits[PATH] == 1
 
 
 async def test_slow_server_is_refused(

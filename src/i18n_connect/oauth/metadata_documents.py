@@ -19,8 +19,9 @@ resolved first, every address it resolves to must be public (no private,
 loopback, link-local, multicast, reserved or unspecified address, nor an IPv6
 address carrying such an IPv4 one: mapped, compatible, translated, NAT64, 6to4,
 Teredo), and the connection goes to the address that was checked, with TLS
-verified against the host name. Redirects are refused, the body is limited to
-5 KB, and the whole fetch to 3 seconds. ``cimd_allow_loopback`` (tests only)
+verified against the host name. Redirects are refused, and so is a compressed
+body (``Content-Encoding``): the body is limited to 5 KB as sent, the whole
+fetch to 3 seconds. ``cimd_allow_loopback`` (tests only)
 admits loopback addresses.
 """
 
@@ -188,11 +189,19 @@ class FetchedDocument:
 
 
 async def _read(response: httpx.Response) -> bytes:
+    """The body as sent, at most 5 KB. A compressed body is refused unread: decoding it
+    first would let a few kilobytes expand to megabytes before the limit applies."""
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding != "identity":
+        raise InvalidClient(
+            "The client metadata document must be served without Content-Encoding "
+            f"(it came as {encoding[:20]})."
+        )
     declared = response.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_DOCUMENT_BYTES:
         raise InvalidClient("The client metadata document is larger than 5 KB.")
     body = b""
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.aiter_raw():
         body += chunk
         if len(body) > MAX_DOCUMENT_BYTES:
             raise InvalidClient("The client metadata document is larger than 5 KB.")
@@ -218,7 +227,11 @@ async def fetch_document(url: str, *, allow_loopback: bool, now: datetime) -> Fe
                 client.stream(
                     "GET",
                     pinned,
-                    headers={"Host": parts.netloc, "Accept": "application/json"},
+                    headers={
+                        "Host": parts.netloc,
+                        "Accept": "application/json",
+                        "Accept-Encoding": "identity",
+                    },
                     extensions={"sni_hostname": host},
                 ) as response,
             ):
