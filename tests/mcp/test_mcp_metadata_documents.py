@@ -25,6 +25,7 @@ from i18n_connect.oauth.metadata_documents import (
     prefetch,
     resolve_client,
 )
+from i18n_connect.oauth.refusal_cache import RefusalCache
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
 from i18n_connect.storage.oauth_tables import oauth_clients
@@ -396,6 +397,67 @@ async def test_resolve_client_refuses_bad_document_and_stores_nothing(
     url = publish(docs, document("https://evil.example/oauth/client.json"))
     assert await resolve(cimd_services, url) is None
     assert await stored_row(cimd_services, url) is None
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        pytest.param({"body": {"client_id": "https://evil.example/c.json"}}, id="bad-document"),
+        pytest.param({"body": {}, "status": 404}, id="not-found"),
+        pytest.param({"body": {}, "status": 500}, id="server-error"),
+    ],
+)
+async def test_a_refusal_is_remembered_for_five_minutes_without_fetching_again(
+    docs: DocumentServer, cimd_services: Services, clock: FrozenClock, route: dict[str, Any]
+) -> None:
+    body, rest = route["body"], {k: v for k, v in route.items() if k != "body"}
+    url = publish(docs, body, **rest)
+    for _ in range(5):
+        assert await resolve(cimd_services, url) is None
+    assert docs.hits[PATH] == 1
+    clock.advance(minutes=4, seconds=59)
+    publish(docs, document(url))  # fixed, but the refusal still stands
+    assert await resolve(cimd_services, url) is None
+    assert docs.hits[PATH] == 1
+    clock.advance(seconds=1)
+    client = await resolve(cimd_services, url)
+    assert client is not None and client.name == "Doc Agent"
+    assert docs.hits[PATH] == 2
+    assert await stored_row(cimd_services, url) is not None
+
+
+async def test_authorize_and_token_requests_share_one_fetch_of_a_refused_document(
+    docs: DocumentServer, app_with: Any
+) -> None:
+    url = publish(docs, document(docs.url(PATH), redirect_uris=["javascript:alert(1)"]))
+    async with app_with(cimd_allow_loopback=True) as client:
+        for _ in range(3):
+            response = await client.get("/api/auth/mcp/authorize", params=authorize_query(url))
+            assert response.status_code == 400
+        token = await client.post(
+            "/api/auth/mcp/token",
+            data={"grant_type": "authorization_code", "code": "x", "client_id": url},
+        )
+    assert token.status_code == 401
+    assert token.json()["error"] == "invalid_client"
+    assert docs.hits[PATH] == 1
+
+
+def test_the_refusal_cache_is_bounded_and_drops_its_oldest_entries_first(
+    clock: FrozenClock,
+) -> None:
+    cache = RefusalCache(max_entries=3)
+    for name in ("a", "b", "c"):
+        cache.remember(f"https://{name}.example/c.json", clock.now())
+    cache.remember("https://d.example/c.json", clock.now())
+    assert len(cache) == 3
+    assert not cache.refused("https://a.example/c.json", clock.now())
+    assert cache.refused("https://b.example/c.json", clock.now())
+    long_ids = ["https://x.example/" + "a" * 600, "https://x.example/" + "a" * 700]
+    cache.remember(long_ids[0], clock.now())
+    assert cache.refused(long_ids[1], clock.now())  # both refused for their length
+    clock.advance(minutes=5)
+    assert not cache.refused("https://d.example/c.json", clock.now())
 
 
 async def test_resolve_client_without_allowance_never_fetches_loopback(

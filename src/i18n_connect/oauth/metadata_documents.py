@@ -10,7 +10,8 @@ the same redirect URI policy and metadata rules), and cached in
 ``oauth_clients`` (``origin="metadata_document"``, unverified) until its HTTP
 caching headers say it is stale (``max-age``/``Expires``, at most a day, an
 hour when the server says nothing; ``no-store``, ``no-cache`` or an expired
-date keep it one minute, so that the request that fetched it can use it). The
+date keep it one minute, so that the request that fetched it can use it). A
+refused document is not fetched again for five minutes (`RefusalCache`). The
 document's ``client_id`` must equal the URL exactly, and the client is public
 (``token_endpoint_auth_method: none``).
 
@@ -327,7 +328,8 @@ async def _fresh(conn: AsyncConnection, client_id: str, now: datetime) -> bool |
 
 async def prefetch(client_id: str, *, services: Services) -> None:
     """Fetch and store the document of ``client_id`` when it is a metadata document URL whose
-    cached copy is missing or stale; refusals are logged, nothing is stored.
+    cached copy is missing or stale. A refusal is logged and remembered for five minutes
+    (`RefusalCache`, per process): until then the URL is not fetched again.
 
     Call it *before* opening the request's transaction: the fetch may take
     seconds, and must not hold the database (SQLite's write lock) meanwhile.
@@ -335,6 +337,8 @@ async def prefetch(client_id: str, *, services: Services) -> None:
     if not is_metadata_document_url(client_id):
         return
     now = services.clock.now()
+    if services.document_refusals.refused(client_id, now):
+        return
     async with services.db.transaction(readonly=True) as conn:
         if await _fresh(conn, client_id, now):
             return
@@ -343,6 +347,7 @@ async def prefetch(client_id: str, *, services: Services) -> None:
             client_id, allow_loopback=services.settings.cimd_allow_loopback, now=now
         )
     except ProtocolError as exc:
+        services.document_refusals.remember(client_id, now)
         log.warning(
             "client metadata document refused",
             extra={"client_id": client_id[:_MAX_URL_LENGTH], "reason": exc.description},
