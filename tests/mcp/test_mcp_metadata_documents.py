@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from document_server import DocumentServer, Route, serve_documents
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from i18n_connect.clock import FrozenClock
 from i18n_connect.errors import InvalidClient, InvalidClientMetadata, InvalidRedirectUri
@@ -28,6 +28,7 @@ from i18n_connect.oauth.metadata_documents import (
 from i18n_connect.oauth.refusal_cache import RefusalCache
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
+from i18n_connect.storage.oauth_tables import authorization_requests as requests
 from i18n_connect.storage.oauth_tables import oauth_clients
 
 PATH = "/oauth/client.json"
@@ -535,6 +536,29 @@ async def test_authorize_refuses_bad_documents_with_an_error_page(
     assert response.status_code == 400
     assert "location" not in response.headers
     assert response.headers["content-type"].startswith("text/html")
+
+
+async def test_errors_of_a_metadata_document_client_are_never_redirected(
+    docs: DocumentServer, app_with: Any
+) -> None:
+    """With registration off, a document is still accepted: its redirect URI is the
+    attacker's to choose, so an error goes to a page (RFC 9700 §4.11.2)."""
+    lure = "https://evil.example/login"
+    url = publish(docs, document(docs.url(PATH), redirect_uris=[lure]))
+    async with app_with(cimd_allow_loopback=True, registration_enabled=False) as client:
+        response = await client.get(
+            "/api/auth/mcp/authorize",
+            params={"client_id": url, "redirect_uri": lure, "response_type": "x"},
+        )
+        services = client.app.state.services  # type: ignore[attr-defined]
+        async with services.db.transaction(readonly=True) as conn:
+            stored = (await conn.execute(select(func.count()).select_from(requests))).scalar()
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert response.headers["content-type"].startswith("text/html")
+    assert "(error code: unsupported_response_type)" in response.text
+    assert "evil.example" not in response.text
+    assert stored == 0
 
 
 async def test_authorize_never_fetches_loopback_documents_in_production(

@@ -49,8 +49,9 @@ class World:
     globex: str
     initech: str
     umbrella: str
-    client_id: str  # unverified public client, no registered scope
+    client_id: str  # unverified (self-registered) public client, no registered scope
     scoped_client_id: str  # registered scope "org:read keys:read"
+    operator_client_id: str  # verified (operator-registered), the redirect URIs of client_id
 
 
 @cache
@@ -99,6 +100,14 @@ async def make_world(services: Services) -> World:
             hasher=services.hasher,
             origin="registration",
         )
+        operator, _ = await create_client(
+            conn,
+            name="Operator Plugin",
+            redirect_uris=[REDIRECT, REDIRECT_WITH_QUERY, LOOPBACK],
+            confidential=False,
+            now=now,
+            hasher=services.hasher,
+        )
         scoped, _ = await create_client(
             conn,
             name="Reader",
@@ -118,6 +127,7 @@ async def make_world(services: Services) -> World:
         umbrella=umbrella.id,
         client_id=client.id,
         scoped_client_id=scoped.id,
+        operator_client_id=operator.id,
     )
 
 

@@ -252,12 +252,18 @@ REDIRECT_CASES = {
 }
 
 
+def as_operator_client(world: World, query: Pairs) -> Pairs:
+    return [(n, world.operator_client_id if n == "client_id" else v) for n, v in query]
+
+
 @pytest.mark.parametrize("case", REDIRECT_CASES.values(), ids=REDIRECT_CASES.keys())
-async def test_other_errors_redirect_to_the_client_with_error_state_and_iss(
+async def test_other_errors_of_an_operator_registered_client_redirect_with_error_state_and_iss(
     app_client: httpx.AsyncClient, world: World, case: Redirected
 ) -> None:
     response = await app_client.get(
-        "/api/auth/mcp/authorize", params=case.build(world), follow_redirects=False
+        "/api/auth/mcp/authorize",
+        params=as_operator_client(world, case.build(world)),
+        follow_redirects=False,
     )
     assert response.status_code == 302
     base, query = query_of(response.headers["location"])
@@ -275,6 +281,48 @@ async def test_other_errors_redirect_to_the_client_with_error_state_and_iss(
     else:
         assert params == {}
     assert "\r" not in response.headers["location"]
+    assert await stored_state(services_of(app_client)) == NOTHING_STORED
+
+
+@pytest.mark.parametrize("case", REDIRECT_CASES.values(), ids=REDIRECT_CASES.keys())
+async def test_errors_of_a_self_registered_client_get_an_error_page_never_a_redirect(
+    app_client: httpx.AsyncClient, world: World, case: Redirected
+) -> None:
+    response = await app_client.get(
+        "/api/auth/mcp/authorize", params=case.build(world), follow_redirects=False
+    )
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert response.headers["content-type"].startswith("text/html")
+    assert f"Tell the app&#39;s developer (error code: {case.error})." in response.text
+    assert "Nothing was shared with the app" in response.text
+    assert "evil.example" not in response.text
+    assert "Set-Cookie" not in response.text
+    assert await stored_state(services_of(app_client)) == NOTHING_STORED
+
+
+async def test_a_self_registered_redirect_uri_is_not_an_open_redirect(
+    app_client: httpx.AsyncClient, world: World
+) -> None:
+    """RFC 9700 §4.11.2: register an attacker's URI, then send a broken request to it."""
+    registered = await app_client.post(
+        "/api/auth/mcp/register",
+        json={"client_name": "Lure", "redirect_uris": ["https://evil.example/login"]},
+    )
+    assert registered.status_code == 201
+    response = await app_client.get(
+        "/api/auth/mcp/authorize",
+        params={
+            "client_id": registered.json()["client_id"],
+            "redirect_uri": "https://evil.example/login",
+            "response_type": "x",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert "does not give" in response.text
+    assert "evil.example" not in response.text
     assert await stored_state(services_of(app_client)) == NOTHING_STORED
 
 
@@ -401,7 +449,7 @@ async def test_a_1024_byte_state_with_unicode_is_kept_and_echoed(
     state = "é" * 512  # 1024 bytes in UTF-8
     response = await app_client.get(
         "/api/auth/mcp/authorize",
-        params=pairs(world, state=state, response_type="token"),
+        params=pairs(world, client_id=world.operator_client_id, state=state, response_type="token"),
         follow_redirects=False,
     )
     assert response.status_code == 302
