@@ -42,9 +42,11 @@ class Settings(BaseSettings):
     registration_rate_per_hour: Annotated[int, Field(ge=1)] = 30
     api_rate_per_minute: Annotated[int, Field(ge=1)] = 1000
     mint_rate_per_minute: Annotated[int, Field(ge=1)] = 60
+    authorize_rate_per_minute: Annotated[int, Field(ge=1)] = 60  # GET /authorize, per address
     login_failures_per_window: Annotated[int, Field(ge=1)] = 5
     login_failure_window_seconds: Annotated[int, Field(ge=1)] = 300
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    gc_interval_seconds: Annotated[int, Field(ge=0)] = 600  # serve's garbage collection; 0: off
     log_level: str = "info"
     cimd_allow_loopback: bool = False
     metrics_token: SecretStr | None = None  # when set, GET /metrics needs it as a Bearer token

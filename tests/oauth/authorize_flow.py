@@ -219,7 +219,7 @@ def csrf_from(html: str) -> str:
 
 
 async def start_authorization(client: httpx.AsyncClient, client_id: str, **overrides: str) -> str:
-    """GET /authorize as the browser does; the pending request's id."""
+    """GET /authorize as a signed-in browser does; the pending request's id."""
     response = await client.get(
         "/api/auth/mcp/authorize",
         params=authorize_params(client_id=client_id, **overrides),
@@ -227,9 +227,7 @@ async def start_authorization(client: httpx.AsyncClient, client_id: str, **overr
     )
     assert response.status_code == 303, response.text
     path, query = query_of(response.headers["location"])
-    if path == "/login":
-        path, query = query_of(dict(query)["next"])
-    assert path == "/api/auth/mcp/consent"
+    assert path == "/api/auth/mcp/consent", "sign in first: nothing is kept for a signed-out one"
     return dict(query)["request_id"]
 
 

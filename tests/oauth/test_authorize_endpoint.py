@@ -28,6 +28,7 @@ from i18n_connect.clock import FrozenClock
 from i18n_connect.oauth.authorize import redirect_with
 from i18n_connect.scopes import DEFAULT_SCOPES, format_scope
 from i18n_connect.storage.oauth_tables import authorization_requests
+from i18n_connect.storage.tables import rate_counters
 from i18n_connect.web.sessions import COOKIE_NAME
 
 ISSUER = "http://testserver"
@@ -326,22 +327,36 @@ async def test_a_self_registered_redirect_uri_is_not_an_open_redirect(
     assert await stored_state(services_of(app_client)) == NOTHING_STORED
 
 
-async def test_signed_out_browser_is_sent_to_login_and_the_request_is_stored_for_its_session(
+async def test_signed_out_browser_is_sent_to_login_to_come_back_and_nothing_is_stored(
+    app_client: httpx.AsyncClient, world: World
+) -> None:
+    query = [*pairs(world), ("prompt", "login"), ("note", "a\\b c&d")]
+    response = await app_client.get("/api/auth/mcp/authorize", params=query, follow_redirects=False)
+    assert response.status_code == 303
+    base, login_query = query_of(response.headers["location"])
+    assert base == "/login"
+    ((next_name, next_url),) = login_query
+    assert next_name == "next"
+    path, again = query_of(next_url)
+    assert path == "/api/auth/mcp/authorize"
+    assert again == query
+    assert "\\" not in next_url  # a path the login page accepts as it is
+    assert COOKIE_NAME not in response.cookies
+    assert await stored_state(services_of(app_client)) == NOTHING_STORED
+
+
+async def test_signed_in_browser_has_the_request_stored_for_its_session(
     app_client: httpx.AsyncClient, world: World, clock: FrozenClock
 ) -> None:
+    await sign_in_browser(app_client, world.alice)
     response = await app_client.get(
         "/api/auth/mcp/authorize", params=pairs(world), follow_redirects=False
     )
     assert response.status_code == 303
-    base, query = query_of(response.headers["location"])
-    assert base == "/login"
-    ((next_name, next_url),) = query
-    assert next_name == "next"
-    consent_path, consent_query = query_of(next_url)
+    consent_path, consent_query = query_of(response.headers["location"])
     assert consent_path == "/api/auth/mcp/consent"
     request_id = dict(consent_query)["request_id"]
     assert len(request_id) >= 43  # 256 random bits
-    assert COOKIE_NAME in response.cookies
     services = services_of(app_client)
     async with services.db.transaction(readonly=True) as conn:
         row = (await conn.execute(select(authorization_requests))).one()
@@ -354,6 +369,45 @@ async def test_signed_out_browser_is_sent_to_login_and_the_request_is_stored_for
     assert row.resource is None
     assert row.expires_at == clock.now() + timedelta(minutes=10)
     assert row.completed_at is None
+
+
+async def test_cookieless_requests_are_limited_per_address_and_store_nothing(
+    app_client: httpx.AsyncClient, world: World, clock: FrozenClock
+) -> None:
+    services = services_of(app_client)
+    limit = 5
+    services.settings = services.settings.model_copy(update={"authorize_rate_per_minute": limit})
+    clock.advance(seconds=60 - clock.now().second)  # at the start of a window
+    for _ in range(limit):
+        app_client.cookies.clear()
+        ok = await app_client.get("/api/auth/mcp/authorize", params=pairs(world))
+        assert ok.status_code == 303
+    clock.advance(seconds=20)
+    refused = await app_client.get("/api/auth/mcp/authorize", params=pairs(world))
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "40"
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "Wait 40 seconds" in refused.text
+    assert "location" not in refused.headers
+    await sign_in_browser(app_client, world.alice)  # signing in does not lift it
+    again = await app_client.get("/api/auth/mcp/authorize", params=pairs(world))
+    assert again.status_code == 429
+    other = await app_client.get(
+        "/api/auth/mcp/authorize",
+        params=pairs(world),
+        headers={"x-forwarded-for": "203.0.113.9"},  # not believed: no trusted proxy
+    )
+    assert other.status_code == 429
+    assert await stored_state(services) == NOTHING_STORED
+    async with services.db.transaction(readonly=True) as conn:
+        counted = (
+            await conn.execute(
+                select(rate_counters.c.count).where(rate_counters.c.key == "authorize:127.0.0.1")
+            )
+        ).scalar_one()
+    assert counted == limit + 3
+    clock.advance(seconds=40)
+    assert (await app_client.get("/api/auth/mcp/authorize", params=pairs(world))).status_code == 303
 
 
 async def test_signed_in_browser_goes_straight_to_consent_even_with_prompt_none(
@@ -400,6 +454,7 @@ async def test_requested_scope_is_resolved_before_it_is_stored(
     scope: str | None,
     stored: str,
 ) -> None:
+    await sign_in_browser(app_client, world.alice)
     client_id = world.scoped_client_id if use_scoped_client else world.client_id
     response = await app_client.get(
         "/api/auth/mcp/authorize",
@@ -418,6 +473,7 @@ async def test_requested_scope_is_resolved_before_it_is_stored(
 async def test_a_resource_of_this_server_is_kept_for_the_code(
     app_client: httpx.AsyncClient, world: World, resource: str
 ) -> None:
+    await sign_in_browser(app_client, world.alice)
     response = await app_client.get(
         "/api/auth/mcp/authorize", params=pairs(world, resource=resource), follow_redirects=False
     )
@@ -432,6 +488,7 @@ async def test_a_resource_of_this_server_is_kept_for_the_code(
 async def test_loopback_redirect_uri_is_accepted_on_any_port_and_stored_as_sent(
     app_client: httpx.AsyncClient, world: World, port: str
 ) -> None:
+    await sign_in_browser(app_client, world.alice)
     uri = f"http://127.0.0.1{port}/cb"
     response = await app_client.get(
         "/api/auth/mcp/authorize", params=pairs(world, redirect_uri=uri), follow_redirects=False
