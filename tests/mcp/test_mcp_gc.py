@@ -249,6 +249,21 @@ async def test_one_round_of_serve_collects_what_the_command_does(
     assert set((await collect_once(services.db, clock)).values()) == {0}
 
 
+async def test_concurrent_rounds_of_two_processes_delete_each_row_once(
+    settings: Settings, services: Services, clock: FrozenClock
+) -> None:
+    await seed(services, clock.now())
+    other = Services.build(settings, clock=clock)  # another process's own engine
+    try:
+        first, second = await asyncio.gather(
+            collect_once(services.db, clock), collect_once(other.db, clock)
+        )
+    finally:
+        await other.db.dispose()
+    assert {name: first[name] + second[name] for name in first} == EXPECTED_FIRST_ROUND
+    assert set((await remaining(services))["counts"].values()) == {1}
+
+
 async def wait_for(condition: Callable[[], Awaitable[bool]], seconds: float = 10) -> None:
     for _ in range(int(seconds / 0.02)):
         if await condition():
