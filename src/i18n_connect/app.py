@@ -14,6 +14,7 @@ from i18n_connect import __version__
 from i18n_connect.api import router as partner_api_router
 from i18n_connect.api.metrics import GrantMetrics
 from i18n_connect.clock import Clock
+from i18n_connect.gc import periodic_collection
 from i18n_connect.mcp.server import build_mcp
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
@@ -54,7 +55,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await services.keys.load()  # parse (or create) the signing keys once, before serving
-        async with mcp_sessions.run():
+        async with (
+            mcp_sessions.run(),
+            periodic_collection(
+                services.db, services.clock, interval_seconds=settings.gc_interval_seconds
+            ),
+        ):
             yield
         await services.api_limiter.close()
         await services.db.dispose()

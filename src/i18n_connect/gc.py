@@ -10,17 +10,26 @@
   user still has a connection with is never deleted behind the user's back.
 
 Revoked but unexpired refresh tokens are kept: reuse detection needs them.
-Everything happens in the caller's one transaction.
+`collect_garbage` works in the caller's one transaction. ``serve`` also collects
+by itself (`periodic_collection`, every ``gc_interval_seconds``): each process
+runs its own loop, which is safe because every delete is idempotent; a failed
+round is logged and the next one tries again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 
+import structlog
 from sqlalchemy import Table, and_, delete, exists, func
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from i18n_connect.storage import counters
+from i18n_connect.clock import Clock
+from i18n_connect.storage import Database, counters
 from i18n_connect.storage.oauth_tables import (
     authorization_codes,
     authorization_requests,
@@ -31,9 +40,18 @@ from i18n_connect.storage.oauth_tables import (
 )
 from i18n_connect.storage.tables import browser_sessions
 
-__all__ = ["DYNAMIC_ORIGINS", "collect_garbage"]
+__all__ = [
+    "DEFAULT_UNUSED_DAYS",
+    "DYNAMIC_ORIGINS",
+    "collect_garbage",
+    "collect_once",
+    "periodic_collection",
+]
 
+DEFAULT_UNUSED_DAYS = 30
 DYNAMIC_ORIGINS = ("registration", "metadata_document")
+_JITTER = 0.25  # each wait is the interval ±25 %, so that processes drift apart
+_log = structlog.get_logger("i18n_connect.gc")
 _COUNTER_AGE = timedelta(days=1)
 _EXPIRING: tuple[tuple[str, Table], ...] = (
     ("authorization_codes", authorization_codes),
@@ -68,3 +86,39 @@ async def collect_garbage(
     removed["clients"] = int(result.rowcount or 0)
     removed["rate_counters"] = await counters.purge(conn, before=now - _COUNTER_AGE)
     return removed
+
+
+async def collect_once(
+    db: Database, clock: Clock, *, unused_days: int = DEFAULT_UNUSED_DAYS
+) -> dict[str, int]:
+    """One collection in its own transaction, as ``i18n-connect gc`` does."""
+    async with db.transaction() as conn:
+        return await collect_garbage(conn, now=clock.now(), unused_days=unused_days)
+
+
+async def _collect_forever(db: Database, clock: Clock, interval_seconds: float) -> None:
+    while True:
+        await asyncio.sleep(interval_seconds * random.uniform(1 - _JITTER, 1 + _JITTER))  # noqa: S311
+        try:
+            removed = await collect_once(db, clock)
+        except Exception as exc:  # the database may be away for a while: try again next time
+            _log.warning("gc.failed", error=type(exc).__name__, detail=str(exc)[:200])
+        else:
+            _log.info("gc.collected", **removed)
+
+
+@asynccontextmanager
+async def periodic_collection(
+    db: Database, clock: Clock, *, interval_seconds: float
+) -> AsyncIterator[None]:
+    """Collect every ``interval_seconds`` (about) while the block runs; ``0``: never."""
+    if interval_seconds <= 0:
+        yield
+        return
+    task = asyncio.create_task(_collect_forever(db, clock, interval_seconds), name="gc")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task

@@ -10,6 +10,7 @@ from i18n_connect.clock import Clock, SystemClock
 from i18n_connect.ids import SecretHasher
 from i18n_connect.oauth.access_tokens import AccessTokens
 from i18n_connect.oauth.keys import KeyRing
+from i18n_connect.oauth.refusal_cache import RefusalCache
 from i18n_connect.ratelimit import LocalRateLimiter, RateLimiter, build_rate_limiter
 from i18n_connect.settings import Settings
 from i18n_connect.storage import Database
@@ -28,6 +29,7 @@ class Services:
     clock: Clock = field(default_factory=SystemClock)
     metrics: CollectorRegistry = field(default_factory=CollectorRegistry)  # this app's /metrics
     api_limiter: RateLimiter = field(default_factory=LocalRateLimiter)  # every request budget
+    document_refusals: RefusalCache = field(default_factory=RefusalCache)  # refused client ids
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> Services:

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     api_client_rate_per_minute: Annotated[int, Field(ge=1)] = 10_000  # every grant of one client
     token_rate_per_minute: Annotated[int, Field(ge=1)] = 600  # token endpoint, per client_id
     mint_rate_per_minute: Annotated[int, Field(ge=1)] = 60
+    authorize_rate_per_minute: Annotated[int, Field(ge=1)] = 60  # GET /authorize, per address
     login_failures_per_window: Annotated[int, Field(ge=1)] = 5  # per (account, address)
     login_failure_window_seconds: Annotated[int, Field(ge=1)] = 300
     login_address_failures_per_window: Annotated[int, Field(ge=1)] = 20  # any account
@@ -52,6 +53,7 @@ class Settings(BaseSettings):
     login_account_delay_seconds: Annotated[float, Field(ge=0, le=10)] = 2.0
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
     body_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0  # to receive a whole body
+    gc_interval_seconds: Annotated[int, Field(ge=0)] = 600  # serve's garbage collection; 0: off
     log_level: str = "info"
     cimd_allow_loopback: bool = False
     metrics_token: SecretStr | None = None  # when set, GET /metrics needs it as a Bearer token

@@ -64,7 +64,7 @@ async def play_consent(
             },
         )
         assert response.status_code == 303, response.text
-        consent_page = await browser.get(response.headers["location"])
+        consent_page = await browser.get(response.headers["location"], follow_redirects=True)
         assert consent_page.status_code == 200
         form = [
             ("request_id", _field(consent_page.text, "request_id")),

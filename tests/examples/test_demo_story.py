@@ -117,7 +117,7 @@ def test_demo_connects_the_example_partner_app(demo: tuple[str, str, str]) -> No
                 "next": _field(login.text, "next"),
             },
         )
-        consent = browser.get(response.headers["location"])
+        consent = browser.get(response.headers["location"], follow_redirects=True)
         acme = re.search(
             r'name="organization" value="([^"]+)"[^>]*>\s*<span class="check__text">\s*'
             r"<strong>Acme Corp",

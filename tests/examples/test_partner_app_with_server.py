@@ -115,7 +115,7 @@ async def connect(story: Story, organizations: list[str], scopes: list[str]) -> 
                 "next": _field(login.text, "next"),
             },
         )
-    consent = await browser.get(response.headers["location"])
+    consent = await browser.get(response.headers["location"], follow_redirects=True)
     form = [
         ("request_id", _field(consent.text, "request_id")),
         ("csrf_token", _field(consent.text, "csrf_token")),

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from typer.testing import CliRunner
 
+import i18n_connect.gc
 from i18n_connect.cli import app as cli_app
 from i18n_connect.clock import FrozenClock, SystemClock
-from i18n_connect.gc import collect_garbage
+from i18n_connect.gc import collect_garbage, collect_once, periodic_collection
 from i18n_connect.ids import new_id
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
@@ -223,3 +228,101 @@ def test_gc_command_prints_one_json_object(
     }
     bad = CliRunner().invoke(cli_app, ["gc", "--unused-days", "0"])
     assert bad.exit_code == 2
+
+
+EXPECTED_FIRST_ROUND = {
+    "authorization_codes": 1,
+    "authorization_requests": 1,
+    "refresh_tokens": 1,
+    "installation_tokens": 1,
+    "browser_sessions": 1,
+    "clients": 4,
+    "rate_counters": 1,
+}
+
+
+async def test_one_round_of_serve_collects_what_the_command_does(
+    services: Services, clock: FrozenClock
+) -> None:
+    await seed(services, clock.now())
+    assert await collect_once(services.db, clock) == EXPECTED_FIRST_ROUND
+    assert set((await collect_once(services.db, clock)).values()) == {0}
+
+
+async def test_concurrent_rounds_of_two_processes_delete_each_row_once(
+    settings: Settings, services: Services, clock: FrozenClock
+) -> None:
+    await seed(services, clock.now())
+    other = Services.build(settings, clock=clock)  # another process's own engine
+    try:
+        first, second = await asyncio.gather(
+            collect_once(services.db, clock), collect_once(other.db, clock)
+        )
+    finally:
+        await other.db.dispose()
+    assert {name: first[name] + second[name] for name in first} == EXPECTED_FIRST_ROUND
+    assert set((await remaining(services))["counts"].values()) == {1}
+
+
+async def wait_for(condition: Callable[[], Awaitable[bool]], seconds: float = 10) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if await condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"not within {seconds} s")
+
+
+async def test_serve_collects_periodically_and_survives_a_failed_round(
+    services: Services, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed(services, clock.now())
+    rounds: list[str] = []
+
+    async def flaky(conn: AsyncConnection, **kwargs: Any) -> dict[str, int]:
+        if not rounds:
+            rounds.append("failed")
+            raise OSError("the database went away")
+        rounds.append("collected")
+        return await collect_garbage(conn, **kwargs)
+
+    monkeypatch.setattr(i18n_connect.gc, "collect_garbage", flaky)
+
+    async def requests_left() -> bool:
+        return (await remaining(services))["counts"]["authorization_requests"] == 1
+
+    async with periodic_collection(services.db, clock, interval_seconds=0.05):
+        await wait_for(requests_left)
+        assert rounds[:2] == ["failed", "collected"]
+        tasks = {task.get_name() for task in asyncio.all_tasks()}
+        assert "gc" in tasks
+    assert "gc" not in {task.get_name() for task in asyncio.all_tasks()}  # cancelled on exit
+    assert (await remaining(services))["clients"] == {
+        "recently_used",
+        "with_live_grant",
+        "operator_created",
+    }
+
+
+async def test_an_interval_of_zero_switches_collection_off(
+    services: Services, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed(services, clock.now())
+    async with periodic_collection(services.db, clock, interval_seconds=0):
+        assert "gc" not in {task.get_name() for task in asyncio.all_tasks()}
+        await asyncio.sleep(0.2)
+    assert (await remaining(services))["counts"]["authorization_requests"] == 2
+
+
+async def test_the_started_app_collects_every_gc_interval(
+    settings: Settings,
+    clock: FrozenClock,
+    start_app: Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]],
+) -> None:
+    async with start_app(settings.model_copy(update={"gc_interval_seconds": 1})) as client:
+        services: Services = client.app.state.services  # type: ignore[attr-defined]
+        await seed(services, clock.now())
+
+        async def collected() -> bool:
+            return (await remaining(services))["counts"]["authorization_requests"] == 1
+
+        await wait_for(collected)

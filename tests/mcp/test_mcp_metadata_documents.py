@@ -4,14 +4,16 @@ refused — with exact errors — when the document or the fetch is not acceptab
 
 from __future__ import annotations
 
+import gzip
 import json
+import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from document_server import DocumentServer, Route, serve_documents
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from i18n_connect.clock import FrozenClock
 from i18n_connect.errors import InvalidClient, InvalidClientMetadata, InvalidRedirectUri
@@ -23,8 +25,10 @@ from i18n_connect.oauth.metadata_documents import (
     prefetch,
     resolve_client,
 )
+from i18n_connect.oauth.refusal_cache import RefusalCache
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
+from i18n_connect.storage.oauth_tables import authorization_requests as requests
 from i18n_connect.storage.oauth_tables import oauth_clients
 
 PATH = "/oauth/client.json"
@@ -197,6 +201,30 @@ async def test_unacceptable_fetches_are_refused(
         await load(url, clock)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"client_name": "' + b" " * 10_000_000 + b'"}', id="gzip-bomb"),
+        pytest.param(b"", id="small-document"),
+    ],
+)
+async def test_compressed_documents_are_refused_without_being_decoded(
+    docs: DocumentServer, clock: FrozenClock, body: bytes
+) -> None:
+    url = docs.url(PATH)
+    raw = body or json.dumps(document(url)).encode()
+    publish(docs, gzip.compress(raw), headers={"Content-Encoding": "gzip"}, send_length=False)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidClient, match="without Content-Encoding"):
+            await load(url, clock)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2_000_000  # the 10 MB the bomb expands to were never allocated
+    assert docs.hits[PATH] == 1
+
+
 async def test_slow_server_is_refused(
     docs: DocumentServer, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -276,6 +304,25 @@ async def test_bad_client_id_urls_are_refused_before_any_lookup(
         ("93.184.216.34", True),
         ("2606:4700:4700::1111", True),
         ("::ffff:93.184.216.34", True),
+        # IPv4 embedded in IPv6: the embedded address decides too.
+        ("64:ff9b::7f00:1", False),  # NAT64 of 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("64:ff9b::10.0.0.1", False),
+        ("64:ff9b::93.184.216.34", True),
+        ("64:ff9b:1::a00:1", False),  # local-use NAT64 prefix
+        ("::127.0.0.1", False),  # IPv4-compatible
+        ("::10.0.0.1", False),
+        ("::169.254.169.254", False),
+        ("::93.184.216.34", True),
+        ("::ffff:0:127.0.0.1", False),  # IPv4-translated
+        ("::ffff:0:192.168.1.1", False),
+        ("::ffff:0:93.184.216.34", True),
+        ("::ffff:169.254.169.254", False),  # IPv4-mapped
+        ("2002:7f00:1::1", False),  # 6to4 of 127.0.0.1
+        ("2002:a00:1::1", False),  # 6to4 of 10.0.0.1
+        ("2002:a9fe:a9fe::1", False),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo
+        ("2001:0:5db8:d8f2:0:0:f5ff:fffe", False),  # Teredo, client 10.0.0.1
     ],
 )
 def test_only_public_addresses_are_fetched(address: str, allowed: bool) -> None:
@@ -358,6 +405,67 @@ async def test_resolve_client_refuses_bad_document_and_stores_nothing(
     assert await stored_row(cimd_services, url) is None
 
 
+@pytest.mark.parametrize(
+    "route",
+    [
+        pytest.param({"body": {"client_id": "https://evil.example/c.json"}}, id="bad-document"),
+        pytest.param({"body": {}, "status": 404}, id="not-found"),
+        pytest.param({"body": {}, "status": 500}, id="server-error"),
+    ],
+)
+async def test_a_refusal_is_remembered_for_five_minutes_without_fetching_again(
+    docs: DocumentServer, cimd_services: Services, clock: FrozenClock, route: dict[str, Any]
+) -> None:
+    body, rest = route["body"], {k: v for k, v in route.items() if k != "body"}
+    url = publish(docs, body, **rest)
+    for _ in range(5):
+        assert await resolve(cimd_services, url) is None
+    assert docs.hits[PATH] == 1
+    clock.advance(minutes=4, seconds=59)
+    publish(docs, document(url))  # fixed, but the refusal still stands
+    assert await resolve(cimd_services, url) is None
+    assert docs.hits[PATH] == 1
+    clock.advance(seconds=1)
+    client = await resolve(cimd_services, url)
+    assert client is not None and client.name == "Doc Agent"
+    assert docs.hits[PATH] == 2
+    assert await stored_row(cimd_services, url) is not None
+
+
+async def test_authorize_and_token_requests_share_one_fetch_of_a_refused_document(
+    docs: DocumentServer, app_with: Any
+) -> None:
+    url = publish(docs, document(docs.url(PATH), redirect_uris=["javascript:alert(1)"]))
+    async with app_with(cimd_allow_loopback=True) as client:
+        for _ in range(3):
+            response = await client.get("/api/auth/mcp/authorize", params=authorize_query(url))
+            assert response.status_code == 400
+        token = await client.post(
+            "/api/auth/mcp/token",
+            data={"grant_type": "authorization_code", "code": "x", "client_id": url},
+        )
+    assert token.status_code == 401
+    assert token.json()["error"] == "invalid_client"
+    assert docs.hits[PATH] == 1
+
+
+def test_the_refusal_cache_is_bounded_and_drops_its_oldest_entries_first(
+    clock: FrozenClock,
+) -> None:
+    cache = RefusalCache(max_entries=3)
+    for name in ("a", "b", "c"):
+        cache.remember(f"https://{name}.example/c.json", clock.now())
+    cache.remember("https://d.example/c.json", clock.now())
+    assert len(cache) == 3
+    assert not cache.refused("https://a.example/c.json", clock.now())
+    assert cache.refused("https://b.example/c.json", clock.now())
+    long_ids = ["https://x.example/" + "a" * 600, "https://x.example/" + "a" * 700]
+    cache.remember(long_ids[0], clock.now())
+    assert cache.refused(long_ids[1], clock.now())  # both refused for their length
+    clock.advance(minutes=5)
+    assert not cache.refused("https://d.example/c.json", clock.now())
+
+
 async def test_resolve_client_without_allowance_never_fetches_loopback(
     docs: DocumentServer, settings: Settings, clock: FrozenClock
 ) -> None:
@@ -433,6 +541,29 @@ async def test_authorize_refuses_bad_documents_with_an_error_page(
     assert response.status_code == 400
     assert "location" not in response.headers
     assert response.headers["content-type"].startswith("text/html")
+
+
+async def test_errors_of_a_metadata_document_client_are_never_redirected(
+    docs: DocumentServer, app_with: Any
+) -> None:
+    """With registration off, a document is still accepted: its redirect URI is the
+    attacker's to choose, so an error goes to a page (RFC 9700 §4.11.2)."""
+    lure = "https://evil.example/login"
+    url = publish(docs, document(docs.url(PATH), redirect_uris=[lure]))
+    async with app_with(cimd_allow_loopback=True, registration_enabled=False) as client:
+        response = await client.get(
+            "/api/auth/mcp/authorize",
+            params={"client_id": url, "redirect_uri": lure, "response_type": "x"},
+        )
+        services = client.app.state.services  # type: ignore[attr-defined]
+        async with services.db.transaction(readonly=True) as conn:
+            stored = (await conn.execute(select(func.count()).select_from(requests))).scalar()
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert response.headers["content-type"].startswith("text/html")
+    assert "(error code: unsupported_response_type)" in response.text
+    assert "evil.example" not in response.text
+    assert stored == 0
 
 
 async def test_authorize_never_fetches_loopback_documents_in_production(

@@ -49,8 +49,9 @@ class World:
     globex: str
     initech: str
     umbrella: str
-    client_id: str  # unverified public client, no registered scope
+    client_id: str  # unverified (self-registered) public client, no registered scope
     scoped_client_id: str  # registered scope "org:read keys:read"
+    operator_client_id: str  # verified (operator-registered), the redirect URIs of client_id
 
 
 @cache
@@ -99,6 +100,14 @@ async def make_world(services: Services) -> World:
             hasher=services.hasher,
             origin="registration",
         )
+        operator, _ = await create_client(
+            conn,
+            name="Operator Plugin",
+            redirect_uris=[REDIRECT, REDIRECT_WITH_QUERY, LOOPBACK],
+            confidential=False,
+            now=now,
+            hasher=services.hasher,
+        )
         scoped, _ = await create_client(
             conn,
             name="Reader",
@@ -118,6 +127,7 @@ async def make_world(services: Services) -> World:
         umbrella=umbrella.id,
         client_id=client.id,
         scoped_client_id=scoped.id,
+        operator_client_id=operator.id,
     )
 
 
@@ -209,7 +219,7 @@ def csrf_from(html: str) -> str:
 
 
 async def start_authorization(client: httpx.AsyncClient, client_id: str, **overrides: str) -> str:
-    """GET /authorize as the browser does; the pending request's id."""
+    """GET /authorize as a signed-in browser does; the pending request's id."""
     response = await client.get(
         "/api/auth/mcp/authorize",
         params=authorize_params(client_id=client_id, **overrides),
@@ -217,9 +227,7 @@ async def start_authorization(client: httpx.AsyncClient, client_id: str, **overr
     )
     assert response.status_code == 303, response.text
     path, query = query_of(response.headers["location"])
-    if path == "/login":
-        path, query = query_of(dict(query)["next"])
-    assert path == "/api/auth/mcp/consent"
+    assert path == "/api/auth/mcp/consent", "sign in first: nothing is kept for a signed-out one"
     return dict(query)["request_id"]
 
 

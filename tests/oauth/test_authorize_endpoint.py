@@ -28,6 +28,7 @@ from i18n_connect.clock import FrozenClock
 from i18n_connect.oauth.authorize import redirect_with
 from i18n_connect.scopes import DEFAULT_SCOPES, format_scope
 from i18n_connect.storage.oauth_tables import authorization_requests
+from i18n_connect.storage.tables import rate_counters
 from i18n_connect.web.sessions import COOKIE_NAME
 
 ISSUER = "http://testserver"
@@ -252,12 +253,18 @@ REDIRECT_CASES = {
 }
 
 
+def as_operator_client(world: World, query: Pairs) -> Pairs:
+    return [(n, world.operator_client_id if n == "client_id" else v) for n, v in query]
+
+
 @pytest.mark.parametrize("case", REDIRECT_CASES.values(), ids=REDIRECT_CASES.keys())
-async def test_other_errors_redirect_to_the_client_with_error_state_and_iss(
+async def test_other_errors_of_an_operator_registered_client_redirect_with_error_state_and_iss(
     app_client: httpx.AsyncClient, world: World, case: Redirected
 ) -> None:
     response = await app_client.get(
-        "/api/auth/mcp/authorize", params=case.build(world), follow_redirects=False
+        "/api/auth/mcp/authorize",
+        params=as_operator_client(world, case.build(world)),
+        follow_redirects=False,
     )
     assert response.status_code == 302
     base, query = query_of(response.headers["location"])
@@ -278,22 +285,78 @@ async def test_other_errors_redirect_to_the_client_with_error_state_and_iss(
     assert await stored_state(services_of(app_client)) == NOTHING_STORED
 
 
-async def test_signed_out_browser_is_sent_to_login_and_the_request_is_stored_for_its_session(
+@pytest.mark.parametrize("case", REDIRECT_CASES.values(), ids=REDIRECT_CASES.keys())
+async def test_errors_of_a_self_registered_client_get_an_error_page_never_a_redirect(
+    app_client: httpx.AsyncClient, world: World, case: Redirected
+) -> None:
+    response = await app_client.get(
+        "/api/auth/mcp/authorize", params=case.build(world), follow_redirects=False
+    )
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert response.headers["content-type"].startswith("text/html")
+    assert f"Tell the app&#39;s developer (error code: {case.error})." in response.text
+    assert "Nothing was shared with the app" in response.text
+    assert "evil.example" not in response.text
+    assert "Set-Cookie" not in response.text
+    assert await stored_state(services_of(app_client)) == NOTHING_STORED
+
+
+async def test_a_self_registered_redirect_uri_is_not_an_open_redirect(
+    app_client: httpx.AsyncClient, world: World
+) -> None:
+    """RFC 9700 §4.11.2: register an attacker's URI, then send a broken request to it."""
+    registered = await app_client.post(
+        "/api/auth/mcp/register",
+        json={"client_name": "Lure", "redirect_uris": ["https://evil.example/login"]},
+    )
+    assert registered.status_code == 201
+    response = await app_client.get(
+        "/api/auth/mcp/authorize",
+        params={
+            "client_id": registered.json()["client_id"],
+            "redirect_uri": "https://evil.example/login",
+            "response_type": "x",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert "does not give" in response.text
+    assert "evil.example" not in response.text
+    assert await stored_state(services_of(app_client)) == NOTHING_STORED
+
+
+async def test_signed_out_browser_is_sent_to_login_to_come_back_and_nothing_is_stored(
+    app_client: httpx.AsyncClient, world: World
+) -> None:
+    query = [*pairs(world), ("prompt", "login"), ("note", "a\\b c&d")]
+    response = await app_client.get("/api/auth/mcp/authorize", params=query, follow_redirects=False)
+    assert response.status_code == 303
+    base, login_query = query_of(response.headers["location"])
+    assert base == "/login"
+    ((next_name, next_url),) = login_query
+    assert next_name == "next"
+    path, again = query_of(next_url)
+    assert path == "/api/auth/mcp/authorize"
+    assert again == query
+    assert "\\" not in next_url  # a path the login page accepts as it is
+    assert COOKIE_NAME not in response.cookies
+    assert await stored_state(services_of(app_client)) == NOTHING_STORED
+
+
+async def test_signed_in_browser_has_the_request_stored_for_its_session(
     app_client: httpx.AsyncClient, world: World, clock: FrozenClock
 ) -> None:
+    await sign_in_browser(app_client, world.alice)
     response = await app_client.get(
         "/api/auth/mcp/authorize", params=pairs(world), follow_redirects=False
     )
     assert response.status_code == 303
-    base, query = query_of(response.headers["location"])
-    assert base == "/login"
-    ((next_name, next_url),) = query
-    assert next_name == "next"
-    consent_path, consent_query = query_of(next_url)
+    consent_path, consent_query = query_of(response.headers["location"])
     assert consent_path == "/api/auth/mcp/consent"
     request_id = dict(consent_query)["request_id"]
     assert len(request_id) >= 43  # 256 random bits
-    assert COOKIE_NAME in response.cookies
     services = services_of(app_client)
     async with services.db.transaction(readonly=True) as conn:
         row = (await conn.execute(select(authorization_requests))).one()
@@ -306,6 +369,45 @@ async def test_signed_out_browser_is_sent_to_login_and_the_request_is_stored_for
     assert row.resource is None
     assert row.expires_at == clock.now() + timedelta(minutes=10)
     assert row.completed_at is None
+
+
+async def test_cookieless_requests_are_limited_per_address_and_store_nothing(
+    app_client: httpx.AsyncClient, world: World, clock: FrozenClock
+) -> None:
+    services = services_of(app_client)
+    limit = 5
+    services.settings = services.settings.model_copy(update={"authorize_rate_per_minute": limit})
+    clock.advance(seconds=60 - clock.now().second)  # at the start of a window
+    for _ in range(limit):
+        app_client.cookies.clear()
+        ok = await app_client.get("/api/auth/mcp/authorize", params=pairs(world))
+        assert ok.status_code == 303
+    clock.advance(seconds=20)
+    refused = await app_client.get("/api/auth/mcp/authorize", params=pairs(world))
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "40"
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "Wait 40 seconds" in refused.text
+    assert "location" not in refused.headers
+    await sign_in_browser(app_client, world.alice)  # signing in does not lift it
+    again = await app_client.get("/api/auth/mcp/authorize", params=pairs(world))
+    assert again.status_code == 429
+    other = await app_client.get(
+        "/api/auth/mcp/authorize",
+        params=pairs(world),
+        headers={"x-forwarded-for": "203.0.113.9"},  # not believed: no trusted proxy
+    )
+    assert other.status_code == 429
+    assert await stored_state(services) == NOTHING_STORED
+    async with services.db.transaction(readonly=True) as conn:
+        counted = (
+            await conn.execute(
+                select(rate_counters.c.count).where(rate_counters.c.key == "authorize:127.0.0.1")
+            )
+        ).scalar_one()
+    assert counted == limit + 3
+    clock.advance(seconds=40)
+    assert (await app_client.get("/api/auth/mcp/authorize", params=pairs(world))).status_code == 303
 
 
 async def test_signed_in_browser_goes_straight_to_consent_even_with_prompt_none(
@@ -352,6 +454,7 @@ async def test_requested_scope_is_resolved_before_it_is_stored(
     scope: str | None,
     stored: str,
 ) -> None:
+    await sign_in_browser(app_client, world.alice)
     client_id = world.scoped_client_id if use_scoped_client else world.client_id
     response = await app_client.get(
         "/api/auth/mcp/authorize",
@@ -370,6 +473,7 @@ async def test_requested_scope_is_resolved_before_it_is_stored(
 async def test_a_resource_of_this_server_is_kept_for_the_code(
     app_client: httpx.AsyncClient, world: World, resource: str
 ) -> None:
+    await sign_in_browser(app_client, world.alice)
     response = await app_client.get(
         "/api/auth/mcp/authorize", params=pairs(world, resource=resource), follow_redirects=False
     )
@@ -384,6 +488,7 @@ async def test_a_resource_of_this_server_is_kept_for_the_code(
 async def test_loopback_redirect_uri_is_accepted_on_any_port_and_stored_as_sent(
     app_client: httpx.AsyncClient, world: World, port: str
 ) -> None:
+    await sign_in_browser(app_client, world.alice)
     uri = f"http://127.0.0.1{port}/cb"
     response = await app_client.get(
         "/api/auth/mcp/authorize", params=pairs(world, redirect_uri=uri), follow_redirects=False
@@ -401,7 +506,7 @@ async def test_a_1024_byte_state_with_unicode_is_kept_and_echoed(
     state = "é" * 512  # 1024 bytes in UTF-8
     response = await app_client.get(
         "/api/auth/mcp/authorize",
-        params=pairs(world, state=state, response_type="token"),
+        params=pairs(world, client_id=world.operator_client_id, state=state, response_type="token"),
         follow_redirects=False,
     )
     assert response.status_code == 302

@@ -168,11 +168,9 @@ async def test_request_survives_login_and_session_rotation(
     )
     login_url = start.headers["location"]
     next_path = dict(query_of(login_url)[1])["next"]
-    anonymous_cookie = app_client.cookies.get(COOKIE_NAME)
-    # The consent page first sends a signed-out browser to login, keeping the request.
-    bounced = await app_client.get(next_path, follow_redirects=False)
-    assert bounced.status_code == 303 and bounced.headers["location"] == login_url
+    assert await stored_state(services_of(app_client)) == {**nothing_created(), "requests": 0}
     login_page = await app_client.get(login_url)
+    anonymous_cookie = app_client.cookies.get(COOKIE_NAME)
     signed_in = await app_client.post(
         "/login",
         data={
@@ -186,14 +184,25 @@ async def test_request_survives_login_and_session_rotation(
     assert signed_in.status_code == 303
     assert signed_in.headers["location"] == next_path
     assert app_client.cookies.get(COOKIE_NAME) != anonymous_cookie
-    page = await app_client.get(next_path)
+    # Back at authorize, signed in: now the request is kept, for the new session only.
+    resumed = await app_client.get(next_path, follow_redirects=False)
+    assert resumed.status_code == 303
+    consent_path = resumed.headers["location"]
+    async with services_of(app_client).db.transaction(readonly=True) as conn:
+        (row,) = (await conn.execute(select(authorization_requests))).all()
+    assert (row.state, row.scope, row.redirect_uri) == ("st-123", SCOPE, REDIRECT)
+    assert consent_path == f"/api/auth/mcp/consent?request_id={row.id}"
+    page = await app_client.get(consent_path)
     assert page.status_code == 200
     assert "Editor &lt;Plugin&gt;" in page.text
-    # The pre-login session id no longer owns the request.
+    # Signing in again rotates the session id; the pending request moves with it.
+    await sign_in_browser(app_client, world.alice)
+    assert (await app_client.get(consent_path)).status_code == 200
+    # The pre-login session id never owned the request.
     stale = httpx.AsyncClient(transport=app_client._transport, base_url=ISSUER)
     stale.cookies.set(COOKIE_NAME, anonymous_cookie or "")
     async with stale:
-        refused = await stale.get(next_path, follow_redirects=False)
+        refused = await stale.get(consent_path, follow_redirects=False)
     assert refused.status_code == 400
     assert "location" not in refused.headers
 
@@ -337,7 +346,8 @@ async def test_csrf_token_of_another_session_is_forbidden(
 
 
 async def test_signed_out_answer_is_refused(app_client: httpx.AsyncClient, world: World) -> None:
-    request_id = await start_authorization(app_client, world.client_id)
+    request_id, _ = await signed_in_request(app_client, world)
+    app_client.cookies.clear()
     login = await app_client.get("/login")
     response = await post(
         app_client, answer(request_id, csrf_from(login.text), organizations=[world.acme])

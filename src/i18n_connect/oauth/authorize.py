@@ -4,10 +4,14 @@ and consents.
 
 Two errors are never redirected, because the redirect URI cannot be trusted:
 an unknown ``client_id`` and a ``redirect_uri`` that is not registered for the
-client (`UnsafeAuthorizationRequest`). Every other error is an
-`AuthorizationErrorRedirect`: the caller sends the browser back to the client's
-redirect URI with ``error``, ``error_description``, the caller's ``state`` (only
-when it is well-formed) and ``iss``.
+client (`UnsafeAuthorizationRequest`). Nor is any error of a client that
+registered itself (RFC 7591, or a client metadata document): anyone can
+register any redirect URI, so redirecting its errors before the user has seen
+anything would be an open redirect (RFC 9700 §4.11.2); the user gets an error
+page in plain words instead. Every other error, that of an operator-registered
+client, is an `AuthorizationErrorRedirect`: the caller sends the browser back to
+the client's redirect URI with ``error``, ``error_description``, the caller's
+``state`` (only when it is well-formed) and ``iss``.
 """
 
 from __future__ import annotations
@@ -157,6 +161,21 @@ def _requested_scope(client: Client, value: str | None) -> tuple[str, ...]:
     return (parse_scope(client.scope) if client.scope else ()) or DEFAULT_SCOPES
 
 
+_PLAIN_WORDS = {
+    "unsupported_response_type": "The app asked for a kind of answer this server does not give.",
+    "invalid_scope": "The app asked for a permission that does not exist here.",
+    "invalid_target": "The app asked for access to a service that this server does not run.",
+}
+
+
+def _in_plain_words(error: ProtocolError) -> str:
+    """What went wrong, for the person at the browser; fixed words, nothing of the request."""
+    what = _PLAIN_WORDS.get(
+        error.error, "The app sent an incomplete or malformed request to connect."
+    )
+    return f"{what} Tell the app's developer (error code: {error.error})."
+
+
 async def validate_authorization_request(
     conn: AsyncConnection, query: Sequence[tuple[str, str]], *, services: Services
 ) -> AuthorizationRequest:
@@ -201,6 +220,8 @@ async def validate_authorization_request(
         if resource is not None and resource not in services.settings.resources:
             raise InvalidTarget("The resource is not served by this authorization server.")
     except ProtocolError as error:
+        if not client.verified:
+            raise UnsafeAuthorizationRequest(_in_plain_words(error)) from error
         raise AuthorizationErrorRedirect(error, redirect_uri, state) from error
     return AuthorizationRequest(
         client=client,

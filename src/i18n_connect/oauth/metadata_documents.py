@@ -10,17 +10,20 @@ the same redirect URI policy and metadata rules), and cached in
 ``oauth_clients`` (``origin="metadata_document"``, unverified) until its HTTP
 caching headers say it is stale (``max-age``/``Expires``, at most a day, an
 hour when the server says nothing; ``no-store``, ``no-cache`` or an expired
-date keep it one minute, so that the request that fetched it can use it). The
+date keep it one minute, so that the request that fetched it can use it). A
+refused document is not fetched again for five minutes (`RefusalCache`). The
 document's ``client_id`` must equal the URL exactly, and the client is public
 (``token_endpoint_auth_method: none``).
 
 The fetch is hardened against server-side request forgery: the host is
 resolved first, every address it resolves to must be public (no private,
-loopback, link-local, multicast, reserved or unspecified address, also when
-IPv4-mapped), and the connection goes to the address that was checked, with
-TLS verified against the host name. Redirects are refused, the body is
-limited to 5 KB, and the whole fetch to 3 seconds. ``cimd_allow_loopback``
-(tests only) admits loopback addresses.
+loopback, link-local, multicast, reserved or unspecified address, nor an IPv6
+address carrying such an IPv4 one: mapped, compatible, translated, NAT64, 6to4,
+Teredo), and the connection goes to the address that was checked, with TLS
+verified against the host name. Redirects are refused, and so is a compressed
+body (``Content-Encoding``): the body is limited to 5 KB as sent, the whole
+fetch to 3 seconds. ``cimd_allow_loopback`` (tests only)
+admits loopback addresses.
 """
 
 from __future__ import annotations
@@ -69,6 +72,11 @@ _MAX_LIFETIME = timedelta(days=1)
 _MAX_URL_LENGTH = 512
 _DOT_SEGMENT = re.compile(r"(^|/)\.{1,2}(/|$)")
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
+# IPv6 ranges whose last 32 bits are an IPv4 address: NAT64, IPv4-compatible, IPv4-translated.
+_IPV4_IN_LOW_BITS = tuple(
+    ipaddress.IPv6Network(net) for net in ("64:ff9b::/96", "::/96", "::ffff:0:0:0/96")
+)
+_NEVER_PUBLIC_IPV6 = (ipaddress.IPv6Network("64:ff9b:1::/48"),)  # local-use NAT64 (RFC 8215)
 
 
 def is_metadata_document_url(client_id: str) -> bool:
@@ -100,13 +108,37 @@ def _check_url(url: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses an IPv6 address carries (RFC 6052 NAT64, RFC 4291 §2.5.5
+    compatible and mapped, RFC 2765 translated, RFC 3056 6to4, RFC 4380 Teredo)."""
+    if any(ip in network for network in _IPV4_IN_LOW_BITS):
+        return (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF),)
+    if ip.sixtofour is not None:
+        return (ip.sixtofour,)
+    if ip.teredo is not None:
+        return ip.teredo
+    return ()
+
+
+def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if not ip.is_global or ip.is_multicast:
+        return False
+    if isinstance(ip, ipaddress.IPv4Address):
+        return True
+    if any(ip in network for network in _NEVER_PUBLIC_IPV6):
+        return False
+    return all(_public(inner) for inner in _embedded_ipv4(ip))
+
+
 def _address_allowed(address: str, *, allow_loopback: bool) -> bool:
+    """Whether a document may be fetched from ``address``: public, and so is every IPv4
+    address embedded in it (a NAT64 or 6to4 address may lead to a private one)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if ip.is_loopback:
         return allow_loopback
-    return ip.is_global and not ip.is_multicast
+    return _public(ip)
 
 
 async def _checked_address(host: str, port: int, *, allow_loopback: bool) -> str:
@@ -158,11 +190,19 @@ class FetchedDocument:
 
 
 async def _read(response: httpx.Response) -> bytes:
+    """The body as sent, at most 5 KB. A compressed body is refused unread: decoding it
+    first would let a few kilobytes expand to megabytes before the limit applies."""
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding != "identity":
+        raise InvalidClient(
+            "The client metadata document must be served without Content-Encoding "
+            f"(it came as {encoding[:20]})."
+        )
     declared = response.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_DOCUMENT_BYTES:
         raise InvalidClient("The client metadata document is larger than 5 KB.")
     body = b""
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.aiter_raw():
         body += chunk
         if len(body) > MAX_DOCUMENT_BYTES:
             raise InvalidClient("The client metadata document is larger than 5 KB.")
@@ -188,7 +228,11 @@ async def fetch_document(url: str, *, allow_loopback: bool, now: datetime) -> Fe
                 client.stream(
                     "GET",
                     pinned,
-                    headers={"Host": parts.netloc, "Accept": "application/json"},
+                    headers={
+                        "Host": parts.netloc,
+                        "Accept": "application/json",
+                        "Accept-Encoding": "identity",
+                    },
                     extensions={"sni_hostname": host},
                 ) as response,
             ):
@@ -284,7 +328,8 @@ async def _fresh(conn: AsyncConnection, client_id: str, now: datetime) -> bool |
 
 async def prefetch(client_id: str, *, services: Services) -> None:
     """Fetch and store the document of ``client_id`` when it is a metadata document URL whose
-    cached copy is missing or stale; refusals are logged, nothing is stored.
+    cached copy is missing or stale. A refusal is logged and remembered for five minutes
+    (`RefusalCache`, per process): until then the URL is not fetched again.
 
     Call it *before* opening the request's transaction: the fetch may take
     seconds, and must not hold the database (SQLite's write lock) meanwhile.
@@ -292,6 +337,8 @@ async def prefetch(client_id: str, *, services: Services) -> None:
     if not is_metadata_document_url(client_id):
         return
     now = services.clock.now()
+    if services.document_refusals.refused(client_id, now):
+        return
     async with services.db.transaction(readonly=True) as conn:
         if await _fresh(conn, client_id, now):
             return
@@ -300,6 +347,7 @@ async def prefetch(client_id: str, *, services: Services) -> None:
             client_id, allow_loopback=services.settings.cimd_allow_loopback, now=now
         )
     except ProtocolError as exc:
+        services.document_refusals.remember(client_id, now)
         log.warning(
             "client metadata document refused",
             extra={"client_id": client_id[:_MAX_URL_LENGTH], "reason": exc.description},

@@ -1,15 +1,21 @@
 """The browser side of the authorization server (SPEC §3): ``GET /api/auth/mcp/authorize``,
 the consent page and its form, and the "Connection complete" page.
 
-Errors that must not redirect (unknown client, unregistered redirect URI, a
-request of another session, tampering, replays) are HTML error pages with
-status 400; a failed CSRF check is 403. Other authorization errors and a
-denial go back to the client's redirect URI (RFC 6749 §4.1.2.1, RFC 9207).
+Errors that must not redirect (unknown client, unregistered redirect URI, any
+error of a self-registered client, a request of another session, tampering,
+replays) are HTML error pages with status 400; a failed CSRF check is 403.
+Other authorization errors and a denial go back to the client's redirect URI
+(RFC 6749 §4.1.2.1, RFC 9207).
+
+``GET /authorize`` is counted per client address (``authorize_rate_per_minute``;
+past it a 429 page with ``Retry-After``), and writes nothing for a signed-out
+browser: it is sent to login with the validated request's own URL to come back
+to, and the request is kept only once someone is signed in.
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -30,7 +36,9 @@ from i18n_connect.oauth.consent import (
 )
 from i18n_connect.oauth.metadata_documents import prefetch
 from i18n_connect.platform.accounts import User
-from i18n_connect.web.identity import signed_in_user
+from i18n_connect.services import Services
+from i18n_connect.storage import counters
+from i18n_connect.web.identity import client_address, signed_in_user
 from i18n_connect.web.sessions import (
     BrowserSession,
     csrf_token,
@@ -57,8 +65,17 @@ def _complete_url(request_id: str) -> str:
     return f"{COMPLETE_PATH}?request_id={quote(request_id, safe='')}"
 
 
-def _login_redirect(request_id: str) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={quote(_consent_url(request_id), safe='')}", 303)
+AUTHORIZE_PATH = "/api/auth/mcp/authorize"
+_RATE_WINDOW_SECONDS = 60
+
+
+def _login_redirect(next_url: str) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={quote(next_url, safe='')}", 303)
+
+
+def _authorize_again_url(request: Request) -> str:
+    """This request's URL rebuilt from its parsed parameters: a clean path to come back to."""
+    return f"{AUTHORIZE_PATH}?{urlencode(request.query_params.multi_items())}"
 
 
 def _refused(request: Request, message: str, session: BrowserSession | None = None) -> Response:
@@ -75,13 +92,37 @@ def _refused(request: Request, message: str, session: BrowserSession | None = No
     return response
 
 
+async def _throttled(request: Request, services: Services) -> Response | None:
+    """The 429 page when this address asked too often this minute, else ``None``."""
+    async with services.db.transaction() as conn:
+        wait = await counters.hit(
+            conn,
+            f"authorize:{client_address(request)}",
+            limit=services.settings.authorize_rate_per_minute,
+            window=_RATE_WINDOW_SECONDS,
+            now=services.clock.now(),
+        )
+    if wait is None:
+        return None
+    return render_error(
+        request,
+        429,
+        "Too many requests",
+        f"Too many apps asked to connect from your network just now. "
+        f"Wait {wait} seconds, then start again from the app.",
+        headers={**_PAGE_HEADERS, "Retry-After": str(wait)},
+    )
+
+
 @router.get("/authorize")
 async def authorize(request: Request) -> Response:
-    """Validate the request, keep it for the session, and continue at login or consent."""
+    """Validate the request; a signed-out browser signs in first and comes back here, a
+    signed-in one has the request kept for its session and goes on to consent."""
     services = services_of(request)
-    now = services.clock.now()
+    if (throttled := await _throttled(request, services)) is not None:
+        return throttled
     await prefetch(request.query_params.get("client_id") or "", services=services)
-    async with services.db.transaction() as conn:
+    async with services.db.transaction(readonly=True) as conn:
         session, user = await signed_in_user(request, conn)
         try:
             validated = await validate_authorization_request(
@@ -91,12 +132,13 @@ async def authorize(request: Request) -> Response:
             return _refused(request, exc.message, session)
         except AuthorizationErrorRedirect as exc:
             return RedirectResponse(exc.location(services.settings.issuer), 302)
-        request_id = await store_request(conn, validated, session_hash=session.sid_hash, now=now)
-    response = (
-        _login_redirect(request_id)
-        if user is None
-        else RedirectResponse(_consent_url(request_id), 303)
-    )
+    if user is None:
+        return _login_redirect(_authorize_again_url(request))
+    async with services.db.transaction() as conn:
+        request_id = await store_request(
+            conn, validated, session_hash=session.sid_hash, now=services.clock.now()
+        )
+    response = RedirectResponse(_consent_url(request_id), 303)
     set_session_cookie(request, response, session)
     return response
 
@@ -149,7 +191,7 @@ async def consent_page(request: Request) -> Response:
                 conn, request_id, session_hash=session.sid_hash, now=services.clock.now()
             )
             if user is None:
-                response: Response = _login_redirect(pending.id)
+                response: Response = _login_redirect(_consent_url(pending.id))
                 set_session_cookie(request, response, session)
                 return response
             view = await consent.consent_view(conn, pending, user.id)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from i18n_connect.platform.accounts import User, get_user
 from i18n_connect.web.sessions import BrowserSession, current_session
 
-__all__ = ["login_redirect", "safe_next", "signed_in_user"]
+__all__ = ["client_address", "login_redirect", "safe_next", "signed_in_user"]
 
 
 async def signed_in_user(
@@ -41,3 +41,9 @@ def login_redirect(request: Request) -> RedirectResponse:
     """A 303 to the login page that comes back to the current URL afterwards."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)
+
+
+def client_address(request: Request) -> str:
+    """The caller's address, for per-address limits: the peer, or the address a trusted
+    proxy forwarded (``serve`` believes ``X-Forwarded-For`` only from ``trusted_proxies``)."""
+    return request.client.host if request.client else "unknown"
