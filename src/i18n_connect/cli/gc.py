@@ -20,7 +20,7 @@ def gc_command(
         typer.Option(
             "--unused-days", min=1, help="Delete self-registered clients unused this many days."
         ),
-    ] = 30,
+    ] = gc.DEFAULT_UNUSED_DAYS,
     as_json: JsonOption = False,
 ) -> None:
     """Delete expired codes, authorization requests, refresh and installation tokens, browser
@@ -31,8 +31,7 @@ def gc_command(
     """
 
     async def work(services: Services) -> dict[str, int]:
-        async with services.db.transaction() as conn:
-            return await gc.collect_garbage(conn, now=services.clock.now(), unused_days=unused_days)
+        return await gc.collect_once(services.db, services.clock, unused_days=unused_days)
 
     removed = run_async(work)
     text = "\n".join(f"{name}: {count} deleted" for name, count in removed.items())
