@@ -3,20 +3,15 @@ newest events of it for ``i18n-connect audit tail``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from i18n_connect.storage.statements import Statement
-from i18n_connect.storage.tables import audit_events
+from i18n_connect.storage import audit as audit_store
+from i18n_connect.storage.audit import AuditEvent
 
 __all__ = ["AuditEvent", "recent", "record"]
-
-
-_INSERT = Statement.insert(audit_events, generated=("id",))
 
 
 async def record(
@@ -35,7 +30,7 @@ async def record(
 
     ``detail`` must never contain a secret: ids and scopes only.
     """
-    await _INSERT.rowcount(
+    await audit_store.insert_event(
         conn,
         occurred_at=now,
         action=action,
@@ -48,19 +43,6 @@ async def record(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEvent:
-    id: int
-    occurred_at: datetime
-    action: str
-    actor: str
-    user_id: str | None
-    client_id: str | None
-    organization_id: str | None
-    grant_id: str | None
-    detail: dict[str, Any]
-
-
 async def recent(
     conn: AsyncConnection,
     *,
@@ -69,23 +51,6 @@ async def recent(
     organization_id: str | None = None,
 ) -> list[AuditEvent]:
     """The newest ``limit`` events matching the filters, oldest first."""
-    query = select(audit_events).order_by(audit_events.c.id.desc()).limit(limit)
-    if grant_id is not None:
-        query = query.where(audit_events.c.grant_id == grant_id)
-    if organization_id is not None:
-        query = query.where(audit_events.c.organization_id == organization_id)
-    rows = (await conn.execute(query)).all()
-    return [
-        AuditEvent(
-            id=row.id,
-            occurred_at=row.occurred_at,
-            action=row.action,
-            actor=row.actor,
-            user_id=row.user_id,
-            client_id=row.client_id,
-            organization_id=row.organization_id,
-            grant_id=row.grant_id,
-            detail=dict(row.detail or {}),
-        )
-        for row in reversed(rows)
-    ]
+    return await audit_store.recent_events(
+        conn, limit=limit, grant_id=grant_id, organization_id=organization_id
+    )

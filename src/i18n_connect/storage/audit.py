@@ -1,0 +1,82 @@
+"""The ``audit_events`` table: the only module that reads or writes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect.storage.statements import Statement
+from i18n_connect.storage.tables import audit_events
+
+__all__ = ["AuditEvent", "insert_event", "recent_events"]
+
+_INSERT = Statement.insert(audit_events, generated=("id",))
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    id: int
+    occurred_at: datetime
+    action: str
+    actor: str
+    user_id: str | None
+    client_id: str | None
+    organization_id: str | None
+    grant_id: str | None
+    detail: dict[str, Any]
+
+
+async def insert_event(
+    conn: AsyncConnection,
+    *,
+    occurred_at: datetime,
+    action: str,
+    actor: str,
+    user_id: str | None,
+    client_id: str | None,
+    organization_id: str | None,
+    grant_id: str | None,
+    detail: dict[str, Any],
+) -> None:
+    """Append one event; a hot path (every token request writes one), hence a `Statement`."""
+    await _INSERT.rowcount(
+        conn,
+        occurred_at=occurred_at,
+        action=action,
+        actor=actor,
+        user_id=user_id,
+        client_id=client_id,
+        organization_id=organization_id,
+        grant_id=grant_id,
+        detail=detail,
+    )
+
+
+async def recent_events(
+    conn: AsyncConnection, *, limit: int, grant_id: str | None, organization_id: str | None
+) -> list[AuditEvent]:
+    """The newest ``limit`` events matching the filters, oldest first."""
+    query = select(audit_events).order_by(audit_events.c.id.desc()).limit(limit)
+    if grant_id is not None:
+        query = query.where(audit_events.c.grant_id == grant_id)
+    if organization_id is not None:
+        query = query.where(audit_events.c.organization_id == organization_id)
+    rows = (await conn.execute(query)).all()
+    return [
+        AuditEvent(
+            id=row.id,
+            occurred_at=row.occurred_at,
+            action=row.action,
+            actor=row.actor,
+            user_id=row.user_id,
+            client_id=row.client_id,
+            organization_id=row.organization_id,
+            grant_id=row.grant_id,
+            detail=dict(row.detail or {}),
+        )
+        for row in reversed(rows)
+    ]
