@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from i18n_connect.storage.statements import Statement
 from i18n_connect.storage.tables import audit_events
 
-__all__ = ["AuditEvent", "insert_event", "recent_events"]
+__all__ = ["AuditEvent", "recent", "record"]
 
 _INSERT = Statement.insert(audit_events, generated=("id",))
 
@@ -30,34 +30,40 @@ class AuditEvent:
     detail: dict[str, Any]
 
 
-async def insert_event(
+async def record(
     conn: AsyncConnection,
     *,
-    occurred_at: datetime,
     action: str,
     actor: str,
-    user_id: str | None,
-    client_id: str | None,
-    organization_id: str | None,
-    grant_id: str | None,
-    detail: dict[str, Any],
+    now: datetime,
+    user_id: str | None = None,
+    client_id: str | None = None,
+    organization_id: str | None = None,
+    grant_id: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append one event; a hot path (every token request writes one), hence a `Statement`."""
+    """Append one event inside the caller's transaction (it commits or rolls back with it);
+    a hot path, hence a `Statement`. ``detail`` must never contain a secret: ids and scopes only.
+    """
     await _INSERT.rowcount(
         conn,
-        occurred_at=occurred_at,
+        occurred_at=now,
         action=action,
         actor=actor,
         user_id=user_id,
         client_id=client_id,
         organization_id=organization_id,
         grant_id=grant_id,
-        detail=detail,
+        detail=detail or {},
     )
 
 
-async def recent_events(
-    conn: AsyncConnection, *, limit: int, grant_id: str | None, organization_id: str | None
+async def recent(
+    conn: AsyncConnection,
+    *,
+    limit: int,
+    grant_id: str | None = None,
+    organization_id: str | None = None,
 ) -> list[AuditEvent]:
     """The newest ``limit`` events matching the filters, oldest first."""
     query = select(audit_events).order_by(audit_events.c.id.desc()).limit(limit)

@@ -150,18 +150,16 @@ async def insert_entry(
 async def update_draft(
     conn: AsyncConnection, *, entry_id: str, draft: dict[str, Any], updated_at: datetime
 ) -> None:
-    await conn.execute(
-        update(content_entries)
-        .where(content_entries.c.id == entry_id)
-        .values(draft=draft, updated_at=updated_at)
-    )
+    await _update_entry(conn, entry_id, draft=draft, updated_at=updated_at)
 
 
 async def publish_entry(
     conn: AsyncConnection, *, entry_id: str, published: dict[str, Any], published_at: datetime
 ) -> None:
+    await _update_entry(conn, entry_id, published=published, published_at=published_at)
+
+
+async def _update_entry(conn: AsyncConnection, entry_id: str, **values: Any) -> None:
     await conn.execute(
-        update(content_entries)
-        .where(content_entries.c.id == entry_id)
-        .values(published=published, published_at=published_at)
+        update(content_entries).where(content_entries.c.id == entry_id).values(**values)
     )
