@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import Insert, func, insert, select
 
 from i18n_connect.storage.database import Database
 from i18n_connect.storage.tables import rate_counters
@@ -23,7 +23,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-def counter(key: str, count: int) -> object:
+def counter(key: str, count: int) -> Insert:
     return insert(rate_counters).values(key=key, window_start=NOW, count=count)
 
 
