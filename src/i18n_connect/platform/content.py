@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import ConflictError, InvalidRequest, NotFound
 from i18n_connect.ids import new_id
 from i18n_connect.platform.projects import normalize_language
-from i18n_connect.storage.tables import content_entries, content_models
+from i18n_connect.storage import content as content_store
+from i18n_connect.storage.content import ContentEntry, ContentModel
 
 __all__ = [
     "FIELD_TYPES",
@@ -43,27 +41,6 @@ _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}[a-z0-9]|[a-z0-9]")
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 _MAX_TEXT = 100_000
 _MAX_FIELDS = 50
-
-
-@dataclass(frozen=True, slots=True)
-class ContentModel:
-    id: str
-    project_id: str
-    slug: str
-    name: str
-    fields: list[dict[str, Any]]
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ContentEntry:
-    id: str
-    model_slug: str
-    slug: str
-    draft: dict[str, Any]
-    published: dict[str, Any] | None
-    updated_at: datetime
-    published_at: datetime | None
 
 
 def _check_slug(slug: str, what: str) -> str:
@@ -116,17 +93,6 @@ def _check_value(spec: Mapping[str, Any], value: Any) -> Any:
     return value
 
 
-def _model(row: Any) -> ContentModel:
-    return ContentModel(
-        id=row.id,
-        project_id=row.project_id,
-        slug=row.slug,
-        name=row.name,
-        fields=list(row.fields),
-        created_at=row.created_at,
-    )
-
-
 async def create_model(
     conn: AsyncConnection,
     project_id: str,
@@ -149,41 +115,17 @@ async def create_model(
         raise InvalidRequest("the model name must be 1-200 characters long")
     if await get_model(conn, project_id, slug) is not None:
         raise ConflictError(f"a content model {slug!r} already exists")
-    try:
-        async with conn.begin_nested():
-            await conn.execute(
-                insert(content_models).values(
-                    id=model.id,
-                    project_id=project_id,
-                    slug=model.slug,
-                    name=model.name,
-                    fields=model.fields,
-                    created_at=now,
-                )
-            )
-    except IntegrityError as exc:
-        raise ConflictError(f"a content model {slug!r} already exists") from exc
+    if not await content_store.insert_model(conn, model=model):
+        raise ConflictError(f"a content model {slug!r} already exists")
     return model
 
 
 async def list_models(conn: AsyncConnection, project_id: str) -> list[ContentModel]:
-    rows = await conn.execute(
-        select(content_models)
-        .where(content_models.c.project_id == project_id)
-        .order_by(content_models.c.slug)
-    )
-    return [_model(row) for row in rows]
+    return await content_store.list_models(conn, project_id=project_id)
 
 
 async def get_model(conn: AsyncConnection, project_id: str, slug: str) -> ContentModel | None:
-    row = (
-        await conn.execute(
-            select(content_models).where(
-                content_models.c.project_id == project_id, content_models.c.slug == slug
-            )
-        )
-    ).first()
-    return _model(row) if row is not None else None
+    return await content_store.get_model(conn, project_id=project_id, slug=slug)
 
 
 async def _require_model(conn: AsyncConnection, project_id: str, slug: str) -> ContentModel:
@@ -193,45 +135,22 @@ async def _require_model(conn: AsyncConnection, project_id: str, slug: str) -> C
     return model
 
 
-def _entry(model_slug: str, row: Any) -> ContentEntry:
-    return ContentEntry(
-        id=row.id,
-        model_slug=model_slug,
-        slug=row.slug,
-        draft=dict(row.draft),
-        published=dict(row.published) if row.published is not None else None,
-        updated_at=row.updated_at,
-        published_at=row.published_at,
-    )
-
-
 async def list_entries(
     conn: AsyncConnection, project_id: str, model_slug: str
 ) -> list[ContentEntry]:
     """The model's entries by slug, with draft and published data."""
     model = await _require_model(conn, project_id, model_slug)
-    rows = await conn.execute(
-        select(content_entries)
-        .where(content_entries.c.model_id == model.id)
-        .order_by(content_entries.c.slug)
-    )
-    return [_entry(model.slug, row) for row in rows]
+    return await content_store.list_entries(conn, model=model)
 
 
 async def get_entry(
     conn: AsyncConnection, project_id: str, model_slug: str, entry_slug: str
 ) -> ContentEntry:
     model = await _require_model(conn, project_id, model_slug)
-    row = (
-        await conn.execute(
-            select(content_entries).where(
-                content_entries.c.model_id == model.id, content_entries.c.slug == entry_slug
-            )
-        )
-    ).first()
-    if row is None:
+    entry = await content_store.get_entry(conn, model=model, slug=entry_slug)
+    if entry is None:
         raise NotFound(f"no entry {entry_slug[:70]!r} in the model {model_slug!r}")
-    return _entry(model.slug, row)
+    return entry
 
 
 async def save_entry(
@@ -250,39 +169,25 @@ async def save_entry(
     if unknown:
         raise InvalidRequest(f"unknown field(s) of {model.slug}: {', '.join(unknown[:20])}")
     checked = {name: _check_value(specs[name], value) for name, value in data.items()}
-    row = (
-        await conn.execute(
-            select(content_entries.c.id, content_entries.c.draft).where(
-                content_entries.c.model_id == model.id, content_entries.c.slug == entry_slug
-            )
-        )
-    ).first()
-    if row is None:
-        try:
-            async with conn.begin_nested():
-                await conn.execute(
-                    insert(content_entries).values(
-                        id=new_id("ent"),
-                        model_id=model.id,
-                        slug=entry_slug,
-                        draft=checked,
-                        updated_at=now,
-                    )
-                )
-        except IntegrityError as exc:
-            raise ConflictError(f"the entry {entry_slug!r} was created concurrently") from exc
+    entry = await content_store.get_entry(conn, model=model, slug=entry_slug)
+    if entry is None:
+        if not await content_store.insert_entry(
+            conn,
+            entry_id=new_id("ent"),
+            model_id=model.id,
+            slug=entry_slug,
+            draft=checked,
+            updated_at=now,
+        ):
+            raise ConflictError(f"the entry {entry_slug!r} was created concurrently")
     else:
-        merged = dict(row.draft)
+        merged = dict(entry.draft)
         for name, value in checked.items():
             if specs[name]["localized"]:
                 merged[name] = {**merged.get(name, {}), **value}
             else:
                 merged[name] = value
-        await conn.execute(
-            update(content_entries)
-            .where(content_entries.c.id == row.id)
-            .values(draft=merged, updated_at=now)
-        )
+        await content_store.update_draft(conn, entry_id=entry.id, draft=merged, updated_at=now)
     return await get_entry(conn, project_id, model_slug, entry_slug)
 
 
@@ -295,15 +200,13 @@ async def publish_entries(
 ) -> list[str]:
     """Publish the drafts of the named entries (``None`` = every entry); returns their slugs."""
     model = await _require_model(conn, project_id, model_slug)
-    entries = {entry.slug: entry for entry in await list_entries(conn, project_id, model_slug)}
+    entries = {entry.slug: entry for entry in await content_store.list_entries(conn, model=model)}
     chosen = list(entries) if entry_slugs is None else list(dict.fromkeys(entry_slugs))
     missing = [slug for slug in chosen if slug not in entries]
     if missing:
         raise NotFound(f"unknown entr(y/ies) of {model.slug}: {', '.join(missing[:20])}")
     for slug in chosen:
-        await conn.execute(
-            update(content_entries)
-            .where(content_entries.c.id == entries[slug].id)
-            .values(published=entries[slug].draft, published_at=now)
+        await content_store.publish_entry(
+            conn, entry_id=entries[slug].id, published=entries[slug].draft, published_at=now
         )
     return chosen

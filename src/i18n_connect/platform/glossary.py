@@ -9,15 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import InvalidRequest, NotFound
 from i18n_connect.ids import new_id
 from i18n_connect.platform.projects import normalize_language
-from i18n_connect.storage.tables import glossary_terms
+from i18n_connect.storage import glossary as glossary_store
+from i18n_connect.storage.glossary import GlossaryTerm
 
 __all__ = ["GlossaryTerm", "TermInput", "delete_terms", "list_terms", "save_terms"]
 
@@ -28,31 +27,10 @@ _MAX_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
-class GlossaryTerm:
-    id: str
-    term: str
-    description: str
-    translations: dict[str, str]
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class TermInput:
     term: str
     description: str = ""
     translations: Mapping[str, str] = field(default_factory=dict)
-
-
-def _term(row: Any) -> GlossaryTerm:
-    return GlossaryTerm(
-        id=row.id,
-        term=row.term,
-        description=row.description,
-        translations=dict(row.translations or {}),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
 
 
 def _check(term: TermInput) -> TermInput:
@@ -76,12 +54,7 @@ def _check(term: TermInput) -> TermInput:
 
 async def list_terms(conn: AsyncConnection, project_id: str) -> list[GlossaryTerm]:
     """Every term of the project, by term."""
-    rows = await conn.execute(
-        select(glossary_terms)
-        .where(glossary_terms.c.project_id == project_id)
-        .order_by(glossary_terms.c.term)
-    )
-    return [_term(row) for row in rows]
+    return await glossary_store.list_terms(conn, project_id=project_id)
 
 
 async def save_terms(
@@ -94,42 +67,27 @@ async def save_terms(
     names = [term.term for term in wanted]
     if len(set(names)) != len(names):
         raise InvalidRequest("a glossary term is listed twice")
-    existing = {
-        row.term: row.id
-        for row in await conn.execute(
-            select(glossary_terms.c.term, glossary_terms.c.id).where(
-                glossary_terms.c.project_id == project_id, glossary_terms.c.term.in_(names)
-            )
-        )
-    }
+    existing = await glossary_store.term_ids(conn, project_id=project_id, names=names)
     for term in wanted:
-        values = {
-            "description": term.description,
-            "translations": dict(term.translations),
-            "updated_at": now,
-        }
         if term.term in existing:
-            await conn.execute(
-                update(glossary_terms)
-                .where(glossary_terms.c.id == existing[term.term])
-                .values(**values)
+            await glossary_store.update_term(
+                conn,
+                term_id=existing[term.term],
+                description=term.description,
+                translations=term.translations,
+                updated_at=now,
             )
         else:
-            await conn.execute(
-                insert(glossary_terms).values(
-                    id=new_id("gls"),
-                    project_id=project_id,
-                    term=term.term,
-                    created_at=now,
-                    **values,
-                )
+            await glossary_store.insert_term(
+                conn,
+                term_id=new_id("gls"),
+                project_id=project_id,
+                term=term.term,
+                description=term.description,
+                translations=term.translations,
+                created_at=now,
             )
-    rows = await conn.execute(
-        select(glossary_terms)
-        .where(glossary_terms.c.project_id == project_id, glossary_terms.c.term.in_(names))
-        .order_by(glossary_terms.c.term)
-    )
-    return [_term(row) for row in rows]
+    return await glossary_store.list_terms(conn, project_id=project_id, names=names)
 
 
 async def delete_terms(conn: AsyncConnection, project_id: str, terms: Iterable[str]) -> list[str]:
@@ -137,19 +95,9 @@ async def delete_terms(conn: AsyncConnection, project_id: str, terms: Iterable[s
     names = list(dict.fromkeys(terms))
     if not names or len(names) > _MAX_BATCH:
         raise InvalidRequest(f"give 1-{_MAX_BATCH} glossary terms")
-    found = set(
-        await conn.scalars(
-            select(glossary_terms.c.term).where(
-                glossary_terms.c.project_id == project_id, glossary_terms.c.term.in_(names)
-            )
-        )
-    )
+    found = await glossary_store.term_ids(conn, project_id=project_id, names=names)
     missing = [name for name in names if name not in found]
     if missing:
         raise NotFound(f"unknown glossary term(s): {', '.join(missing[:20])}")
-    await conn.execute(
-        delete(glossary_terms).where(
-            glossary_terms.c.project_id == project_id, glossary_terms.c.term.in_(names)
-        )
-    )
+    await glossary_store.delete_terms(conn, project_id=project_id, names=names)
     return names

@@ -11,19 +11,15 @@ lists it first, then the target languages in alphabetical order.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import ConflictError, InvalidRequest, NotFound
 from i18n_connect.ids import new_id
-from i18n_connect.platform.organizations import check_name, check_slug
-from i18n_connect.storage.statements import Statement
-from i18n_connect.storage.tables import organizations, project_languages, projects
+from i18n_connect.platform.organizations import check_name, check_slug, get_organization
+from i18n_connect.storage import projects as project_store
+from i18n_connect.storage.projects import Project
 
 __all__ = [
     "Project",
@@ -45,31 +41,6 @@ _LANGUAGE = re.compile(
 _MAX_LANGUAGE_LENGTH = 35
 
 
-@dataclass(frozen=True, slots=True)
-class Project:
-    id: str
-    organization_id: str
-    slug: str
-    name: str
-    source_language: str
-    languages: tuple[str, ...]  # the source language first, then targets alphabetically
-    created_at: datetime
-
-    @property
-    def target_languages(self) -> tuple[str, ...]:
-        return tuple(code for code in self.languages if code != self.source_language)
-
-
-_COLUMNS = (
-    projects.c.id,
-    projects.c.organization_id,
-    projects.c.slug,
-    projects.c.name,
-    projects.c.source_language,
-    projects.c.created_at,
-)
-
-
 def normalize_language(code: str) -> str:
     """The canonical form of a language tag such as ``pt-br`` → ``pt-BR``; else `InvalidRequest`."""
     match = _LANGUAGE.fullmatch(code.strip().replace("_", "-"))
@@ -84,32 +55,6 @@ def normalize_language(code: str) -> str:
         parts.append(match["region"].upper())
     variants = match["variants"].lower()
     return "-".join(parts) + variants
-
-
-def _project(row: Row[*tuple[Any, ...]], languages: list[str]) -> Project:
-    targets = sorted(code for code in languages if code != row.source_language)
-    return Project(
-        id=row.id,
-        organization_id=row.organization_id,
-        slug=row.slug,
-        name=row.name,
-        source_language=row.source_language,
-        languages=(row.source_language, *targets),
-        created_at=row.created_at,
-    )
-
-
-async def _languages(conn: AsyncConnection, project_ids: list[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {project_id: [] for project_id in project_ids}
-    if project_ids:
-        rows = await conn.execute(
-            select(project_languages.c.project_id, project_languages.c.code).where(
-                project_languages.c.project_id.in_(project_ids)
-            )
-        )
-        for project_id, code in rows:
-            found[project_id].append(code)
-    return found
 
 
 async def create_project(
@@ -127,35 +72,22 @@ async def create_project(
     display_name = check_name(name, "project name")
     source = normalize_language(source_language)
     targets = [normalize_language(code) for code in target_languages]
-    exists = await conn.scalar(
-        select(organizations.c.id).where(organizations.c.id == organization_id)
-    )
-    if exists is None:
+    if await get_organization(conn, organization_id) is None:
         raise NotFound("no such organization")
     if await get_project_by_slug(conn, organization_id, slug) is not None:
         raise ConflictError(f"a project with the slug {slug!r} already exists here")
     project_id = new_id("prj")
-    try:
-        async with conn.begin_nested():
-            await conn.execute(
-                insert(projects).values(
-                    id=project_id,
-                    organization_id=organization_id,
-                    slug=slug,
-                    name=display_name,
-                    source_language=source,
-                    created_at=now,
-                )
-            )
-    except IntegrityError as exc:  # a concurrent insert of the same slug won
-        raise ConflictError(f"a project with the slug {slug!r} already exists here") from exc
-    await conn.execute(
-        insert(project_languages),
-        [
-            {"project_id": project_id, "code": code, "created_at": now}
-            for code in dict.fromkeys([source, *targets])
-        ],
-    )
+    if not await project_store.insert_project(
+        conn,
+        project_id=project_id,
+        organization_id=organization_id,
+        slug=slug,
+        name=display_name,
+        source_language=source,
+        languages=list(dict.fromkeys([source, *targets])),
+        created_at=now,
+    ):  # a concurrent insert of the same slug won
+        raise ConflictError(f"a project with the slug {slug!r} already exists here")
     project = await get_project(conn, project_id)
     assert project is not None
     return project
@@ -169,57 +101,26 @@ async def add_language(conn: AsyncConnection, project_id: str, code: str, now: d
         raise NotFound("no such project")
     if language in project.languages:
         raise ConflictError(f"the project already has the language {language}")
-    try:
-        async with conn.begin_nested():
-            await conn.execute(
-                insert(project_languages).values(
-                    project_id=project_id, code=language, created_at=now
-                )
-            )
-    except IntegrityError as exc:  # added concurrently
-        raise ConflictError(f"the project already has the language {language}") from exc
+    if not await project_store.insert_language(
+        conn, project_id=project_id, code=language, created_at=now
+    ):  # added concurrently
+        raise ConflictError(f"the project already has the language {language}")
     updated = await get_project(conn, project_id)
     assert updated is not None
     return updated
 
 
-_PROJECT_BY_ID = Statement(select(*_COLUMNS).where(projects.c.id == bindparam("id")))
-_LANGUAGES_OF = Statement(
-    select(project_languages.c.code).where(project_languages.c.project_id == bindparam("id"))
-)
-
-
 async def get_project(conn: AsyncConnection, project_id: str) -> Project | None:
     """The project (its target languages included); a partner-API hot path."""
-    row = await _PROJECT_BY_ID.first(conn, id=project_id)
-    if row is None:
-        return None
-    return _project(row, [language.code for language in await _LANGUAGES_OF.all(conn, id=row.id)])
+    return await project_store.get_project(conn, project_id=project_id)
 
 
 async def get_project_by_slug(
     conn: AsyncConnection, organization_id: str, slug: str
 ) -> Project | None:
-    row = (
-        await conn.execute(
-            select(*_COLUMNS).where(
-                projects.c.organization_id == organization_id, projects.c.slug == slug
-            )
-        )
-    ).first()
-    if row is None:
-        return None
-    return _project(row, (await _languages(conn, [row.id]))[row.id])
+    return await project_store.get_project_by_slug(conn, organization_id=organization_id, slug=slug)
 
 
 async def list_projects(conn: AsyncConnection, organization_id: str) -> list[Project]:
     """The organization's projects, by name."""
-    rows = (
-        await conn.execute(
-            select(*_COLUMNS)
-            .where(projects.c.organization_id == organization_id)
-            .order_by(projects.c.name, projects.c.slug)
-        )
-    ).all()
-    languages = await _languages(conn, [row.id for row in rows])
-    return [_project(row, languages[row.id]) for row in rows]
+    return await project_store.list_projects(conn, organization_id=organization_id)
