@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     registration_rate_per_hour: Annotated[int, Field(ge=1)] = 30
     api_rate_per_minute: Annotated[int, Field(ge=1)] = 1000
     mint_rate_per_minute: Annotated[int, Field(ge=1)] = 60
+    refresh_grace_seconds: Annotated[int, Field(ge=0)] = 30  # concurrent holders converge; 0: off
+    refresh_chains_per_grant: Annotated[int, Field(ge=1)] = 10  # devices; the oldest is dropped
     login_failures_per_window: Annotated[int, Field(ge=1)] = 5
     login_failure_window_seconds: Annotated[int, Field(ge=1)] = 300
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024

@@ -10,7 +10,12 @@ from api_world import ALL_SCOPES, World
 from sqlalchemy import func, insert, select
 
 from i18n_connect.clock import FrozenClock
-from i18n_connect.storage.oauth_tables import grants, installation_tokens, refresh_tokens
+from i18n_connect.storage.oauth_tables import (
+    grants,
+    installation_tokens,
+    refresh_chains,
+    refresh_tokens,
+)
 from i18n_connect.storage.tables import audit_events
 
 MINT = "/api/oauth-client/installations/{}/tokens"
@@ -240,8 +245,14 @@ async def test_delete_revokes_the_grant_and_everything_under_it(
     access = await world.access_token(("acme", "globex"))
     async with world.services.db.transaction() as conn:
         await conn.execute(
+            insert(refresh_chains).values(
+                id="rch_1", grant_id=world.grants["acme"], created_at=clock.now()
+            )
+        )
+        await conn.execute(
             insert(refresh_tokens).values(
                 id="rtk_1",
+                chain_id="rch_1",
                 token_hash="h" * 64,
                 grant_id=world.grants["acme"],
                 scope="org:read",

@@ -276,14 +276,19 @@ class Seed:
 
     async def refresh_token(self, grant_id: str) -> str:
         async with self.services.db.transaction() as conn:
-            return await refresh.issue_refresh_token(
+            grant = await grants.get_grant(conn, grant_id)
+            assert grant is not None
+            _, token = await refresh.start_chain(
                 conn,
-                grant_id=grant_id,
+                grant,
                 scope=" ".join(SCOPES),
                 resource=None,
                 now=self.services.clock.now(),
                 hasher=self.services.hasher,
+                code_id=None,
+                chains_per_grant=10,
             )
+            return token
 
     async def installation_token(
         self, grant_id: str, client_id: str | None = None
