@@ -4,8 +4,8 @@ installation, refresh and access tokens — and that it learns nothing about any
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
