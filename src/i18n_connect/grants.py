@@ -122,15 +122,16 @@ async def list_grants(
 
 async def client_token(
     conn: AsyncConnection, tokens: Table, token_hash: str, client_id: str
-) -> Row[Any, Any, Any, Any, Any] | None:
+) -> Row[Any, Any, Any, Any, Any, Any] | None:
     """The token stored as ``token_hash`` in ``tokens`` (refresh or installation tokens) with
-    its grant's client, user and organization (``id``, ``grant_id``, ``client_id``,
-    ``user_id``, ``organization_id``); ``None`` if unknown or another client's."""
+    its grant's client, user and organization (``id``, ``grant_id``, ``chain_id``,
+    ``client_id``, ``user_id``, ``organization_id``); ``None`` if unknown or another client's."""
     row = (
         await conn.execute(
             select(
                 tokens.c.id,
                 tokens.c.grant_id,
+                tokens.c.chain_id,
                 grants.c.client_id,
                 grants.c.user_id,
                 grants.c.organization_id,
@@ -146,7 +147,7 @@ async def client_token(
 
 async def record_by_token_client(
     conn: AsyncConnection,
-    row: Row[Any, Any, Any, Any, Any],
+    row: Row[Any, Any, Any, Any, Any, Any],
     *,
     action: str,
     now: datetime,

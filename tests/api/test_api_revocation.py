@@ -68,9 +68,7 @@ async def call_with(world: World, token: str) -> int:
 
 
 @pytest.mark.parametrize("hint", [None, "refresh_token", "installation_token", "bogus"])
-async def test_revoking_a_refresh_token_ends_its_chain_only(
-    world: World, hint: str | None
-) -> None:
+async def test_revoking_a_refresh_token_ends_its_chain_only(world: World, hint: str | None) -> None:
     first, second = await refresh_token(world), await refresh_token(world)  # two devices
     await refresh_token(world, "globex")
     installation = await world.mint()

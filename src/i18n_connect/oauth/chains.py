@@ -13,11 +13,10 @@ ends every chain of it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, exists, func, select, update
+from sqlalchemy import BindParameter, ColumnElement, bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit
@@ -61,12 +60,14 @@ _REVOKE_INSTALLATIONS = Statement(
 )
 
 
-def revoked_chain(grant_id: ColumnElement[Any], chain_ids: Any) -> ColumnElement[bool]:
+def revoked_chain(
+    grant_id: ColumnElement[Any], chain_ids: list[str] | BindParameter[Any]
+) -> ColumnElement[bool]:
     """Whether one of ``chain_ids`` (a list, or a bound parameter of one id) is an ended chain
     of the grant ``grant_id``: the access-token check, inside the query that loads the grant."""
     chain = (
         refresh_chains.c.id.in_(chain_ids)
-        if isinstance(chain_ids, Sequence)
+        if isinstance(chain_ids, list)
         else refresh_chains.c.id == chain_ids
     )
     return exists().where(

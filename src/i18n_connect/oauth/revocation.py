@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import installations
@@ -41,17 +40,14 @@ async def revoke_refresh_chain(
     if row is None:
         return False
     await lock_grant(conn, row.grant_id)
-    chain_id = await conn.scalar(
-        select(refresh_tokens.c.chain_id).where(refresh_tokens.c.id == row.id)
-    )
-    if chain_id is None or not await end_chain(conn, chain_id, now=now, reason="revoked"):
+    if not await end_chain(conn, row.chain_id, now=now, reason="revoked"):
         return True  # already ended: nothing more to do (RFC 7009 §2.2 answers 200 anyway)
     await record_by_token_client(
         conn,
         row,
         action="token.refresh_revoked",
         now=now,
-        detail={"refresh_token_id": row.id, "chain_id": chain_id},
+        detail={"refresh_token_id": row.id, "chain_id": row.chain_id},
     )
     return True
 
