@@ -25,7 +25,14 @@ from i18n_connect.oauth.access_tokens import AccessTokenClaims
 from i18n_connect.storage.oauth_tables import installation_tokens, refresh_chains, refresh_tokens
 from i18n_connect.storage.statements import Statement
 
-__all__ = ["REFUSALS", "end_chain", "ended_grants", "revoked_chain", "start_chain"]
+__all__ = [
+    "REFUSALS",
+    "end_chain",
+    "ended_grants",
+    "new_chain",
+    "revoked_chain",
+    "start_chain",
+]
 
 REFUSALS = {
     "reuse": (
@@ -131,20 +138,27 @@ async def _drop_oldest(
             )
 
 
-async def start_chain(
-    conn: AsyncConnection, grant: Any, *, code_id: str | None, limit: int, now: datetime
+async def new_chain(
+    conn: AsyncConnection, grant_id: str, *, code_id: str | None, now: datetime
 ) -> str:
-    """Start a new chain of the grant (``id``, ``user_id``, ``client_id``,
-    ``organization_id``) for a code exchange, keeping at most ``limit`` live chains."""
-    await _drop_oldest(conn, grant, keep=limit - 1, actor=grant.client_id, now=now)
+    """Insert a live chain of the grant, whatever the limit (see `start_chain`); its id."""
     chain_id = new_id("rch")
     await _INSERT_CHAIN.rowcount(
         conn,
         id=chain_id,
-        grant_id=grant.id,
+        grant_id=grant_id,
         code_id=code_id,
         created_at=now,
         revoked_at=None,
         revoked_reason=None,
     )
     return chain_id
+
+
+async def start_chain(
+    conn: AsyncConnection, grant: Any, *, code_id: str | None, limit: int, now: datetime
+) -> str:
+    """Start a new chain of the grant (``id``, ``user_id``, ``client_id``,
+    ``organization_id``) for a code exchange, keeping at most ``limit`` live chains."""
+    await _drop_oldest(conn, grant, keep=limit - 1, actor=grant.client_id, now=now)
+    return await new_chain(conn, grant.id, code_id=code_id, now=now)

@@ -163,18 +163,21 @@ async def issue_refresh_token(
     conn: AsyncConnection,
     *,
     grant_id: str,
-    chain_id: str,
     scope: str,
     resource: str | None,
     now: datetime,
     hasher: SecretHasher,
+    chain_id: str | None = None,
     code_id: str | None = None,
     parent_id: str | None = None,
     token: str | None = None,
 ) -> str:
     """Store a refresh token of the chain — ``token``, or a new random one — and return it
-    (its plaintext is never stored)."""
+    (its plaintext is never stored). Without ``chain_id`` the token starts a chain of its
+    own, outside the per-grant limit that `start_chain` keeps (seeding and tools)."""
     token = token or new_secret(_PREFIX)
+    if chain_id is None:
+        chain_id = await chains.new_chain(conn, grant_id, code_id=code_id, now=now)
     await _INSERT_TOKEN.rowcount(
         conn,
         id=new_id("rtk"),
