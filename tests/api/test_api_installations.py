@@ -67,7 +67,12 @@ async def test_mint_returns_a_one_hour_token_stored_only_as_a_hash(
         world.orgs["acme"],
         world.ada,
     )
-    assert event.detail == {"token_id": row.id, "project_ids": [], "scope": " ".join(ALL_SCOPES)}
+    assert event.detail == {
+        "token_id": row.id,
+        "chain_id": None,  # an access token issued without a refresh chain
+        "project_ids": [],
+        "scope": " ".join(ALL_SCOPES),
+    }
     assert secret not in str(event.detail)
     metrics = (await world.http.get("/metrics")).text
     assert "i18n_connect_installation_tokens_minted_total 1.0" in metrics

@@ -84,7 +84,7 @@ async def test_revoking_a_refresh_token_ends_its_chain_only(world: World, hint: 
     assert (await actions(world))[-1] == "token.refresh_revoked"
     async with world.services.db.transaction(readonly=True) as conn:
         ended = (await conn.execute(select(refresh_chains.c.revoked_reason))).scalars().all()
-    assert sorted(ended, key=str) == ["revoked", None, None]
+    assert sorted(ended, key=str) == [None, None, "revoked"]
     again = await world.http.post(REVOKE, data={"token": first, "client_id": world.client_id})
     assert again.status_code == 200
     assert await refresh_count(world) == 0
