@@ -136,10 +136,15 @@ _LOCKED_GRANT = Statement(
         grants.c.organization_id,
         grants.c.scope,
         grants.c.revoked_at,
-        revoked_chain(grants.c.id, bindparam("chain_id")).label("chain_ended"),
     )
     .where(grants.c.id == bindparam("id"))
     .with_for_update()  # a concurrent re-consent or revocation waits for this mint
+)
+# Asked after the grant's lock is held, in a statement of its own: on PostgreSQL it then sees
+# a chain ended by the transaction the lock waited for (and that one revoked every token of
+# the chain it could see).
+_ENDED_CHAIN = Statement(
+    select(revoked_chain(bindparam("grant_id"), bindparam("chain_id")).label("ended"))
 )
 _INSERT_TOKEN = Statement.insert(installation_tokens)
 
@@ -161,13 +166,16 @@ async def mint(
     """
     if grant_id not in claims.grant_ids:
         raise GrantNotFound()
-    chain_id = claims.chains.get(grant_id)
-    row = await _LOCKED_GRANT.first(conn, id=grant_id, chain_id=chain_id)
+    row = await _LOCKED_GRANT.first(conn, id=grant_id)
     if row is None or row.client_id != claims.client_id or row.user_id != claims.sub:
         raise GrantNotFound()
     if row.revoked_at is not None:
         raise GrantRevoked()
-    if row.chain_ended:
+    chain_id = claims.chains.get(grant_id)
+    if (
+        chain_id is not None
+        and (await _ENDED_CHAIN.one(conn, grant_id=grant_id, chain_id=chain_id)).ended
+    ):
         raise InvalidToken(ENDED_CHAIN)
     retry_after = await counters.hit(
         conn, f"mint:{grant_id}", limit=mints_per_minute, window=_MINT_WINDOW_SECONDS, now=now
