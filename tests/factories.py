@@ -15,7 +15,7 @@ from i18n_connect.platform import keys, translations
 from i18n_connect.platform.accounts import User, create_user
 from i18n_connect.platform.organizations import Organization, add_member, create_organization
 from i18n_connect.platform.projects import Project, create_project
-from i18n_connect.storage.oauth_tables import installation_tokens, refresh_tokens
+from i18n_connect.storage.oauth_tables import installation_tokens, refresh_chains, refresh_tokens
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,14 @@ async def add_grant_tokens(
     """One live ``org:read`` refresh token (30 days) and installation token (1 hour) of the
     grant, inserted directly: ``rtk_<tag>`` and ``itk_<tag>``."""
     await conn.execute(
+        insert(refresh_chains).values(id=f"rch_{tag}", grant_id=grant_id, created_at=now)
+    )
+    await conn.execute(
         insert(refresh_tokens).values(
             id=f"rtk_{tag}",
             token_hash=f"rt-hash-{tag}",
             grant_id=grant_id,
+            chain_id=f"rch_{tag}",
             scope="org:read",
             created_at=now,
             expires_at=now + timedelta(days=30),

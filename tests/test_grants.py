@@ -93,7 +93,7 @@ async def test_consent_creates_one_grant_per_organization(
     assert {g.id for g in listed} == {g.id for g in made}
 
 
-async def test_reconsent_updates_grant_in_place_and_revokes_its_tokens(
+async def test_reconsent_updates_grant_in_place_and_keeps_other_devices_tokens(
     services: Services, clock: FrozenClock
 ) -> None:
     async with services.db.transaction() as conn:
@@ -123,9 +123,10 @@ async def test_reconsent_updates_grant_in_place_and_revokes_its_tokens(
     assert second.updated_at == clock.now()
     async with services.db.transaction(readonly=True) as conn:
         assert await count(conn, grants_table) == 1
-        assert await count(conn, refresh_tokens) == 0
+        # another device connecting: the first device's chain and tokens of kept scopes stay
+        assert await count(conn, refresh_tokens, refresh_tokens.c.revoked_at.is_(None)) == 1
         revoked_at = (await conn.execute(select(installation_tokens.c.revoked_at))).scalar_one()
-        assert revoked_at == clock.now()
+        assert revoked_at is None
         details = (
             (
                 await conn.execute(
@@ -138,6 +139,37 @@ async def test_reconsent_updates_grant_in_place_and_revokes_its_tokens(
             .all()
         )
     assert [d["updated"] for d in details] == [False, True]
+
+
+async def test_reconsent_without_a_scope_revokes_the_installation_tokens_holding_it(
+    services: Services, clock: FrozenClock
+) -> None:
+    async with services.db.transaction() as conn:
+        await seed(conn, clock)
+        (first,) = await grants.consent(
+            conn,
+            user_id="usr_a",
+            client_id="cli_1",
+            organization_ids=["org_1"],
+            scope=["org:read", "translations:publish"],
+            now=clock.now(),
+        )
+        await add_grant_tokens(conn, first.id, organization_id="org_1", tag="old", now=clock.now())
+    clock.advance(minutes=5)
+    async with services.db.transaction() as conn:
+        await grants.consent(
+            conn,
+            user_id="usr_a",
+            client_id="cli_1",
+            organization_ids=["org_1"],
+            scope=["translations:publish"],
+            now=clock.now(),
+        )
+    async with services.db.transaction(readonly=True) as conn:
+        revoked_at = (await conn.execute(select(installation_tokens.c.revoked_at))).scalar_one()
+        assert revoked_at == clock.now()  # it held org:read, which the grant no longer has
+        # the refresh chain stays: every refresh narrows to the grant's scope
+        assert await count(conn, refresh_tokens, refresh_tokens.c.revoked_at.is_(None)) == 1
 
 
 async def test_revoked_grant_is_never_revived(services: Services, clock: FrozenClock) -> None:

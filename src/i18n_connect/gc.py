@@ -1,7 +1,8 @@
 """Garbage collection (SPEC §7 ``gc``): delete what can no longer be used.
 
 - authorization codes, pending authorization requests, refresh tokens,
-  installation tokens and browser sessions past their expiry;
+  installation tokens and browser sessions past their expiry, and the refresh
+  chains left without a refresh token (every token they issued has expired);
 - rate-limit counters of windows that started more than a day ago (the
   longest window in use is an hour, so no limit changes);
 - clients that registered themselves (RFC 7591) or were cached from a client
@@ -36,6 +37,7 @@ from i18n_connect.storage.oauth_tables import (
     grants,
     installation_tokens,
     oauth_clients,
+    refresh_chains,
     refresh_tokens,
 )
 from i18n_connect.storage.tables import browser_sessions
@@ -72,6 +74,12 @@ async def collect_garbage(
     for name, table in _EXPIRING:
         result = await conn.execute(delete(table).where(table.c.expires_at <= now))
         removed[name] = int(result.rowcount or 0)
+    result = await conn.execute(
+        delete(refresh_chains).where(
+            ~exists().where(refresh_tokens.c.chain_id == refresh_chains.c.id)
+        )
+    )
+    removed["refresh_chains"] = int(result.rowcount or 0)
     cutoff = now - timedelta(days=unused_days)
     live_grant = exists().where(
         and_(grants.c.client_id == oauth_clients.c.id, grants.c.revoked_at.is_(None))

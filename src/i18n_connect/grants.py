@@ -2,9 +2,11 @@
 
 A grant is one user's consent for one client on one organization. At most one
 grant per (user, client, organization) is live (a partial unique index on
-``revoked_at IS NULL``): re-consent updates the live grant in place and
-revokes its older refresh and installation tokens; a revoked grant is never
-revived. `revoke_grant` is the one cascade behind every revocation path
+``revoked_at IS NULL``): re-consent — often the same user connecting another
+device — updates the live grant in place and keeps its refresh chains (one per
+device; every use narrows to the grant's new scope) but revokes the
+installation tokens holding a scope the grant no longer has; a revoked grant
+is never revived. `revoke_grant` is the one cascade behind every revocation path
 (partner DELETE, RFC 7009, the connected-apps page, administrators, membership
 changes).
 """
@@ -23,7 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from i18n_connect import audit
 from i18n_connect.ids import new_id
 from i18n_connect.scopes import format_scope
-from i18n_connect.storage.oauth_tables import grants, installation_tokens, refresh_tokens
+from i18n_connect.storage.oauth_tables import (
+    grants,
+    installation_tokens,
+    refresh_chains,
+    refresh_tokens,
+)
 from i18n_connect.storage.statements import Statement
 
 __all__ = [
@@ -115,15 +122,16 @@ async def list_grants(
 
 async def client_token(
     conn: AsyncConnection, tokens: Table, token_hash: str, client_id: str
-) -> Row[Any, Any, Any, Any, Any] | None:
+) -> Row[Any, Any, Any, Any, Any, Any] | None:
     """The token stored as ``token_hash`` in ``tokens`` (refresh or installation tokens) with
-    its grant's client, user and organization (``id``, ``grant_id``, ``client_id``,
-    ``user_id``, ``organization_id``); ``None`` if unknown or another client's."""
+    its grant's client, user and organization (``id``, ``grant_id``, ``chain_id``,
+    ``client_id``, ``user_id``, ``organization_id``); ``None`` if unknown or another client's."""
     row = (
         await conn.execute(
             select(
                 tokens.c.id,
                 tokens.c.grant_id,
+                tokens.c.chain_id,
                 grants.c.client_id,
                 grants.c.user_id,
                 grants.c.organization_id,
@@ -139,7 +147,7 @@ async def client_token(
 
 async def record_by_token_client(
     conn: AsyncConnection,
-    row: Row[Any, Any, Any, Any, Any],
+    row: Row[Any, Any, Any, Any, Any, Any],
     *,
     action: str,
     now: datetime,
@@ -175,24 +183,42 @@ async def _live_grant(
     return _grant(row) if row is not None else None
 
 
-async def _revoke_tokens(conn: AsyncConnection, grant_id: str, now: datetime) -> None:
-    """Delete the grant's refresh tokens and revoke its installation tokens."""
-    await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.grant_id == grant_id))
-    await conn.execute(
-        update(installation_tokens)
-        .where(
-            installation_tokens.c.grant_id == grant_id,
-            installation_tokens.c.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
+async def _revoke_installation_tokens(
+    conn: AsyncConnection, grant_id: str, now: datetime, *, token_ids: list[str] | None = None
+) -> None:
+    """Revoke the grant's live installation tokens (only ``token_ids``, when given)."""
+    query = update(installation_tokens).where(
+        installation_tokens.c.grant_id == grant_id, installation_tokens.c.revoked_at.is_(None)
     )
+    if token_ids is not None:
+        query = query.where(installation_tokens.c.id.in_(token_ids))
+    await conn.execute(query.values(revoked_at=now))
+
+
+async def _revoke_tokens(conn: AsyncConnection, grant_id: str, now: datetime) -> None:
+    """Delete the grant's refresh chains and tokens and revoke its installation tokens."""
+    await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.grant_id == grant_id))
+    await conn.execute(delete(refresh_chains).where(refresh_chains.c.grant_id == grant_id))
+    await _revoke_installation_tokens(conn, grant_id, now)
 
 
 async def _update_in_place(conn: AsyncConnection, grant: Grant, scope: str, now: datetime) -> Grant:
     await conn.execute(
         update(grants).where(grants.c.id == grant.id).values(scope=scope, updated_at=now)
     )
-    await _revoke_tokens(conn, grant.id, now)
+    kept = set(scope.split())
+    wider = [
+        row.id
+        for row in await conn.execute(
+            select(installation_tokens.c.id, installation_tokens.c.scope).where(
+                installation_tokens.c.grant_id == grant.id,
+                installation_tokens.c.revoked_at.is_(None),
+            )
+        )
+        if not set(row.scope.split()) <= kept
+    ]
+    if wider:
+        await _revoke_installation_tokens(conn, grant.id, now, token_ids=wider)
     refreshed = await get_grant(conn, grant.id)
     assert refreshed is not None
     return refreshed

@@ -31,6 +31,7 @@ from i18n_connect.errors import (
 from i18n_connect.grants import client_token
 from i18n_connect.ids import SecretHasher, new_id, new_secret
 from i18n_connect.oauth.access_tokens import AccessTokenClaims
+from i18n_connect.oauth.chains import revoked_chain
 from i18n_connect.scopes import CATALOG
 from i18n_connect.storage import counters
 from i18n_connect.storage.oauth_tables import grants, installation_tokens
@@ -38,6 +39,7 @@ from i18n_connect.storage.statements import Statement
 from i18n_connect.storage.tables import projects
 
 __all__ = [
+    "ENDED_CHAIN",
     "LAST_USED_RESOLUTION",
     "TOKEN_LIFETIME",
     "TOKEN_PREFIX",
@@ -54,6 +56,10 @@ TOKEN_PREFIX = "bi_oat_"  # noqa: S105 - a prefix, not a secret
 TOKEN_LIFETIME = timedelta(hours=1)
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # a grant's last_used_at is written at most this often
 _MAX_TOKEN_LENGTH = 100
+ENDED_CHAIN = (
+    "This access token was revoked: the refresh chain it was issued from has ended. "
+    "Refresh, or authorize again."
+)
 _MINT_WINDOW_SECONDS = 60
 _MAX_PROJECTS = 100
 
@@ -134,6 +140,12 @@ _LOCKED_GRANT = Statement(
     .where(grants.c.id == bindparam("id"))
     .with_for_update()  # a concurrent re-consent or revocation waits for this mint
 )
+# Asked after the grant's lock is held, in a statement of its own: on PostgreSQL it then sees
+# a chain ended by the transaction the lock waited for (and that one revoked every token of
+# the chain it could see).
+_ENDED_CHAIN = Statement(
+    select(revoked_chain(bindparam("grant_id"), bindparam("chain_id")).label("ended"))
+)
 _INSERT_TOKEN = Statement.insert(installation_tokens)
 
 
@@ -148,7 +160,10 @@ async def mint(
     hasher: SecretHasher,
     mints_per_minute: int,
 ) -> MintedToken:
-    """Mint a token for a grant the access token covers, narrowed as asked, and audit it."""
+    """Mint a token for a grant the access token covers, narrowed as asked, and audit it.
+
+    The token belongs to the access token's refresh chain: ending the chain revokes it.
+    """
     if grant_id not in claims.grant_ids:
         raise GrantNotFound()
     row = await _LOCKED_GRANT.first(conn, id=grant_id)
@@ -156,6 +171,12 @@ async def mint(
         raise GrantNotFound()
     if row.revoked_at is not None:
         raise GrantRevoked()
+    chain_id = claims.chains.get(grant_id)
+    if (
+        chain_id is not None
+        and (await _ENDED_CHAIN.one(conn, grant_id=grant_id, chain_id=chain_id)).ended
+    ):
+        raise InvalidToken(ENDED_CHAIN)
     retry_after = await counters.hit(
         conn, f"mint:{grant_id}", limit=mints_per_minute, window=_MINT_WINDOW_SECONDS, now=now
     )
@@ -181,6 +202,7 @@ async def mint(
         token_hash=hasher.hash(token),
         grant_id=grant_id,
         organization_id=minted.organization_id,
+        chain_id=chain_id,
         project_ids=list(chosen_projects),
         scope=" ".join(chosen_scopes),
         created_at=now,
@@ -198,6 +220,7 @@ async def mint(
         grant_id=grant_id,
         detail={
             "token_id": minted.id,
+            "chain_id": chain_id,
             "project_ids": list(chosen_projects),
             "scope": " ".join(chosen_scopes),
         },

@@ -10,6 +10,7 @@ from i18n_connect.clock import Clock, SystemClock
 from i18n_connect.ids import SecretHasher
 from i18n_connect.oauth.access_tokens import AccessTokens
 from i18n_connect.oauth.keys import KeyRing
+from i18n_connect.oauth.refresh import Successors
 from i18n_connect.oauth.refusal_cache import RefusalCache
 from i18n_connect.ratelimit import LocalRateLimiter, RateLimiter, build_rate_limiter
 from i18n_connect.settings import Settings
@@ -26,6 +27,7 @@ class Services:
     session_key: bytes
     keys: KeyRing
     tokens: AccessTokens
+    successors: Successors
     clock: Clock = field(default_factory=SystemClock)
     metrics: CollectorRegistry = field(default_factory=CollectorRegistry)  # this app's /metrics
     api_limiter: RateLimiter = field(default_factory=LocalRateLimiter)  # every request budget
@@ -43,6 +45,7 @@ class Services:
             session_key=settings.derived_key("browser-session"),
             keys=keys,
             tokens=AccessTokens(keys, issuer=settings.issuer, clock=clock),
+            successors=Successors(settings.derived_key("refresh-successor")),
             clock=clock,
             api_limiter=build_rate_limiter(settings.redis_url),
         )

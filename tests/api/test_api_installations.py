@@ -10,7 +10,12 @@ from api_world import ALL_SCOPES, World
 from sqlalchemy import func, insert, select
 
 from i18n_connect.clock import FrozenClock
-from i18n_connect.storage.oauth_tables import grants, installation_tokens, refresh_tokens
+from i18n_connect.storage.oauth_tables import (
+    grants,
+    installation_tokens,
+    refresh_chains,
+    refresh_tokens,
+)
 from i18n_connect.storage.tables import audit_events
 
 MINT = "/api/oauth-client/installations/{}/tokens"
@@ -64,7 +69,12 @@ async def test_mint_returns_a_one_hour_token_stored_only_as_a_hash(
         world.orgs["acme"],
         world.ada,
     )
-    assert event.detail == {"token_id": row.id, "project_ids": [], "scope": " ".join(ALL_SCOPES)}
+    assert event.detail == {
+        "token_id": row.id,
+        "chain_id": None,  # an access token issued without a refresh chain
+        "project_ids": [],
+        "scope": " ".join(ALL_SCOPES),
+    }
     assert secret not in str(event.detail)
     metrics = (await world.http.get("/metrics")).text
     assert "i18n_connect_installation_tokens_minted_total 1.0" in metrics
@@ -242,8 +252,14 @@ async def test_delete_revokes_the_grant_and_everything_under_it(
     access = await world.access_token(("acme", "globex"))
     async with world.services.db.transaction() as conn:
         await conn.execute(
+            insert(refresh_chains).values(
+                id="rch_1", grant_id=world.grants["acme"], created_at=clock.now()
+            )
+        )
+        await conn.execute(
             insert(refresh_tokens).values(
                 id="rtk_1",
+                chain_id="rch_1",
                 token_hash="h" * 64,
                 grant_id=world.grants["acme"],
                 scope="org:read",

@@ -9,9 +9,15 @@ import pytest
 from api_world import World
 from sqlalchemy import func, select
 
+from i18n_connect import grants as grants_module
+from i18n_connect.oauth import refresh
 from i18n_connect.oauth.clients import create_client
-from i18n_connect.oauth.refresh import issue_refresh_token
-from i18n_connect.storage.oauth_tables import grants, installation_tokens, refresh_tokens
+from i18n_connect.storage.oauth_tables import (
+    grants,
+    installation_tokens,
+    refresh_chains,
+    refresh_tokens,
+)
 from i18n_connect.storage.tables import audit_events
 
 REVOKE = "/api/auth/mcp/revoke"
@@ -19,14 +25,19 @@ REVOKE = "/api/auth/mcp/revoke"
 
 async def refresh_token(world: World, org: str = "acme") -> str:
     async with world.services.db.transaction() as conn:
-        return await issue_refresh_token(
+        grant = await grants_module.get_grant(conn, world.grants[org])
+        assert grant is not None
+        _, token = await refresh.start_chain(
             conn,
-            grant_id=world.grants[org],
+            grant,
             scope="org:read",
             resource=None,
             now=world.services.clock.now(),
             hasher=world.services.hasher,
+            code_id=None,
+            chains_per_grant=10,
         )
+        return token
 
 
 async def refresh_count(world: World, org: str = "acme") -> int:
@@ -35,7 +46,10 @@ async def refresh_count(world: World, org: str = "acme") -> int:
             await conn.scalar(
                 select(func.count())
                 .select_from(refresh_tokens)
-                .where(refresh_tokens.c.grant_id == world.grants[org])
+                .where(
+                    refresh_tokens.c.grant_id == world.grants[org],
+                    refresh_tokens.c.revoked_at.is_(None),
+                )
             )
             or 0
         )
@@ -54,10 +68,8 @@ async def call_with(world: World, token: str) -> int:
 
 
 @pytest.mark.parametrize("hint", [None, "refresh_token", "installation_token", "bogus"])
-async def test_revoking_a_refresh_token_deletes_the_grants_refresh_chain(
-    world: World, hint: str | None
-) -> None:
-    first, second = await refresh_token(world), await refresh_token(world)
+async def test_revoking_a_refresh_token_ends_its_chain_only(world: World, hint: str | None) -> None:
+    first, second = await refresh_token(world), await refresh_token(world)  # two devices
     await refresh_token(world, "globex")
     installation = await world.mint()
     data: dict[str, Any] = {"token": second, "client_id": world.client_id}
@@ -66,14 +78,18 @@ async def test_revoking_a_refresh_token_deletes_the_grants_refresh_chain(
     response = await world.http.post(REVOKE, data=data)
     assert (response.status_code, response.content) == (200, b"")
     assert response.headers["Cache-Control"] == "no-store"
-    assert await refresh_count(world) == 0
+    assert await refresh_count(world) == 1  # the other device's chain stays
     assert await refresh_count(world, "globex") == 1
     assert await call_with(world, installation) == 200  # the grant itself stays
     assert (await actions(world))[-1] == "token.refresh_revoked"
+    async with world.services.db.transaction(readonly=True) as conn:
+        ended = (await conn.execute(select(refresh_chains.c.revoked_reason))).scalars().all()
+    assert sorted(ended, key=str) == [None, None, "revoked"]
     again = await world.http.post(REVOKE, data={"token": first, "client_id": world.client_id})
     assert again.status_code == 200
+    assert await refresh_count(world) == 0
     metrics = (await world.http.get("/metrics")).text
-    assert 'i18n_connect_tokens_revoked_total{kind="refresh_token"} 1.0' in metrics
+    assert 'i18n_connect_tokens_revoked_total{kind="refresh_token"} 2.0' in metrics
 
 
 async def test_revoking_an_installation_token_revokes_only_that_token(world: World) -> None:

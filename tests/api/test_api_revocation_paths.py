@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select, update
 
 from i18n_connect import grants as grant_lifecycle
 from i18n_connect.platform.organizations import add_member, remove_member, set_role
-from i18n_connect.storage.oauth_tables import grants, refresh_tokens
+from i18n_connect.storage.oauth_tables import grants, refresh_chains, refresh_tokens
 from i18n_connect.storage.tables import audit_events, users
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -37,8 +37,12 @@ async def _bob_on_acme(world: World) -> str:
             now=now,
         )
         await conn.execute(
+            insert(refresh_chains).values(id="rch_1", grant_id=grant.id, created_at=now)
+        )
+        await conn.execute(
             insert(refresh_tokens).values(
                 id="rtk_bob",
+                chain_id="rch_1",
                 token_hash="b" * 64,
                 grant_id=grant.id,
                 scope="org:read",

@@ -36,6 +36,7 @@ def running_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
         "I18N_CONNECT_ISSUER": issuer,
         "I18N_CONNECT_SECRET_KEY": SECRET,
         "I18N_CONNECT_LOG_LEVEL": "warning",
+        "I18N_CONNECT_REFRESH_GRACE_SECONDS": "0",  # reuse right away (tests run in seconds)
     }
     log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(

@@ -159,10 +159,11 @@ async def test_refresh_rotates_and_a_reused_token_revokes_the_chain(
         )
         assert stored == [first.refresh_token] and first.refresh_token != tokens.refresh_token
         assert first.grant_id == tokens.grant_id
-        # The response was "lost": the same token is accepted once more within the window.
+        # The response was "lost": the same token is accepted again, for the same successor.
         again = await client.refresh(
             tokens.refresh_token, persist=lambda t: stored.append(t.refresh_token)
         )
+        assert again.refresh_token == first.refresh_token
         second = await client.refresh(
             again.refresh_token, persist=lambda t: stored.append(t.refresh_token)
         )

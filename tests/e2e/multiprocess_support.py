@@ -276,14 +276,19 @@ class Seed:
 
     async def refresh_token(self, grant_id: str) -> str:
         async with self.services.db.transaction() as conn:
-            return await refresh.issue_refresh_token(
+            grant = await grants.get_grant(conn, grant_id)
+            assert grant is not None
+            _, token = await refresh.start_chain(
                 conn,
-                grant_id=grant_id,
+                grant,
                 scope=" ".join(SCOPES),
                 resource=None,
                 now=self.services.clock.now(),
                 hasher=self.services.hasher,
+                code_id=None,
+                chains_per_grant=10,
             )
+            return token
 
     async def installation_token(
         self, grant_id: str, client_id: str | None = None
@@ -324,7 +329,7 @@ def refresh_form(token: str, client_id: str) -> dict[str, str]:
 
 
 def invariants(database_url: str) -> list[str]:
-    """Every broken storage invariant of codes, grants and refresh tokens (empty: all hold)."""
+    """Every broken storage invariant of codes, grants and refresh chains (empty: all hold)."""
     engine = sa.create_engine(sync_url(database_url))
     try:
         with engine.connect() as conn:
@@ -354,8 +359,11 @@ def invariants(database_url: str) -> list[str]:
                 broken.append(
                     f"consumed code {code.id}: live grant {grant_id} has no refresh token"
                 )
-    for grant_id, chain in by_grant.items():
+    by_chain: dict[str, list[sa.Row[tuple[object, ...]]]] = {}
+    for token in tokens:
+        by_chain.setdefault(token.chain_id, []).append(token)
+    for chain_id, chain in by_chain.items():
         live = [t for t in chain if t.used_at is None and t.revoked_at is None]
         if len(live) > 1:
-            broken.append(f"grant {grant_id} has {len(live)} live refresh tokens")
+            broken.append(f"refresh chain {chain_id} has {len(live)} live refresh tokens")
     return broken

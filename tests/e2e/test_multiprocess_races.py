@@ -114,7 +114,7 @@ async def test_one_code_raced_through_two_processes_is_exchanged_exactly_once(
     assert invariants(seed.settings.database_url) == []
 
 
-async def test_one_refresh_token_raced_through_two_processes_leaves_one_live_chain(
+async def test_one_refresh_token_raced_through_two_processes_converges_on_one_successor(
     cluster: tuple[list[ServerProcess], Seed],
 ) -> None:
     processes, seed = cluster
@@ -124,10 +124,9 @@ async def test_one_refresh_token_raced_through_two_processes_leaves_one_live_cha
 
     responses = await _race(processes, refresh_form(presented, client_id))
 
-    assert all(r.status_code in (200, 400) for r in responses), [r.text for r in responses]
-    assert {r.json()["error"] for r in responses if r.status_code == 400} <= {"invalid_grant"}
-    issued = [r.json()["refresh_token"] for r in responses if r.status_code == 200]
-    assert issued, [r.text for r in responses]
+    # every racer is a holder of the token within the grace window: all get the one successor
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    issued = [r.json()["refresh_token"] for r in responses]
     live = _rows(
         seed.settings.database_url,
         sa.select(refresh_tokens.c.token_hash).where(
@@ -138,7 +137,7 @@ async def test_one_refresh_token_raced_through_two_processes_leaves_one_live_cha
     )
     assert len(live) == 1
     winners = [token for token in issued if seed.services.hasher.hash(token) == live[0].token_hash]
-    assert len(winners) == 1  # exactly one response holds the live successor
+    assert winners == issued  # every response holds the live successor
     assert invariants(seed.settings.database_url) == []
 
     async with httpx.AsyncClient(base_url=processes[0].url) as client:

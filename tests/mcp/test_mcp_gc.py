@@ -29,6 +29,7 @@ from i18n_connect.storage.oauth_tables import (
     grants,
     installation_tokens,
     oauth_clients,
+    refresh_chains,
     refresh_tokens,
 )
 from i18n_connect.storage.tables import browser_sessions, organizations, rate_counters, users
@@ -110,10 +111,16 @@ async def seed(services: Services, now: datetime) -> dict[str, str]:
                 )
             )
             await conn.execute(
+                insert(refresh_chains).values(
+                    id=f"rch_{tag}", grant_id="grt_with_live_grant", created_at=now - 2 * hour
+                )
+            )
+            await conn.execute(
                 insert(refresh_tokens).values(
                     id=f"rt_{tag}",
                     token_hash=f"rt-{tag}",
                     grant_id="grt_with_live_grant",
+                    chain_id=f"rch_{tag}",
                     scope="keys:read",
                     **common,
                 )
@@ -146,6 +153,7 @@ async def remaining(services: Services) -> dict[str, Any]:
             for table in (
                 authorization_codes,
                 authorization_requests,
+                refresh_chains,
                 refresh_tokens,
                 installation_tokens,
                 browser_sessions,
@@ -167,6 +175,7 @@ async def test_gc_deletes_expired_rows_and_stale_dynamic_clients(
         "authorization_codes": 1,
         "authorization_requests": 1,
         "refresh_tokens": 1,
+        "refresh_chains": 1,
         "installation_tokens": 1,
         "browser_sessions": 1,
         "clients": 4,
@@ -220,6 +229,7 @@ def test_gc_command_prints_one_json_object(
             "authorization_codes": 1,
             "authorization_requests": 1,
             "refresh_tokens": 1,
+            "refresh_chains": 1,
             "installation_tokens": 1,
             "browser_sessions": 1,
             "clients": 4,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -90,14 +91,19 @@ async def installation_token(world: World, partner: Partner) -> str:
 
 async def refresh_token(world: World, partner: Partner) -> str:
     async with world.services.db.transaction() as conn:
-        return await refresh.issue_refresh_token(
+        grant = await grants.get_grant(conn, partner.grant_id)
+        assert grant is not None
+        _, token = await refresh.start_chain(
             conn,
-            grant_id=partner.grant_id,
+            grant,
             scope=" ".join(SCOPES),
             resource=world.services.settings.mcp_resource,
             now=world.services.clock.now(),
             hasher=world.services.hasher,
+            code_id=None,
+            chains_per_grant=10,
         )
+        return token
 
 
 async def introspect(
@@ -165,6 +171,8 @@ async def test_refresh_token_is_described_until_rotated_past_retry(
                 refresh_token=token,
                 requested_scope=None,
                 now=world.services.clock.now(),
+                grace=timedelta(seconds=30),
+                successors=world.services.successors,
                 hasher=world.services.hasher,
             )
         assert not isinstance(rotated, Exception)

@@ -1,5 +1,6 @@
 """POST /api/auth/mcp/token with grant_type=refresh_token: rotation, the lost-response retry,
-reuse detection, scope narrowing, expiry, revocation and membership (SPEC §3)."""
+the grace window for concurrent holders, reuse detection and what it revokes, scope
+narrowing, expiry, revocation and membership (SPEC §3)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from oauth_token_world import TokenWorld, basic, make_token_world
 from i18n_connect import grants
 from i18n_connect.clock import FrozenClock
 from i18n_connect.storage.oauth_tables import grants as grants_table
-from i18n_connect.storage.oauth_tables import refresh_tokens
+from i18n_connect.storage.oauth_tables import refresh_chains, refresh_tokens
 from i18n_connect.storage.tables import audit_events, memberships
 
 
@@ -66,41 +67,108 @@ async def test_refresh_rotates_and_returns_the_grant_shape(world: TokenWorld) ->
     assert (await world.refresh(body["refresh_token"])).status_code == 200
 
 
-async def test_retry_with_the_just_used_token_replaces_the_unused_successor(
-    world: TokenWorld,
+GRACE = 30  # seconds: the default refresh_grace_seconds
+REUSE = (
+    "The refresh token was already used; every token issued from its chain "
+    "(refresh, access and installation tokens) is revoked. Authorize again."
+)
+
+
+async def test_retry_with_the_just_used_token_returns_the_same_successor(
+    world: TokenWorld, clock: FrozenClock
 ) -> None:
     token = await first_refresh_token(world)
     lost = (await world.refresh(token)).json()["refresh_token"]  # the response never arrived
+    clock.advance(minutes=10)  # long after the grace window: the successor is still unused
 
     retry = await world.refresh(token)
 
     assert retry.status_code == 200
-    successor = retry.json()["refresh_token"]
-    assert successor != lost
+    assert retry.json()["refresh_token"] == lost
     assert await live_tokens(world) == 1
-    assert_invalid_grant(await world.refresh(lost))  # the lost one is dead — and that is reuse
+    assert (await world.refresh(lost)).status_code == 200  # and it is the live one
 
 
-async def test_retry_window_closes_once_the_successor_is_used(world: TokenWorld) -> None:
+async def test_second_holder_within_the_grace_window_gets_the_same_successor(
+    world: TokenWorld, clock: FrozenClock
+) -> None:
+    token = await first_refresh_token(world)
+    holder_a = await world.refresh(token)
+    clock.advance(seconds=5)
+
+    holder_b = await world.refresh(token)  # another instance still held the same token
+
+    assert holder_b.status_code == 200
+    a, b = holder_a.json(), holder_b.json()
+    assert b["refresh_token"] == a["refresh_token"]
+    claims = await world.services.tokens.verify(
+        b["access_token"], audience=world.services.settings.api_resource
+    )
+    assert claims.grant_ids == (a["grant_id"],) and claims.scope == tuple(a["scope"].split())
+    onward = await world.refresh(a["refresh_token"])  # holder A moves on
+    assert onward.status_code == 200
+    clock.advance(seconds=5)
+    assert (await world.refresh(b["refresh_token"])).json()["refresh_token"] == onward.json()[
+        "refresh_token"
+    ]  # holder B converges on the same chain
+    assert await live_tokens(world) == 1
+    assert await world.count(audit_events, audit_events.c.action == "token.refresh_reuse") == 0
+    assert await world.count(refresh_chains, refresh_chains.c.revoked_at.is_not(None)) == 0
+
+
+async def test_within_the_grace_window_a_holder_gets_the_newest_token_of_the_chain(
+    world: TokenWorld, clock: FrozenClock
+) -> None:
+    token = await first_refresh_token(world)
+    second = (await world.refresh(token)).json()["refresh_token"]
+    third = (await world.refresh(second)).json()["refresh_token"]  # holder A moved twice
+    clock.advance(seconds=GRACE - 1)
+
+    late = await world.refresh(token)
+
+    assert late.status_code == 200
+    assert late.json()["refresh_token"] == third
+    assert await live_tokens(world) == 1
+
+
+async def test_retry_window_closes_once_the_successor_is_used(
+    world: TokenWorld, clock: FrozenClock
+) -> None:
     token = await first_refresh_token(world)
     second = (await world.refresh(token)).json()["refresh_token"]
     third = (await world.refresh(second)).json()["refresh_token"]
+    clock.advance(seconds=GRACE)
 
-    assert_invalid_grant(await world.refresh(token))
+    reuse = await world.refresh(token)
 
+    assert_invalid_grant(reuse)
+    assert reuse.json()["error_description"] == REUSE
     assert await live_tokens(world) == 0
     assert_invalid_grant(await world.refresh(third))
     events = await world.count(audit_events, audit_events.c.action == "token.refresh_reuse")
-    assert events >= 1
+    assert events == 1
+
+
+async def test_zero_grace_seconds_turns_the_window_off(
+    world: TokenWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(world.services.settings, "refresh_grace_seconds", 0)
+    token = await first_refresh_token(world)
+    second = (await world.refresh(token)).json()["refresh_token"]
+    assert (await world.refresh(second)).status_code == 200
+
+    assert_invalid_grant(await world.refresh(token))  # no time has passed, but no window
+    assert await live_tokens(world) == 0
 
 
 async def test_reused_refresh_token_revokes_the_whole_chain_and_is_audited(
-    world: TokenWorld,
+    world: TokenWorld, clock: FrozenClock
 ) -> None:
     token = await first_refresh_token(world)
     second = (await world.refresh(token)).json()["refresh_token"]
     third = (await world.refresh(second)).json()["refresh_token"]
     fourth = (await world.refresh(third)).json()["refresh_token"]
+    clock.advance(minutes=1)
 
     reuse = await world.refresh(second)  # its successor (third) was used: no retry possible
 
@@ -112,9 +180,15 @@ async def test_reused_refresh_token_revokes_the_whole_chain_and_is_audited(
                 sa.select(audit_events).where(audit_events.c.action == "token.refresh_reuse")
             )
         ).all()
+        chain = (await conn.execute(sa.select(refresh_chains))).one()
     assert len(rows) == 1
     assert rows[0].client_id == world.public_id and rows[0].organization_id == world.acme
-    assert_invalid_grant(await world.refresh(fourth))
+    assert rows[0].detail["chain_id"] == chain.id
+    assert (chain.revoked_at, chain.revoked_reason) == (clock.now(), "reuse")
+    later = await world.refresh(fourth)
+    assert_invalid_grant(later)
+    assert later.json()["error_description"].startswith("A refresh token of this chain was used")
+    assert await world.count(audit_events, audit_events.c.action == "token.refresh_reuse") == 1
     # the grant itself stays live: the client needs a new authorization, not a new consent
     assert await world.count(grants_table, grants_table.c.revoked_at.is_(None)) == 1
 

@@ -26,6 +26,7 @@ from i18n_connect.clock import FrozenClock
 from i18n_connect.storage.oauth_tables import (
     authorization_codes,
     oauth_clients,
+    refresh_chains,
     refresh_tokens,
 )
 from i18n_connect.storage.oauth_tables import grants as grants_table
@@ -474,12 +475,18 @@ async def test_resource_asked_only_at_the_token_endpoint_sets_the_audience(
     assert claims.aud == settings.mcp_resource
 
 
-async def test_new_code_for_a_grant_replaces_its_older_refresh_chain(world: TokenWorld) -> None:
+async def test_a_second_device_gets_its_own_chain_and_the_first_keeps_working(
+    world: TokenWorld,
+) -> None:
     first = await world.tokens(await world.code())
-    second = await world.tokens(await world.code(code_verifier=verifier(2)))
+    second = await world.tokens(await world.code(code_verifier=verifier(2)))  # same client
 
     assert first["grant_id"] == second["grant_id"]
-    stale = await world.refresh(first["refresh_token"])
-    assert stale.status_code == 400
-    assert stale.json()["error"] == "invalid_grant"
+    assert (await world.refresh(first["refresh_token"])).status_code == 200
     assert (await world.refresh(second["refresh_token"])).status_code == 200
+    chains = await world.count(
+        refresh_chains,
+        refresh_chains.c.grant_id == first["grant_id"],
+        refresh_chains.c.revoked_at.is_(None),
+    )
+    assert chains == 2

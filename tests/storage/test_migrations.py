@@ -102,3 +102,43 @@ def test_migration_files_have_dated_names() -> None:
     for script in scripts:
         assert script.path is not None
         assert re.fullmatch(r"\d{4}_\d\d_\d\d_\w+\.py", Path(script.path).name), script.path
+
+
+def test_refresh_chains_revision_puts_existing_tokens_on_one_chain_per_grant_and_code(
+    empty_database_url: str,
+) -> None:
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "0001")
+    engine = sa.create_engine(_sync(empty_database_url))
+    now = "2026-12-01 10:00:00+00:00"
+    rows = {
+        "users": "(id, email, name, password_hash, created_at) "
+        f"VALUES ('usr_1', 'a@example.com', 'A', 'x', '{now}')",
+        "organizations": f"(id, slug, name, created_at) VALUES ('org_1', 'acme', 'Acme', '{now}')",
+        "oauth_clients": "(id, name, token_endpoint_auth_method, redirect_uris, origin, verified, "
+        f"created_at) VALUES ('cli_1', 'App', 'none', '[]', 'cli', false, '{now}')",
+        "grants": "(id, user_id, client_id, organization_id, scope, created_at, updated_at) "
+        f"VALUES ('grt_1', 'usr_1', 'cli_1', 'org_1', 'org:read', '{now}', '{now}')",
+    }
+    with engine.begin() as conn:
+        for table, values in rows.items():
+            conn.execute(sa.text(f"INSERT INTO {table} {values}"))
+        for token_id, code_id in (("rtk_a1", "acd_a"), ("rtk_a2", "acd_a"), ("rtk_b1", "acd_b")):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO refresh_tokens (id, token_hash, grant_id, code_id, scope, "
+                    "created_at, expires_at) VALUES "
+                    f"('{token_id}', '{token_id}', 'grt_1', '{code_id}', 'org:read', "
+                    f"'{now}', '{now}')"
+                )
+            )
+    command.upgrade(config, "head")
+    with engine.connect() as conn:
+        tokens = dict(conn.execute(sa.text("SELECT id, chain_id FROM refresh_tokens")).all())
+        chains = conn.execute(sa.text("SELECT id, grant_id, code_id FROM refresh_chains")).all()
+    engine.dispose()
+    assert tokens["rtk_a1"] == tokens["rtk_a2"] != tokens["rtk_b1"]
+    assert sorted((grant, code) for _, grant, code in chains) == [
+        ("grt_1", "acd_a"),
+        ("grt_1", "acd_b"),
+    ]

@@ -26,6 +26,7 @@ from i18n_connect.api.models import (
     OrganizationOut,
 )
 from i18n_connect.errors import GrantNotFound, InvalidToken
+from i18n_connect.oauth import chains
 from i18n_connect.oauth.clients import get_client
 from i18n_connect.platform.accounts import get_user
 from i18n_connect.storage.tables import organizations
@@ -98,6 +99,8 @@ async def revoke_installation(request: Request, grant_id: GrantId, claims: Acces
         grant = await grants.get_grant(conn, grant_id)
         if grant is None or grant.client_id != claims.client_id or grant.user_id != claims.sub:
             raise GrantNotFound()
+        if grant_id in await chains.ended_grants(conn, claims):
+            raise InvalidToken(installations.ENDED_CHAIN)
         revoked = await grants.revoke_grant(
             conn, grant_id, actor=claims.client_id, now=services.clock.now(), reason="partner_api"
         )
@@ -123,7 +126,12 @@ async def me(request: Request, claims: AccessToken) -> MeOut:
             grant.id: grant
             for grant in await grants.list_grants(conn, user_id=user.id, client_id=client.id)
         }
-        live = [mine[grant_id] for grant_id in claims.grant_ids if grant_id in mine]
+        ended = await chains.ended_grants(conn, claims)
+        live = [
+            mine[grant_id]
+            for grant_id in claims.grant_ids
+            if grant_id in mine and grant_id not in ended
+        ]
         rows = await conn.execute(
             select(organizations).where(
                 organizations.c.id.in_([grant.organization_id for grant in live])

@@ -13,7 +13,8 @@ installation tokens only — in ``x-api-key``:
   that grant would carry.
 
 A token in the query string, a token for another audience, an expired,
-forged or revoked one is ``invalid_token``.
+forged or revoked one — also an access token whose refresh chain has ended
+(`oauth.chains`) — is ``invalid_token``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import installations
 from i18n_connect.errors import InvalidRequest, InvalidToken
+from i18n_connect.oauth.chains import revoked_chain
 from i18n_connect.services import Services
 from i18n_connect.storage.oauth_tables import grants
 from i18n_connect.storage.tables import organizations
@@ -118,11 +120,15 @@ async def _from_access_token(conn: AsyncConnection, token: str, services: Servic
                 grants.c.client_id == claims.client_id,
                 grants.c.user_id == claims.sub,
                 grants.c.revoked_at.is_(None),
+                ~revoked_chain(grants.c.id, list(claims.chains.values())),
             )
         )
     ).all()
     if not rows:
-        raise InvalidToken("Every grant behind this access token was revoked.")
+        raise InvalidToken(
+            "Every grant behind this access token was revoked, or the refresh chain it was "
+            "issued from has ended."
+        )
     order = {grant_id: index for index, grant_id in enumerate(claims.grant_ids)}
     slugs = await _slugs(conn, [row.organization_id for row in rows])
     held = frozenset(claims.scope)

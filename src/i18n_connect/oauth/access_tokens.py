@@ -2,8 +2,9 @@
 
 Claims: ``iss``, ``sub`` (the user), ``aud`` (the partner API or, when the
 client asked for it with ``resource``, the MCP server — RFC 8707), ``client_id``,
-``scope``, ``iat``, ``exp`` (30 minutes), ``jti`` and ``grant_ids`` (every grant
-the token covers).
+``scope``, ``iat``, ``exp`` (30 minutes), ``jti``, ``grant_ids`` (every grant
+the token covers) and ``chains`` (grant id → the refresh chain it was issued
+from: every database check of the token refuses a grant whose chain has ended).
 
 Verification (RFC 9068 §4, RFC 8725 §3) accepts exactly one shape: a compact
 JWS of at most 8 KB whose protected header has only ``alg: ES256``, the
@@ -18,8 +19,8 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -59,6 +60,7 @@ class AccessTokenClaims:
     iat: int
     exp: int
     jti: str
+    chains: Mapping[str, str] = field(default_factory=dict)  # grant id -> refresh chain id
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,7 @@ class AccessTokens:
         scope: Sequence[str],
         grant_ids: Sequence[str],
         audience: str,
+        chains: Mapping[str, str] | None = None,
     ) -> IssuedAccessToken:
         """Sign a token for the user, the client and the grants it covers."""
         key = await self._keys.signing_key()
@@ -126,8 +129,9 @@ class AccessTokens:
             iat=now,
             exp=now + self._lifetime,
             jti=new_id("atk"),
+            chains=dict(chains or {}),
         )
-        payload = {
+        payload: dict[str, Any] = {
             "iss": self._issuer,
             "sub": claims.sub,
             "aud": claims.aud,
@@ -138,6 +142,8 @@ class AccessTokens:
             "jti": claims.jti,
             "grant_ids": list(claims.grant_ids),
         }
+        if claims.chains:
+            payload["chains"] = dict(claims.chains)
         header = {"alg": ALGORITHM, "typ": TOKEN_TYPE, "kid": key.kid}
         body = json.dumps(payload, separators=(",", ":"))
         token = jws.serialize_compact(header, body, key.private, registry=self._registry)
@@ -220,6 +226,12 @@ class AccessTokens:
             raise InvalidToken(log_detail="scope or grant_ids malformed")
         if not all(isinstance(grant_id, str) for grant_id in grant_ids):
             raise InvalidToken(log_detail="grant_ids malformed")
+        chains = claims.get("chains", {})
+        if not isinstance(chains, dict) or not all(
+            grant_id in grant_ids and isinstance(chain_id, str)
+            for grant_id, chain_id in chains.items()
+        ):
+            raise InvalidToken(log_detail="chains malformed")
         return AccessTokenClaims(
             sub=_string(claims, "sub"),
             client_id=_string(claims, "client_id"),
@@ -229,4 +241,5 @@ class AccessTokens:
             iat=_integer(claims, "iat"),
             exp=_integer(claims, "exp"),
             jti=_string(claims, "jti"),
+            chains=chains,
         )

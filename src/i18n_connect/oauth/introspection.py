@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import InvalidToken
 from i18n_connect.oauth.access_tokens import AccessTokenClaims, AccessTokens
+from i18n_connect.oauth.chains import revoked_chain
 from i18n_connect.services import Services
 from i18n_connect.storage.oauth_tables import grants, installation_tokens, refresh_tokens
 
@@ -152,6 +153,7 @@ async def _access_token(
                 grants.c.client_id == client_id,
                 grants.c.user_id == claims.sub,
                 grants.c.revoked_at.is_(None),
+                ~revoked_chain(grants.c.id, list(claims.chains.values())),
             )
         )
     ).all()

@@ -1,13 +1,17 @@
 """Refresh tokens: issuance and rotation with reuse detection (RFC 6749 §6, §10.4;
 OAuth 2.0 Security BCP, RFC 9700 §4.14.2).
 
-Every use returns a successor; the presented token is marked used. A client
-that lost the response may present the token it just used again, as long as
-its successor has never been used: the unused successor is revoked and a new
-one issued. Presenting any other used or revoked token of the grant is reuse:
-every refresh token of the grant is revoked and ``token.refresh_reuse`` is
-audited. The refresh token's scope never changes (RFC 6749 §6); a narrower
-``scope`` only narrows the access token.
+Every use returns a successor; the presented token is marked used. The
+successor is derived from the presented token (`Successors`: an HMAC under a
+key of the server secret), so presenting a used token again can return the
+*same* successor without storing it: while that successor is unused (a client
+that lost the response retries), and — within the grace window after the first
+use — the chain's newest token however far it moved, so that two holders of
+one token (two instances of a partner server) converge on one chain. Anything
+else is reuse: the token's chain ends (`oauth.chains`: its refresh, access and
+installation tokens) and ``token.refresh_reuse`` is audited. Other chains of
+the grant (other devices) are untouched. The refresh token's scope never
+changes (RFC 6749 §6); a narrower ``scope`` only narrows the access token.
 
 Each step is a conditional update inside the caller's transaction, so two
 concurrent refreshes of one token can never leave two live tokens. A refusal
@@ -17,20 +21,24 @@ the edge commits the revocation before it answers with the error.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit, grants
 from i18n_connect.errors import InvalidGrant, InvalidScope, ProtocolError
 from i18n_connect.ids import SecretHasher, new_id, new_secret
+from i18n_connect.oauth import chains
 from i18n_connect.platform.organizations import ADMIN_ROLES
 from i18n_connect.scopes import parse_scope
 from i18n_connect.storage.oauth_tables import grants as grants_table
-from i18n_connect.storage.oauth_tables import refresh_tokens
+from i18n_connect.storage.oauth_tables import refresh_chains, refresh_tokens
 from i18n_connect.storage.statements import Statement
 from i18n_connect.storage.tables import memberships
 
@@ -38,16 +46,31 @@ __all__ = [
     "REFRESH_TOKEN_LIFETIME",
     "GrantRef",
     "Rotated",
+    "Successors",
     "claim_live_grants",
     "issue_refresh_token",
-    "replace_chain",
     "rotate",
+    "start_chain",
     "touch_grant",
 ]
 
 REFRESH_TOKEN_LIFETIME = timedelta(days=30)
 _MAX_TOKEN_LENGTH = 200
 _ATTEMPTS = 3  # retries of a lost race with a concurrent refresh of the same token
+_MAX_WALK = 8  # successors followed from a token presented again within the grace window
+_PREFIX = "rt_"
+
+
+class Successors:
+    """The successor of a refresh token: ``rt_`` + HMAC-SHA-256(key, token), as unguessable
+    as a random token to anyone without the server secret, and the same every time."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def of(self, token: str) -> str:
+        digest = hmac.new(self._key, token.encode(), hashlib.sha256).digest()
+        return _PREFIX + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,15 +88,13 @@ class GrantRef:
 class Rotated:
     refresh_token: str
     grant: GrantRef
+    chain_id: str
     scope: tuple[str, ...]  # of the access token to issue (possibly narrowed)
     refresh_scope: str  # of the refresh token: never changes along the chain
     resource: str | None
 
 
 _INSERT_TOKEN = Statement.insert(refresh_tokens)
-_DELETE_CHAIN = Statement(
-    delete(refresh_tokens).where(refresh_tokens.c.grant_id == bindparam("grant_id"))
-)
 _TOUCH_GRANT = Statement(
     update(grants_table)
     .where(grants_table.c.id == bindparam("id"))
@@ -97,23 +118,25 @@ _CLAIM_GRANT = Statement(
     )
 )
 _TOKEN_BY_ID = Statement(select(refresh_tokens).where(refresh_tokens.c.id == bindparam("id")))
-_LIVE_CHILD = Statement(
-    select(refresh_tokens).where(
-        refresh_tokens.c.grant_id == bindparam("grant_id"),
-        refresh_tokens.c.parent_id == bindparam("parent_id"),
+_TOKEN_BY_HASH = Statement(
+    select(refresh_tokens).where(refresh_tokens.c.token_hash == bindparam("token_hash"))
+)
+_CHAIN_END_REASON = Statement(
+    select(refresh_chains.c.revoked_reason).where(refresh_chains.c.id == bindparam("id"))
+)
+_MARK_USED = Statement(
+    update(refresh_tokens)
+    .where(
+        refresh_tokens.c.id == bindparam("id"),
+        refresh_tokens.c.used_at.is_(None),
         refresh_tokens.c.revoked_at.is_(None),
     )
+    .values(used_at=bindparam("now"))
 )
-_FRESH = (
-    refresh_tokens.c.id == bindparam("id"),
-    refresh_tokens.c.used_at.is_(None),
-    refresh_tokens.c.revoked_at.is_(None),
-)
-_MARK_USED = Statement(update(refresh_tokens).where(*_FRESH).values(used_at=bindparam("now")))
-_MARK_REVOKED = Statement(update(refresh_tokens).where(*_FRESH).values(revoked_at=bindparam("now")))
 _TOKEN_WITH_GRANT = Statement(
     select(
         refresh_tokens,
+        refresh_chains.c.revoked_reason.label("chain_end_reason"),
         grants_table.c.user_id,
         grants_table.c.client_id.label("grant_client_id"),
         grants_table.c.organization_id,
@@ -122,7 +145,9 @@ _TOKEN_WITH_GRANT = Statement(
         memberships.c.role,
     )
     .select_from(
-        refresh_tokens.join(grants_table, grants_table.c.id == refresh_tokens.c.grant_id).outerjoin(
+        refresh_tokens.join(refresh_chains, refresh_chains.c.id == refresh_tokens.c.chain_id)
+        .join(grants_table, grants_table.c.id == refresh_tokens.c.grant_id)
+        .outerjoin(
             memberships,
             and_(
                 memberships.c.organization_id == grants_table.c.organization_id,
@@ -142,16 +167,23 @@ async def issue_refresh_token(
     resource: str | None,
     now: datetime,
     hasher: SecretHasher,
+    chain_id: str | None = None,
     code_id: str | None = None,
     parent_id: str | None = None,
+    token: str | None = None,
 ) -> str:
-    """Store a new refresh token of the grant and return it (the only time it exists)."""
-    token = new_secret("rt_")
+    """Store a refresh token of the chain — ``token``, or a new random one — and return it
+    (its plaintext is never stored). Without ``chain_id`` the token starts a chain of its
+    own, outside the per-grant limit that `start_chain` keeps (seeding and tools)."""
+    token = token or new_secret(_PREFIX)
+    if chain_id is None:
+        chain_id = await chains.new_chain(conn, grant_id, code_id=code_id, now=now)
     await _INSERT_TOKEN.rowcount(
         conn,
         id=new_id("rtk"),
         token_hash=hasher.hash(token),
         grant_id=grant_id,
+        chain_id=chain_id,
         code_id=code_id,
         parent_id=parent_id,
         scope=scope,
@@ -164,27 +196,33 @@ async def issue_refresh_token(
     return token
 
 
-async def replace_chain(
+async def start_chain(
     conn: AsyncConnection,
+    grant: Any,
     *,
-    grant_id: str,
     scope: str,
     resource: str | None,
+    code_id: str | None,
+    chains_per_grant: int,
     now: datetime,
     hasher: SecretHasher,
-    code_id: str,
-) -> str:
-    """Start the grant's one refresh chain from a code, dropping any older chain of it."""
-    await _DELETE_CHAIN.rowcount(conn, grant_id=grant_id)
-    return await issue_refresh_token(
+) -> tuple[str, str]:
+    """A new chain of the grant for one code exchange (one device), and its first refresh
+    token; the grant's other chains stay, up to ``chains_per_grant`` (`chains.start_chain`)."""
+    chain_id = await chains.start_chain(
+        conn, grant, code_id=code_id, limit=chains_per_grant, now=now
+    )
+    token = await issue_refresh_token(
         conn,
-        grant_id=grant_id,
+        grant_id=grant.id,
+        chain_id=chain_id,
         scope=scope,
         resource=resource,
         now=now,
         hasher=hasher,
         code_id=code_id,
     )
+    return chain_id, token
 
 
 async def touch_grant(conn: AsyncConnection, grant_id: str, *, now: datetime) -> None:
@@ -222,23 +260,13 @@ async def claim_live_grants(
     return claimed
 
 
-async def _row_by_id(conn: AsyncConnection, token_id: str) -> Any:
-    return await _TOKEN_BY_ID.one(conn, id=token_id)
-
-
-async def _live_child(conn: AsyncConnection, row: Any) -> Any:
-    """The successor of ``row`` that is not revoked (looked up through the grant's index)."""
-    return await _LIVE_CHILD.first(conn, grant_id=row.grant_id, parent_id=row.id)
-
-
-async def _revoke_chain(
+async def _reuse(
     conn: AsyncConnection, row: Any, grant: GrantRef, *, now: datetime
 ) -> InvalidGrant:
-    await conn.execute(
-        update(refresh_tokens)
-        .where(refresh_tokens.c.grant_id == grant.id, refresh_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    """End the chain of ``row`` and audit the reuse (RFC 9700 §4.14.2)."""
+    if not await chains.end_chain(conn, row.chain_id, now=now, reason="reuse"):
+        reason = await _CHAIN_END_REASON.first(conn, id=row.chain_id)  # ended meanwhile
+        raise InvalidGrant(chains.REFUSALS[reason.revoked_reason if reason else "revoked"])
     await audit.record(
         conn,
         action="token.refresh_reuse",
@@ -248,45 +276,77 @@ async def _revoke_chain(
         client_id=grant.client_id,
         organization_id=grant.organization_id,
         grant_id=grant.id,
-        detail={"refresh_token_id": row.id},
+        detail={"refresh_token_id": row.id, "chain_id": row.chain_id},
     )
-    return InvalidGrant("The refresh token was already used; every token of this grant is revoked.")
+    return InvalidGrant(
+        "The refresh token was already used; every token issued from its chain "
+        "(refresh, access and installation tokens) is revoked. Authorize again."
+    )
 
 
-async def _claim_fresh(
-    conn: AsyncConnection, token_id: str, mark: Statement, *, now: datetime
-) -> bool:
-    """Mark the refresh token used or revoked only while it is neither (one conditional
-    UPDATE, so exactly one concurrent caller wins); whether this call did."""
-    return await mark.rowcount(conn, id=token_id, now=now) == 1
+async def _held_successor(
+    conn: AsyncConnection,
+    row: Any,
+    presented: str,
+    *,
+    now: datetime,
+    grace: timedelta,
+    successors: Successors,
+    hasher: SecretHasher,
+) -> str | None:
+    """What presenting the used token ``row`` again returns (see the module docstring):
+    ``None`` when that is reuse. Reads only: the successor already exists."""
+    within_grace = now < row.used_at + grace
+    token, parent = presented, row
+    for _ in range(_MAX_WALK):
+        token = successors.of(token)
+        child = await _TOKEN_BY_HASH.first(conn, token_hash=hasher.hash(token))
+        if child is None or child.parent_id != parent.id or child.revoked_at is not None:
+            return None
+        if child.used_at is None:
+            return token
+        if not within_grace:
+            return None
+        parent = child
+    return None
 
 
 async def _advance(
-    conn: AsyncConnection, row: Any, grant: GrantRef, *, now: datetime, hasher: SecretHasher
+    conn: AsyncConnection,
+    row: Any,
+    presented: str,
+    grant: GrantRef,
+    *,
+    now: datetime,
+    grace: timedelta,
+    successors: Successors,
+    hasher: SecretHasher,
 ) -> str | InvalidGrant:
-    """Rotate ``row``: a successor, or the reuse error once the chain is revoked."""
+    """Rotate ``row``: its successor, or the reuse error once its chain has ended."""
     for _ in range(_ATTEMPTS):
-        if row.revoked_at is not None:
-            return await _revoke_chain(conn, row, grant, now=now)
-        if row.used_at is None:
-            won = await _claim_fresh(conn, row.id, _MARK_USED, now=now)
-        else:  # a retry after a lost response: only while the successor is still unused
-            child = await _live_child(conn, row)
-            if child is None or child.used_at is not None:
-                return await _revoke_chain(conn, row, grant, now=now)
-            won = await _claim_fresh(conn, child.id, _MARK_REVOKED, now=now)
-        if won:
+        if row.revoked_at is not None:  # its chain ended meanwhile, or a retired retry
+            return await _reuse(conn, row, grant, now=now)
+        if row.used_at is not None:
+            held = await _held_successor(
+                conn, row, presented, now=now, grace=grace, successors=successors, hasher=hasher
+            )
+            return held if held is not None else await _reuse(conn, row, grant, now=now)
+        if await _MARK_USED.rowcount(conn, id=row.id, now=now) == 1:
             return await issue_refresh_token(
                 conn,
                 grant_id=grant.id,
+                chain_id=row.chain_id,
                 scope=row.scope,
                 resource=row.resource,
                 now=now,
                 hasher=hasher,
                 code_id=row.code_id,
                 parent_id=row.id,
+                token=successors.of(presented),
             )
-        row = await _row_by_id(conn, row.id)  # a concurrent refresh moved first: look again
+        row = await _TOKEN_BY_ID.first(conn, id=row.id)  # a concurrent refresh moved first
+        if row is None:  # its chain was revoked (RFC 7009) meanwhile
+            raise InvalidGrant("Unknown refresh token.")
     return InvalidGrant("The refresh token is being used concurrently; retry.")
 
 
@@ -309,6 +369,8 @@ async def rotate(
     refresh_token: str,
     requested_scope: str | None,
     now: datetime,
+    grace: timedelta,
+    successors: Successors,
     hasher: SecretHasher,
 ) -> Rotated | ProtocolError:
     """Exchange a refresh token for its successor (see the module docstring).
@@ -325,6 +387,8 @@ async def rotate(
         raise InvalidGrant("The refresh token was issued to another client.")
     if row.grant_revoked_at is not None:
         raise InvalidGrant("The grant was revoked.")
+    if row.chain_end_reason is not None:
+        raise InvalidGrant(chains.REFUSALS[row.chain_end_reason])
     if row.expires_at <= now:
         raise InvalidGrant("The refresh token has expired.")
     grant = GrantRef(
@@ -343,12 +407,22 @@ async def rotate(
             "The user no longer administers the organization; the grant is revoked."
         )
     await touch_grant(conn, grant.id, now=now)  # and lock it, before the chain changes
-    successor = await _advance(conn, row, grant, now=now, hasher=hasher)
+    successor = await _advance(
+        conn,
+        row,
+        refresh_token,
+        grant,
+        now=now,
+        grace=grace,
+        successors=successors,
+        hasher=hasher,
+    )
     if isinstance(successor, ProtocolError):
         return successor
     return Rotated(
         refresh_token=successor,
         grant=grant,
+        chain_id=row.chain_id,
         scope=scope,
         refresh_scope=row.scope,
         resource=row.resource,

@@ -10,6 +10,10 @@ code's grants, and with them every token issued from it; a replay that fails
 client authentication or PKCE changes nothing. The response carries one
 refresh token per grant and one access token covering all of them.
 
+Each code exchange starts a new refresh chain per grant (one per device that
+connected, `oauth.chains`); the grant's other chains stay. The access token
+names its chain per grant, so ending a chain stops its access tokens too.
+
 ``refresh_token``: rotation with reuse detection, in `oauth.refresh`.
 
 A refusal whose side effects must persist (code replay, refresh reuse, lost
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -160,16 +165,18 @@ async def _authorization_code(
         raise InvalidGrant("A grant of this authorization was revoked.")
     code_scope = set(code.scope.split())
     issued = []
+    chains: dict[str, str] = {}
     for grant in live:
         scope = format_scope(code_scope.intersection(grant.scope))
-        token = await refresh.replace_chain(
+        chains[grant.id], token = await refresh.start_chain(
             conn,
-            grant_id=grant.id,
+            grant,
             scope=scope,
             resource=audience,
+            code_id=code.id,
+            chains_per_grant=services.settings.refresh_chains_per_grant,
             now=now,
             hasher=services.hasher,
-            code_id=code.id,
         )
         issued.append(GrantTokens(grant.id, grant.organization_id, token, scope))
     covered = {name for entry in issued for name in entry.scope.split()}
@@ -179,6 +186,7 @@ async def _authorization_code(
         scope=[name for name in CATALOG if name in covered],
         grant_ids=[entry.grant_id for entry in issued],
         audience=audience,
+        chains=chains,
     )
     return TokenResponse(access.token, access.expires_in, format_scope(covered), tuple(issued))
 
@@ -238,6 +246,8 @@ async def _refresh_token(
         refresh_token=presented,
         requested_scope=params.get("scope"),
         now=services.clock.now(),
+        grace=timedelta(seconds=services.settings.refresh_grace_seconds),
+        successors=services.successors,
         hasher=services.hasher,
     )
     if isinstance(rotated, ProtocolError):
@@ -249,6 +259,7 @@ async def _refresh_token(
         scope=rotated.scope,
         grant_ids=[rotated.grant.id],
         audience=audience,
+        chains={rotated.grant.id: rotated.chain_id},
     )
     entry = GrantTokens(
         rotated.grant.id,

@@ -25,6 +25,7 @@ __all__ = [
     "grants",
     "installation_tokens",
     "oauth_clients",
+    "refresh_chains",
     "refresh_tokens",
     "signing_keys",
 ]
@@ -122,12 +123,26 @@ authorization_codes = Table(
     Index(None, "expires_at"),
 )
 
+# One per code exchange and grant: a device's rotation chain, ended on its own.
+refresh_chains = Table(
+    "refresh_chains",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("grant_id", ID, ForeignKey("grants.id", ondelete="CASCADE"), nullable=False),
+    Column("code_id", ID, nullable=True),  # the code exchange that started it
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("revoked_reason", String(16), nullable=True),  # reuse | revoked | limit
+    Index(None, "grant_id"),
+)
+
 refresh_tokens = Table(
     "refresh_tokens",
     metadata,
     Column("id", ID, primary_key=True),
     Column("token_hash", HASH, nullable=False, unique=True),
     Column("grant_id", ID, ForeignKey("grants.id", ondelete="CASCADE"), nullable=False),
+    Column("chain_id", ID, ForeignKey("refresh_chains.id", ondelete="CASCADE"), nullable=False),
     Column("code_id", ID, nullable=True),  # the code it was issued from, for replay revocation
     Column("parent_id", ID, nullable=True),  # the token it rotated from
     Column("scope", Text, nullable=False),
@@ -138,6 +153,7 @@ refresh_tokens = Table(
     Column("revoked_at", UtcDateTime, nullable=True),
     Index(None, "grant_id"),
     Index(None, "code_id"),
+    Index(None, "chain_id"),
 )
 
 installation_tokens = Table(
@@ -147,6 +163,7 @@ installation_tokens = Table(
     Column("token_hash", HASH, nullable=False, unique=True),
     Column("grant_id", ID, ForeignKey("grants.id", ondelete="CASCADE"), nullable=False),
     Column("organization_id", ID, nullable=False),
+    Column("chain_id", ID, nullable=True),  # of the access token it was minted with
     Column("project_ids", JSON, nullable=False),  # [] = every project
     Column("scope", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
@@ -154,6 +171,7 @@ installation_tokens = Table(
     Column("revoked_at", UtcDateTime, nullable=True),
     Index(None, "grant_id"),
     Index(None, "expires_at"),
+    Index(None, "chain_id"),
 )
 
 signing_keys = Table(
