@@ -158,16 +158,11 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     return _Compiled(state.statement, names, literals, bind, result, namedtuple("Row", keys))
 
 
-# asyncpg reports SQLSTATEs; SQLAlchemy's exception classes follow PEP 249 (by SQLSTATE class).
+# The classes SQLAlchemy's asyncpg adapter raises, by SQLSTATE class; any other server error
+# is a plain `DBAPIError`, as there.
 _SQLSTATE_CLASSES: dict[str, type[DBAPIError]] = {
-    "08": exc.OperationalError,  # connection exception
-    "0A": exc.NotSupportedError,
-    "22": exc.DataError,
     "23": exc.IntegrityError,
-    "40": exc.OperationalError,  # serialization failure, deadlock
     "42": exc.ProgrammingError,
-    "53": exc.OperationalError,  # insufficient resources
-    "57": exc.OperationalError,  # operator intervention: shutdown, cancelled
     "XX": exc.InternalError,
 }
 
@@ -179,14 +174,17 @@ def translated(error: BaseException, sql: str, args: Sequence[Any], driver: Any)
         cls = getattr(exc, type(error).__name__, DBAPIError)
         return cls(sql, list(args), error)
     lost = isinstance(driver, asyncpg.Connection) and driver.is_closed()
+    lost = lost or isinstance(error, asyncpg.PostgresConnectionError)
     state = getattr(error, "sqlstate", None) or ""
     if isinstance(error, asyncpg.PostgresError):
-        cls = _SQLSTATE_CLASSES.get(state[:2], exc.DatabaseError)
+        cls = _SQLSTATE_CLASSES.get(state[:2], DBAPIError)
     elif isinstance(error, asyncpg.InterfaceError):
         cls = exc.InterfaceError
     else:  # OSError, ConnectionError, TimeoutError: the connection itself failed
         cls, lost = exc.OperationalError, True
-    return cls(sql, list(args), error, connection_invalidated=lost or state.startswith("08"))
+    return cls(
+        sql, list(args), error, connection_invalidated=lost or state.startswith(("08", "57P"))
+    )
 
 
 class _SQLite:
