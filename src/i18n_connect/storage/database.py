@@ -1,14 +1,14 @@
 """The database handle: one async engine, one transaction per unit of work.
 
-SQLite runs through aiosqlite in WAL mode with foreign keys on and a busy timeout;
-write transactions start with ``BEGIN IMMEDIATE`` so that two writers queue on the
-lock instead of failing when a read lock would have to be upgraded, and this
-process's writers take turns on an asyncio lock before they begin, so they never
-poll the file lock. PostgreSQL runs through asyncpg under READ COMMITTED, where a
-conditional ``UPDATE … WHERE consumed_at IS NULL`` lets exactly one concurrent
-caller win. The transaction belongs to the driver: SQLAlchemy's connections run in
-AUTOCOMMIT, and `Database.transaction` begins and ends asyncpg's public
-``Connection.transaction()``, so Core statements and the driver-level hot-path
+SQLite runs through aiosqlite (hot statements inline, `sqlite_connections`) in WAL mode
+with foreign keys on and a busy timeout; write transactions start with ``BEGIN
+IMMEDIATE`` so that two writers queue on the lock instead of failing when a read lock
+would have to be upgraded, and this process's writers take turns on an asyncio lock
+before they begin, so they never poll the file lock. PostgreSQL runs through asyncpg
+under READ COMMITTED, where a conditional ``UPDATE … WHERE consumed_at IS NULL`` lets
+exactly one concurrent caller win. The transaction belongs to the driver: SQLAlchemy's
+connections run in AUTOCOMMIT, and `Database.transaction` begins and ends asyncpg's
+public ``Connection.transaction()``, so Core statements and the driver-level hot-path
 statements (`statements`) share it.
 """
 
@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from i18n_connect.storage import statements
 from i18n_connect.storage.checkpointer import Checkpointer
 from i18n_connect.storage.parking import Parking
+from i18n_connect.storage.sqlite_connections import connector, sqlite3_of
 
 __all__ = ["Database", "async_url", "sqlite_file"]
 
@@ -64,7 +65,9 @@ class Database:
         self.url = async_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         options: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
-        if not self.is_sqlite:  # the driver's transaction is the only one (`_asyncpg_transaction`)
+        if self.is_sqlite:
+            options.update(async_creator=connector(self.url.database or ":memory:"))
+        else:  # the driver's transaction is the only one (`_asyncpg_transaction`)
             options.update(isolation_level="AUTOCOMMIT")
         in_memory = self.url.database in _IN_MEMORY
         if not in_memory:  # a queue pool, not a static one
@@ -178,7 +181,7 @@ def _reusable(conn: AsyncConnection, failure: BaseException | None) -> bool:
         return False
     driver = statements.driver_of(conn)
     if isinstance(driver, aiosqlite.Connection):
-        return not driver.in_transaction
+        return not sqlite3_of(driver).in_transaction
     return not driver.is_closed() and not driver.is_in_transaction()
 
 
@@ -227,28 +230,29 @@ async def _on_driver(driver: Any, sql: str, step: Callable[[], Awaitable[None]])
 
 @asynccontextmanager
 async def _sqlite_transaction(conn: AsyncConnection, readonly: bool) -> AsyncIterator[None]:
-    """BEGIN and COMMIT on aiosqlite, skipping SQLAlchemy's async transaction. If a Core
-    statement inside autobegins SQLAlchemy's transaction, the begin hook finds this one
-    open, and SQLAlchemy's commit or rollback ends both."""
-    driver: aiosqlite.Connection = statements.driver_of(conn)
-    await _sqlite_statement(driver, "BEGIN" if readonly else "BEGIN IMMEDIATE")
+    """BEGIN and COMMIT inline on the ``sqlite3`` connection (`sqlite_connections`), skipping
+    SQLAlchemy's async transaction. If a Core statement inside autobegins SQLAlchemy's
+    transaction, the begin hook finds this one open, and SQLAlchemy's commit or rollback
+    ends both."""
+    driver = sqlite3_of(statements.driver_of(conn))
+    _sqlite_statement(driver, "BEGIN" if readonly else "BEGIN IMMEDIATE")
     try:
         yield
     except BaseException:
         if conn.in_transaction():
             await conn.rollback()
         elif driver.in_transaction:
-            await _sqlite_statement(driver, "ROLLBACK")
+            _sqlite_statement(driver, "ROLLBACK")
         raise
     if conn.in_transaction():
         await conn.commit()
     elif driver.in_transaction:  # not already ended by the block itself
-        await _sqlite_statement(driver, "COMMIT")
+        _sqlite_statement(driver, "COMMIT")
 
 
-async def _sqlite_statement(driver: aiosqlite.Connection, sql: str) -> None:
+def _sqlite_statement(driver: sqlite3.Connection, sql: str) -> None:
     try:
-        await driver.execute_fetchall(sql)
+        driver.execute(sql)
     except sqlite3.Error as exc:
         raise statements.translated(exc, sql, (), driver) from exc
 
@@ -256,7 +260,6 @@ async def _sqlite_statement(driver: aiosqlite.Connection, sql: str) -> None:
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -267,7 +270,6 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         """Outside `Database.transaction` (pings, migrations): a write transaction."""
-        if not conn.connection.driver_connection.in_transaction:  # else `_sqlite_transaction`
-            cursor = conn.connection.cursor()  # the PEP 249 cursor SQLAlchemy adapts
-            cursor.execute("BEGIN IMMEDIATE")
-            cursor.close()
+        driver = sqlite3_of(conn.connection.driver_connection)
+        if not driver.in_transaction:  # else begun by `_sqlite_transaction`
+            driver.execute("BEGIN IMMEDIATE")

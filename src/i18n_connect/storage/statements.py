@@ -15,7 +15,8 @@ Only public, documented interfaces are used: SQLAlchemy's
 ``SQLCompiler.construct_expanded_state`` gives the final SQL and the parameter
 order, ``SQLCompiler.binds`` each parameter's type and so its bind processor; the statement
 runs through asyncpg's ``Connection.fetch``/``execute`` (prepared and cached by
-SQL text) or aiosqlite's ``execute``, on the connection SQLAlchemy checked out
+SQL text) or on the ``sqlite3`` connection under aiosqlite (`sqlite_connections`),
+on the connection SQLAlchemy checked out
 (``PoolProxiedConnection.driver_connection``) and inside the transaction that
 `Database.transaction` began on that driver connection.
 
@@ -40,6 +41,8 @@ from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from i18n_connect.storage.sqlite_connections import sqlite3_of
 
 __all__ = ["Statement", "driver_of", "translated"]
 
@@ -188,27 +191,25 @@ def translated(error: BaseException, sql: str, args: Sequence[Any], driver: Any)
 
 
 class _SQLite:
-    """Statements on the aiosqlite connection, through its public ``execute``."""
+    """Statements on the ``sqlite3`` connection under aiosqlite, inline on the event loop
+    (see `sqlite_connections`)."""
 
     __slots__ = ("_conn",)
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
     async def fetch(self, sql: str, args: list[Any]) -> list[Any]:
         try:
-            return list(await self._conn.execute_fetchall(sql, args))
+            return self._conn.execute(sql, args).fetchall()
         except sqlite3.Error as error:
             raise translated(error, sql, args, self._conn) from error
 
     async def execute(self, sql: str, args: list[Any]) -> int:
         try:
-            cursor = await self._conn.execute(sql, args)
+            return self._conn.execute(sql, args).rowcount
         except sqlite3.Error as error:
             raise translated(error, sql, args, self._conn) from error
-        changed = cursor.rowcount
-        await cursor.close()
-        return changed
 
 
 class _Asyncpg:
@@ -246,5 +247,5 @@ def driver_of(conn: AsyncConnection) -> Any:
 def _driver(conn: AsyncConnection) -> _SQLite | _Asyncpg:
     driver = driver_of(conn)
     if isinstance(driver, aiosqlite.Connection):
-        return _SQLite(driver)
+        return _SQLite(sqlite3_of(driver))
     return _Asyncpg(driver)
