@@ -22,7 +22,6 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import aiosqlite
-import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -39,7 +38,6 @@ _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
 _IN_MEMORY = (None, "", ":memory:")
 _POOL_TIMEOUT_SECONDS = 5.0
-_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
 def async_url(url: str) -> URL:
@@ -206,7 +204,7 @@ async def _asyncpg_transaction(conn: AsyncConnection, readonly: bool) -> AsyncIt
     try:
         transaction = driver.transaction(isolation="read_committed", readonly=readonly)
         await transaction.start()
-    except _DRIVER_ERRORS as exc:
+    except statements.ASYNCPG_ERRORS as exc:
         raise statements.translated(exc, "BEGIN", (), driver) from exc
     try:
         yield
@@ -224,7 +222,7 @@ async def _asyncpg_transaction(conn: AsyncConnection, readonly: bool) -> AsyncIt
 async def _on_driver(driver: Any, sql: str, step: Callable[[], Awaitable[None]]) -> None:
     try:
         await step()
-    except _DRIVER_ERRORS as exc:
+    except statements.ASYNCPG_ERRORS as exc:
         raise statements.translated(exc, sql, (), driver) from exc
 
 

@@ -13,10 +13,10 @@ would give them, with named-tuple rows.
 
 Only public, documented interfaces are used: SQLAlchemy's
 ``SQLCompiler.construct_expanded_state`` gives the final SQL and the parameter
-order, ``SQLCompiler.binds`` each parameter's type and so its bind processor; the statement
-runs through asyncpg's ``Connection.fetch``/``execute`` (prepared and cached by
-SQL text) or on the ``sqlite3`` connection under aiosqlite (`sqlite_connections`),
-on the connection SQLAlchemy checked out
+order, ``SQLCompiler.binds`` each parameter's type and so its bind processor; the
+statement runs through asyncpg's ``Connection.fetch``/``execute`` (prepared and
+cached by SQL text) or on the ``sqlite3`` connection under aiosqlite
+(`sqlite_connections`), on the connection SQLAlchemy checked out
 (``PoolProxiedConnection.driver_connection``) and inside the transaction that
 `Database.transaction` began on that driver connection.
 
@@ -44,7 +44,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from i18n_connect.storage.sqlite_connections import sqlite3_of
 
-__all__ = ["Statement", "driver_of", "translated"]
+__all__ = ["ASYNCPG_ERRORS", "Statement", "driver_of", "translated"]
 
 _Processors = tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, processor), if any
 
@@ -161,6 +161,8 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     return _Compiled(state.statement, names, literals, bind, result, namedtuple("Row", keys))
 
 
+ASYNCPG_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
 # The classes SQLAlchemy's asyncpg adapter raises, by SQLSTATE class; any other server error
 # is a plain `DBAPIError`, as there.
 _SQLSTATE_CLASSES: dict[str, type[DBAPIError]] = {
@@ -224,13 +226,13 @@ class _Asyncpg:
     async def fetch(self, sql: str, args: list[Any]) -> list[Any]:
         try:
             return await self._conn.fetch(sql, *args)  # type: ignore[no-any-return]
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+        except ASYNCPG_ERRORS as error:
             raise translated(error, sql, args, self._conn) from error
 
     async def execute(self, sql: str, args: list[Any]) -> int:
         try:
             status: str = await self._conn.execute(sql, *args)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+        except ASYNCPG_ERRORS as error:
             raise translated(error, sql, args, self._conn) from error
         return int(status.rsplit(" ", 1)[-1])  # "UPDATE 3"
 
