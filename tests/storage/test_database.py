@@ -52,7 +52,7 @@ async def test_an_ordinary_failure_rolls_back_and_keeps_the_connection(db: Datab
 
 
 async def test_a_database_failure_closes_the_connection(db: Database) -> None:
-    """Closed, not parked: it goes back to the pool, whose pre-ping vets it (PostgreSQL)."""
+    """Closed, not parked: back to the pool on SQLite, invalidated on PostgreSQL."""
     first = await _connection_of(db)
     with pytest.raises(Exception) as raised:
         async with db.transaction() as conn:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -113,7 +113,7 @@ class Database:
             finally:
                 reusable = _reusable(conn, failure)
                 if not reusable and not self.is_sqlite:
-                    await _discard_if_unsettled(conn)
+                    await _discard(conn)
                 await parking.give_back(
                     conn,
                     reusable=reusable,
@@ -183,14 +183,11 @@ def _reusable(conn: AsyncConnection, failure: BaseException | None) -> bool:
     return not driver.is_closed() and not driver.is_in_transaction()
 
 
-async def _discard_if_unsettled(conn: AsyncConnection) -> None:
-    """A PostgreSQL connection whose transaction may still be open (a cancelled commit or
-    rollback) or whose server is gone is invalidated, not pooled: the pool's reset sees
-    only SQLAlchemy's side, which runs in AUTOCOMMIT."""
-    if conn.closed or conn.invalidated:
-        return
-    driver = statements.driver_of(conn)
-    if driver.is_closed() or driver.is_in_transaction():
+async def _discard(conn: AsyncConnection) -> None:
+    """A PostgreSQL connection that ended badly is invalidated, not pooled: an interrupted
+    driver call may leave its transaction open or its protocol mid-operation, and the pool's
+    reset sees only SQLAlchemy's side, which runs in AUTOCOMMIT."""
+    if not conn.closed and not conn.invalidated:
         await conn.invalidate()
 
 
@@ -211,19 +208,17 @@ async def _asyncpg_transaction(conn: AsyncConnection, readonly: bool) -> AsyncIt
     except BaseException:
         if conn.in_transaction():
             await conn.rollback()
-        if not driver.is_closed():
-            await _on_driver(driver, "ROLLBACK", transaction.rollback)
+        try:
+            await transaction.rollback()
+        except statements.ASYNCPG_ERRORS:  # the block's own error is the one to report
+            await _discard(conn)
         raise
     if conn.in_transaction():
         await conn.commit()
-    await _on_driver(driver, "COMMIT", transaction.commit)
-
-
-async def _on_driver(driver: Any, sql: str, step: Callable[[], Awaitable[None]]) -> None:
     try:
-        await step()
+        await transaction.commit()
     except statements.ASYNCPG_ERRORS as exc:
-        raise statements.translated(exc, sql, (), driver) from exc
+        raise statements.translated(exc, "COMMIT", (), driver) from exc
 
 
 @asynccontextmanager

@@ -161,7 +161,12 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     return _Compiled(state.statement, names, literals, bind, result, namedtuple("Row", keys))
 
 
-ASYNCPG_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+ASYNCPG_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # e.g. a connection left mid-operation by a cancelled call
+    OSError,
+)
 
 # The classes SQLAlchemy's asyncpg adapter raises, by SQLSTATE class; any other server error
 # is a plain `DBAPIError`, as there.
@@ -185,6 +190,8 @@ def translated(error: BaseException, sql: str, args: Sequence[Any], driver: Any)
         cls = _SQLSTATE_CLASSES.get(state[:2], DBAPIError)
     elif isinstance(error, asyncpg.InterfaceError):
         cls = exc.InterfaceError
+    elif isinstance(error, asyncpg.InternalClientError):
+        cls, lost = exc.InternalError, True
     else:  # OSError, ConnectionError, TimeoutError: the connection itself failed
         cls, lost = exc.OperationalError, True
     return cls(
