@@ -17,7 +17,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from i18n_connect.storage import inline_sqlite
+from i18n_connect.storage.checkpointer import Checkpointer
 from i18n_connect.storage.database import Database
 
 
@@ -52,7 +52,7 @@ async def test_an_ordinary_failure_rolls_back_and_keeps_the_connection(db: Datab
 
 
 async def test_a_database_failure_closes_the_connection(db: Database) -> None:
-    """Closed, not parked: it goes back to the pool, whose pre-ping vets it (PostgreSQL)."""
+    """Closed, not parked: back to the pool on SQLite, invalidated on PostgreSQL."""
     first = await _connection_of(db)
     with pytest.raises(Exception) as raised:
         async with db.transaction() as conn:
@@ -143,7 +143,7 @@ def test_the_checkpointer_copies_the_wal_off_the_request_path(tmp_path: Path) ->
     writer.execute("PRAGMA journal_mode=WAL")
     writer.execute("PRAGMA wal_autocheckpoint=0")  # only the checkpointer may copy pages
     writer.execute("CREATE TABLE t (v BLOB)")
-    checkpointer = inline_sqlite.Checkpointer(str(path), interval=0.01)
+    checkpointer = Checkpointer(str(path), interval=0.01)
     try:
         for _ in range(50):
             writer.execute("INSERT INTO t VALUES (randomblob(8000))")

@@ -3,16 +3,17 @@ caller's transaction, with SQLAlchemy's exceptions, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
+from sqlalchemy.exc import DBAPIError, IntegrityError, MultipleResultsFound, NoResultFound
 
 from i18n_connect.storage.database import Database
 from i18n_connect.storage.oauth_tables import oauth_clients
-from i18n_connect.storage.statements import Statement
+from i18n_connect.storage.statements import Statement, driver_of
 from i18n_connect.storage.tables import audit_events, rate_counters
 
 NOW = datetime(2026, 5, 4, 3, 2, 1, 123456, tzinfo=UTC)
@@ -147,3 +148,55 @@ async def test_statements_of_variable_shape_are_refused(db: Database) -> None:
             await expanding.all(conn)
         with pytest.raises(TypeError, match="every column explicitly"):
             await with_default.rowcount(conn, action="x")
+
+
+async def test_a_savepoint_inside_the_transaction_keeps_it_usable(db: Database) -> None:
+    """``begin_nested`` emits SAVEPOINT inside the driver's transaction: a failed insert in it
+    is undone alone, and what came before commits."""
+    async with db.transaction() as conn:
+        await INSERT_CLIENT.rowcount(conn, **client_values("c1"))
+        with pytest.raises(IntegrityError):
+            async with conn.begin_nested():
+                await conn.execute(insert(oauth_clients).values(**client_values("c1")))
+        assert await STAMP.rowcount(conn, id="c1", now=NOW) == 1
+    async with db.transaction(readonly=True) as conn:
+        row = await CLIENT_BY_ID.one(conn, id="c1")
+    assert row.last_used_at == NOW
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_readonly_transaction_refuses_writes_on_postgres(db: Database) -> None:
+    with pytest.raises(DBAPIError, match="read-only"):
+        async with db.transaction(readonly=True) as conn:
+            await INSERT_CLIENT.rowcount(conn, **client_values("c1"))
+    with pytest.raises(DBAPIError, match="read-only"):
+        async with db.transaction(readonly=True) as conn:
+            await conn.execute(insert(oauth_clients).values(**client_values("c1")))
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_cancelled_transaction_leaves_no_open_transaction_behind(db: Database) -> None:
+    """Cancelled while the driver's transaction is open, and again as its rollback starts: no
+    pooled connection is left inside a transaction (SQLAlchemy's reset on return sees only
+    its own side, which runs in AUTOCOMMIT)."""
+    entered = asyncio.Event()
+
+    async def hold() -> None:
+        async with db.transaction() as conn:
+            await INSERT_CLIENT.rowcount(conn, **client_values("c1"))
+            entered.set()
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(hold())
+    await entered.wait()
+    task.cancel()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the block has ended; its ROLLBACK is on its way...
+    task.cancel()  # ...when that is cancelled too
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(3):
+        async with db.transaction() as conn:
+            assert await CLIENT_BY_ID.first(conn, id="c1") is None
+    async with db.engine.connect() as plain:  # every pooled connection, outside `Database`
+        assert not driver_of(plain).is_in_transaction()

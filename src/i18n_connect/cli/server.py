@@ -28,7 +28,7 @@ def serve(
     """Apply pending migrations, then serve HTTP."""
     import uvicorn
 
-    from i18n_connect.web.http_protocol import GuardedHttpToolsProtocol
+    from i18n_connect.web.http_protocol import GuardedHttpProtocol
 
     settings = load_settings(host, port)
     upgrade_database(settings)
@@ -38,7 +38,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        http=GuardedHttpToolsProtocol,  # bounded request heads, slow heads cut off
+        http=GuardedHttpProtocol,  # bounded request heads, slow heads cut off
         # The client address comes from X-Forwarded-For only behind a trusted proxy.
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,

@@ -1,29 +1,36 @@
 """The database handle: one async engine, one transaction per unit of work.
 
-SQLite runs in WAL mode with foreign keys on and a busy timeout; write
-transactions start with ``BEGIN IMMEDIATE`` so that two writers queue on the lock
-instead of failing when a read lock would have to be upgraded. A file database
-is driven inline on the event loop (`inline_sqlite`), and this process's writers
-take turns on an asyncio lock before they begin, so they never poll the file lock.
-PostgreSQL runs through asyncpg under READ COMMITTED, where a conditional
-``UPDATE … WHERE consumed_at IS NULL`` lets exactly one concurrent caller win.
+SQLite runs through aiosqlite (hot statements inline, `sqlite_connections`) in WAL mode
+with foreign keys on and a busy timeout; write transactions start with ``BEGIN
+IMMEDIATE`` so that two writers queue on the lock instead of failing when a read lock
+would have to be upgraded, and this process's writers take turns on an asyncio lock
+before they begin, so they never poll the file lock. PostgreSQL runs through asyncpg
+under READ COMMITTED, where a conditional ``UPDATE … WHERE consumed_at IS NULL`` lets
+exactly one concurrent caller win. The transaction belongs to the driver: SQLAlchemy's
+connections run in AUTOCOMMIT, and `Database.transaction` begins and ends asyncpg's
+public ``Connection.transaction()``, so Core statements and the driver-level hot-path
+statements (`statements`) share it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import aiosqlite
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from i18n_connect.storage import inline_sqlite, statements
+from i18n_connect.storage import statements
+from i18n_connect.storage.checkpointer import Checkpointer
 from i18n_connect.storage.parking import Parking
+from i18n_connect.storage.sqlite_connections import connector, sqlite3_of
 
 __all__ = ["Database", "async_url", "sqlite_file"]
 
@@ -57,7 +64,9 @@ class Database:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         options: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
         if self.is_sqlite:
-            options.update(async_creator=inline_sqlite.connect(self.url.database or ":memory:"))
+            options.update(async_creator=connector(self.url.database or ":memory:"))
+        else:  # the driver's transaction is the only one (`_asyncpg_transaction`)
+            options.update(isolation_level="AUTOCOMMIT")
         in_memory = self.url.database in _IN_MEMORY
         if not in_memory:  # a queue pool, not a static one
             options.update(
@@ -71,7 +80,7 @@ class Database:
         self._pool_size = pool_size
         self._pool_capacity = None if in_memory else 2 * pool_size
         self._sqlite_file = sqlite_file(self.url)  # gets a WAL checkpointer
-        self._checkpointer: inline_sqlite.Checkpointer | None = None
+        self._checkpointer: Checkpointer | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
@@ -86,22 +95,28 @@ class Database:
         connections vetted by the pool's pre-ping.
         """
         if self._sqlite_file is not None and self._checkpointer is None:
-            self._checkpointer = inline_sqlite.Checkpointer(self._sqlite_file)
+            self._checkpointer = Checkpointer(self._sqlite_file)
         async with self._write_turn(readonly):
             parking = self._parking_of_this_loop()
             conn = await parking.take()
             failure: BaseException | None = None
             try:
-                begin = _sqlite_transaction(conn, readonly) if self.is_sqlite else conn.begin()
+                if self.is_sqlite:
+                    begin = _sqlite_transaction(conn, readonly)
+                else:
+                    begin = _asyncpg_transaction(conn, readonly)
                 async with begin:
                     yield conn
             except BaseException as exc:
                 failure = exc
                 raise
             finally:
+                reusable = _reusable(conn, failure)
+                if not reusable and not self.is_sqlite:
+                    await _discard(conn)
                 await parking.give_back(
                     conn,
-                    reusable=_reusable(conn, failure),
+                    reusable=reusable,
                     server_lost=isinstance(failure, DBAPIError) and failure.connection_invalidated,
                 )
 
@@ -160,34 +175,84 @@ def _reusable(conn: AsyncConnection, failure: BaseException | None) -> bool:
     """Whether a connection is fit for the next transaction after this one ended."""
     if isinstance(failure, DBAPIError | asyncio.CancelledError):
         return False
-    return not conn.closed and not conn.invalidated and not conn.in_transaction()
+    if conn.closed or conn.invalidated or conn.in_transaction():
+        return False
+    driver = statements.driver_of(conn)
+    if isinstance(driver, aiosqlite.Connection):
+        return not sqlite3_of(driver).in_transaction
+    return not driver.is_closed() and not driver.is_in_transaction()
+
+
+async def _discard(conn: AsyncConnection) -> None:
+    """A PostgreSQL connection that ended badly is invalidated, not pooled: an interrupted
+    driver call may leave its transaction open or its protocol mid-operation, and the pool's
+    reset sees only SQLAlchemy's side, which runs in AUTOCOMMIT."""
+    if not conn.closed and not conn.invalidated:
+        await conn.invalidate()
+
+
+@asynccontextmanager
+async def _asyncpg_transaction(conn: AsyncConnection, readonly: bool) -> AsyncIterator[None]:
+    """asyncpg's ``Connection.transaction()`` around the block: one round trip to begin, one
+    to end. SQLAlchemy's own transaction on this AUTOCOMMIT connection (autobegun by a Core
+    statement) sends nothing; it is ended here too, so the connection comes back clean.
+    ``begin_nested`` still emits SAVEPOINT, inside this transaction."""
+    driver = statements.driver_of(conn)
+    try:
+        transaction = driver.transaction(isolation="read_committed", readonly=readonly)
+        await transaction.start()
+    except statements.ASYNCPG_ERRORS as exc:
+        raise statements.translated(exc, "BEGIN", (), driver) from exc
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction():
+            await conn.rollback()
+        try:
+            await transaction.rollback()
+        except statements.ASYNCPG_ERRORS:  # the block's own error is the one to report
+            await _discard(conn)
+        raise
+    if conn.in_transaction():
+        await conn.commit()
+    try:
+        await transaction.commit()
+    except statements.ASYNCPG_ERRORS as exc:
+        raise statements.translated(exc, "COMMIT", (), driver) from exc
 
 
 @asynccontextmanager
 async def _sqlite_transaction(conn: AsyncConnection, readonly: bool) -> AsyncIterator[None]:
-    """BEGIN and COMMIT on the inline driver, skipping SQLAlchemy's async transaction (about
-    100 µs a transaction). If a Core statement inside autobegins SQLAlchemy's transaction,
-    the begin hook finds this one open, and SQLAlchemy's commit or rollback ends both."""
-    driver = statements.sqlite_driver(conn)
-    await driver.execute("BEGIN" if readonly else "BEGIN IMMEDIATE", [])
+    """BEGIN and COMMIT inline on the ``sqlite3`` connection (`sqlite_connections`), skipping
+    SQLAlchemy's async transaction. If a Core statement inside autobegins SQLAlchemy's
+    transaction, the begin hook finds this one open, and SQLAlchemy's commit or rollback
+    ends both."""
+    driver = sqlite3_of(statements.driver_of(conn))
+    _sqlite_statement(driver, "BEGIN" if readonly else "BEGIN IMMEDIATE")
     try:
         yield
     except BaseException:
         if conn.in_transaction():
             await conn.rollback()
         elif driver.in_transaction:
-            await driver.execute("ROLLBACK", [])
+            _sqlite_statement(driver, "ROLLBACK")
         raise
     if conn.in_transaction():
         await conn.commit()
     elif driver.in_transaction:  # not already ended by the block itself
-        await driver.execute("COMMIT", [])
+        _sqlite_statement(driver, "COMMIT")
+
+
+def _sqlite_statement(driver: sqlite3.Connection, sql: str) -> None:
+    try:
+        driver.execute(sql)
+    except sqlite3.Error as exc:
+        raise statements.translated(exc, sql, (), driver) from exc
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -198,6 +263,6 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         """Outside `Database.transaction` (pings, migrations): a write transaction."""
-        driver = conn.connection.driver_connection.sqlite
+        driver = sqlite3_of(conn.connection.driver_connection)
         if not driver.in_transaction:  # else begun by `_sqlite_transaction`
             driver.execute("BEGIN IMMEDIATE")

@@ -1,13 +1,12 @@
 """Connections kept between transactions: the connections one event loop holds out of the
 engine's pool, handed from one transaction to the next (see `Database.transaction`).
 
-A checkout from SQLAlchemy's async pool and the check-in after it cost about
-150 µs of CPU, and on PostgreSQL the pool's pre-ping adds three round trips
-(BEGIN, an empty query, ROLLBACK). A finished connection is therefore given
-straight to a transaction waiting here, or parked for the next one (up to
-``keep``). Only when none is parked and fewer than ``capacity`` are out does a
-transaction go to the pool; when all are busy it waits here, first come first
-served, as long as the pool itself would have let it wait.
+A checkout from SQLAlchemy's async pool and the check-in after it cost about 150 µs of
+CPU, and on PostgreSQL the pool's pre-ping adds a round trip. A finished connection is
+therefore given straight to a transaction waiting here, or parked for the next one (up
+to ``keep``). Only when none is parked and fewer than ``capacity`` are out does a
+transaction go to the pool; when all are busy it waits here, first come first served, as
+long as the pool itself would have let it wait.
 """
 
 from __future__ import annotations

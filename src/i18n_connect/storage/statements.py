@@ -11,6 +11,15 @@ column types' own bind and result processors, and driver errors are raised as
 SQLAlchemy's exception classes, so callers see exactly what a Core execution
 would give them, with named-tuple rows.
 
+Only public, documented interfaces are used: SQLAlchemy's
+``SQLCompiler.construct_expanded_state`` gives the final SQL and the parameter
+order, ``SQLCompiler.binds`` each parameter's type and so its bind processor; the
+statement runs through asyncpg's ``Connection.fetch``/``execute`` (prepared and
+cached by SQL text) or on the ``sqlite3`` connection under aiosqlite
+(`sqlite_connections`), on the connection SQLAlchemy checked out
+(``PoolProxiedConnection.driver_connection``) and inside the transaction that
+`Database.transaction` began on that driver connection.
+
 Parameters are ``bindparam`` names; every inserted column must be given
 explicitly (no Python-side defaults), and expanding ``IN`` lists are not
 supported: a hot-path statement has a fixed shape.
@@ -24,16 +33,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert
+import aiosqlite
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import Table, bindparam, exc, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from i18n_connect.storage.inline_sqlite import InlineConnection
+from i18n_connect.storage.sqlite_connections import sqlite3_of
 
-__all__ = ["Statement", "sqlite_driver"]
+__all__ = ["ASYNCPG_ERRORS", "Statement", "driver_of", "translated"]
 
 _Processors = tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, processor), if any
 
@@ -132,103 +143,118 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     assert isinstance(compiled, SQLCompiler)
     if compiled.insert_prefetch or compiled.update_prefetch:
         raise TypeError("hot-path statements give every column explicitly (no Python defaults)")
-    if any(bind.expanding for bind in compiled.binds.values()):
+    embedded = compiled.params  # literal values, and None for the parameters to be given
+    state = compiled.construct_expanded_state(embedded)
+    if state.parameter_expansion:
         raise TypeError("hot-path statements have a fixed shape (no expanding IN)")
-    names = tuple(compiled.positiontup or ())
-    literals = {
-        name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
-    }
-    bind = _processors(
-        [compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-    )
+    names = tuple(state.positiontup or ())
+    literals = {name: value for name, value in embedded.items() if value is not None}
+    types = [compiled.binds[name].type.dialect_impl(dialect) for name in names]
+    bind = _processors([bind_type.bind_processor(dialect) for bind_type in types])
     columns = list(getattr(statement, "exported_columns", ()))
     if not columns:
-        return _Compiled(str(compiled), names, literals, bind, (), None)
+        return _Compiled(state.statement, names, literals, bind, (), None)
     result = _processors(
         [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
     )
     keys = [column.key for column in columns]
-    return _Compiled(str(compiled), names, literals, bind, result, namedtuple("Row", keys))
+    return _Compiled(state.statement, names, literals, bind, result, namedtuple("Row", keys))
+
+
+ASYNCPG_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # e.g. a connection left mid-operation by a cancelled call
+    OSError,
+)
+
+# The classes SQLAlchemy's asyncpg adapter raises, by SQLSTATE class; any other server error
+# is a plain `DBAPIError`, as there.
+_SQLSTATE_CLASSES: dict[str, type[DBAPIError]] = {
+    "23": exc.IntegrityError,
+    "42": exc.ProgrammingError,
+    "XX": exc.InternalError,
+}
+
+
+def translated(error: BaseException, sql: str, args: Sequence[Any], driver: Any) -> DBAPIError:
+    """A driver error as the SQLAlchemy exception a Core execution would raise; a lost server
+    connection is flagged ``connection_invalidated`` (see `Database.transaction`)."""
+    if isinstance(error, sqlite3.Error):
+        cls = getattr(exc, type(error).__name__, DBAPIError)
+        return cls(sql, list(args), error)
+    lost = isinstance(driver, asyncpg.Connection) and driver.is_closed()
+    lost = lost or isinstance(error, asyncpg.PostgresConnectionError)
+    state = getattr(error, "sqlstate", None) or ""
+    if isinstance(error, asyncpg.PostgresError):
+        cls = _SQLSTATE_CLASSES.get(state[:2], DBAPIError)
+    elif isinstance(error, asyncpg.InterfaceError):
+        cls = exc.InterfaceError
+    elif isinstance(error, asyncpg.InternalClientError):
+        cls, lost = exc.InternalError, True
+    else:  # OSError, ConnectionError, TimeoutError: the connection itself failed
+        cls, lost = exc.OperationalError, True
+    return cls(
+        sql, list(args), error, connection_invalidated=lost or state.startswith(("08", "57P"))
+    )
 
 
 class _SQLite:
-    """Statements on the inline ``sqlite3`` connection (see `inline_sqlite`)."""
+    """Statements on the ``sqlite3`` connection under aiosqlite, inline on the event loop
+    (see `sqlite_connections`)."""
 
     __slots__ = ("_conn",)
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
-    @property
-    def in_transaction(self) -> bool:
-        return self._conn.in_transaction
-
     async def fetch(self, sql: str, args: list[Any]) -> list[Any]:
         try:
             return self._conn.execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
+        except sqlite3.Error as error:
+            raise translated(error, sql, args, self._conn) from error
 
     async def execute(self, sql: str, args: list[Any]) -> int:
         try:
             return self._conn.execute(sql, args).rowcount
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
+        except sqlite3.Error as error:
+            raise translated(error, sql, args, self._conn) from error
 
 
 class _Asyncpg:
-    """Statements on the asyncpg connection under SQLAlchemy's adapter.
+    """Statements on the asyncpg connection: prepared and cached by asyncpg, run inside the
+    transaction `Database.transaction` began with ``Connection.transaction()``."""
 
-    The adapter begins its transaction lazily, at the first statement; this
-    begins it first if needed, takes the adapter's statement mutex, and lets the
-    adapter translate asyncpg's errors as it does for its own statements. These
-    are the adapter's private members: ``pyproject.toml`` holds SQLAlchemy to
-    2.1.x, and the statement tests run on PostgreSQL in CI.
-    """
+    __slots__ = ("_conn",)
 
-    __slots__ = ("_adapter",)
-
-    def __init__(self, adapter: Any) -> None:
-        self._adapter = adapter
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
 
     async def fetch(self, sql: str, args: list[Any]) -> list[Any]:
-        return await self._run(sql, args, rows=True)  # type: ignore[no-any-return]
+        try:
+            return await self._conn.fetch(sql, *args)  # type: ignore[no-any-return]
+        except ASYNCPG_ERRORS as error:
+            raise translated(error, sql, args, self._conn) from error
 
     async def execute(self, sql: str, args: list[Any]) -> int:
-        status: str = await self._run(sql, args, rows=False)
+        try:
+            status: str = await self._conn.execute(sql, *args)
+        except ASYNCPG_ERRORS as error:
+            raise translated(error, sql, args, self._conn) from error
         return int(status.rsplit(" ", 1)[-1])  # "UPDATE 3"
 
-    async def _run(self, sql: str, args: list[Any], *, rows: bool) -> Any:
-        adapter = self._adapter
-        async with adapter._execute_mutex:
-            try:
-                if adapter._transaction is None:
-                    await adapter._start_transaction()
-                connection = adapter._connection
-                if rows:
-                    return await connection.fetch(sql, *args)
-                return await connection.execute(sql, *args)
-            except Exception as exc:
-                try:
-                    adapter._handle_exception(exc)  # raises the DBAPI-level translation
-                except Exception as translated:
-                    raise DBAPIError.instance(sql, args, translated, adapter.dbapi.Error) from exc
 
-
-def sqlite_driver(conn: AsyncConnection) -> _SQLite:
-    """The statement runner of an inline SQLite connection (for `Database`'s transactions)."""
-    driver = _driver(conn)
-    assert isinstance(driver, _SQLite)
-    return driver
+def driver_of(conn: AsyncConnection) -> Any:
+    """The driver connection under ``conn`` (an ``asyncpg.Connection`` or an
+    ``aiosqlite.Connection``), through SQLAlchemy's public ``driver_connection``, without
+    `AsyncConnection.get_raw_connection`'s greenlet hop: the connection is checked out."""
+    if conn.sync_connection is None:
+        raise RuntimeError("the connection is not open")
+    return conn.sync_connection.connection.driver_connection
 
 
 def _driver(conn: AsyncConnection) -> _SQLite | _Asyncpg:
-    """The driver under ``conn`` (``AsyncConnection.get_raw_connection`` without its greenlet
-    hop: the connection is checked out and inside a transaction already)."""
-    if conn.sync_connection is None:
-        raise RuntimeError("the connection is not open")
-    fairy = conn.sync_connection.connection
-    driver = fairy.driver_connection
-    if isinstance(driver, InlineConnection):
-        return _SQLite(driver.sqlite)
-    return _Asyncpg(fairy.dbapi_connection)
+    driver = driver_of(conn)
+    if isinstance(driver, aiosqlite.Connection):
+        return _SQLite(sqlite3_of(driver))
+    return _Asyncpg(driver)

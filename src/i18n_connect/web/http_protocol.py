@@ -1,28 +1,34 @@
-"""The HTTP/1.1 connection protocol of ``i18n-connect serve``: uvicorn's httptools protocol
-with two limits it lacks (RFC 9110 §15.5.9, RFC 6585 §5).
+"""The HTTP/1.1 connection protocol of ``i18n-connect serve``: uvicorn's own protocol (what
+``--http auto`` chooses), wrapped through the asyncio ``Protocol`` interface, with two limits
+uvicorn lacks (RFC 9110 §15.5.9, RFC 6585 §5).
 
 - The request head (request line and header fields) may have at most
   `MAX_HEAD_BYTES`; a larger one is answered 431 with a JSON body and the
   connection is closed, before the application sees it.
 - The head must arrive within `HEAD_TIMEOUT_SECONDS` of the connection opening
-  or of the previous response; a client that trickles it slower is answered 408
+  or of its own first byte; a client that trickles it slower is answered 408
   and disconnected, so slow clients cannot hold connections open forever.
 
-Idle keep-alive connections are closed by uvicorn's own keep-alive timeout.
+The wrapper finds where heads begin and end with its own ``httptools`` parser and
+hands every byte on unchanged. Idle keep-alive connections are closed by
+uvicorn's own keep-alive timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, cast
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+import httptools
+from uvicorn.config import HTTP_PROTOCOLS
+from uvicorn.importer import import_from_string
 
-__all__ = ["HEAD_TIMEOUT_SECONDS", "MAX_HEAD_BYTES", "GuardedHttpToolsProtocol"]
+__all__ = ["HEAD_TIMEOUT_SECONDS", "MAX_HEAD_BYTES", "GuardedHttpProtocol"]
 
 MAX_HEAD_BYTES = 16 * 1024
 HEAD_TIMEOUT_SECONDS = 10.0
+_UVICORN_PROTOCOL: Any = import_from_string(HTTP_PROTOCOLS["auto"])
 
 
 def _refusal(status: int, reason: str, description: str) -> bytes:
@@ -34,23 +40,39 @@ def _refusal(status: int, reason: str, description: str) -> bytes:
     return head.encode("ascii") + body
 
 
-class GuardedHttpToolsProtocol(HttpToolsProtocol):
-    """httptools with a bounded request head and a deadline for receiving it."""
+class GuardedHttpProtocol(asyncio.Protocol):
+    """uvicorn's HTTP protocol behind a bounded request head and a deadline for receiving it.
+
+    uvicorn creates it as it would its own protocol (``Config(http=...)``); the arguments
+    go to the wrapped protocol unchanged."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        self._inner: asyncio.Protocol = _UVICORN_PROTOCOL(*args, **kwargs)
+        self._parser: Any = httptools.HttpRequestParser(self)
+        self._transport: asyncio.Transport | None = None
         self._head_bytes = 0
         self._head_tail = b""
         self._in_head = True
         self._head_deadline: asyncio.TimerHandle | None = None
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._await_head()
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self._transport = transport
+        self._inner.connection_made(transport)
+        self._arm_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_deadline()
-        super().connection_lost(exc)
+        self._inner.connection_lost(exc)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
 
     def data_received(self, data: bytes) -> None:
         if self._in_head and self._head_size(data) > MAX_HEAD_BYTES:
@@ -60,7 +82,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 f"The request line and headers exceed {MAX_HEAD_BYTES} bytes.",
             )
             return
-        super().data_received(data)
+        if self._parser is not None:
+            try:
+                self._parser.feed_data(data)
+            except httptools.HttpParserError:  # malformed or upgraded: uvicorn answers it
+                self._parser = None
+                self._in_head = False
+                self._cancel_deadline()
+        self._inner.data_received(data)
 
     def _head_size(self, data: bytes) -> int:
         """The head's size so far: up to its blank line when ``data`` holds it (checked before
@@ -73,21 +102,21 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_tail = window[-3:]
         return self._head_bytes
 
+    # httptools parser callbacks
+    def on_message_begin(self) -> None:
+        if self._head_deadline is None:  # a later request on a kept-alive connection
+            self._arm_deadline()
+
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._cancel_deadline()
-        super().on_headers_complete()
 
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        idle = self.cycle is None or self.cycle.response_complete  # no pipelined request runs
-        if idle and not self.transport.is_closing():
-            self._await_head()
-
-    def _await_head(self) -> None:
-        self._in_head = True
+    def on_message_complete(self) -> None:
+        self._in_head = True  # the next bytes are the next request's head
         self._head_bytes = 0
         self._head_tail = b""
+
+    def _arm_deadline(self) -> None:
         self._cancel_deadline()
         self._head_deadline = asyncio.get_running_loop().call_later(
             HEAD_TIMEOUT_SECONDS, self._head_timed_out
@@ -100,15 +129,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _head_timed_out(self) -> None:
         self._head_deadline = None
-        if self._in_head and not self.transport.is_closing():
+        transport = self._transport
+        if self._in_head and transport is not None and not transport.is_closing():
             if self._head_bytes == 0:  # an idle connection: nothing to answer
-                self.transport.close()
+                transport.close()
                 return
             self._refuse(408, "Request Timeout", "The request head arrived too slowly.")
 
     def _refuse(self, status: int, reason: str, description: str) -> None:
         self._cancel_deadline()
         self._in_head = False
-        if not self.transport.is_closing():
-            self.transport.write(_refusal(status, reason, description))
-            self.transport.close()
+        self._parser = None
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            transport.write(_refusal(status, reason, description))
+            transport.close()
