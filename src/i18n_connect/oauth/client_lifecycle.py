@@ -26,6 +26,7 @@ __all__ = [
     "RotatedSecret",
     "delete_client",
     "existing_client",
+    "list_clients",
     "rotate_secret",
     "set_verified",
     "update_client",
@@ -40,6 +41,11 @@ class RotatedSecret:
     client: Client
     secret: str  # shown once
     previous_accepted_until: datetime | None  # None: the old secret stopped at once
+
+
+async def list_clients(conn: AsyncConnection) -> list[Client]:
+    """Every client but the deleted ones, oldest first."""
+    return await storage.list_clients(conn)
 
 
 async def existing_client(conn: AsyncConnection, client_id: str) -> Client:
