@@ -37,7 +37,7 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-CONFIGURATION_PATH = REGISTRATION_PATH + "/{client_id:path}"  # RFC 7592 §2
+CONFIGURATION_PATH = REGISTRATION_PATH + "/{client_id}"  # RFC 7592 §2
 MAX_METADATA_BYTES = 16 * 1024
 _HOUR = 3600
 _ADDRESS_FACTOR = 10
