@@ -8,7 +8,9 @@
 - clients that registered themselves (RFC 7591) or were cached from a client
   metadata document, that have not been used for ``unused_days`` (never used:
   counted from their registration) and hold no live grant — a client that a
-  user still has a connection with is never deleted behind the user's back.
+  user still has a connection with is never deleted behind the user's back;
+  and, after the same ``unused_days``, the rows of clients deleted by an operator
+  or through RFC 7592 (kept meanwhile so their revoked grants' tokens answer 410).
 
 Revoked but unexpired refresh tokens are kept: reuse detection needs them.
 `collect_garbage` works in the caller's one transaction. ``serve`` also collects
@@ -26,7 +28,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import Table, and_, delete, exists, func
+from sqlalchemy import Table, and_, delete, exists, func, or_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.clock import Clock
@@ -67,7 +69,7 @@ _EXPIRING: tuple[tuple[str, Table], ...] = (
 async def collect_garbage(
     conn: AsyncConnection, *, now: datetime, unused_days: int
 ) -> dict[str, int]:
-    """Delete expired rows and stale dynamic clients; how many rows of each kind went."""
+    """Delete expired rows and stale dynamic or deleted clients; the rows gone of each kind."""
     if unused_days < 1:
         raise ValueError("unused_days must be at least 1")
     removed: dict[str, int] = {}
@@ -86,7 +88,9 @@ async def collect_garbage(
     )  # checked in the DELETE itself, so a grant made meanwhile keeps its client
     result = await conn.execute(
         delete(oauth_clients).where(
-            oauth_clients.c.origin.in_(DYNAMIC_ORIGINS),
+            or_(
+                oauth_clients.c.origin.in_(DYNAMIC_ORIGINS), oauth_clients.c.deleted_at.is_not(None)
+            ),
             func.coalesce(oauth_clients.c.last_used_at, oauth_clients.c.created_at) < cutoff,
             ~live_grant,
         )

@@ -7,7 +7,8 @@ that uses more than one method is malformed. A confidential client may use
 either secret method; it must use one. Every failure to authenticate — unknown
 or deleted client, wrong secret, missing secret, a secret sent by a public
 client — is ``invalid_client``. Secrets are compared in constant time. Basic with
-an empty password names a public client (method ``none``).
+an empty password names a public client (method ``none``). After a rotation the
+previous secret is accepted until its grace deadline (`oauth.client_lifecycle`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import unquote_plus
 
-from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import InvalidClient, InvalidRequest
@@ -27,8 +27,7 @@ from i18n_connect.ids import SecretHasher
 from i18n_connect.oauth.clients import AuthMethod, Client, get_client
 from i18n_connect.oauth.metadata_documents import resolve_client
 from i18n_connect.services import Services
-from i18n_connect.storage.oauth_tables import oauth_clients
-from i18n_connect.storage.statements import Statement
+from i18n_connect.storage import clients as clients_storage
 
 __all__ = [
     "ClientCredentials",
@@ -116,7 +115,7 @@ async def authenticate_client(
     if client.is_confidential:
         if credentials.secret is None or client.secret_hash is None:
             raise InvalidClient("This client must authenticate with its client secret.")
-        if not hasher.matches(credentials.secret, client.secret_hash):
+        if not _secret_matches(client, credentials.secret, hasher=hasher, now=now):
             raise InvalidClient("Client authentication failed.")
     elif credentials.secret is not None:
         raise InvalidClient("This public client has no secret; authenticate with client_id only.")
@@ -125,14 +124,15 @@ async def authenticate_client(
     return client
 
 
-_STAMP_LAST_USED = Statement(
-    update(oauth_clients)
-    .where(oauth_clients.c.id == bindparam("id"))
-    .values(last_used_at=bindparam("now"))
-)
+def _secret_matches(client: Client, secret: str, *, hasher: SecretHasher, now: datetime) -> bool:
+    """The current secret, or the one rotated out while its grace lasts; both are compared
+    every time, in constant time, so timing tells neither apart."""
+    current = hasher.matches(secret, client.secret_hash or _DUMMY_HASH)
+    previous = hasher.matches(secret, client.previous_secret_hash or _DUMMY_HASH)
+    return current or (previous and client.previous_secret_accepted(now))
 
 
 async def stamp_last_used(conn: AsyncConnection, client: Client, *, now: datetime) -> None:
     """Record that the client was just used (at most one write a minute)."""
     if client.last_used_at is None or client.last_used_at < now - _LAST_USED_RESOLUTION:
-        await _STAMP_LAST_USED.rowcount(conn, id=client.id, now=now)
+        await clients_storage.stamp_last_used(conn, client.id, now=now)

@@ -14,24 +14,22 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import InvalidClientMetadata, InvalidRedirectUri
 from i18n_connect.ids import SecretHasher, new_id, new_secret
 from i18n_connect.scopes import format_scope, parse_scope
-from i18n_connect.storage.oauth_tables import oauth_clients
-from i18n_connect.storage.statements import Statement
+from i18n_connect.storage import clients as storage
+from i18n_connect.storage.clients import AuthMethod, Client
 
 __all__ = [
     "AUTH_METHODS",
     "AuthMethod",
     "Client",
+    "checked_metadata",
     "create_client",
     "get_client",
     "redirect_uri_matches",
@@ -39,7 +37,6 @@ __all__ = [
     "validate_redirect_uri",
 ]
 
-AuthMethod = Literal["none", "client_secret_basic", "client_secret_post"]
 AUTH_METHODS: tuple[AuthMethod, ...] = ("none", "client_secret_basic", "client_secret_post")
 
 _MAX_URI_LENGTH = 2000
@@ -57,24 +54,6 @@ _DOT_SEGMENT = re.compile(r"(^|/)\.{1,2}(/|$)")
 # U+200E, U+200F, U+061C) that make a name render as something else.
 _UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _JOINERS = frozenset({"\u200c", "\u200d"})  # needed by Persian, Indic scripts and emoji
-
-
-@dataclass(frozen=True, slots=True)
-class Client:
-    id: str
-    name: str
-    redirect_uris: tuple[str, ...]
-    token_endpoint_auth_method: AuthMethod
-    scope: str | None
-    origin: str
-    verified: bool
-    created_at: datetime
-    secret_hash: str | None = field(default=None, repr=False)
-    last_used_at: datetime | None = None
-
-    @property
-    def is_confidential(self) -> bool:
-        return self.token_endpoint_auth_method != "none"  # noqa: S105
 
 
 def validate_client_name(name: str) -> str:
@@ -190,30 +169,11 @@ def redirect_uri_matches(registered: Sequence[str], presented: str) -> bool:
     return any(_loopback_parts(uri) == presented_parts for uri in registered)
 
 
-def _client(row: Any) -> Client:
-    return Client(
-        id=row.id,
-        name=row.name,
-        redirect_uris=tuple(row.redirect_uris),
-        token_endpoint_auth_method=cast(AuthMethod, row.token_endpoint_auth_method),
-        scope=row.scope,
-        origin=row.origin,
-        verified=row.verified,
-        created_at=row.created_at,
-        secret_hash=row.secret_hash,
-        last_used_at=row.last_used_at,
-    )
-
-
-_CLIENT_BY_ID = Statement(select(oauth_clients).where(oauth_clients.c.id == bindparam("id")))
-
-
 async def get_client(conn: AsyncConnection, client_id: str) -> Client | None:
     """The registered client, or ``None`` when the id is unknown or was deleted."""
     if not client_id or len(client_id) > 512:
         return None
-    row = await _CLIENT_BY_ID.first(conn, id=client_id)
-    return _client(row) if row is not None else None
+    return await storage.get_client(conn, client_id)
 
 
 def _auth_method(confidential: bool, requested: str | None) -> AuthMethod:
@@ -230,6 +190,19 @@ def _auth_method(confidential: bool, requested: str | None) -> AuthMethod:
     return method
 
 
+def checked_metadata(
+    name: str, redirect_uris: Sequence[str], scope: str | None
+) -> tuple[str, tuple[str, ...], str | None]:
+    """The name, redirect URIs (duplicates dropped) and scope (``None``: the default-on scopes)
+    of a client, checked as registration checks them (RFC 7591 §2, §3.2.2)."""
+    name = validate_client_name(name)
+    if not redirect_uris or len(redirect_uris) > _MAX_REDIRECT_URIS:
+        raise InvalidRedirectUri("A client needs 1 to 20 redirect URIs.")
+    uris = tuple(dict.fromkeys(validate_redirect_uri(uri) for uri in redirect_uris))
+    stored_scope = (format_scope(parse_scope(scope)) or None) if scope is not None else None
+    return name, uris, stored_scope
+
+
 async def create_client(
     conn: AsyncConnection,
     *,
@@ -242,16 +215,17 @@ async def create_client(
     scope: str | None = None,
     token_endpoint_auth_method: str | None = None,
     client_id: str | None = None,
+    client_uri: str | None = None,
+    logo_uri: str | None = None,
+    registration_token_hash: str | None = None,
 ) -> tuple[Client, str | None]:
-    """Register a client; returns it and its secret (shown once; only the hash is kept)."""
-    name = validate_client_name(name)
-    if not redirect_uris or len(redirect_uris) > _MAX_REDIRECT_URIS:
-        raise InvalidRedirectUri("A client needs 1 to 20 redirect URIs.")
-    uris = tuple(dict.fromkeys(validate_redirect_uri(uri) for uri in redirect_uris))
+    """Register a client; returns it and its secret (shown once; only the hash is kept).
+
+    Only an operator's client (``origin="cli"``) starts verified; ``clients verify`` changes it.
+    """
+    name, uris, stored_scope = checked_metadata(name, redirect_uris, scope)
     method = _auth_method(confidential, token_endpoint_auth_method)
-    stored_scope = (format_scope(parse_scope(scope)) or None) if scope is not None else None
     secret = new_secret("cs_") if confidential else None
-    verified = origin == "cli"  # an operator registered it; self-registered clients are not
     client = Client(
         id=client_id or new_id("cli"),
         name=name,
@@ -259,21 +233,12 @@ async def create_client(
         token_endpoint_auth_method=method,
         scope=stored_scope,
         origin=origin,
-        verified=verified,
+        verified=origin == "cli",
         created_at=now,
         secret_hash=hasher.hash(secret) if secret is not None else None,
+        client_uri=client_uri,
+        logo_uri=logo_uri,
+        registration_token_hash=registration_token_hash,
     )
-    await conn.execute(
-        insert(oauth_clients).values(
-            id=client.id,
-            name=client.name,
-            secret_hash=client.secret_hash,
-            token_endpoint_auth_method=method,
-            redirect_uris=list(uris),
-            scope=stored_scope,
-            origin=origin,
-            verified=verified,
-            created_at=now,
-        )
-    )
+    await storage.insert_client(conn, client)
     return client, secret

@@ -300,6 +300,7 @@ async def _store(
         "client_uri": metadata.client_uri,
         "logo_uri": metadata.logo_uri,
         "metadata_expires_at": expires_at,
+        "deleted_at": None,  # a deleted document client comes back as a new one when used
     }
     insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = insert(oauth_clients).values(

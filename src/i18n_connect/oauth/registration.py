@@ -9,7 +9,8 @@ non-https ``client_uri``/``logo_uri``/``tos_uri``/``policy_uri``, an oversized
 or non-string name — is ``invalid_client_metadata`` (§3.2.2). Unknown fields
 are ignored (§2). `register` stores a client with ``origin="registration"``,
 unverified, and answers with the §3.2.1 body, which always states the
-``token_endpoint_auth_method`` in force.
+``token_endpoint_auth_method`` in force and, per RFC 7592 §3, the client's
+``registration_client_uri`` and ``registration_access_token``.
 """
 
 from __future__ import annotations
@@ -18,29 +19,35 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import InvalidClientMetadata, InvalidRedirectUri, InvalidScope
-from i18n_connect.ids import SecretHasher
+from i18n_connect.ids import SecretHasher, new_secret
 from i18n_connect.oauth.clients import (
     AUTH_METHODS,
+    Client,
     create_client,
     validate_client_name,
     validate_redirect_uri,
 )
 from i18n_connect.scopes import DEFAULT_SCOPES, format_scope, parse_scope
-from i18n_connect.storage.oauth_tables import oauth_clients
 
 __all__ = [
     "GRANT_TYPES",
+    "REGISTRATION_PATH",
     "RESPONSE_TYPES",
     "ClientMetadata",
+    "client_information",
+    "configuration_uri",
     "parse_client_metadata",
     "register",
 ]
+
+REGISTRATION_PATH = "/api/auth/mcp/register"
+REGISTRATION_TOKEN_PREFIX = "rat_"  # noqa: S105 (a prefix)
+SECRET_EXPIRES_AT = 0  # client secrets do not expire (RFC 7591 §3.2.1)
 
 GRANT_TYPES = ("authorization_code", "refresh_token")
 RESPONSE_TYPES = ("code",)
@@ -167,15 +174,49 @@ def parse_client_metadata(
     )
 
 
-async def register(
-    conn: AsyncConnection, raw: Any, *, now: datetime, hasher: SecretHasher
+def client_information(
+    client: Client, *, issuer: str, registration_token: str, secret: str | None = None
 ) -> dict[str, Any]:
-    """Register the client described by ``raw``; the RFC 7591 §3.2.1 response body.
+    """The client information response (RFC 7591 §3.2.1, RFC 7592 §3): the metadata in force,
+    ``registration_client_uri`` and ``registration_access_token``, and ``client_secret`` when
+    one was just issued (only its hash is kept, so it is never shown again)."""
+    body: dict[str, Any] = {
+        "client_id": client.id,
+        "client_id_issued_at": int(client.created_at.timestamp()),
+        "client_name": client.name,
+        "redirect_uris": list(client.redirect_uris),
+        "grant_types": list(GRANT_TYPES),
+        "response_types": list(RESPONSE_TYPES),
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "scope": client.scope or format_scope(DEFAULT_SCOPES),
+    }
+    if secret is not None:
+        body["client_secret"] = secret
+    body["client_secret_expires_at"] = SECRET_EXPIRES_AT
+    for field, value in (("client_uri", client.client_uri), ("logo_uri", client.logo_uri)):
+        if value is not None:
+            body[field] = value
+    body["registration_client_uri"] = configuration_uri(issuer, client.id)
+    body["registration_access_token"] = registration_token
+    return body
+
+
+def configuration_uri(issuer: str, client_id: str) -> str:
+    """The client configuration endpoint of one client (RFC 7592 §2)."""
+    return f"{issuer}{REGISTRATION_PATH}/{quote(client_id, safe='')}"
+
+
+async def register(
+    conn: AsyncConnection, raw: Any, *, now: datetime, hasher: SecretHasher, issuer: str
+) -> dict[str, Any]:
+    """Register the client described by ``raw``; the client information response.
 
     As RFC 7591 §2 says, a client that names no ``token_endpoint_auth_method``
-    is registered for ``client_secret_basic`` and gets a secret.
+    is registered for ``client_secret_basic`` and gets a secret. The registration
+    access token (RFC 7592 §3) is shown once; only its hash is kept.
     """
     metadata = parse_client_metadata(raw)
+    registration_token = new_secret(REGISTRATION_TOKEN_PREFIX)
     client, secret = await create_client(
         conn,
         name=metadata.client_name,
@@ -186,27 +227,10 @@ async def register(
         origin="registration",
         scope=metadata.scope,
         token_endpoint_auth_method=metadata.token_endpoint_auth_method,
+        client_uri=metadata.client_uri,
+        logo_uri=metadata.logo_uri,
+        registration_token_hash=hasher.hash(registration_token),
     )
-    if metadata.client_uri is not None or metadata.logo_uri is not None:
-        await conn.execute(
-            update(oauth_clients)
-            .where(oauth_clients.c.id == client.id)
-            .values(client_uri=metadata.client_uri, logo_uri=metadata.logo_uri)
-        )
-    body: dict[str, Any] = {
-        "client_id": client.id,
-        "client_id_issued_at": int(now.timestamp()),
-        "client_name": client.name,
-        "redirect_uris": list(client.redirect_uris),
-        "grant_types": list(GRANT_TYPES),
-        "response_types": list(RESPONSE_TYPES),
-        "token_endpoint_auth_method": client.token_endpoint_auth_method,
-        "scope": client.scope or format_scope(DEFAULT_SCOPES),
-    }
-    if secret is not None:
-        body["client_secret"] = secret
-    body["client_secret_expires_at"] = 0  # secrets do not expire
-    for field, value in (("client_uri", metadata.client_uri), ("logo_uri", metadata.logo_uri)):
-        if value is not None:
-            body[field] = value
-    return body
+    return client_information(
+        client, issuer=issuer, registration_token=registration_token, secret=secret
+    )

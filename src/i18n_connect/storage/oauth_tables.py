@@ -49,6 +49,13 @@ oauth_clients = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_used_at", UtcDateTime, nullable=True),
     Column("metadata_expires_at", UtcDateTime, nullable=True),  # metadata documents: cache
+    # RFC 7592: the hash of the registration access token (self-registered clients only).
+    Column("registration_token_hash", HASH, nullable=True),
+    # A rotated secret still accepted until previous_secret_expires_at (the rotation grace).
+    Column("previous_secret_hash", HASH, nullable=True),
+    Column("previous_secret_expires_at", UtcDateTime, nullable=True),
+    # Deleted: unknown everywhere, its grants revoked; the row stays so their tokens answer 410.
+    Column("deleted_at", UtcDateTime, nullable=True),
 )
 
 authorization_requests = Table(

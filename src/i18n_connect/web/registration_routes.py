@@ -8,6 +8,11 @@ at ten times that, so that varying the redirect host does not lift the limit.
 ``registration_enabled=False`` switches the endpoint off (403
 ``access_denied``); the authorization server metadata then omits
 ``registration_endpoint``.
+
+``GET``/``PUT``/``DELETE /api/auth/mcp/register/{client_id}`` is the client
+configuration endpoint of RFC 7592 (`oauth.client_configuration`); it stays on
+when registration is switched off, so that registered clients can still read,
+change or delete themselves.
 """
 
 from __future__ import annotations
@@ -17,11 +22,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import AccessDenied, InvalidClientMetadata, RateLimited
-from i18n_connect.oauth.registration import register
+from i18n_connect.oauth import client_configuration
+from i18n_connect.oauth.registration import REGISTRATION_PATH, register
 from i18n_connect.services import Services
 from i18n_connect.storage import counters
 from i18n_connect.web.errors import NO_STORE
@@ -31,6 +37,7 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
+CONFIGURATION_PATH = REGISTRATION_PATH + "/{client_id}"  # RFC 7592 §2
 MAX_METADATA_BYTES = 16 * 1024
 _HOUR = 3600
 _ADDRESS_FACTOR = 10
@@ -72,7 +79,7 @@ def _parse(body: bytes) -> Any:
         raise InvalidClientMetadata("The body must be a JSON object of client metadata.") from exc
 
 
-@router.post("/api/auth/mcp/register")
+@router.post(REGISTRATION_PATH)
 async def register_client(request: Request) -> JSONResponse:
     services = services_of(request)
     if not services.settings.registration_enabled:
@@ -84,5 +91,66 @@ async def register_client(request: Request) -> JSONResponse:
     async with services.db.transaction() as conn:
         await _check_rate(request, services, raw, conn)
     async with services.db.transaction() as conn:
-        body = await register(conn, raw, now=services.clock.now(), hasher=services.hasher)
+        body = await register(
+            conn,
+            raw,
+            now=services.clock.now(),
+            hasher=services.hasher,
+            issuer=services.settings.issuer,
+        )
     return JSONResponse(body, status_code=201, headers=NO_STORE)
+
+
+def _registration_token(request: Request) -> str:
+    """The Bearer token of the request (RFC 6750 §2.1); empty when there is none."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+@router.get(CONFIGURATION_PATH)
+async def read_client(request: Request, client_id: str) -> JSONResponse:
+    services = services_of(request)
+    async with services.db.transaction(readonly=True) as conn:
+        body = await client_configuration.read(
+            conn,
+            client_id,
+            _registration_token(request),
+            hasher=services.hasher,
+            issuer=services.settings.issuer,
+        )
+    return JSONResponse(body, headers=NO_STORE)
+
+
+@router.put(CONFIGURATION_PATH)
+async def update_client(request: Request, client_id: str) -> JSONResponse:
+    services = services_of(request)
+    token = _registration_token(request)
+    raw = await request.body()
+    async with services.db.transaction() as conn:
+        client = await client_configuration.authenticated(
+            conn, client_id, token, hasher=services.hasher
+        )  # before the body is looked at: a stranger learns nothing from it
+        body = await client_configuration.replace(
+            conn,
+            client,
+            token,
+            _parse(raw),
+            hasher=services.hasher,
+            issuer=services.settings.issuer,
+            now=services.clock.now(),
+        )
+    return JSONResponse(body, headers=NO_STORE)
+
+
+@router.delete(CONFIGURATION_PATH)
+async def delete_client(request: Request, client_id: str) -> Response:
+    services = services_of(request)
+    async with services.db.transaction() as conn:
+        await client_configuration.delete(
+            conn,
+            client_id,
+            _registration_token(request),
+            hasher=services.hasher,
+            now=services.clock.now(),
+        )
+    return Response(status_code=204, headers=NO_STORE)
