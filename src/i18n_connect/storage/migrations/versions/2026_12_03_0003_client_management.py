@@ -1,7 +1,7 @@
 """client management: registration access tokens, secret rotation grace, deleted clients
 
-Revision ID: 0006
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-03 10:20:00.000000
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import i18n_connect.storage.types
 
-revision: str = "0006"
-down_revision: str | None = "0001"
+revision: str = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
