@@ -36,7 +36,7 @@ from examples.partner_app import Config, create_app  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
-PARTNER_EMAIL = "dev@localizer.test"
+PARTNER_EMAIL = "dev@partner-app.test"
 PARTNER_PASSWORD = "partner password"
 SCOPES = (
     "org:read",
@@ -61,7 +61,7 @@ async def _register(live_server: LiveServer, redirect_uri: str) -> str:
         async with services.db.transaction() as conn:
             client, _ = await create_client(
                 conn,
-                name="Acme Localizer",
+                name="Example Partner App",
                 redirect_uris=[redirect_uri],
                 confidential=False,
                 now=services.clock.now(),
@@ -167,12 +167,12 @@ def test_partner_connects_two_organizations_and_survives_one_revocation(
     # The person revokes Globex on the platform's Connected apps page.
     page.goto(live_server.url + "/settings/connected-apps")
     mine = page.get_by_role("table", name="Apps you connected")
-    globex_row = mine.get_by_role("row").filter(has_text="Acme Localizer").filter(has_text="Globex")
-    expect(mine.get_by_role("row").filter(has_text="Acme Localizer")).to_have_count(2)
+    globex_row = mine.get_by_role("row").filter(has_text="Example Partner App").filter(has_text="Globex")
+    expect(mine.get_by_role("row").filter(has_text="Example Partner App")).to_have_count(2)
     globex_row.get_by_text("Revoke…").click()
-    globex_row.get_by_role("button", name="Revoke access of Acme Localizer").click()
+    globex_row.get_by_role("button", name="Revoke access of Example Partner App").click()
     expect(page.get_by_role("status")).to_contain_text("Access revoked.")
-    expect(mine.get_by_role("row").filter(has_text="Acme Localizer")).to_have_count(1)
+    expect(mine.get_by_role("row").filter(has_text="Example Partner App")).to_have_count(1)
     expect(mine.get_by_role("row").filter(has_text="Globex")).to_have_count(0)
 
     # The partner app notices at once: Reconnect for Globex, Acme still works.

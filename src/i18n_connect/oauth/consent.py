@@ -56,6 +56,7 @@ __all__ = [
     "deny",
     "load_completion",
     "load_pending",
+    "preselected",
 ]
 
 
@@ -108,6 +109,7 @@ class ConsentView:
     roles: dict[str, str]  # organization id → the user's role there
     scopes: tuple[Scope, ...]
     existing_grants: tuple[Grant, ...]
+    connected: frozenset[str]  # offered organizations the client holds a live grant for
 
     def organization_name(self, organization_id: str) -> str:
         names = {org.id: org.name for org in self.organizations}
@@ -190,6 +192,10 @@ async def consent_view(conn: AsyncConnection, pending: PendingRequest, user_id: 
     administered = [
         (org, role) for org, role in await list_memberships(conn, user_id) if role in ADMIN_ROLES
     ]
+    connected = set()
+    for org, _ in administered:
+        if await grants.list_grants(conn, organization_id=org.id, client_id=client.id):
+            connected.add(org.id)
     return ConsentView(
         request=pending,
         client=client,
@@ -198,7 +204,17 @@ async def consent_view(conn: AsyncConnection, pending: PendingRequest, user_id: 
         roles={org.id: role for org, role in administered},
         scopes=tuple(CATALOG[name] for name in pending.scope if name in CATALOG),
         existing_grants=tuple(await grants.list_grants(conn, user_id=user_id, client_id=client.id)),
+        connected=frozenset(connected),
     )
+
+
+def preselected(view: ConsentView, organization_hint: str | None) -> tuple[str, ...]:
+    """The organizations ticked when the page opens: the one the app hinted at (by id or slug)
+    if the user may connect it, else the only one offered, else none."""
+    hinted = [org.id for org in view.organizations if organization_hint in (org.id, org.slug)]
+    if hinted:
+        return tuple(hinted[:1])
+    return tuple(org.id for org in view.organizations) if len(view.organizations) == 1 else ()
 
 
 def check_choices(

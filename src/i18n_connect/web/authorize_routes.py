@@ -57,8 +57,16 @@ COMPLETE_PATH = "/api/auth/mcp/complete"
 _PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
-def _consent_url(request_id: str) -> str:
-    return f"{CONSENT_PATH}?request_id={quote(request_id, safe='')}"
+_MAX_HINT_LENGTH = 64
+
+
+def _consent_url(request_id: str, organization_hint: str | None = None) -> str:
+    """The consent page of a request; ``organization_hint`` (an organization id or slug the app
+    suggests, e.g. on Reconnect) only pre-selects a checkbox, so it travels in the URL."""
+    url = f"{CONSENT_PATH}?request_id={quote(request_id, safe='')}"
+    if organization_hint and len(organization_hint) <= _MAX_HINT_LENGTH:
+        url += f"&organization_hint={quote(organization_hint, safe='')}"
+    return url
 
 
 def _complete_url(request_id: str) -> str:
@@ -138,7 +146,8 @@ async def authorize(request: Request) -> Response:
         request_id = await store_request(
             conn, validated, session_hash=session.sid_hash, now=services.clock.now()
         )
-    response = RedirectResponse(_consent_url(request_id), 303)
+    hint = request.query_params.get("organization_hint")
+    response = RedirectResponse(_consent_url(request_id, hint), 303)
     set_session_cookie(request, response, session)
     return response
 
@@ -152,10 +161,10 @@ def _consent_page(
     chosen_organizations: set[str] | None = None,
     chosen_scopes: set[str] | None = None,
     error: str | None = None,
+    organization_hint: str | None = None,
 ) -> Response:
     if chosen_organizations is None:
-        only = [org.id for org in view.organizations] if len(view.organizations) == 1 else []
-        chosen_organizations = set(only)
+        chosen_organizations = set(consent.preselected(view, organization_hint))
     if chosen_scopes is None:
         chosen_scopes = {scope.name for scope in view.scopes if scope.default_on}
     granted_names = sorted(view.organization_name(g.organization_id) for g in view.existing_grants)
@@ -204,7 +213,13 @@ async def consent_page(request: Request) -> Response:
             return response
         except ConsentRefused as exc:
             return _refused(request, exc.message, session)
-    return _consent_page(request, view, user=user, session=session)
+    return _consent_page(
+        request,
+        view,
+        user=user,
+        session=session,
+        organization_hint=request.query_params.get("organization_hint"),
+    )
 
 
 def _one(values: list[str]) -> str | None:
