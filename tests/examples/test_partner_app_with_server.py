@@ -165,7 +165,8 @@ async def test_revoked_on_the_platform_shows_reconnect_and_disconnect_cleans_up(
     assert (await story.partner.get("/")).status_code == 200  # tokens minted and cached
     page = await story.server.get("/settings/connected-apps")
     globex_grant = re.search(
-        r'data-grant-id="([^"]+)">\s*<td class="app__name">Example Partner App</td>\s*<td data-label="Organization">Globex',
+        r'data-grant-id="([^"]+)">\s*<td class="app__name">Example Partner App</td>'
+        r'\s*<td data-label="Organization">Globex',
         page.text,
     )
     assert globex_grant
