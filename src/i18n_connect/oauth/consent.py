@@ -60,6 +60,10 @@ __all__ = [
 ]
 
 
+_ALREADY_ANSWERED = "You already answered this connection request."
+_APP_GONE = "The app that asked to connect is no longer registered on this site."
+
+
 class ConsentRefused(Exception):
     """The request or the submitted answer is not acceptable: an error page, nothing created."""
 
@@ -73,7 +77,7 @@ class ConsentAnswered(ConsentRefused):
 
     def __init__(self, *, approved: bool) -> None:
         self.approved = approved
-        super().__init__("This authorization request was already answered.")
+        super().__init__(_ALREADY_ANSWERED)
 
 
 class ConsentIncomplete(Exception):
@@ -157,7 +161,10 @@ async def _find(
     conn: AsyncConnection, request_id: str | None, session_hash: str, now: datetime
 ) -> PendingRequest:
     if not request_id or len(request_id) > 64:
-        raise ConsentRefused("This authorization request is missing or malformed.")
+        raise ConsentRefused(
+            "This link to connect an app is incomplete or damaged. "
+            "Go back to the app and connect again."
+        )
     row = (
         await conn.execute(
             select(authorization_requests).where(authorization_requests.c.id == request_id)
@@ -165,12 +172,13 @@ async def _find(
     ).first()
     if row is None or not hmac.compare_digest(row.session_hash, session_hash):
         raise ConsentRefused(
-            "This authorization request is unknown, or was started in another browser session. "
-            "Go back to the app and connect again."
+            "We cannot find this connection request: it was started in another browser session, "
+            "or it no longer exists. Go back to the app and connect again."
         )
     if row.expires_at <= now:
         raise ConsentRefused(
-            "This authorization request has expired. Go back to the app and connect again."
+            "This connection request has expired: you have ten minutes to answer one. "
+            "Go back to the app and connect again."
         )
     return _pending(row)
 
@@ -188,7 +196,7 @@ async def load_pending(
 async def consent_view(conn: AsyncConnection, pending: PendingRequest, user_id: str) -> ConsentView:
     client = await get_client(conn, pending.client_id)
     if client is None:
-        raise ConsentRefused("This application is no longer registered.")
+        raise ConsentRefused(_APP_GONE)
     administered = [
         (org, role) for org, role in await list_memberships(conn, user_id) if role in ADMIN_ROLES
     ]
@@ -232,7 +240,7 @@ def check_choices(
         raise ConsentRefused("You can only connect organizations that you own or administer.")
     foreign_scopes = set(scope_names) - set(offered_scopes)
     if foreign_scopes:
-        raise ConsentRefused("Only the permissions the application asked for can be granted.")
+        raise ConsentRefused("You can only give the permissions that the app asked for.")
     if not offered_orgs:
         raise ConsentIncomplete(
             "You are not an owner or admin of any organization, so you cannot connect this app."
@@ -263,7 +271,7 @@ async def _complete(
         .values(completed_at=now, completion=completion, expires_at=now + REQUEST_LIFETIME)
     )
     if result.rowcount != 1:
-        raise ConsentRefused("This authorization request was already answered.")
+        raise ConsentRefused(_ALREADY_ANSWERED)
 
 
 async def approve(
@@ -352,15 +360,20 @@ async def load_completion(
     """The approved request's outcome, for its own session until it expires."""
     pending = await _find(conn, request_id, session_hash, now)
     if pending.completion is None:
-        raise ConsentRefused("This authorization request has not been approved.")
+        raise ConsentRefused(
+            "This connection request was not approved, so there is nothing to continue to. "
+            "Go back to the app and connect again."
+        )
     try:
         sealed = completion_cipher(settings).decrypt(pending.completion.encode())
     except InvalidToken as exc:
-        raise ConsentRefused("This authorization request cannot be completed.") from exc
+        raise ConsentRefused(
+            "This connection can no longer be finished here. Go back to the app and connect again."
+        ) from exc
     payload = json.loads(sealed)
     client = await get_client(conn, pending.client_id)
     if client is None:
-        raise ConsentRefused("This application is no longer registered.")
+        raise ConsentRefused(_APP_GONE)
     names = []
     for grant_id in payload["grant_ids"]:
         grant = await grants.get_grant(conn, grant_id)

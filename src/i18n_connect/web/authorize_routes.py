@@ -86,12 +86,24 @@ def _authorize_again_url(request: Request) -> str:
     return f"{AUTHORIZE_PATH}?{urlencode(request.query_params.multi_items())}"
 
 
-def _refused(request: Request, message: str, session: BrowserSession | None = None) -> Response:
-    """The 400 page for a request that may not go back to the app (or not any more)."""
+def _refused(
+    request: Request,
+    message: str,
+    session: BrowserSession | None = None,
+    *,
+    after_answer: bool = False,
+) -> Response:
+    """The 400 page for a request that may not go back to the app (or not any more);
+    ``after_answer`` when the user may already have approved it."""
     response = render(
         request,
         "authorize_error.html",
-        {"status": 400, "title": "This request cannot continue", "message": message},
+        {
+            "status": 400,
+            "title": "This app cannot connect",
+            "message": message,
+            "after_answer": after_answer,
+        },
         status_code=400,
     )
     response.headers.update(_PAGE_HEADERS)
@@ -246,7 +258,10 @@ async def _answer(
         )
         return RedirectResponse(location, 303)
     if action != "authorize":
-        raise ConsentRefused("The form was submitted without a valid choice.")
+        raise ConsentRefused(
+            "The form did not say whether to authorize or deny. "
+            "Go back to the app and connect again."
+        )
     organization_ids = form.get("organization", [])
     scope_names = form.get("scope", [])
     try:
@@ -296,7 +311,11 @@ async def consent_answer(request: Request) -> Response:
                     headers=_PAGE_HEADERS,
                 )
             if user is None:
-                return _refused(request, "Sign in before answering an authorization request.")
+                return _refused(
+                    request,
+                    "You were signed out before you answered. "
+                    "Go back to the app and connect again.",
+                )
             return await _answer(request, conn, session, user, form)
     except ConsentRefused as exc:
         return _refused(request, exc.message)
@@ -317,7 +336,7 @@ async def complete_page(request: Request) -> Response:
                 settings=services.settings,
             )
         except ConsentRefused as exc:
-            return _refused(request, exc.message, session)
+            return _refused(request, exc.message, session, after_answer=True)
     response = render(
         request,
         "complete.html",
