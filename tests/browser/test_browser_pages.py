@@ -26,6 +26,9 @@ from playwright.sync_api import Browser, Locator, Page, expect
 pytestmark = pytest.mark.browser
 
 WIDTHS = {"phone": 375, "desktop": 1280}
+ONE_LINE = (
+    "e => e.getBoundingClientRect().height < 1.5 * parseFloat(getComputedStyle(e).lineHeight)"
+)
 UTC_TEXT = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$")
 
 
@@ -85,7 +88,9 @@ def test_a_new_user_connects_revokes_reconnects_and_disconnects_on_any_screen(
     # Consent: the email is shown whole; two organizations, one destructive scope.
     expect(page.get_by_role("button", name="Authorize")).to_be_visible()
     expect(page.locator(".consent__email")).to_have_text(f"({live_server.email})")
+    assert page.locator(".consent__email").evaluate(ONE_LINE), "the email is broken mid-word"
     expect(page.locator(".account__email")).to_have_text(live_server.email)
+    assert page.locator(".account__email").evaluate(ONE_LINE)
     email_box = page.locator(".account__email").bounding_box()
     assert email_box is not None and email_box["x"] + email_box["width"] <= width
     expect(page.get_by_text("Connected", exact=True)).to_have_count(0)

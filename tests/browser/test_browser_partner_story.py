@@ -86,7 +86,7 @@ def test_partner_connects_two_organizations_and_survives_one_revocation(
     expect(mine.get_by_role("row").filter(has_text="Example Partner App")).to_have_count(2)
     globex_row.get_by_text("Revoke…").click()
     globex_row.get_by_role("button", name="Revoke access of Example Partner App").click()
-    expect(page.get_by_role("status")).to_contain_text("Access revoked.")
+    expect(page.get_by_role("status")).to_contain_text("Access revoked: Example Partner App")
     expect(mine.get_by_role("row").filter(has_text="Example Partner App")).to_have_count(1)
     expect(mine.get_by_role("row").filter(has_text="Globex")).to_have_count(0)
 
