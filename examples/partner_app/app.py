@@ -5,8 +5,10 @@ A signed-in partner user clicks **Connect**; ``/connect/start`` keeps a fresh
 redirects to the platform's consent screen. ``/connect/callback`` checks
 ``state`` and ``iss`` (RFC 9207), exchanges the code and stores one
 connection per returned grant. The home page lists each connection's
-organization and projects with installation tokens; **Disconnect** revokes
-the grant; a revoked grant or a refused refresh shows **Reconnect**.
+organization and projects with installation tokens; **Disconnect** (after a
+confirmation) revokes the grant and says so; a revoked grant or a refused
+refresh shows **Reconnect**, which passes ``organization_hint`` so the consent
+screen pre-selects that organization.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from starlette.applications import Starlette
@@ -49,6 +52,7 @@ from i18n_connect.client import (
 
 __all__ = ["create_app"]
 
+_MAX_HINT_LENGTH = 64
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
@@ -164,6 +168,7 @@ async def home(request: Request) -> Response:
         "connections.html",
         views=views,
         connected=connected if connected.isdigit() else None,
+        disconnected=request.session.pop("disconnected", None),
     )
 
 
@@ -202,6 +207,10 @@ async def connect_start(request: Request) -> Response:
         return _to_login("/connect/start")
     config, store, tokens = _state(request)
     session = tokens.client.start_authorization(config.redirect_uri, config.scopes)
+    url = session.url
+    organization = request.query_params.get("organization", "")
+    if 0 < len(organization) <= _MAX_HINT_LENGTH:  # Reconnect: pre-select that organization
+        url += "&" + urlencode({"organization_hint": organization})
     pending = Pending(
         state=session.state,
         user_id=user_id,
@@ -211,7 +220,7 @@ async def connect_start(request: Request) -> Response:
         created_at=datetime.now(UTC),
     )
     await run_in_threadpool(store.save_pending, pending)
-    return RedirectResponse(session.url, status_code=303)
+    return RedirectResponse(url, status_code=303)
 
 
 async def connect_callback(request: Request) -> Response:
@@ -287,6 +296,7 @@ async def disconnect(request: Request) -> Response:
     except (I18nConnectError, httpx.HTTPError) as exc:
         return _page(request, "error.html", 502, message=f"The platform did not revoke: {exc}")
     await run_in_threadpool(store.delete_connection, connection.id)
+    request.session["disconnected"] = connection.organization_name or connection.organization_id
     return RedirectResponse("/", status_code=303)
 
 

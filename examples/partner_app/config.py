@@ -43,7 +43,7 @@ class Config:
         if not client_id:
             raise SystemExit(
                 "Set PARTNER_CLIENT_ID to the client id printed by "
-                "`i18n-connect clients create --name 'Partner app' "
+                "`i18n-connect clients create --name 'Example Partner App' "
                 "--redirect-uri http://127.0.0.1:8001/connect/callback`."
             )
         options: dict[str, object] = {"client_id": client_id}

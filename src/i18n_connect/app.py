@@ -19,6 +19,7 @@ from i18n_connect.mcp.server import build_mcp
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
 from i18n_connect.web import (
+    api_docs,
     authorize_routes,
     bench_routes,
     health,
@@ -69,7 +70,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         title="i18n-connect partner API",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served from the package by web.api_docs, not from a CDN
         openapi_url="/openapi.json",
         redoc_url=None,
         redirect_slashes=False,  # done by redirect_slashes_to_issuer, from the issuer
@@ -79,6 +80,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.grant_metrics = GrantMetrics(services.metrics)
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(api_docs.router)
     app.include_router(authorize_routes.router)
     app.include_router(oauth_routes.router)
     app.include_router(registration_routes.router)
@@ -96,7 +98,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         app.include_router(bench_routes.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(BodyDeadlineMiddleware, seconds=settings.body_timeout_seconds)
-    app.add_middleware(SecurityHeadersMiddleware, docs_path=app.docs_url)
+    app.add_middleware(SecurityHeadersMiddleware, docs_path=api_docs.DOCS_PATH)
     app.add_middleware(ObservabilityMiddleware, metrics=HttpMetrics(services.metrics))
     return app
 

@@ -13,8 +13,10 @@ from sqlalchemy import select, update
 from i18n_connect import grants as grant_lifecycle
 from i18n_connect.clock import FrozenClock
 from i18n_connect.platform.organizations import add_member
+from i18n_connect.scopes import CATALOG
 from i18n_connect.storage.oauth_tables import grants, oauth_clients
 from i18n_connect.storage.tables import audit_events, users
+from i18n_connect.web.templates import utc_iso, utc_text
 
 PAGE = "/settings/connected-apps"
 PASSWORD = "correct horse battery"
@@ -74,7 +76,8 @@ async def test_the_page_lists_the_users_grants_like_me_does(
     assert grant_ids(page.text) == [world.grants["acme"], world.grants["globex"]]
     assert world.grants["initech"] not in page.text
     assert "Partner App" in page.text and "Acme" in page.text and "Globex" in page.text
-    assert all(f"<code>{scope}</code>" in page.text for scope in ALL_SCOPES)
+    assert all(f'title="{scope}' in page.text for scope in ALL_SCOPES)  # code on hover
+    assert all(f">{CATALOG[scope].title}</li>" in page.text for scope in ALL_SCOPES)
     assert page.text.count("Never") == 2
     access = await world.access_token(("acme", "globex"))
     me = await world.http.get("/api/oauth-client/me", headers={"Authorization": f"Bearer {access}"})
@@ -84,7 +87,8 @@ async def test_the_page_lists_the_users_grants_like_me_does(
     await world.http.get("/api/oauth-client/organizations", headers={"x-api-key": token})
     used = await ada.get(PAGE)
     assert used.text.count("Never") == 1
-    assert f'datetime="{clock.now().isoformat()}"' in used.text
+    assert f'datetime="{utc_iso(clock.now())}"' in used.text
+    assert f'title="{utc_text(clock.now())}"' in used.text
     await ada.aclose()
 
 
@@ -95,11 +99,14 @@ async def test_revoking_from_the_page_stops_the_app_at_once(world: World) -> Non
     response = await ada.post(
         f"{PAGE}/{world.grants['acme']}/revoke", data={"csrf_token": csrf_of(page.text)}
     )
-    assert (response.status_code, response.headers["location"]) == (303, PAGE + "?revoked=1")
+    assert (response.status_code, response.headers["location"]) == (
+        303,
+        f"{PAGE}?revoked={world.grants['acme']}",
+    )
     refused = await world.http.get("/api/oauth-client/organizations", headers={"x-api-key": token})
     assert (refused.status_code, refused.json()["error"]) == (410, "grant_revoked")
     after = await ada.get(response.headers["location"])
-    assert "Access revoked" in after.text
+    assert "Access revoked: Partner App can no longer reach Acme" in after.text
     assert grant_ids(after.text) == [world.grants["globex"]]
     async with world.services.db.transaction(readonly=True) as conn:
         event = (
@@ -113,6 +120,26 @@ async def test_revoking_from_the_page_stops_the_app_at_once(world: World) -> Non
     metrics = (await world.http.get("/metrics")).text
     assert 'i18n_connect_grants_revoked_total{via="connected_apps"} 1.0' in metrics
     await ada.aclose()
+
+
+async def test_the_revoked_notice_names_only_a_revoked_grant_the_user_may_see(
+    world: World,
+) -> None:
+    ada = await sign_in(world, "ada@example.com")
+    page = await ada.get(PAGE)
+    await ada.post(f"{PAGE}/{world.grants['acme']}/revoke", data={"csrf_token": csrf_of(page.text)})
+    bob = await sign_in(world, "bob@example.com")  # owner of initech, not in acme
+    for viewer, revoked in [
+        (bob, world.grants["acme"]),  # revoked, but of an organization bob cannot see
+        (ada, world.grants["globex"]),  # ada's own, still live
+        (ada, "grt_unknown"),
+        (ada, "x" * 65),
+    ]:
+        shown = await viewer.get(PAGE, params={"revoked": revoked})
+        assert shown.status_code == 200
+        assert "Access revoked" not in shown.text
+    await ada.aclose()
+    await bob.aclose()
 
 
 async def test_revoking_without_the_csrf_token_changes_nothing(world: World) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -12,6 +13,12 @@ from typing import Any, TypeVar
 from playwright.sync_api import Page
 
 from i18n_connect.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # examples/ lives at the repository root, outside src/
+    sys.path.insert(0, str(ROOT))
+
+from examples.partner_app import Config  # noqa: E402
 
 Screenshot = Callable[[Page, str], Path]
 T = TypeVar("T")
@@ -42,3 +49,22 @@ class LiveServer:
     @property
     def database_url(self) -> str:
         return self.settings.database_url
+
+
+PARTNER_APP_NAME = "Example Partner App"
+PARTNER_EMAIL = "dev@partner-app.test"
+PARTNER_PASSWORD = "partner password"
+PARTNER_SCOPES = (
+    "org:read",
+    "projects:read",
+    "keys:read",
+    "keys:write",
+    "translations:write",
+    "translations:publish",
+)
+
+
+@dataclass(frozen=True)
+class PartnerApp:
+    url: str
+    config: Config

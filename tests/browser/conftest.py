@@ -3,26 +3,40 @@
 `live_server` serves a fresh app on a free 127.0.0.1 port over a temporary
 SQLite database, seeded with a demo user (`LiveServer.email`/`.password`),
 organizations she owns or belongs to, and their projects. Tests may seed more
-through `LiveServer.settings` (same database). `browser_page` is a new
+through `LiveServer.settings` (same database). `partner_app` serves the example partner
+app next to it, registered as its client. `browser_page` is a new
 Chromium page (Debian's ``/usr/bin/chromium`` through Playwright) with its own
 cookie jar. `save_screenshot` writes to ``test-output/`` (not in git).
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import uvicorn
-from browser_support import LiveServer, Screenshot, off_loop, run_async
+from browser_support import (
+    PARTNER_APP_NAME,
+    PARTNER_SCOPES,
+    Config,
+    LiveServer,
+    PartnerApp,
+    Screenshot,
+    off_loop,
+    run_async,
+)
+from examples.partner_app import create_app as create_partner_app
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from i18n_connect.app import create_app
 from i18n_connect.clock import SystemClock
+from i18n_connect.oauth.clients import create_client
 from i18n_connect.platform.accounts import create_user
 from i18n_connect.platform.organizations import add_member, create_organization
 from i18n_connect.platform.projects import create_project
@@ -108,6 +122,60 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         time.sleep(0.05)
     try:
         yield server_info
+    finally:
+        server.should_exit = True
+        thread.join(timeout=_START_TIMEOUT_SECONDS)
+        sock.close()
+
+
+async def _register(live_server: LiveServer, redirect_uri: str) -> str:
+    services = Services.build(live_server.settings, clock=SystemClock())
+    try:
+        async with services.db.transaction() as conn:
+            client, _ = await create_client(
+                conn,
+                name=PARTNER_APP_NAME,
+                redirect_uris=[redirect_uri],
+                confidential=False,
+                now=services.clock.now(),
+                hasher=services.hasher,
+            )
+    finally:
+        await services.db.dispose()
+    return client.id
+
+
+@pytest.fixture
+def partner_app(live_server: LiveServer, tmp_path: Path) -> Iterator[PartnerApp]:
+    """The example partner app on a free port, registered as a client of the live server."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API owns this thread's loop
+        client_id = pool.submit(asyncio.run, _register(live_server, f"{url}/connect/callback"))
+    config = Config(
+        client_id=client_id.result(),
+        issuer=live_server.url,
+        public_url=url,
+        database=tmp_path / "partner-app.db",
+        session_secret="browser-test-partner-session-secret",
+        scopes=PARTNER_SCOPES,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_partner_app(config), log_level="warning", lifespan="on", access_log=False
+        )
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the partner app did not start")
+        time.sleep(0.05)
+    try:
+        yield PartnerApp(url, config)
     finally:
         server.should_exit = True
         thread.join(timeout=_START_TIMEOUT_SECONDS)

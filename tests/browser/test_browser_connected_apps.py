@@ -81,7 +81,7 @@ def test_person_revokes_an_app_and_its_installation_token_gets_410(
     expect(row.get_by_role("cell", name="Lingo Sync", exact=True)).to_be_visible()
     expect(
         row.get_by_role("list", name="Permissions of Lingo Sync").get_by_role("listitem")
-    ).to_have_text(["org:read", "keys:read"])
+    ).to_have_text(["Read your organizations", "Read translation keys"])
     confirm = row.get_by_role("button", name="Revoke access of Lingo Sync")
     expect(confirm).to_be_hidden()  # a first click only opens the confirmation
     save_screenshot(page, "connected-apps.png")
@@ -93,7 +93,7 @@ def test_person_revokes_an_app_and_its_installation_token_gets_410(
     confirm.click()
 
     expect(page.get_by_role("status")).to_have_text(
-        "Access revoked. The app's tokens no longer work."
+        "Access revoked: Lingo Sync can no longer reach Acme Corp. Its tokens no longer work."
     )
     expect(page.locator(f'tr[data-grant-id="{grant_id}"]')).to_have_count(0)
     save_screenshot(page, "connected-apps-revoked.png")

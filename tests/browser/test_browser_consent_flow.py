@@ -4,6 +4,7 @@ the code and refreshes (SPEC §3, seed document "Authorization Flow")."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -89,7 +90,7 @@ def test_person_connects_an_app_to_two_organizations_and_the_app_gets_tokens(
     expect(acme).not_to_be_checked()
     expect(globex).not_to_be_checked()
     keys_write = page.get_by_role("checkbox", name="Create and delete translation keys")
-    publish = page.get_by_role("checkbox", name="Publish translations")
+    publish = page.get_by_role("checkbox", name=re.compile("^Publish translations"))
     expect(keys_write).to_be_checked()
     expect(publish).not_to_be_checked()
     warning = page.get_by_role("note").filter(has_text="live apps and CDN")

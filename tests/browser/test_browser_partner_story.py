@@ -9,103 +9,17 @@ Reconnect for it and keeps working for the other.
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import sys
-import threading
-import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
-import uvicorn
-from browser_support import LiveServer, Screenshot
+from browser_support import (
+    PARTNER_EMAIL,
+    PARTNER_PASSWORD,
+    LiveServer,
+    PartnerApp,
+    Screenshot,
+)
 from playwright.sync_api import Locator, Page, expect
 
-from i18n_connect.clock import SystemClock
-from i18n_connect.oauth.clients import create_client
-from i18n_connect.services import Services
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # examples/ lives at the repository root, outside src/
-    sys.path.insert(0, str(ROOT))
-
-from examples.partner_app import Config, create_app  # noqa: E402
-
 pytestmark = pytest.mark.browser
-
-PARTNER_EMAIL = "dev@localizer.test"
-PARTNER_PASSWORD = "partner password"
-SCOPES = (
-    "org:read",
-    "projects:read",
-    "keys:read",
-    "keys:write",
-    "translations:write",
-    "translations:publish",
-)
-START_TIMEOUT = 15.0
-
-
-@dataclass(frozen=True)
-class PartnerApp:
-    url: str
-    config: Config
-
-
-async def _register(live_server: LiveServer, redirect_uri: str) -> str:
-    services = Services.build(live_server.settings, clock=SystemClock())
-    try:
-        async with services.db.transaction() as conn:
-            client, _ = await create_client(
-                conn,
-                name="Acme Localizer",
-                redirect_uris=[redirect_uri],
-                confidential=False,
-                now=services.clock.now(),
-                hasher=services.hasher,
-            )
-    finally:
-        await services.db.dispose()
-    return client.id
-
-
-@pytest.fixture
-def partner_app(live_server: LiveServer, tmp_path: Path) -> Iterator[PartnerApp]:
-    """The example partner app on a free port, registered as a client of the live server."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API owns this thread's loop
-        client_id = pool.submit(asyncio.run, _register(live_server, f"{url}/connect/callback"))
-    client_id = client_id.result()
-    config = Config(
-        client_id=client_id,
-        issuer=live_server.url,
-        public_url=url,
-        database=tmp_path / "partner-app.db",
-        session_secret="browser-test-partner-session-secret",
-        scopes=SCOPES,
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(config), log_level="warning", lifespan="on", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the partner app did not start")
-        time.sleep(0.05)
-    try:
-        yield PartnerApp(url, config)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=START_TIMEOUT)
-        sock.close()
 
 
 def _card(page: Page, organization: str) -> Locator:
@@ -167,12 +81,13 @@ def test_partner_connects_two_organizations_and_survives_one_revocation(
     # The person revokes Globex on the platform's Connected apps page.
     page.goto(live_server.url + "/settings/connected-apps")
     mine = page.get_by_role("table", name="Apps you connected")
-    globex_row = mine.get_by_role("row").filter(has_text="Acme Localizer").filter(has_text="Globex")
-    expect(mine.get_by_role("row").filter(has_text="Acme Localizer")).to_have_count(2)
+    app_rows = mine.get_by_role("row").filter(has_text="Example Partner App")
+    globex_row = app_rows.filter(has_text="Globex")
+    expect(mine.get_by_role("row").filter(has_text="Example Partner App")).to_have_count(2)
     globex_row.get_by_text("Revoke…").click()
-    globex_row.get_by_role("button", name="Revoke access of Acme Localizer").click()
-    expect(page.get_by_role("status")).to_contain_text("Access revoked.")
-    expect(mine.get_by_role("row").filter(has_text="Acme Localizer")).to_have_count(1)
+    globex_row.get_by_role("button", name="Revoke access of Example Partner App").click()
+    expect(page.get_by_role("status")).to_contain_text("Access revoked: Example Partner App")
+    expect(mine.get_by_role("row").filter(has_text="Example Partner App")).to_have_count(1)
     expect(mine.get_by_role("row").filter(has_text="Globex")).to_have_count(0)
 
     # The partner app notices at once: Reconnect for Globex, Acme still works.

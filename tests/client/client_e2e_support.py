@@ -48,7 +48,7 @@ async def seed(settings: Settings) -> tuple[str, dict[str, str], tuple[str, str]
                 )
             client, _ = await create_client(
                 conn,
-                name="Acme Localizer",
+                name="Example Partner App",
                 redirect_uris=[REDIRECT_URI],
                 confidential=False,
                 now=now,
@@ -56,7 +56,7 @@ async def seed(settings: Settings) -> tuple[str, dict[str, str], tuple[str, str]
             )
             confidential, secret = await create_client(
                 conn,
-                name="Acme Localizer Server",
+                name="Example Partner App Server",
                 redirect_uris=[REDIRECT_URI],
                 confidential=True,
                 now=now,

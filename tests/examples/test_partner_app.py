@@ -220,6 +220,22 @@ async def test_revoked_grant_shows_reconnect_and_the_other_keeps_working(
     assert "Mobile app" in home.text and "Web shop" not in home.text
     assert "<h3>Acme</h3>" in home.text  # the name kept from /me at connect time
     assert [r[3] for r in rows(partner_config)] == ["reconnect", "active"]
+    assert 'href="/connect/start?organization=org_a">Reconnect</a>' in home.text
+
+
+@pytest.mark.parametrize(
+    ("organization", "hint"),
+    [("org_a", "org_a"), ("", None), ("x" * 65, None)],
+    ids=["hinted", "empty", "too-long"],
+)
+async def test_reconnect_asks_consent_to_preselect_its_organization(
+    partner: httpx.AsyncClient, organization: str, hint: str | None
+) -> None:
+    await sign_in(partner)
+    response = await partner.get("/connect/start", params={"organization": organization})
+    assert response.status_code == 303
+    params = parse_qs(urlsplit(response.headers["location"]).query)
+    assert params.get("organization_hint") == ([hint] if hint else None)
 
 
 async def test_refused_refresh_shows_reconnect_and_keeps_the_rotated_token(
@@ -250,10 +266,14 @@ async def test_disconnect_revokes_the_grant_and_removes_the_connection(
     await connect(partner, issuer, ["org_a", "org_b"])
     home = await partner.get("/")
     grant_a = rows(partner_config)[0][1]
+    assert "<summary" in home.text and "Disconnect Acme" in home.text  # behind a confirmation
     response = await partner.post("/connections/1/disconnect", data={"csrf": _csrf(home.text)})
     assert response.status_code == 303
     assert issuer.grants[grant_a].revoked is True
     assert [r[0] for r in rows(partner_config)] == ["org_b"]
+    after = await partner.get(response.headers["location"])
+    assert "Disconnected Acme." in after.text
+    assert "Disconnected" not in (await partner.get("/")).text  # said once
 
 
 async def test_disconnect_without_csrf_changes_nothing(

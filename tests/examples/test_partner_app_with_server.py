@@ -47,7 +47,7 @@ async def _seed(services: Services, clock: FrozenClock) -> tuple[str, dict[str, 
             )
         client, _ = await create_client(
             conn,
-            name="Acme Localizer",
+            name="Example Partner App",
             redirect_uris=[PARTNER_URL + "/connect/callback"],
             confidential=False,
             now=now,
@@ -90,7 +90,7 @@ async def _sign_in_partner(partner: httpx.AsyncClient) -> None:
     response = await partner.post(
         "/login",
         data={
-            "email": "dev@localizer.test",
+            "email": "dev@partner-app.test",
             "password": "partner pw",
             "csrf": _field(page.text, "csrf"),
         },
@@ -165,7 +165,8 @@ async def test_revoked_on_the_platform_shows_reconnect_and_disconnect_cleans_up(
     assert (await story.partner.get("/")).status_code == 200  # tokens minted and cached
     page = await story.server.get("/settings/connected-apps")
     globex_grant = re.search(
-        r'data-grant-id="([^"]+)">\s*<td class="app__name">Acme Localizer</td>\s*<td>Globex',
+        r'data-grant-id="([^"]+)">\s*<td class="app__name">Example Partner App</td>'
+        r'\s*<td data-label="Organization">Globex',
         page.text,
     )
     assert globex_grant
@@ -188,4 +189,4 @@ async def test_revoked_on_the_platform_shows_reconnect_and_disconnect_cleans_up(
     )
     assert response.status_code == 303
     page = await story.server.get("/settings/connected-apps")
-    assert "Acme Localizer" not in page.text
+    assert "Example Partner App" not in page.text

@@ -56,98 +56,106 @@ class Refused:
 
 
 PAGE_CASES = {
-    "unknown client": Refused(lambda w: pairs(w, client_id="cli_nobody"), "not registered"),
-    "missing client_id": Refused(lambda w: pairs(w, client_id=None), "client_id is missing"),
-    "empty client_id": Refused(lambda w: pairs(w, client_id=""), "client_id is missing"),
+    "unknown client": Refused(
+        lambda w: pairs(w, client_id="cli_nobody"), "not registered on this site"
+    ),
+    "missing client_id": Refused(
+        lambda w: pairs(w, client_id=None), "does not say which app is asking"
+    ),
+    "empty client_id": Refused(
+        lambda w: pairs(w, client_id=""), "does not say which app is asking"
+    ),
     "duplicated client_id": Refused(
-        lambda w: [*pairs(w), ("client_id", w.client_id)], "exactly one client_id"
+        lambda w: [*pairs(w), ("client_id", w.client_id)], "says more than once which app is asking"
     ),
     "missing redirect_uri": Refused(
-        lambda w: pairs(w, redirect_uri=None), "redirect_uri is missing"
+        lambda w: pairs(w, redirect_uri=None), "does not say where to send you back"
     ),
     "duplicated redirect_uri": Refused(
-        lambda w: [*pairs(w), ("redirect_uri", REDIRECT)], "exactly one redirect_uri"
+        lambda w: [*pairs(w), ("redirect_uri", REDIRECT)],
+        "says more than once where to send you back",
     ),
     "host in other case": Refused(
-        lambda w: pairs(w, redirect_uri="https://APP.example.com/cb"), "not registered"
+        lambda w: pairs(w, redirect_uri="https://APP.example.com/cb"), "never registered"
     ),
     "scheme in other case": Refused(
-        lambda w: pairs(w, redirect_uri="HTTPS://app.example.com/cb"), "not registered"
+        lambda w: pairs(w, redirect_uri="HTTPS://app.example.com/cb"), "never registered"
     ),
     "path in other case": Refused(
-        lambda w: pairs(w, redirect_uri="https://app.example.com/CB"), "not registered"
+        lambda w: pairs(w, redirect_uri="https://app.example.com/CB"), "never registered"
     ),
     "trailing slash": Refused(
-        lambda w: pairs(w, redirect_uri="https://app.example.com/cb/"), "not registered"
+        lambda w: pairs(w, redirect_uri="https://app.example.com/cb/"), "never registered"
     ),
     "added query": Refused(
-        lambda w: pairs(w, redirect_uri="https://app.example.com/cb?next=/admin"), "not registered"
+        lambda w: pairs(w, redirect_uri="https://app.example.com/cb?next=/admin"),
+        "never registered",
     ),
     "added query to a registered query": Refused(
-        lambda w: pairs(w, redirect_uri=REDIRECT_WITH_QUERY + "&x=1"), "not registered"
+        lambda w: pairs(w, redirect_uri=REDIRECT_WITH_QUERY + "&x=1"), "never registered"
     ),
     "reordered query": Refused(
         lambda w: pairs(w, redirect_uri="https://app.example.com/callback?lang=en&tenant=7"),
-        "not registered",
+        "never registered",
     ),
     "empty query": Refused(
-        lambda w: pairs(w, redirect_uri="https://app.example.com/cb?"), "not registered"
+        lambda w: pairs(w, redirect_uri="https://app.example.com/cb?"), "never registered"
     ),
     "fragment": Refused(
-        lambda w: pairs(w, redirect_uri="https://app.example.com/cb#x"), "not registered"
+        lambda w: pairs(w, redirect_uri="https://app.example.com/cb#x"), "never registered"
     ),
     "userinfo before host": Refused(
-        lambda w: pairs(w, redirect_uri="https://app.example.com@evil.com/cb"), "not registered"
+        lambda w: pairs(w, redirect_uri="https://app.example.com@evil.com/cb"), "never registered"
     ),
     "userinfo on the right host": Refused(
-        lambda w: pairs(w, redirect_uri="https://evil.com@app.example.com/cb"), "not registered"
+        lambda w: pairs(w, redirect_uri="https://evil.com@app.example.com/cb"), "never registered"
     ),
     "dot-dot segment": Refused(
-        lambda w: pairs(w, redirect_uri="https://app.example.com/cb/../cb"), "not registered"
+        lambda w: pairs(w, redirect_uri="https://app.example.com/cb/../cb"), "never registered"
     ),
     "dot-dot escaping the path": Refused(
-        lambda w: pairs(w, redirect_uri="https://app.example.com/x/../cb"), "not registered"
+        lambda w: pairs(w, redirect_uri="https://app.example.com/x/../cb"), "never registered"
     ),
     "percent-encoded path letter": Refused(
-        lambda w: pairs(w, redirect_uri="https://app.example.com/%63b"), "not registered"
+        lambda w: pairs(w, redirect_uri="https://app.example.com/%63b"), "never registered"
     ),
     "percent-encoded slash": Refused(
-        lambda w: pairs(w, redirect_uri="https://app.example.com%2Fcb"), "not registered"
+        lambda w: pairs(w, redirect_uri="https://app.example.com%2Fcb"), "never registered"
     ),
     "explicit default port": Refused(
-        lambda w: pairs(w, redirect_uri="https://app.example.com:443/cb"), "not registered"
+        lambda w: pairs(w, redirect_uri="https://app.example.com:443/cb"), "never registered"
     ),
     "http instead of https": Refused(
-        lambda w: pairs(w, redirect_uri="http://app.example.com/cb"), "not registered"
+        lambda w: pairs(w, redirect_uri="http://app.example.com/cb"), "never registered"
     ),
     "look-alike suffix host": Refused(
-        lambda w: pairs(w, redirect_uri="https://app.example.com.evil.com/cb"), "not registered"
+        lambda w: pairs(w, redirect_uri="https://app.example.com.evil.com/cb"), "never registered"
     ),
     "look-alike loopback host": Refused(
-        lambda w: pairs(w, redirect_uri="http://127.0.0.1.evil.com/cb"), "not registered"
+        lambda w: pairs(w, redirect_uri="http://127.0.0.1.evil.com/cb"), "never registered"
     ),
     "loopback with userinfo": Refused(
-        lambda w: pairs(w, redirect_uri="http://evil.com@127.0.0.1/cb"), "not registered"
+        lambda w: pairs(w, redirect_uri="http://evil.com@127.0.0.1/cb"), "never registered"
     ),
     "loopback on another host name": Refused(
-        lambda w: pairs(w, redirect_uri="http://localhost/cb"), "not registered"
+        lambda w: pairs(w, redirect_uri="http://localhost/cb"), "never registered"
     ),
     "loopback over https": Refused(
-        lambda w: pairs(w, redirect_uri="https://127.0.0.1/cb"), "not registered"
+        lambda w: pairs(w, redirect_uri="https://127.0.0.1/cb"), "never registered"
     ),
     "loopback with other path": Refused(
-        lambda w: pairs(w, redirect_uri="http://127.0.0.1:8080/cb/"), "not registered"
+        lambda w: pairs(w, redirect_uri="http://127.0.0.1:8080/cb/"), "never registered"
     ),
     "loopback with bad port": Refused(
-        lambda w: pairs(w, redirect_uri="http://127.0.0.1:99999/cb"), "not registered"
+        lambda w: pairs(w, redirect_uri="http://127.0.0.1:99999/cb"), "never registered"
     ),
     "redirect_uri of another client": Refused(
         lambda w: pairs(w, client_id=w.scoped_client_id, redirect_uri=REDIRECT_WITH_QUERY),
-        "not registered",
+        "never registered",
     ),
     "CRLF in redirect_uri": Refused(
         lambda w: pairs(w, redirect_uri="https://app.example.com/cb\r\nSet-Cookie: x=1"),
-        "not registered",
+        "never registered",
     ),
 }
 

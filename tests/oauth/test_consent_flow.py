@@ -224,7 +224,7 @@ async def test_request_id_of_another_session_is_refused_without_redirect(
     for response in (page, submit, deny):
         assert response.status_code == 400
         assert "location" not in response.headers
-        assert "another browser session" in response.text
+        assert "started in another browser session" in response.text
     state = await stored_state(services_of(app_client))
     assert state == {**nothing_created(), "requests": 2}
 
@@ -271,7 +271,7 @@ TAMPERED = {
     "scope not requested": ({"scopes": ["org:read", "keys:write"]}, 400, "asked for"),
     "unknown scope": ({"scopes": ["org:read", "admin:all"]}, 400, "asked for"),
     "ignored scope name": ({"scopes": ["org:read", "offline_access"]}, 400, "asked for"),
-    "unknown action": ({"action": ["approve"]}, 400, "valid choice"),
+    "unknown action": ({"action": ["approve"]}, 400, "whether to authorize or deny"),
     "no organization": ({"organizations": []}, 422, "Choose at least one organization."),
     "no scope": ({"scopes": []}, 422, "Choose at least one permission."),
 }
@@ -397,7 +397,7 @@ async def test_replayed_submit_is_refused_and_creates_nothing_twice(
     assert first.status_code == 303
     replay = await post(app_client, form)
     assert replay.status_code == 400
-    assert "already answered" in replay.text
+    assert "You already answered this connection request." in replay.text
     deny_after = await post(app_client, answer(request_id, csrf, action="deny"))
     assert deny_after.status_code == 400
     assert await stored_state(services_of(app_client)) == {
@@ -552,7 +552,7 @@ async def test_going_back_to_an_answered_consent_page_shows_the_outcome_or_refus
         "/api/auth/mcp/consent", params={"request_id": denied_id}, follow_redirects=False
     )
     assert back.status_code == 400
-    assert "already answered" in back.text
+    assert "You already answered this connection request." in back.text
     assert await stored_state(services_of(app_client)) == {
         "requests": 2,
         "completed": 2,

@@ -48,12 +48,19 @@ async def test_stylesheet_is_served_locally_and_cacheable(app_client: httpx.Asyn
     assert "http://" not in response.text and "https://" not in response.text
 
 
-async def test_api_explorer_keeps_framing_protection_without_default_src(
+async def test_api_explorer_is_served_from_this_site_under_a_self_only_csp(
     app_client: httpx.AsyncClient,
 ) -> None:
     response = await app_client.get("/docs")
     assert response.status_code == 200
     csp = response.headers["content-security-policy"]
-    assert csp == "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    assert csp == (
+        "default-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    )
+    assert "<script>" not in response.text  # no inline script: the CSP would block it
+    assert "http://" not in response.text and "https://" not in response.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "init.js"):
+        assert f"/static/swagger-ui/{asset}" in response.text
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["cache-control"] == "no-store"

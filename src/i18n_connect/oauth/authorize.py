@@ -118,13 +118,27 @@ def _single(params: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
+# What a missing or repeated parameter means to the person at the browser.
+_WHAT_IT_NAMES = {
+    "client_id": "which app is asking to connect",
+    "redirect_uri": "where to send you back to the app",
+}
+
+
 def _exactly_one(params: dict[str, list[str]], name: str) -> str:
     """A parameter that decides where the browser may be sent: present, non-empty, once."""
     values = [value for value in params.get(name, []) if value]
+    what = _WHAT_IT_NAMES[name]
     if not values:
-        raise UnsafeAuthorizationRequest(f"{name} is missing.")
+        raise UnsafeAuthorizationRequest(
+            f"The app's link to connect is incomplete: it does not say {what}. "
+            "Tell the app's developer."
+        )
     if len(params[name]) != 1:
-        raise UnsafeAuthorizationRequest(f"The request needs exactly one {name}.")
+        raise UnsafeAuthorizationRequest(
+            f"The app's link to connect is ambiguous: it says more than once {what}. "
+            "Tell the app's developer."
+        )
     return values[0]
 
 
@@ -187,10 +201,15 @@ async def validate_authorization_request(
     client_id = _exactly_one(params, "client_id")
     client = await resolve_client(conn, client_id, services=services)
     if client is None:
-        raise UnsafeAuthorizationRequest("This application is not registered here.")
+        raise UnsafeAuthorizationRequest(
+            "The app that sent you here is not registered on this site, so it cannot connect."
+        )
     redirect_uri = _exactly_one(params, "redirect_uri")
     if not redirect_uri_matches(client.redirect_uris, redirect_uri):
-        raise UnsafeAuthorizationRequest("The redirect_uri is not registered for this application.")
+        raise UnsafeAuthorizationRequest(
+            "The app asked to send you back to an address that it never registered "
+            "here, so we stopped before showing you anything. Tell the app's developer."
+        )
 
     state = _valid_state(params.get("state"))
     try:

@@ -56,7 +56,12 @@ __all__ = [
     "deny",
     "load_completion",
     "load_pending",
+    "preselected",
 ]
+
+
+_ALREADY_ANSWERED = "You already answered this connection request."
+_APP_GONE = "The app that asked to connect is no longer registered on this site."
 
 
 class ConsentRefused(Exception):
@@ -72,7 +77,7 @@ class ConsentAnswered(ConsentRefused):
 
     def __init__(self, *, approved: bool) -> None:
         self.approved = approved
-        super().__init__("This authorization request was already answered.")
+        super().__init__(_ALREADY_ANSWERED)
 
 
 class ConsentIncomplete(Exception):
@@ -108,6 +113,7 @@ class ConsentView:
     roles: dict[str, str]  # organization id → the user's role there
     scopes: tuple[Scope, ...]
     existing_grants: tuple[Grant, ...]
+    connected: frozenset[str]  # offered organizations the client holds a live grant for
 
     def organization_name(self, organization_id: str) -> str:
         names = {org.id: org.name for org in self.organizations}
@@ -155,7 +161,10 @@ async def _find(
     conn: AsyncConnection, request_id: str | None, session_hash: str, now: datetime
 ) -> PendingRequest:
     if not request_id or len(request_id) > 64:
-        raise ConsentRefused("This authorization request is missing or malformed.")
+        raise ConsentRefused(
+            "This link to connect an app is incomplete or damaged. "
+            "Go back to the app and connect again."
+        )
     row = (
         await conn.execute(
             select(authorization_requests).where(authorization_requests.c.id == request_id)
@@ -163,12 +172,13 @@ async def _find(
     ).first()
     if row is None or not hmac.compare_digest(row.session_hash, session_hash):
         raise ConsentRefused(
-            "This authorization request is unknown, or was started in another browser session. "
-            "Go back to the app and connect again."
+            "We cannot find this connection request: it was started in another browser session, "
+            "or it no longer exists. Go back to the app and connect again."
         )
     if row.expires_at <= now:
         raise ConsentRefused(
-            "This authorization request has expired. Go back to the app and connect again."
+            "This connection request has expired: you have ten minutes to answer one. "
+            "Go back to the app and connect again."
         )
     return _pending(row)
 
@@ -186,10 +196,14 @@ async def load_pending(
 async def consent_view(conn: AsyncConnection, pending: PendingRequest, user_id: str) -> ConsentView:
     client = await get_client(conn, pending.client_id)
     if client is None:
-        raise ConsentRefused("This application is no longer registered.")
+        raise ConsentRefused(_APP_GONE)
     administered = [
         (org, role) for org, role in await list_memberships(conn, user_id) if role in ADMIN_ROLES
     ]
+    connected = set()
+    for org, _ in administered:
+        if await grants.list_grants(conn, organization_id=org.id, client_id=client.id):
+            connected.add(org.id)
     return ConsentView(
         request=pending,
         client=client,
@@ -198,7 +212,17 @@ async def consent_view(conn: AsyncConnection, pending: PendingRequest, user_id: 
         roles={org.id: role for org, role in administered},
         scopes=tuple(CATALOG[name] for name in pending.scope if name in CATALOG),
         existing_grants=tuple(await grants.list_grants(conn, user_id=user_id, client_id=client.id)),
+        connected=frozenset(connected),
     )
+
+
+def preselected(view: ConsentView, organization_hint: str | None) -> tuple[str, ...]:
+    """The organizations ticked when the page opens: the one the app hinted at (by id or slug)
+    if the user may connect it, else the only one offered, else none."""
+    hinted = [org.id for org in view.organizations if organization_hint in (org.id, org.slug)]
+    if hinted:
+        return tuple(hinted[:1])
+    return tuple(org.id for org in view.organizations) if len(view.organizations) == 1 else ()
 
 
 def check_choices(
@@ -216,7 +240,7 @@ def check_choices(
         raise ConsentRefused("You can only connect organizations that you own or administer.")
     foreign_scopes = set(scope_names) - set(offered_scopes)
     if foreign_scopes:
-        raise ConsentRefused("Only the permissions the application asked for can be granted.")
+        raise ConsentRefused("You can only give the permissions that the app asked for.")
     if not offered_orgs:
         raise ConsentIncomplete(
             "You are not an owner or admin of any organization, so you cannot connect this app."
@@ -247,7 +271,7 @@ async def _complete(
         .values(completed_at=now, completion=completion, expires_at=now + REQUEST_LIFETIME)
     )
     if result.rowcount != 1:
-        raise ConsentRefused("This authorization request was already answered.")
+        raise ConsentRefused(_ALREADY_ANSWERED)
 
 
 async def approve(
@@ -336,15 +360,20 @@ async def load_completion(
     """The approved request's outcome, for its own session until it expires."""
     pending = await _find(conn, request_id, session_hash, now)
     if pending.completion is None:
-        raise ConsentRefused("This authorization request has not been approved.")
+        raise ConsentRefused(
+            "This connection request was not approved, so there is nothing to continue to. "
+            "Go back to the app and connect again."
+        )
     try:
         sealed = completion_cipher(settings).decrypt(pending.completion.encode())
     except InvalidToken as exc:
-        raise ConsentRefused("This authorization request cannot be completed.") from exc
+        raise ConsentRefused(
+            "This connection can no longer be finished here. Go back to the app and connect again."
+        ) from exc
     payload = json.loads(sealed)
     client = await get_client(conn, pending.client_id)
     if client is None:
-        raise ConsentRefused("This application is no longer registered.")
+        raise ConsentRefused(_APP_GONE)
     names = []
     for grant_id in payload["grant_ids"]:
         grant = await grants.get_grant(conn, grant_id)

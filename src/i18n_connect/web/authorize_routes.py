@@ -57,8 +57,16 @@ COMPLETE_PATH = "/api/auth/mcp/complete"
 _PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
-def _consent_url(request_id: str) -> str:
-    return f"{CONSENT_PATH}?request_id={quote(request_id, safe='')}"
+_MAX_HINT_LENGTH = 64
+
+
+def _consent_url(request_id: str, organization_hint: str | None = None) -> str:
+    """The consent page of a request; ``organization_hint`` (an organization id or slug the app
+    suggests, e.g. on Reconnect) only pre-selects a checkbox, so it travels in the URL."""
+    url = f"{CONSENT_PATH}?request_id={quote(request_id, safe='')}"
+    if organization_hint and len(organization_hint) <= _MAX_HINT_LENGTH:
+        url += f"&organization_hint={quote(organization_hint, safe='')}"
+    return url
 
 
 def _complete_url(request_id: str) -> str:
@@ -78,12 +86,24 @@ def _authorize_again_url(request: Request) -> str:
     return f"{AUTHORIZE_PATH}?{urlencode(request.query_params.multi_items())}"
 
 
-def _refused(request: Request, message: str, session: BrowserSession | None = None) -> Response:
-    """The 400 page for a request that may not go back to the app (or not any more)."""
+def _refused(
+    request: Request,
+    message: str,
+    session: BrowserSession | None = None,
+    *,
+    after_answer: bool = False,
+) -> Response:
+    """The 400 page for a request that may not go back to the app (or not any more);
+    ``after_answer`` when the user may already have approved it."""
     response = render(
         request,
         "authorize_error.html",
-        {"status": 400, "title": "This request cannot continue", "message": message},
+        {
+            "status": 400,
+            "title": "This app cannot connect",
+            "message": message,
+            "after_answer": after_answer,
+        },
         status_code=400,
     )
     response.headers.update(_PAGE_HEADERS)
@@ -138,7 +158,8 @@ async def authorize(request: Request) -> Response:
         request_id = await store_request(
             conn, validated, session_hash=session.sid_hash, now=services.clock.now()
         )
-    response = RedirectResponse(_consent_url(request_id), 303)
+    hint = request.query_params.get("organization_hint")
+    response = RedirectResponse(_consent_url(request_id, hint), 303)
     set_session_cookie(request, response, session)
     return response
 
@@ -152,10 +173,10 @@ def _consent_page(
     chosen_organizations: set[str] | None = None,
     chosen_scopes: set[str] | None = None,
     error: str | None = None,
+    organization_hint: str | None = None,
 ) -> Response:
     if chosen_organizations is None:
-        only = [org.id for org in view.organizations] if len(view.organizations) == 1 else []
-        chosen_organizations = set(only)
+        chosen_organizations = set(consent.preselected(view, organization_hint))
     if chosen_scopes is None:
         chosen_scopes = {scope.name for scope in view.scopes if scope.default_on}
     granted_names = sorted(view.organization_name(g.organization_id) for g in view.existing_grants)
@@ -204,7 +225,13 @@ async def consent_page(request: Request) -> Response:
             return response
         except ConsentRefused as exc:
             return _refused(request, exc.message, session)
-    return _consent_page(request, view, user=user, session=session)
+    return _consent_page(
+        request,
+        view,
+        user=user,
+        session=session,
+        organization_hint=request.query_params.get("organization_hint"),
+    )
 
 
 def _one(values: list[str]) -> str | None:
@@ -231,7 +258,10 @@ async def _answer(
         )
         return RedirectResponse(location, 303)
     if action != "authorize":
-        raise ConsentRefused("The form was submitted without a valid choice.")
+        raise ConsentRefused(
+            "The form did not say whether to authorize or deny. "
+            "Go back to the app and connect again."
+        )
     organization_ids = form.get("organization", [])
     scope_names = form.get("scope", [])
     try:
@@ -281,7 +311,11 @@ async def consent_answer(request: Request) -> Response:
                     headers=_PAGE_HEADERS,
                 )
             if user is None:
-                return _refused(request, "Sign in before answering an authorization request.")
+                return _refused(
+                    request,
+                    "You were signed out before you answered. "
+                    "Go back to the app and connect again.",
+                )
             return await _answer(request, conn, session, user, form)
     except ConsentRefused as exc:
         return _refused(request, exc.message)
@@ -302,7 +336,7 @@ async def complete_page(request: Request) -> Response:
                 settings=services.settings,
             )
         except ConsentRefused as exc:
-            return _refused(request, exc.message, session)
+            return _refused(request, exc.message, session, after_answer=True)
     response = render(
         request,
         "complete.html",

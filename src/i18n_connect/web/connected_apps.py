@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
@@ -30,6 +31,7 @@ from i18n_connect.platform.organizations import (
     get_organization,
     membership_role,
 )
+from i18n_connect.scopes import CATALOG, Scope
 from i18n_connect.web.identity import login_redirect, signed_in_user
 from i18n_connect.web.sessions import csrf_token, csrf_valid, services_of, set_session_cookie
 from i18n_connect.web.templates import render, render_error
@@ -49,7 +51,7 @@ class ConnectedApp:
     app_name: str
     app_verified: bool  # registered by an operator; others show the Unverified mark
     organization: Organization
-    scopes: tuple[str, ...]
+    scopes: tuple[Scope, ...]  # in plain words, from the catalog
     created_at: datetime
     last_used_at: datetime | None
     connected_by: str  # the granting user's email
@@ -80,13 +82,34 @@ async def _describe(conn: AsyncConnection, found: list[grants.Grant]) -> list[Co
                 app_name=names[grant.client_id][0],
                 app_verified=names[grant.client_id][1],
                 organization=orgs[grant.organization_id],
-                scopes=grant.scope,
+                scopes=tuple(CATALOG.get(name, Scope(name, name, False)) for name in grant.scope),
                 created_at=grant.created_at,
                 last_used_at=grant.last_used_at,
                 connected_by=emails[grant.user_id],
             )
         )
     return sorted(apps, key=lambda app: (app.app_name.lower(), app.organization.name.lower()))
+
+
+async def _may_revoke(conn: AsyncConnection, grant: grants.Grant, user_id: str) -> bool:
+    """The user gave the grant, or owns or administers its organization."""
+    return (
+        grant.user_id == user_id
+        or await membership_role(conn, grant.organization_id, user_id) in ADMIN_ROLES
+    )
+
+
+async def _revoked_notice(
+    conn: AsyncConnection, grant_id: str | None, user_id: str
+) -> ConnectedApp | None:
+    """The grant named by ``?revoked=``, when it is revoked and this user may see it."""
+    if not grant_id or len(grant_id) > 64:
+        return None
+    grant = await grants.get_grant(conn, grant_id)
+    if grant is None or grant.revoked_at is None or not await _may_revoke(conn, grant, user_id):
+        return None
+    described = await _describe(conn, [grant])
+    return described[0] if described else None
 
 
 @router.get(PAGE)
@@ -96,6 +119,7 @@ async def connected_apps(request: Request, revoked: str | None = None) -> Respon
         session, user = await signed_in_user(request, conn)
         if user is None:
             return login_redirect(request)
+        revoked_app = await _revoked_notice(conn, revoked, user.id)
         mine = await _describe(conn, await grants.list_grants(conn, user_id=user.id))
         administered = []
         for organization in await administered_organizations(conn, user.id):
@@ -113,7 +137,7 @@ async def connected_apps(request: Request, revoked: str | None = None) -> Respon
             "csrf_token": csrf_token(request, session),
             "mine": mine,
             "administered": administered,
-            "revoked": revoked == "1",
+            "revoked": revoked_app,
         },
     )
     set_session_cookie(request, response, session)
@@ -137,11 +161,7 @@ async def revoke_connected_app(
                 request, 403, "Revocation failed", "This form has expired. Please try again."
             )
         grant = await grants.get_grant(conn, grant_id)
-        allowed = grant is not None and (
-            grant.user_id == user.id
-            or await membership_role(conn, grant.organization_id, user.id) in ADMIN_ROLES
-        )
-        if grant is None or not allowed:
+        if grant is None or not await _may_revoke(conn, grant, user.id):
             return render_error(request, 404, "Not found", "No such connected app.")
         reason = "connected_apps" if grant.user_id == user.id else "connected_apps.admin"
         revoked = await grants.revoke_grant(
@@ -149,4 +169,4 @@ async def revoke_connected_app(
         )
     if revoked:
         grant_metrics(request).grants_revoked.labels(via="connected_apps").inc()
-    return RedirectResponse(PAGE + "?revoked=1", status_code=303)
+    return RedirectResponse(f"{PAGE}?revoked={quote(grant_id, safe='')}", status_code=303)

@@ -4,12 +4,18 @@ A database that cannot be reached — refused or dropped connections, a server
 that is restarting, an exhausted connection pool — is 503
 ``temporarily_unavailable`` with ``Retry-After``, never a stack trace; the
 pool reconnects by itself once the database is back.
+
+An unknown URL (404) or method (405) is answered with the site's HTML error
+page when the client prefers ``text/html`` (a browser) and the path is not an
+API path; API clients, and every API path whatever it accepts, keep the JSON
+``{"detail": ...}`` body.
 """
 
 from __future__ import annotations
 
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import (
@@ -20,6 +26,7 @@ from sqlalchemy.exc import (
     ProgrammingError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
 
 from i18n_connect.errors import (
     InvalidRequest,
@@ -28,8 +35,15 @@ from i18n_connect.errors import (
     RateLimited,
     TemporarilyUnavailable,
 )
+from i18n_connect.web.templates import render_error
 
-__all__ = ["challenge_text", "error_response", "install_error_handlers"]
+__all__ = [
+    "API_PATH_PREFIXES",
+    "challenge_text",
+    "error_response",
+    "install_error_handlers",
+    "prefers_html",
+]
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # Every driver error but the ones a bug causes: a refused, dropped or broken connection, a
@@ -38,6 +52,56 @@ DATABASE_UNAVAILABLE = (DBAPIError, PoolTimeout, ConnectionError)
 _DATABASE_BUGS = (IntegrityError, ProgrammingError, DataError, NotSupportedError)
 _RETRY_AFTER_SECONDS = "1"
 _log = structlog.get_logger("i18n_connect.errors")
+# Paths that machines call: JSON errors whatever the Accept header says.
+API_PATH_PREFIXES = (
+    "/api/",
+    "/mcp",
+    "/.well-known/",
+    "/cdn/",
+    "/openapi.json",
+    "/metrics",
+    "/healthz",
+    "/readyz",
+)
+_PAGES = {
+    404: (
+        "Page not found",
+        "There is no page at this address. Check the link, or start again from the home page.",
+    ),
+    405: (
+        "This page cannot do that",
+        "This address does not accept that kind of request. Start again from the home page.",
+    ),
+}
+
+
+def _quality(accept: str, media_type: str) -> float:
+    """The q-value (RFC 9110 §12.5.1) that ``accept`` gives ``media_type`` (exact or ``*/*``)."""
+    best = 0.0
+    for item in accept.split(","):
+        kind, *parameters = (part.strip() for part in item.split(";"))
+        if kind.lower() not in (media_type, media_type.split("/")[0] + "/*", "*/*"):
+            continue
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if kind.lower() == media_type:
+            return quality  # the exact type wins over wildcards
+        best = max(best, quality)
+    return best
+
+
+def prefers_html(accept: str) -> bool:
+    """Whether ``accept`` names ``text/html`` and ranks it above JSON (a browser does)."""
+    if "text/html" not in accept.lower():
+        return False
+    html = _quality(accept, "text/html")
+    return html > 0 and html >= _quality(accept, "application/json")
 
 
 def challenge_text(text: str) -> str:
@@ -79,7 +143,19 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = {"Retry-After": _RETRY_AFTER_SECONDS}
         return error_response(TemporarilyUnavailable(), headers=headers)
 
+    async def not_found_or_not_allowed(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        page = _PAGES.get(exc.status_code)
+        if (
+            page is None
+            or request.url.path.startswith(API_PATH_PREFIXES)
+            or not prefers_html(request.headers.get("accept", ""))
+        ):
+            return await http_exception_handler(request, exc)
+        return render_error(request, exc.status_code, *page, headers=dict(exc.headers or {}))
+
     app.add_exception_handler(ProtocolError, protocol_error)
+    app.add_exception_handler(HTTPException, not_found_or_not_allowed)
     app.add_exception_handler(RequestValidationError, validation_error)
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, database_unavailable)

@@ -5,18 +5,28 @@ same amount of work. Attempts are throttled by `login_throttle`: an address
 that failed too often is refused (429 with ``Retry-After``) before the password
 is checked; an account under attack from many addresses is only slowed down,
 never refused to an address that has not failed.
+
+Reached from an authorization link (``next`` is the authorize URL), the page
+names the app that asks, as "Sign in to continue to …": only a client
+registered here whose redirect URI in ``next`` is registered too, by its stored
+name; anything else shows the plain page and echoes nothing from ``next``.
 """
 
 from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
 
 import structlog
 from anyio import sleep
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect.oauth.clients import Client, get_client, redirect_uri_matches
 from i18n_connect.platform.accounts import authenticate
 from i18n_connect.platform.organizations import list_memberships
 from i18n_connect.platform.projects import list_projects
+from i18n_connect.web.authorize_routes import AUTHORIZE_PATH
 from i18n_connect.web.identity import safe_next, signed_in_user
 from i18n_connect.web.login_throttle import LoginThrottle
 from i18n_connect.web.sessions import (
@@ -40,11 +50,28 @@ WRONG_CREDENTIALS = "Wrong email or password."
 _FORM_EXPIRED = "This form has expired. Please try again."
 
 
+async def asking_app(conn: AsyncConnection, next_path: str) -> Client | None:
+    """The registered client whose authorization request ``next_path`` is, if its redirect URI
+    is registered too; ``None`` for any other path (nothing is fetched from elsewhere)."""
+    parts = urlsplit(next_path)
+    if parts.path != AUTHORIZE_PATH:
+        return None
+    query = parse_qs(parts.query)
+    client_ids, redirect_uris = query.get("client_id", []), query.get("redirect_uri", [])
+    if len(client_ids) != 1 or len(redirect_uris) != 1:
+        return None
+    client = await get_client(conn, client_ids[0])
+    if client is None or not redirect_uri_matches(client.redirect_uris, redirect_uris[0]):
+        return None
+    return client
+
+
 def _login_page(
     request: Request,
     session: BrowserSession,
     *,
     next_path: str,
+    app: Client | None,
     email: str = "",
     error: str | None = None,
     status_code: int = 200,
@@ -55,6 +82,7 @@ def _login_page(
         {
             "csrf_token": csrf_token(request, session),
             "next": next_path,
+            "app": app,
             "email": email,
             "error": error,
         },
@@ -70,9 +98,10 @@ async def login_form(request: Request, next: str | None = None) -> Response:
     next_path = safe_next(next)
     async with services_of(request).db.transaction(readonly=True) as conn:
         session, user = await signed_in_user(request, conn)
+        app = None if user is not None else await asking_app(conn, next_path)
     if user is not None:
         return RedirectResponse(next_path, status_code=303)
-    return _login_page(request, session, next_path=next_path)
+    return _login_page(request, session, next_path=next_path, app=app)
 
 
 @router.post("/login")
@@ -90,12 +119,14 @@ async def login(request: Request) -> Response:
 
     async with services.db.transaction() as conn:
         session = await current_session(request, conn)
+        app = await asking_app(conn, next_path)
         if not csrf_valid(request, session, submitted_csrf):
             _log.info("login.csrf_rejected")
             return _login_page(
                 request,
                 session,
                 next_path=next_path,
+                app=app,
                 email=email,
                 error=_FORM_EXPIRED,
                 status_code=403,
@@ -108,6 +139,7 @@ async def login(request: Request) -> Response:
             request,
             session,
             next_path=next_path,
+            app=app,
             email=email,
             status_code=429,
             error=f"Too many sign-in attempts. Try again in {_duration(retry_after)}.",
@@ -127,6 +159,7 @@ async def login(request: Request) -> Response:
             request,
             session,
             next_path=next_path,
+            app=app,
             email=email,
             error=WRONG_CREDENTIALS,
             status_code=401,

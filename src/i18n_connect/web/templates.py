@@ -12,6 +12,7 @@ redirect URI at the authorization endpoint, a failed CSRF check — use
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from i18n_connect import __version__
 
-__all__ = ["PRODUCT_NAME", "STATIC_DIR", "environment", "render", "render_error"]
+__all__ = [
+    "PRODUCT_NAME",
+    "STATIC_DIR",
+    "environment",
+    "render",
+    "render_error",
+    "utc_iso",
+    "utc_text",
+]
 
 PRODUCT_NAME = "i18n-connect"
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -40,7 +49,23 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(product_name=PRODUCT_NAME, asset_version=__version__)
+    env.filters.update(utc_iso=utc_iso, utc_text=utc_text)
     return env
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """Stored times are UTC; SQLite hands them back without a zone."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def utc_iso(moment: datetime) -> str:
+    """``2026-12-03T10:05:00Z``: what ``<time datetime>`` and the browser's ``Date`` read."""
+    return _as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_text(moment: datetime) -> str:
+    """``2026-12-03 10:05 UTC``: the text shown before (or without) the local-time script."""
+    return _as_utc(moment).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def render(
