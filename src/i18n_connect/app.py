@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
 
 from i18n_connect import __version__
+from i18n_connect.api import resource_routes
 from i18n_connect.api import router as partner_api_router
 from i18n_connect.api.metrics import GrantMetrics
 from i18n_connect.clock import Clock
@@ -82,7 +83,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(authorize_routes.router)
     mcp_route = Route("/mcp", mcp_endpoint, methods=["POST"])
-    hot_routes = [oauth_routes.token_route, mcp_route]
+    hot_routes = [oauth_routes.token_route, mcp_route, *resource_routes.hot_routes]
     if settings.bench:
         hot_routes.append(bench_routes.form_route)
     app.include_router(oauth_routes.router)
