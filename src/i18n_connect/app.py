@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
 
 from i18n_connect import __version__
+from i18n_connect.api import resource_routes
 from i18n_connect.api import router as partner_api_router
 from i18n_connect.api.metrics import GrantMetrics
 from i18n_connect.clock import Clock
@@ -32,6 +33,7 @@ from i18n_connect.web import (
 from i18n_connect.web.cdn import router as cdn_router
 from i18n_connect.web.connected_apps import router as connected_apps_router
 from i18n_connect.web.errors import install_error_handlers
+from i18n_connect.web.hot_routes import HotRoutes
 from i18n_connect.web.limits import BodyDeadlineMiddleware, BodyLimitMiddleware
 from i18n_connect.web.observability import (
     HttpMetrics,
@@ -82,7 +84,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(api_docs.router)
     app.include_router(authorize_routes.router)
+    mcp_route = Route("/mcp", mcp_endpoint, methods=["POST"])
+    hot_routes = [oauth_routes.token_route, mcp_route, *resource_routes.hot_routes]
+    if settings.bench:
+        hot_routes.append(bench_routes.form_route)
     app.include_router(oauth_routes.router)
+    app.router.routes.append(oauth_routes.token_route)
     app.include_router(registration_routes.router)
     app.include_router(introspection_routes.router)
     app.include_router(resource_metadata.router)
@@ -90,12 +97,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(revocation_router)
     app.include_router(cdn_router)
     app.include_router(connected_apps_router)
-    app.router.routes.append(Route("/mcp", mcp_endpoint, methods=["POST"]))
+    app.router.routes.append(mcp_route)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)
     app.include_router(pages.router)
     if settings.bench:
-        app.include_router(bench_routes.router)
+        app.router.routes.append(bench_routes.form_route)
+    app.add_middleware(HotRoutes, routes=hot_routes, handlers=app.exception_handlers)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(BodyDeadlineMiddleware, seconds=settings.body_timeout_seconds)
     app.add_middleware(SecurityHeadersMiddleware, docs_path=api_docs.DOCS_PATH)

@@ -7,23 +7,26 @@ read (RFC 6750 §2.3 is not supported). The installation routes and ``/me``
 take the OAuth access token as a Bearer header only. The wrong kind of token
 is a 401 ``invalid_token`` that says which kind the route wants.
 
-`installation_caller(scope)` is a dependency that opens the request's one
-transaction, authenticates the token in it (one indexed query: a revoked
-grant answers 410 on the very next request, on every process), counts the
-request against the budgets of its token, grant and client (`ratelimit`),
-checks the route's scope and yields everything the handler needs. Use it with
+`installation_call(request, scope)` opens the request's one transaction,
+authenticates the token in it (one indexed query: a revoked grant answers 410
+on the very next request, on every process), counts the request against the
+budgets of its token, grant and client (`ratelimit`), checks the route's scope
+and yields everything the handler needs;
+`installation_caller(scope)` is the same as a dependency. Use it with
 ``scope="function"`` so the transaction commits before the response is sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import installations
@@ -38,6 +41,7 @@ __all__ = [
     "AccessToken",
     "Caller",
     "access_token_claims",
+    "installation_call",
     "installation_caller",
 ]
 
@@ -73,8 +77,8 @@ class Caller:
     now: datetime
 
 
-def _presented(bearer: HTTPAuthorizationCredentials | None, api_key: str | None) -> str:
-    token = bearer.credentials.strip() if bearer is not None else (api_key or "").strip()
+def _presented(bearer: str | None, api_key: str | None) -> str:
+    token = bearer.strip() if bearer is not None else (api_key or "").strip()
     if not token:
         raise InvalidToken(
             "An installation token is required (Authorization: Bearer or x-api-key)."
@@ -86,6 +90,44 @@ def _presented(bearer: HTTPAuthorizationCredentials | None, api_key: str | None)
     return token
 
 
+def _bearer_credentials(request: Request) -> str | None:
+    """What `_bearer` finds in ``Authorization`` (RFC 6750 §2.1), without the dependency."""
+    authorization = request.headers.get("authorization")
+    scheme, credentials = get_authorization_scheme_param(authorization)
+    if not (authorization and scheme and credentials) or scheme.lower() != "bearer":
+        return None
+    return credentials
+
+
+@asynccontextmanager
+async def installation_call(
+    request: Request, scope: str, *, write: bool = False, token: str | None = None
+) -> AsyncIterator[Caller]:
+    """The `Caller` of a request that needs ``scope``, inside the request's transaction;
+    ``token`` is read from the headers unless given."""
+    if token is None:
+        token = _presented(_bearer_credentials(request), request.headers.get("x-api-key") or None)
+    services = services_of(request)
+    now = services.clock.now()
+    async with services.db.transaction(readonly=not write) as conn:
+        context = await installations.authenticate(conn, token, now=now, hasher=services.hasher)
+        await spend_api_request(  # the same budgets as MCP
+            services.api_limiter,
+            services.settings,
+            token_id=context.token_id,
+            grant_ids=(context.grant_id,),
+            client_id=context.client_id,
+            now=now,
+        )
+        if scope not in context.scopes:
+            raise MissingScope(scope)
+        yield Caller(conn=conn, context=context, services=services, now=now)
+    last = context.grant_last_used_at
+    if last is None or now - last >= installations.LAST_USED_RESOLUTION:
+        async with services.db.transaction() as conn:
+            await installations.touch_grant(conn, context.grant_id, now)
+
+
 def installation_caller(scope: str, *, write: bool = False) -> Callable[..., AsyncIterator[Caller]]:
     """A dependency yielding the `Caller` of a route that needs ``scope``."""
 
@@ -94,26 +136,9 @@ def installation_caller(scope: str, *, write: bool = False) -> Callable[..., Asy
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
         api_key: Annotated[str | None, Security(_api_key)],
     ) -> AsyncIterator[Caller]:
-        token = _presented(bearer, api_key)
-        services = services_of(request)
-        now = services.clock.now()
-        async with services.db.transaction(readonly=not write) as conn:
-            context = await installations.authenticate(conn, token, now=now, hasher=services.hasher)
-            await spend_api_request(  # the same budgets as MCP
-                services.api_limiter,
-                services.settings,
-                token_id=context.token_id,
-                grant_ids=(context.grant_id,),
-                client_id=context.client_id,
-                now=now,
-            )
-            if scope not in context.scopes:
-                raise MissingScope(scope)
-            yield Caller(conn=conn, context=context, services=services, now=now)
-        last = context.grant_last_used_at
-        if last is None or now - last >= installations.LAST_USED_RESOLUTION:
-            async with services.db.transaction() as conn:
-                await installations.touch_grant(conn, context.grant_id, now)
+        token = _presented(bearer.credentials if bearer is not None else None, api_key)
+        async with installation_call(request, scope, write=write, token=token) as caller:
+            yield caller
 
     return dependency
 

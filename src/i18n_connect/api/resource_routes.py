@@ -2,17 +2,23 @@
 installation tokens.
 
 Each route names its scope in its dependency; `api.auth` checks the token and
-the scope, `api.access` the organization and project.
+the scope, `api.access` the organization and project. The two reads partners
+make most (the organizations and one project) are also plain Starlette routes
+(`hot_routes`, for `web.hot_routes`): the same handler and the same bytes,
+without FastAPI's dependency injection.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import BaseModel
+from starlette.routing import Route
 
 from i18n_connect.api import access
-from i18n_connect.api.auth import Caller, installation_caller
+from i18n_connect.api.auth import Caller, installation_call, installation_caller
 from i18n_connect.api.models import (
     AddLanguageRequest,
     ContentModelOut,
@@ -28,7 +34,7 @@ from i18n_connect.errors import WrongProject
 from i18n_connect.platform.content import list_models
 from i18n_connect.platform.projects import add_language, create_project
 
-__all__ = ["ERRORS", "router"]
+__all__ = ["ERRORS", "hot_routes", "router"]
 
 router = APIRouter(prefix="/api/oauth-client", tags=["resources"])
 
@@ -109,3 +115,21 @@ async def add_project_language(
     """Add a target language; the project with its languages."""
     project = await access.project_by_id(caller, project_id)
     return ProjectOut.of(await add_language(caller.conn, project.id, body.code, caller.now))
+
+
+def _hot_read(path: str, scope: str, handler: Callable[..., Awaitable[BaseModel]]) -> Route:
+    """``GET path`` as a plain Starlette route: `handler` with the caller that needs ``scope``
+    and the path parameters, answered as FastAPI answers its response model."""
+
+    async def endpoint(request: Request) -> Response:
+        async with installation_call(request, scope) as caller:
+            answer = await handler(caller, **request.path_params)
+        return Response(answer.model_dump_json(by_alias=True), media_type="application/json")
+
+    return Route(router.prefix + path, endpoint, methods=["GET"])
+
+
+hot_routes = [
+    _hot_read("/organizations", "org:read", list_organizations),
+    _hot_read("/v1/projects/{project_id}", "projects:read", get_one_project),
+]

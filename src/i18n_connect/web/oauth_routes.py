@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from i18n_connect.errors import InvalidClient, InvalidRequest, ProtocolError
 from i18n_connect.oauth.client_auth import client_credentials, uses_basic
@@ -28,7 +29,7 @@ from i18n_connect.ratelimit import spend_token_request
 from i18n_connect.web.errors import NO_STORE, error_response
 from i18n_connect.web.sessions import services_of
 
-__all__ = ["client_error_response", "client_request", "parse_token_body", "router"]
+__all__ = ["client_error_response", "client_request", "parse_token_body", "router", "token_route"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -143,7 +144,6 @@ async def _token_outcome(request: Request) -> dict[str, Any]:
     return outcome.body()
 
 
-@router.post("/api/auth/mcp/token")
 async def token(request: Request) -> Response:
     """RFC 6749 §3.2: exchange a code or a refresh token."""
     try:
@@ -151,6 +151,10 @@ async def token(request: Request) -> Response:
     except ProtocolError as error:
         return client_error_response(request, error, dict(_ANY_ORIGIN))
     return JSONResponse(body, headers={**NO_STORE, **_ANY_ORIGIN})
+
+
+# A plain Starlette route: one of the app's hot routes (`web.hot_routes`).
+token_route = Route("/api/auth/mcp/token", token, methods=["POST"])
 
 
 @router.options("/api/auth/mcp/token")

@@ -1,6 +1,10 @@
 """Operations: JSON logs carrying a request id, one access-log line per request, and
 Prometheus metrics of every route (text exposition format 0.0.4).
 
+The access line is written straight to stderr, one ``json.dumps`` and one write,
+in the shape of the other JSON lines: going through structlog and the logging
+handlers cost about a quarter of a trivial request's CPU.
+
 Log lines never contain query strings, bodies, cookies or ``Authorization``
 headers: the access line names the route *template*, which also keeps metric
 label values bounded.
@@ -9,11 +13,14 @@ label values bounded.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import re
 import sys
 import time
-import uuid
+from contextlib import suppress
+from datetime import UTC, datetime
+from secrets import token_hex
 from typing import Annotated
 
 import structlog
@@ -39,8 +46,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _HANDLER_NAME = "i18n-connect-json"
+_ACCESS_LOGGER = "i18n_connect.http"
 
-_log = structlog.get_logger("i18n_connect.http")
+_log = structlog.get_logger(_ACCESS_LOGGER)
 
 
 class _StderrHandler(logging.Handler):
@@ -112,6 +120,42 @@ class HttpMetrics:
             ["route"],
             registry=registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request and its duration (label children kept per key)."""
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(route, method, str(status)),
+                self.duration.labels(route),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+
+def _access_line(request_id: str, method: str, route: str, status: int, seconds: float) -> None:
+    """One JSON access line on the current stderr (what ``configure_logging`` sets up for the
+    other lines), when the access logger is enabled for INFO."""
+    if not logging.getLogger(_ACCESS_LOGGER).isEnabledFor(logging.INFO):
+        return
+    line = json.dumps(
+        {
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+            "event": "request",
+            "request_id": request_id,
+            "level": "info",
+            "logger": _ACCESS_LOGGER,
+            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
+    )
+    with suppress(OSError, ValueError):  # a closed or broken stderr must never fail a request
+        sys.stderr.write(line + "\n")
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -144,7 +188,7 @@ class ObservabilityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        request_id = _incoming_request_id(scope) or token_hex(16)
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         started = time.perf_counter()
@@ -166,15 +210,8 @@ class ObservabilityMiddleware:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            self.metrics.requests.labels(route, method, str(status)).inc()
-            self.metrics.duration.labels(route).observe(elapsed)
-            _log.info(
-                "request",
-                method=method,
-                route=route,
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-            )
+            self.metrics.observe(route, method, status, elapsed)
+            _access_line(request_id, method, route, status, elapsed)
             structlog.contextvars.reset_contextvars(**bound)
 
 

@@ -9,7 +9,6 @@ answers with a 303 to the partner's redirect URI, and browsers apply
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["CONTENT_SECURITY_POLICY", "DOCS_CONTENT_SECURITY_POLICY", "SecurityHeadersMiddleware"]
@@ -23,11 +22,13 @@ DOCS_CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 
-_HEADERS = {
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+_CSP = b"content-security-policy"
+_NO_STORE = (b"cache-control", b"no-store")
 
 
 class SecurityHeadersMiddleware:
@@ -46,16 +47,24 @@ class SecurityHeadersMiddleware:
             DOCS_CONTENT_SECURITY_POLICY
             if self.docs_path and scope["path"] == self.docs_path
             else CONTENT_SECURITY_POLICY
-        )
+        ).encode()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("Content-Security-Policy", policy)
-                for name, value in _HEADERS.items():
-                    headers.setdefault(name, value)
-                if headers.get("content-type", "").startswith("text/html"):
-                    headers.setdefault("Cache-Control", "no-store")
+                message["headers"] = _with_security_headers(list(message["headers"]), policy)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _with_security_headers(
+    headers: list[tuple[bytes, bytes]], policy: bytes
+) -> list[tuple[bytes, bytes]]:
+    """``headers`` (raw ASGI pairs) with each security header the response has not set itself:
+    one pass over the response's own headers."""
+    present = {name.lower(): value for name, value in headers}
+    headers.extend(pair for pair in ((_CSP, policy), *_HEADERS) if pair[0] not in present)
+    html = present.get(b"content-type", b"").startswith(b"text/html")
+    if html and _NO_STORE[0] not in present:
+        headers.append(_NO_STORE)
+    return headers
