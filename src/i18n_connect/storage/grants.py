@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Row,
     Select,
@@ -129,7 +130,9 @@ def _with_grant(tokens: Table, *columns: ColumnElement[Any]) -> Select[Any]:
     )
 
 
-def _revoked_chain(grant_id: ColumnElement[Any], chain_ids: list[str] | Any) -> ColumnElement[bool]:
+def _revoked_chain(
+    grant_id: ColumnElement[Any], chain_ids: list[str] | BindParameter[Any]
+) -> ColumnElement[bool]:
     """Whether one of ``chain_ids`` (a list, or a bound parameter of one id) is an ended chain
     of the grant ``grant_id``: the access-token check, inside the query that loads the grant."""
     chain = (
