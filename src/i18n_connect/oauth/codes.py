@@ -49,20 +49,20 @@ async def issue_code(
         raise ValueError("an authorization code needs at least one grant")
     validate_challenge(code_challenge)
     code = new_secret("ac_")
-    await stored.insert_code(
-        conn,
-        code_id=new_id("acd"),
-        code_hash=hasher.hash(code),
+    stored_code = AuthorizationCode(
+        id=new_id("acd"),
         client_id=client_id,
         user_id=user_id,
         redirect_uri=redirect_uri,
         code_challenge=code_challenge,
         scope=scope,
         resource=resource,
-        grant_ids=grant_ids,
-        now=now,
+        grant_ids=tuple(grant_ids),
+        created_at=now,
         expires_at=now + CODE_LIFETIME,
+        consumed_at=None,
     )
+    await stored.insert_code(conn, code=stored_code, code_hash=hasher.hash(code))
     return code
 
 

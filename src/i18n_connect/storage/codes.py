@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -68,34 +67,22 @@ _REDEEM = Statement(
 )
 
 
-async def insert_code(
-    conn: AsyncConnection,
-    *,
-    code_id: str,
-    code_hash: str,
-    client_id: str,
-    user_id: str,
-    redirect_uri: str,
-    code_challenge: str,
-    scope: str,
-    resource: str | None,
-    grant_ids: Sequence[str],
-    now: datetime,
-    expires_at: datetime,
-) -> None:
+async def insert_code(conn: AsyncConnection, *, code: AuthorizationCode, code_hash: str) -> None:
+    """Store ``code`` under the keyed hash of its secret."""
     await conn.execute(
         insert(authorization_codes).values(
-            id=code_id,
             code_hash=code_hash,
-            client_id=client_id,
-            user_id=user_id,
-            redirect_uri=redirect_uri,
-            code_challenge=code_challenge,
-            scope=scope,
-            resource=resource,
-            grant_ids=list(grant_ids),
-            created_at=now,
-            expires_at=expires_at,
+            id=code.id,
+            client_id=code.client_id,
+            user_id=code.user_id,
+            redirect_uri=code.redirect_uri,
+            code_challenge=code.code_challenge,
+            scope=code.scope,
+            resource=code.resource,
+            grant_ids=list(code.grant_ids),
+            created_at=code.created_at,
+            expires_at=code.expires_at,
+            consumed_at=code.consumed_at,
         )
     )
 
