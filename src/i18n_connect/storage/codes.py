@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -69,22 +69,8 @@ _REDEEM = Statement(
 
 async def insert_code(conn: AsyncConnection, *, code: AuthorizationCode, code_hash: str) -> None:
     """Store ``code`` under the keyed hash of its secret."""
-    await conn.execute(
-        insert(authorization_codes).values(
-            code_hash=code_hash,
-            id=code.id,
-            client_id=code.client_id,
-            user_id=code.user_id,
-            redirect_uri=code.redirect_uri,
-            code_challenge=code.code_challenge,
-            scope=code.scope,
-            resource=code.resource,
-            grant_ids=list(code.grant_ids),
-            created_at=code.created_at,
-            expires_at=code.expires_at,
-            consumed_at=code.consumed_at,
-        )
-    )
+    columns = asdict(code) | {"grant_ids": list(code.grant_ids)}
+    await conn.execute(insert(authorization_codes).values(code_hash=code_hash, **columns))
 
 
 async def code_by_hash(conn: AsyncConnection, *, code_hash: str) -> AuthorizationCode | None:
