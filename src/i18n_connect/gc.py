@@ -28,20 +28,13 @@ from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import Table, and_, delete, exists, func, or_
+from sqlalchemy import Table, delete, func, or_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.clock import Clock
-from i18n_connect.storage import Database, counters
-from i18n_connect.storage.oauth_tables import (
-    authorization_codes,
-    authorization_requests,
-    grants,
-    installation_tokens,
-    oauth_clients,
-    refresh_chains,
-    refresh_tokens,
-)
+from i18n_connect.storage import Database, codes, counters
+from i18n_connect.storage.grants import client_has_live_grant, delete_expired_tokens
+from i18n_connect.storage.oauth_tables import authorization_requests, oauth_clients
 from i18n_connect.storage.tables import browser_sessions
 
 __all__ = [
@@ -58,10 +51,7 @@ _JITTER = 0.25  # each wait is the interval ±25 %, so that processes drift apar
 _log = structlog.get_logger("i18n_connect.gc")
 _COUNTER_AGE = timedelta(days=1)
 _EXPIRING: tuple[tuple[str, Table], ...] = (
-    ("authorization_codes", authorization_codes),
     ("authorization_requests", authorization_requests),
-    ("refresh_tokens", refresh_tokens),
-    ("installation_tokens", installation_tokens),
     ("browser_sessions", browser_sessions),
 )
 
@@ -72,20 +62,14 @@ async def collect_garbage(
     """Delete expired rows and stale dynamic or deleted clients; the rows gone of each kind."""
     if unused_days < 1:
         raise ValueError("unused_days must be at least 1")
-    removed: dict[str, int] = {}
+    removed = {"authorization_codes": await codes.delete_expired_codes(conn, now=now)}
     for name, table in _EXPIRING:
         result = await conn.execute(delete(table).where(table.c.expires_at <= now))
         removed[name] = int(result.rowcount or 0)
-    result = await conn.execute(
-        delete(refresh_chains).where(
-            ~exists().where(refresh_tokens.c.chain_id == refresh_chains.c.id)
-        )
-    )
-    removed["refresh_chains"] = int(result.rowcount or 0)
+    removed.update(await delete_expired_tokens(conn, now=now))
     cutoff = now - timedelta(days=unused_days)
-    live_grant = exists().where(
-        and_(grants.c.client_id == oauth_clients.c.id, grants.c.revoked_at.is_(None))
-    )  # checked in the DELETE itself, so a grant made meanwhile keeps its client
+    # checked in the DELETE itself, so a grant made meanwhile keeps its client
+    live_grant = client_has_live_grant(oauth_clients.c.id)
     result = await conn.execute(
         delete(oauth_clients).where(
             or_(

@@ -14,24 +14,16 @@ changes).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Row, Table, bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit
 from i18n_connect.ids import new_id
 from i18n_connect.scopes import format_scope
-from i18n_connect.storage.oauth_tables import (
-    grants,
-    installation_tokens,
-    refresh_chains,
-    refresh_tokens,
-)
-from i18n_connect.storage.statements import Statement
+from i18n_connect.storage import grants as stored
+from i18n_connect.storage.grants import Grant
 
 __all__ = [
     "Grant",
@@ -46,45 +38,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Grant:
-    id: str
-    user_id: str
-    client_id: str
-    organization_id: str
-    scope: tuple[str, ...]
-    created_at: datetime
-    updated_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-    revoked_by: str | None = None
-
-    @property
-    def live(self) -> bool:
-        return self.revoked_at is None
-
-
-def _grant(row: Row[Any]) -> Grant:
-    return Grant(
-        id=row.id,
-        user_id=row.user_id,
-        client_id=row.client_id,
-        organization_id=row.organization_id,
-        scope=tuple(row.scope.split()),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        last_used_at=row.last_used_at,
-        revoked_at=row.revoked_at,
-        revoked_by=row.revoked_by,
-    )
-
-
 async def get_grant(conn: AsyncConnection, grant_id: str) -> Grant | None:
-    row = (await conn.execute(select(grants).where(grants.c.id == grant_id))).first()
-    return _grant(row) if row is not None else None
-
-
-_LOCK = Statement(select(grants.c.id).where(grants.c.id == bindparam("id")).with_for_update())
+    return await stored.get_grant(conn, grant_id=grant_id)
 
 
 async def lock_grant(conn: AsyncConnection, grant_id: str) -> None:
@@ -96,7 +51,7 @@ async def lock_grant(conn: AsyncConnection, grant_id: str) -> None:
     the grant they start with (`oauth.refresh.touch_grant`, `claim_live_grants`),
     which takes the same lock.
     """
-    await _LOCK.all(conn, id=grant_id)
+    await stored.lock_grant(conn, grant_id=grant_id)
 
 
 async def list_grants(
@@ -108,38 +63,30 @@ async def list_grants(
     include_revoked: bool = False,
 ) -> list[Grant]:
     """Grants matching every given filter, oldest first; live ones only unless asked."""
-    query = select(grants).order_by(grants.c.created_at, grants.c.id)
-    if user_id is not None:
-        query = query.where(grants.c.user_id == user_id)
-    if organization_id is not None:
-        query = query.where(grants.c.organization_id == organization_id)
-    if client_id is not None:
-        query = query.where(grants.c.client_id == client_id)
-    if not include_revoked:
-        query = query.where(grants.c.revoked_at.is_(None))
-    return [_grant(row) for row in (await conn.execute(query)).all()]
+    return await stored.list_grants(
+        conn,
+        user_id=user_id,
+        organization_id=organization_id,
+        client_id=client_id,
+        include_revoked=include_revoked,
+    )
 
 
 async def client_token(
-    conn: AsyncConnection, tokens: Table, token_hash: str, client_id: str
-) -> Row[Any, Any, Any, Any, Any, Any] | None:
-    """The token stored as ``token_hash`` in ``tokens`` (refresh or installation tokens) with
-    its grant's client, user and organization (``id``, ``grant_id``, ``chain_id``,
-    ``client_id``, ``user_id``, ``organization_id``); ``None`` if unknown or another client's."""
-    row = (
-        await conn.execute(
-            select(
-                tokens.c.id,
-                tokens.c.grant_id,
-                tokens.c.chain_id,
-                grants.c.client_id,
-                grants.c.user_id,
-                grants.c.organization_id,
-            )
-            .join(grants, grants.c.id == tokens.c.grant_id)
-            .where(tokens.c.token_hash == token_hash)
-        )
-    ).first()
+    conn: AsyncConnection,
+    kind: Literal["refresh", "installation"],
+    token_hash: str,
+    client_id: str,
+) -> Any | None:
+    """The refresh or installation token stored as ``token_hash`` with its grant (``id``,
+    ``grant_id``, ``chain_id``, ``client_id``, ``user_id``, ``organization_id``, …, see
+    `storage.grants`); ``None`` if unknown or another client's."""
+    lookup = (
+        stored.refresh_token_with_grant
+        if kind == "refresh"
+        else stored.installation_token_with_grant
+    )
+    row = await lookup(conn, token_hash=token_hash)
     if row is None or row.client_id != client_id:
         return None
     return row
@@ -147,7 +94,7 @@ async def client_token(
 
 async def record_by_token_client(
     conn: AsyncConnection,
-    row: Row[Any, Any, Any, Any, Any, Any],
+    row: Any,
     *,
     action: str,
     now: datetime,
@@ -167,58 +114,16 @@ async def record_by_token_client(
     )
 
 
-async def _live_grant(
-    conn: AsyncConnection, user_id: str, client_id: str, organization_id: str
-) -> Grant | None:
-    row = (
-        await conn.execute(
-            select(grants).where(
-                grants.c.user_id == user_id,
-                grants.c.client_id == client_id,
-                grants.c.organization_id == organization_id,
-                grants.c.revoked_at.is_(None),
-            )
-        )
-    ).first()
-    return _grant(row) if row is not None else None
-
-
-async def _revoke_installation_tokens(
-    conn: AsyncConnection, grant_id: str, now: datetime, *, token_ids: list[str] | None = None
-) -> None:
-    """Revoke the grant's live installation tokens (only ``token_ids``, when given)."""
-    query = update(installation_tokens).where(
-        installation_tokens.c.grant_id == grant_id, installation_tokens.c.revoked_at.is_(None)
-    )
-    if token_ids is not None:
-        query = query.where(installation_tokens.c.id.in_(token_ids))
-    await conn.execute(query.values(revoked_at=now))
-
-
-async def _revoke_tokens(conn: AsyncConnection, grant_id: str, now: datetime) -> None:
-    """Delete the grant's refresh chains and tokens and revoke its installation tokens."""
-    await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.grant_id == grant_id))
-    await conn.execute(delete(refresh_chains).where(refresh_chains.c.grant_id == grant_id))
-    await _revoke_installation_tokens(conn, grant_id, now)
-
-
 async def _update_in_place(conn: AsyncConnection, grant: Grant, scope: str, now: datetime) -> Grant:
-    await conn.execute(
-        update(grants).where(grants.c.id == grant.id).values(scope=scope, updated_at=now)
-    )
+    await stored.update_grant_scope(conn, grant_id=grant.id, scope=scope, now=now)
     kept = set(scope.split())
     wider = [
         row.id
-        for row in await conn.execute(
-            select(installation_tokens.c.id, installation_tokens.c.scope).where(
-                installation_tokens.c.grant_id == grant.id,
-                installation_tokens.c.revoked_at.is_(None),
-            )
-        )
+        for row in await stored.live_installation_tokens(conn, grant_id=grant.id)
         if not set(row.scope.split()) <= kept
     ]
     if wider:
-        await _revoke_installation_tokens(conn, grant.id, now, token_ids=wider)
+        await stored.revoke_installation_tokens(conn, grant_id=grant.id, now=now, token_ids=wider)
     refreshed = await get_grant(conn, grant.id)
     assert refreshed is not None
     return refreshed
@@ -234,28 +139,16 @@ async def _consent_one(
     now: datetime,
 ) -> tuple[Grant, bool]:
     """The live grant after consent, and whether it already existed (updated in place)."""
-    existing = await _live_grant(conn, user_id, client_id, organization_id)
+    owner = {"user_id": user_id, "client_id": client_id, "organization_id": organization_id}
+    existing = await stored.live_grant(conn, **owner)
     if existing is not None:
         return await _update_in_place(conn, existing, scope, now), True
     grant_id = new_id("grt")
-    try:
-        async with conn.begin_nested():
-            await conn.execute(
-                insert(grants).values(
-                    id=grant_id,
-                    user_id=user_id,
-                    client_id=client_id,
-                    organization_id=organization_id,
-                    scope=scope,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-    except IntegrityError:
+    if not await stored.insert_grant(conn, grant_id=grant_id, scope=scope, now=now, **owner):
         # A concurrent consent created the live grant first: update that one instead.
-        existing = await _live_grant(conn, user_id, client_id, organization_id)
+        existing = await stored.live_grant(conn, **owner)
         if existing is None:
-            raise
+            raise RuntimeError("the grant was refused, yet no live grant is there")
         return await _update_in_place(conn, existing, scope, now), True
     created = await get_grant(conn, grant_id)
     assert created is not None
@@ -310,14 +203,9 @@ async def revoke_grant(
     grant = await get_grant(conn, grant_id)
     if grant is None:
         return False
-    result = await conn.execute(
-        update(grants)
-        .where(grants.c.id == grant_id, grants.c.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_by=actor)
-    )
-    if result.rowcount != 1:
+    if not await stored.mark_grant_revoked(conn, grant_id=grant_id, actor=actor, now=now):
         return False
-    await _revoke_tokens(conn, grant_id, now)
+    await stored.revoke_grant_tokens(conn, grant_id=grant_id, now=now)
     await audit.record(
         conn,
         action="grant.revoked",

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit
@@ -31,12 +30,10 @@ from i18n_connect.errors import (
 from i18n_connect.grants import client_token
 from i18n_connect.ids import SecretHasher, new_id, new_secret
 from i18n_connect.oauth.access_tokens import AccessTokenClaims
-from i18n_connect.oauth.chains import revoked_chain
 from i18n_connect.scopes import CATALOG
 from i18n_connect.storage import counters
-from i18n_connect.storage.oauth_tables import grants, installation_tokens
-from i18n_connect.storage.statements import Statement
-from i18n_connect.storage.tables import projects
+from i18n_connect.storage import grants as stored
+from i18n_connect.storage.projects import projects_of_organization
 
 __all__ = [
     "ENDED_CHAIN",
@@ -103,12 +100,8 @@ async def _narrowed_projects(
     unique = list(dict.fromkeys(wanted))
     if len(unique) > _MAX_PROJECTS:
         raise InvalidRequest(f"at most {_MAX_PROJECTS} project_ids")
-    found = set(
-        await conn.scalars(
-            select(projects.c.id).where(
-                projects.c.organization_id == organization_id, projects.c.id.in_(unique)
-            )
-        )
+    found = await projects_of_organization(
+        conn, organization_id=organization_id, project_ids=unique
     )
     for project_id in unique:
         if project_id not in found:
@@ -129,26 +122,6 @@ def _narrowed_scopes(allowed: tuple[str, ...], wanted: Sequence[str] | None) -> 
     return tuple(name for name in CATALOG if name in set(wanted))
 
 
-_LOCKED_GRANT = Statement(
-    select(
-        grants.c.user_id,
-        grants.c.client_id,
-        grants.c.organization_id,
-        grants.c.scope,
-        grants.c.revoked_at,
-    )
-    .where(grants.c.id == bindparam("id"))
-    .with_for_update()  # a concurrent re-consent or revocation waits for this mint
-)
-# Asked after the grant's lock is held, in a statement of its own: on PostgreSQL it then sees
-# a chain ended by the transaction the lock waited for (and that one revoked every token of
-# the chain it could see).
-_ENDED_CHAIN = Statement(
-    select(revoked_chain(bindparam("grant_id"), bindparam("chain_id")).label("ended"))
-)
-_INSERT_TOKEN = Statement.insert(installation_tokens)
-
-
 async def mint(
     conn: AsyncConnection,
     *,
@@ -166,15 +139,16 @@ async def mint(
     """
     if grant_id not in claims.grant_ids:
         raise GrantNotFound()
-    row = await _LOCKED_GRANT.first(conn, id=grant_id)
+    row = await stored.lock_grant_for_mint(conn, grant_id=grant_id)
     if row is None or row.client_id != claims.client_id or row.user_id != claims.sub:
         raise GrantNotFound()
     if row.revoked_at is not None:
         raise GrantRevoked()
     chain_id = claims.chains.get(grant_id)
-    if (
-        chain_id is not None
-        and (await _ENDED_CHAIN.one(conn, grant_id=grant_id, chain_id=chain_id)).ended
+    # Asked after the grant's lock is held: on PostgreSQL it then sees a chain ended by the
+    # transaction the lock waited for.
+    if chain_id is not None and await stored.chain_ended(
+        conn, grant_id=grant_id, chain_id=chain_id
     ):
         raise InvalidToken(ENDED_CHAIN)
     retry_after = await counters.hit(
@@ -196,18 +170,17 @@ async def mint(
         scopes=chosen_scopes,
         expires_at=now + TOKEN_LIFETIME,
     )
-    await _INSERT_TOKEN.rowcount(
+    await stored.insert_installation_token(
         conn,
-        id=minted.id,
+        token_id=minted.id,
         token_hash=hasher.hash(token),
         grant_id=grant_id,
         organization_id=minted.organization_id,
         chain_id=chain_id,
-        project_ids=list(chosen_projects),
+        project_ids=chosen_projects,
         scope=" ".join(chosen_scopes),
-        created_at=now,
+        now=now,
         expires_at=minted.expires_at,
-        revoked_at=None,
     )
     await audit.record(
         conn,
@@ -228,40 +201,13 @@ async def mint(
     return minted
 
 
-_TOKEN_WITH_GRANT = Statement(
-    select(
-        installation_tokens.c.id,
-        installation_tokens.c.grant_id,
-        installation_tokens.c.organization_id,
-        installation_tokens.c.project_ids,
-        installation_tokens.c.scope,
-        installation_tokens.c.expires_at,
-        installation_tokens.c.revoked_at,
-        grants.c.revoked_at.label("grant_revoked_at"),
-        grants.c.client_id,
-        grants.c.user_id,
-        grants.c.last_used_at,
-    )
-    .join(grants, grants.c.id == installation_tokens.c.grant_id)
-    .where(installation_tokens.c.token_hash == bindparam("token_hash"))
-)
-_TOUCH_GRANT = Statement(
-    update(grants)
-    .where(
-        grants.c.id == bindparam("id"),
-        or_(grants.c.last_used_at.is_(None), grants.c.last_used_at <= bindparam("stale_before")),
-    )
-    .values(last_used_at=bindparam("now"))
-)
-
-
 async def authenticate(
     conn: AsyncConnection, token: str, *, now: datetime, hasher: SecretHasher
 ) -> InstallationContext:
     """The live token's context; `InvalidToken` (401) or `GrantRevoked` (410) otherwise."""
     if not looks_like_installation_token(token):
         raise InvalidToken(log_detail="not an installation token")
-    row = await _TOKEN_WITH_GRANT.first(conn, token_hash=hasher.hash(token))
+    row = await stored.installation_token_with_grant(conn, token_hash=hasher.hash(token))
     if row is None:
         raise InvalidToken(log_detail="unknown installation token")
     if row.grant_revoked_at is not None:
@@ -279,13 +225,15 @@ async def authenticate(
         client_id=row.client_id,
         user_id=row.user_id,
         expires_at=row.expires_at,
-        grant_last_used_at=row.last_used_at,
+        grant_last_used_at=row.grant_last_used_at,
     )
 
 
 async def touch_grant(conn: AsyncConnection, grant_id: str, now: datetime) -> None:
     """Record that the grant was used, at most once per `LAST_USED_RESOLUTION`."""
-    await _TOUCH_GRANT.rowcount(conn, id=grant_id, stale_before=now - LAST_USED_RESOLUTION, now=now)
+    await stored.touch_grant_if_stale(
+        conn, grant_id=grant_id, stale_before=now - LAST_USED_RESOLUTION, now=now
+    )
 
 
 async def revoke_token(
@@ -295,15 +243,10 @@ async def revoke_token(
     unknown, already revoked, or belongs to another client."""
     if not looks_like_installation_token(token):
         return False
-    row = await client_token(conn, installation_tokens, hasher.hash(token), client_id)
+    row = await client_token(conn, "installation", hasher.hash(token), client_id)
     if row is None:
         return False
-    result = await conn.execute(
-        update(installation_tokens)
-        .where(installation_tokens.c.id == row.id, installation_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    if result.rowcount != 1:
+    if not await stored.revoke_installation_token(conn, token_id=row.id, now=now):
         return False
     await audit.record(
         conn,

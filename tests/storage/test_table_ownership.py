@@ -27,13 +27,20 @@ OWNERS = {
     "audit_events": "storage/audit.py",
     "rate_counters": "storage/counters.py",
     "oauth_clients": "storage/clients.py",
+    "grants": "storage/grants.py",
+    "refresh_chains": "storage/grants.py",
+    "refresh_tokens": "storage/grants.py",
+    "installation_tokens": "storage/grants.py",
+    "authorization_codes": "storage/codes.py",
 }
 # Readers that still use a table directly; each entry goes when its module calls the owner.
 NOT_YET_MOVED = {
-    "organizations": {"api/installation_routes.py", "mcp/auth.py"},
-    "memberships": {"oauth/refresh.py"},
-    "projects": {"installations.py"},
     "oauth_clients": {"oauth/metadata_documents.py", "gc.py", "demo.py"},
+}
+# Owners that join another owner's table inside one hot-path statement, where calling that
+# owner would cost a second round trip.
+JOINED = {
+    "memberships": {"storage/grants.py"},  # the refresh token's lookup, for the user's role
 }
 
 
@@ -91,7 +98,8 @@ def importers() -> dict[str, set[str]]:
 def test_only_the_owner_imports_a_table(table: str) -> None:
     readers = importers().get(table, set())
     assert OWNERS[table] in readers, f"{OWNERS[table]} no longer owns {table}"
-    strangers = readers - {OWNERS[table]} - NOT_YET_MOVED.get(table, set())
+    allowed = {OWNERS[table], *NOT_YET_MOVED.get(table, set()), *JOINED.get(table, set())}
+    strangers = readers - allowed
     assert not strangers, f"{table} belongs to {OWNERS[table]}; also imported by {strangers}"
 
 

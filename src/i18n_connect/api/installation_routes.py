@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Request, Response
-from sqlalchemy import select
 
 from i18n_connect import grants, installations
 from i18n_connect.api.auth import AccessToken
@@ -29,7 +28,7 @@ from i18n_connect.errors import GrantNotFound, InvalidToken
 from i18n_connect.oauth import chains
 from i18n_connect.oauth.clients import get_client
 from i18n_connect.platform.accounts import get_user
-from i18n_connect.storage.tables import organizations
+from i18n_connect.storage.organizations import organizations_by_id
 from i18n_connect.web.errors import NO_STORE
 from i18n_connect.web.sessions import services_of
 
@@ -132,12 +131,13 @@ async def me(request: Request, claims: AccessToken) -> MeOut:
             for grant_id in claims.grant_ids
             if grant_id in mine and grant_id not in ended
         ]
-        rows = await conn.execute(
-            select(organizations).where(
-                organizations.c.id.in_([grant.organization_id for grant in live])
-            )
+        found = await organizations_by_id(
+            conn, organization_ids=[grant.organization_id for grant in live]
         )
-        orgs = {row.id: OrganizationOut(id=row.id, slug=row.slug, name=row.name) for row in rows}
+        orgs = {
+            org.id: OrganizationOut(id=org.id, slug=org.slug, name=org.name)
+            for org in found.values()
+        }
     return MeOut(
         user=MeUser(id=user.id, email=user.email, name=user.name),
         client=MeClient(client_id=client.id, name=client.name),

@@ -24,15 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import installations
 from i18n_connect.errors import InvalidRequest, InvalidToken
-from i18n_connect.oauth.chains import revoked_chain
 from i18n_connect.services import Services
-from i18n_connect.storage.oauth_tables import grants
-from i18n_connect.storage.tables import organizations
+from i18n_connect.storage import grants as stored
+from i18n_connect.storage.organizations import organizations_by_id
 
 __all__ = ["Installation", "McpCaller", "authenticate", "bearer_token"]
 
@@ -82,12 +80,8 @@ def bearer_token(headers: Mapping[str, str], query: Mapping[str, str]) -> str | 
 
 
 async def _slugs(conn: AsyncConnection, organization_ids: list[str]) -> dict[str, str]:
-    rows = await conn.execute(
-        select(organizations.c.id, organizations.c.slug).where(
-            organizations.c.id.in_(organization_ids)
-        )
-    )
-    return {row.id: row.slug for row in rows}
+    found = await organizations_by_id(conn, organization_ids=organization_ids)
+    return {organization.id: organization.slug for organization in found.values()}
 
 
 async def _from_installation_token(
@@ -111,19 +105,13 @@ async def _from_installation_token(
 
 async def _from_access_token(conn: AsyncConnection, token: str, services: Services) -> McpCaller:
     claims = await services.tokens.verify(token, audience=services.settings.mcp_resource)
-    rows = (
-        await conn.execute(
-            select(
-                grants.c.id, grants.c.organization_id, grants.c.scope, grants.c.last_used_at
-            ).where(
-                grants.c.id.in_(claims.grant_ids),
-                grants.c.client_id == claims.client_id,
-                grants.c.user_id == claims.sub,
-                grants.c.revoked_at.is_(None),
-                ~revoked_chain(grants.c.id, list(claims.chains.values())),
-            )
-        )
-    ).all()
+    rows = await stored.live_grants_of_access_token(
+        conn,
+        grant_ids=claims.grant_ids,
+        client_id=claims.client_id,
+        user_id=claims.sub,
+        chain_ids=list(claims.chains.values()),
+    )
     if not rows:
         raise InvalidToken(
             "Every grant behind this access token was revoked, or the refresh chain it was "

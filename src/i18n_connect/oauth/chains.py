@@ -7,7 +7,7 @@ most ``limit`` live chains; a new device drops the least recently refreshed).
 Ending a chain revokes its refresh tokens and the installation tokens minted
 with its access tokens; access tokens name their chain per grant (the
 ``chains`` claim) and every database check of an access token
-(`revoked_chain`) refuses a grant whose chain has ended. Revoking the grant
+(in `storage.grants`) refuses a grant whose chain has ended. Revoking the grant
 ends every chain of it.
 """
 
@@ -16,21 +16,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit
 from i18n_connect.ids import new_id
 from i18n_connect.oauth.access_tokens import AccessTokenClaims
-from i18n_connect.storage.oauth_tables import installation_tokens, refresh_chains, refresh_tokens
-from i18n_connect.storage.statements import Statement
+from i18n_connect.storage import grants as stored
 
 __all__ = [
     "REFUSALS",
     "end_chain",
     "ended_grants",
     "new_chain",
-    "revoked_chain",
     "start_chain",
 ]
 
@@ -46,83 +43,26 @@ REFUSALS = {
     ),
 }
 
-_INSERT_CHAIN = Statement.insert(refresh_chains)
-_END = Statement(
-    update(refresh_chains)
-    .where(refresh_chains.c.id == bindparam("id"), refresh_chains.c.revoked_at.is_(None))
-    .values(revoked_at=bindparam("now"), revoked_reason=bindparam("reason"))
-)
-_REVOKE_TOKENS = Statement(
-    update(refresh_tokens)
-    .where(refresh_tokens.c.chain_id == bindparam("id"), refresh_tokens.c.revoked_at.is_(None))
-    .values(revoked_at=bindparam("now"))
-)
-_REVOKE_INSTALLATIONS = Statement(
-    update(installation_tokens)
-    .where(
-        installation_tokens.c.chain_id == bindparam("id"),
-        installation_tokens.c.revoked_at.is_(None),
-    )
-    .values(revoked_at=bindparam("now"))
-)
-
-
-def revoked_chain(
-    grant_id: ColumnElement[Any], chain_ids: list[str] | BindParameter[Any]
-) -> ColumnElement[bool]:
-    """Whether one of ``chain_ids`` (a list, or a bound parameter of one id) is an ended chain
-    of the grant ``grant_id``: the access-token check, inside the query that loads the grant."""
-    chain = (
-        refresh_chains.c.id.in_(chain_ids)
-        if isinstance(chain_ids, list)
-        else refresh_chains.c.id == chain_ids
-    )
-    return exists().where(
-        chain, refresh_chains.c.grant_id == grant_id, refresh_chains.c.revoked_at.is_not(None)
-    )
-
 
 async def ended_grants(conn: AsyncConnection, claims: AccessTokenClaims) -> set[str]:
     """The grants of the access token whose chain has ended."""
     if not claims.chains:
         return set()
-    rows = await conn.execute(
-        select(refresh_chains.c.id, refresh_chains.c.grant_id).where(
-            refresh_chains.c.id.in_(list(claims.chains.values())),
-            refresh_chains.c.revoked_at.is_not(None),
-        )
-    )
+    rows = await stored.ended_chains(conn, chain_ids=list(claims.chains.values()))
     return {row.grant_id for row in rows if claims.chains.get(row.grant_id) == row.id}
 
 
 async def end_chain(conn: AsyncConnection, chain_id: str, *, now: datetime, reason: str) -> bool:
     """End a live chain: it, its refresh tokens and the installation tokens minted with its
     access tokens are revoked; ``False`` if it had already ended."""
-    if await _END.rowcount(conn, id=chain_id, now=now, reason=reason) != 1:
-        return False
-    await _REVOKE_TOKENS.rowcount(conn, id=chain_id, now=now)
-    await _REVOKE_INSTALLATIONS.rowcount(conn, id=chain_id, now=now)
-    return True
+    return await stored.end_chain(conn, chain_id=chain_id, now=now, reason=reason)
 
 
 async def _drop_oldest(
     conn: AsyncConnection, grant: Any, *, keep: int, actor: str, now: datetime
 ) -> None:
     """End the least recently refreshed live chains of the grant until ``keep`` are left."""
-    last_refresh = func.coalesce(func.max(refresh_tokens.c.created_at), refresh_chains.c.created_at)
-    live = (
-        (
-            await conn.execute(
-                select(refresh_chains.c.id)
-                .outerjoin(refresh_tokens, refresh_tokens.c.chain_id == refresh_chains.c.id)
-                .where(refresh_chains.c.grant_id == grant.id, refresh_chains.c.revoked_at.is_(None))
-                .group_by(refresh_chains.c.id, refresh_chains.c.created_at)
-                .order_by(last_refresh.desc(), refresh_chains.c.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
+    live = await stored.live_chains_by_last_refresh(conn, grant_id=grant.id)
     for chain_id in live[keep:]:
         if await end_chain(conn, chain_id, now=now, reason="limit"):
             await audit.record(
@@ -143,15 +83,7 @@ async def new_chain(
 ) -> str:
     """Insert a live chain of the grant, whatever the limit (see `start_chain`); its id."""
     chain_id = new_id("rch")
-    await _INSERT_CHAIN.rowcount(
-        conn,
-        id=chain_id,
-        grant_id=grant_id,
-        code_id=code_id,
-        created_at=now,
-        revoked_at=None,
-        revoked_reason=None,
-    )
+    await stored.insert_chain(conn, chain_id=chain_id, grant_id=grant_id, code_id=code_id, now=now)
     return chain_id
 
 

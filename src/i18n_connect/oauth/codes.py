@@ -10,17 +10,14 @@ when that update matches nothing does it load the code to say why.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.ids import SecretHasher, new_id, new_secret
 from i18n_connect.oauth.pkce import validate_challenge
-from i18n_connect.storage.oauth_tables import authorization_codes
-from i18n_connect.storage.statements import Statement
+from i18n_connect.storage import codes as stored
+from i18n_connect.storage.codes import AuthorizationCode
 
 __all__ = [
     "CODE_LIFETIME",
@@ -32,21 +29,6 @@ __all__ = [
 
 CODE_LIFETIME = timedelta(minutes=10)
 _MAX_CODE_LENGTH = 200
-
-
-@dataclass(frozen=True, slots=True)
-class AuthorizationCode:
-    id: str
-    client_id: str
-    user_id: str
-    redirect_uri: str
-    code_challenge: str
-    scope: str
-    resource: str | None
-    grant_ids: tuple[str, ...]
-    created_at: datetime
-    expires_at: datetime
-    consumed_at: datetime | None
 
 
 async def issue_code(
@@ -67,38 +49,21 @@ async def issue_code(
         raise ValueError("an authorization code needs at least one grant")
     validate_challenge(code_challenge)
     code = new_secret("ac_")
-    await conn.execute(
-        insert(authorization_codes).values(
-            id=new_id("acd"),
-            code_hash=hasher.hash(code),
-            client_id=client_id,
-            user_id=user_id,
-            redirect_uri=redirect_uri,
-            code_challenge=code_challenge,
-            scope=scope,
-            resource=resource,
-            grant_ids=list(grant_ids),
-            created_at=now,
-            expires_at=now + CODE_LIFETIME,
-        )
+    stored_code = AuthorizationCode(
+        id=new_id("acd"),
+        client_id=client_id,
+        user_id=user_id,
+        redirect_uri=redirect_uri,
+        code_challenge=code_challenge,
+        scope=scope,
+        resource=resource,
+        grant_ids=tuple(grant_ids),
+        created_at=now,
+        expires_at=now + CODE_LIFETIME,
+        consumed_at=None,
     )
+    await stored.insert_code(conn, code=stored_code, code_hash=hasher.hash(code))
     return code
-
-
-def _code(row: Any) -> AuthorizationCode:
-    return AuthorizationCode(
-        id=row.id,
-        client_id=row.client_id,
-        user_id=row.user_id,
-        redirect_uri=row.redirect_uri,
-        code_challenge=row.code_challenge,
-        scope=row.scope,
-        resource=row.resource,
-        grant_ids=tuple(row.grant_ids),
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        consumed_at=row.consumed_at,
-    )
 
 
 async def find_code(
@@ -107,27 +72,7 @@ async def find_code(
     """The stored code, consumed or not; ``None`` when unknown."""
     if not code or len(code) > _MAX_CODE_LENGTH:
         return None
-    row = (
-        await conn.execute(
-            select(authorization_codes).where(authorization_codes.c.code_hash == hasher.hash(code))
-        )
-    ).first()
-    return _code(row) if row is not None else None
-
-
-_REDEEM = Statement(
-    update(authorization_codes)
-    .where(
-        authorization_codes.c.code_hash == bindparam("code_hash"),
-        authorization_codes.c.consumed_at.is_(None),
-        authorization_codes.c.client_id == bindparam("client_id"),
-        authorization_codes.c.redirect_uri == bindparam("redirect_uri"),
-        authorization_codes.c.code_challenge == bindparam("code_challenge"),
-        authorization_codes.c.expires_at > bindparam("now"),
-    )
-    .values(consumed_at=bindparam("now"))
-    .returning(*authorization_codes.c)
-)
+    return await stored.code_by_hash(conn, code_hash=hasher.hash(code))
 
 
 async def redeem_code(
@@ -146,7 +91,7 @@ async def redeem_code(
     """
     if not code or len(code) > _MAX_CODE_LENGTH:
         return None
-    row = await _REDEEM.first(
+    return await stored.redeem_code(
         conn,
         code_hash=hasher.hash(code),
         client_id=client_id,
@@ -154,4 +99,3 @@ async def redeem_code(
         code_challenge=code_challenge,
         now=now,
     )
-    return _code(row) if row is not None else None

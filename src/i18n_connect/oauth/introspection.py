@@ -14,16 +14,15 @@ nothing about other clients' tokens.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import InvalidToken
+from i18n_connect.grants import client_token
 from i18n_connect.oauth.access_tokens import AccessTokenClaims, AccessTokens
-from i18n_connect.oauth.chains import revoked_chain
 from i18n_connect.services import Services
-from i18n_connect.storage.oauth_tables import grants, installation_tokens, refresh_tokens
+from i18n_connect.storage import grants as stored
 
 __all__ = ["INACTIVE", "introspect"]
 
@@ -37,30 +36,16 @@ def _epoch(moment: datetime) -> int:
 
 async def _live_token(
     conn: AsyncConnection,
-    tokens: Table,
+    kind: Literal["refresh", "installation"],
     token: str,
     client_id: str,
     services: Services,
-    *grant_columns: ColumnElement[Any],
-) -> Row[Any] | None:
-    """The client's unrevoked, unexpired token in ``tokens`` under a live grant, with the
-    grant's ``user_id``, ``client_id`` and ``grant_columns``; ``None`` otherwise."""
-    row = (
-        await conn.execute(
-            select(
-                tokens,
-                grants.c.user_id,
-                grants.c.client_id,
-                *grant_columns,
-                grants.c.revoked_at.label("grant_revoked_at"),
-            )
-            .join(grants, grants.c.id == tokens.c.grant_id)
-            .where(tokens.c.token_hash == services.hasher.hash(token))
-        )
-    ).first()
+) -> Any | None:
+    """The client's unrevoked, unexpired token of ``kind`` under a live grant, with the grant
+    (`grants.client_token`); ``None`` otherwise."""
+    row = await client_token(conn, kind, services.hasher.hash(token), client_id)
     if (
         row is None
-        or row.client_id != client_id
         or row.revoked_at is not None
         or row.grant_revoked_at is not None
         or row.expires_at <= services.clock.now()
@@ -72,7 +57,7 @@ async def _live_token(
 async def _installation_token(
     conn: AsyncConnection, token: str, client_id: str, services: Services
 ) -> dict[str, Any]:
-    row = await _live_token(conn, installation_tokens, token, client_id, services)
+    row = await _live_token(conn, "installation", token, client_id, services)
     if row is None:
         return INACTIVE
     settings = services.settings
@@ -94,22 +79,14 @@ async def _installation_token(
 
 async def _retry_allowed(conn: AsyncConnection, token_id: str) -> bool:
     """Whether a used refresh token may still be retried: its successor was never used."""
-    child = (
-        await conn.execute(
-            select(refresh_tokens.c.used_at).where(
-                refresh_tokens.c.parent_id == token_id, refresh_tokens.c.revoked_at.is_(None)
-            )
-        )
-    ).first()
+    child = await stored.live_successor(conn, parent_id=token_id)
     return child is not None and child.used_at is None
 
 
 async def _refresh_token(
     conn: AsyncConnection, token: str, client_id: str, services: Services
 ) -> dict[str, Any]:
-    row = await _live_token(
-        conn, refresh_tokens, token, client_id, services, grants.c.organization_id
-    )
+    row = await _live_token(conn, "refresh", token, client_id, services)
     if row is None or (row.used_at is not None and not await _retry_allowed(conn, row.id)):
         return INACTIVE
     body: dict[str, Any] = {
@@ -146,17 +123,13 @@ async def _access_token(
     )
     if claims is None or claims.client_id != client_id:
         return INACTIVE
-    live = (
-        await conn.execute(
-            select(grants.c.id, grants.c.organization_id).where(
-                grants.c.id.in_(claims.grant_ids),
-                grants.c.client_id == client_id,
-                grants.c.user_id == claims.sub,
-                grants.c.revoked_at.is_(None),
-                ~revoked_chain(grants.c.id, list(claims.chains.values())),
-            )
-        )
-    ).all()
+    live = await stored.live_grants_of_access_token(
+        conn,
+        grant_ids=claims.grant_ids,
+        client_id=client_id,
+        user_id=claims.sub,
+        chain_ids=list(claims.chains.values()),
+    )
     if not live:
         return INACTIVE
     order = {grant_id: index for index, grant_id in enumerate(claims.grant_ids)}

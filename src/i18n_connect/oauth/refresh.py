@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit, grants
@@ -37,10 +36,7 @@ from i18n_connect.ids import SecretHasher, new_id, new_secret
 from i18n_connect.oauth import chains
 from i18n_connect.platform.organizations import ADMIN_ROLES
 from i18n_connect.scopes import parse_scope
-from i18n_connect.storage.oauth_tables import grants as grants_table
-from i18n_connect.storage.oauth_tables import refresh_chains, refresh_tokens
-from i18n_connect.storage.statements import Statement
-from i18n_connect.storage.tables import memberships
+from i18n_connect.storage import grants as stored
 
 __all__ = [
     "REFRESH_TOKEN_LIFETIME",
@@ -94,71 +90,6 @@ class Rotated:
     resource: str | None
 
 
-_INSERT_TOKEN = Statement.insert(refresh_tokens)
-_TOUCH_GRANT = Statement(
-    update(grants_table)
-    .where(grants_table.c.id == bindparam("id"))
-    .values(last_used_at=bindparam("now"))
-)
-_CLAIM_GRANT = Statement(
-    update(grants_table)
-    .where(
-        grants_table.c.id == bindparam("id"),
-        grants_table.c.revoked_at.is_(None),
-        grants_table.c.client_id == bindparam("client_id"),
-        grants_table.c.user_id == bindparam("user_id"),
-    )
-    .values(last_used_at=bindparam("now"))
-    .returning(
-        grants_table.c.id,
-        grants_table.c.user_id,
-        grants_table.c.client_id,
-        grants_table.c.organization_id,
-        grants_table.c.scope,
-    )
-)
-_TOKEN_BY_ID = Statement(select(refresh_tokens).where(refresh_tokens.c.id == bindparam("id")))
-_TOKEN_BY_HASH = Statement(
-    select(refresh_tokens).where(refresh_tokens.c.token_hash == bindparam("token_hash"))
-)
-_CHAIN_END_REASON = Statement(
-    select(refresh_chains.c.revoked_reason).where(refresh_chains.c.id == bindparam("id"))
-)
-_MARK_USED = Statement(
-    update(refresh_tokens)
-    .where(
-        refresh_tokens.c.id == bindparam("id"),
-        refresh_tokens.c.used_at.is_(None),
-        refresh_tokens.c.revoked_at.is_(None),
-    )
-    .values(used_at=bindparam("now"))
-)
-_TOKEN_WITH_GRANT = Statement(
-    select(
-        refresh_tokens,
-        refresh_chains.c.revoked_reason.label("chain_end_reason"),
-        grants_table.c.user_id,
-        grants_table.c.client_id.label("grant_client_id"),
-        grants_table.c.organization_id,
-        grants_table.c.scope.label("grant_scope"),
-        grants_table.c.revoked_at.label("grant_revoked_at"),
-        memberships.c.role,
-    )
-    .select_from(
-        refresh_tokens.join(refresh_chains, refresh_chains.c.id == refresh_tokens.c.chain_id)
-        .join(grants_table, grants_table.c.id == refresh_tokens.c.grant_id)
-        .outerjoin(
-            memberships,
-            and_(
-                memberships.c.organization_id == grants_table.c.organization_id,
-                memberships.c.user_id == grants_table.c.user_id,
-            ),
-        )
-    )
-    .where(refresh_tokens.c.token_hash == bindparam("token_hash"))
-)
-
-
 async def issue_refresh_token(
     conn: AsyncConnection,
     *,
@@ -178,9 +109,9 @@ async def issue_refresh_token(
     token = token or new_secret(_PREFIX)
     if chain_id is None:
         chain_id = await chains.new_chain(conn, grant_id, code_id=code_id, now=now)
-    await _INSERT_TOKEN.rowcount(
+    await stored.insert_refresh_token(
         conn,
-        id=new_id("rtk"),
+        token_id=new_id("rtk"),
         token_hash=hasher.hash(token),
         grant_id=grant_id,
         chain_id=chain_id,
@@ -188,10 +119,8 @@ async def issue_refresh_token(
         parent_id=parent_id,
         scope=scope,
         resource=resource,
-        created_at=now,
+        now=now,
         expires_at=now + REFRESH_TOKEN_LIFETIME,
-        used_at=None,
-        revoked_at=None,
     )
     return token
 
@@ -232,7 +161,7 @@ async def touch_grant(conn: AsyncConnection, grant_id: str, *, now: datetime) ->
     touches the grant first, so one statement both records the use and orders
     concurrent changes of the chain.
     """
-    await _TOUCH_GRANT.rowcount(conn, id=grant_id, now=now)
+    await stored.touch_grant(conn, grant_id=grant_id, now=now)
 
 
 async def claim_live_grants(
@@ -247,8 +176,8 @@ async def claim_live_grants(
     belongs to this client and user (the caller then rolls back)."""
     claimed = []
     for grant_id in dict.fromkeys(grant_ids):
-        row = await _CLAIM_GRANT.first(
-            conn, id=grant_id, client_id=client_id, user_id=user_id, now=now
+        row = await stored.claim_grant(
+            conn, grant_id=grant_id, client_id=client_id, user_id=user_id, now=now
         )
         if row is None:
             return None
@@ -265,8 +194,8 @@ async def _reuse(
 ) -> InvalidGrant:
     """End the chain of ``row`` and audit the reuse (RFC 9700 §4.14.2)."""
     if not await chains.end_chain(conn, row.chain_id, now=now, reason="reuse"):
-        reason = await _CHAIN_END_REASON.first(conn, id=row.chain_id)  # ended meanwhile
-        raise InvalidGrant(chains.REFUSALS[reason.revoked_reason if reason else "revoked"])
+        reason = await stored.chain_end_reason(conn, chain_id=row.chain_id)  # ended meanwhile
+        raise InvalidGrant(chains.REFUSALS[reason or "revoked"])
     await audit.record(
         conn,
         action="token.refresh_reuse",
@@ -300,7 +229,7 @@ async def _held_successor(
     token, parent = presented, row
     for _ in range(_MAX_WALK):
         token = successors.of(token)
-        child = await _TOKEN_BY_HASH.first(conn, token_hash=hasher.hash(token))
+        child = await stored.refresh_token_by_hash(conn, token_hash=hasher.hash(token))
         if child is None or child.parent_id != parent.id or child.revoked_at is not None:
             return None
         if child.used_at is None:
@@ -331,7 +260,7 @@ async def _advance(
                 conn, row, presented, now=now, grace=grace, successors=successors, hasher=hasher
             )
             return held if held is not None else await _reuse(conn, row, grant, now=now)
-        if await _MARK_USED.rowcount(conn, id=row.id, now=now) == 1:
+        if await stored.mark_refresh_token_used(conn, token_id=row.id, now=now):
             return await issue_refresh_token(
                 conn,
                 grant_id=grant.id,
@@ -344,7 +273,8 @@ async def _advance(
                 parent_id=row.id,
                 token=successors.of(presented),
             )
-        row = await _TOKEN_BY_ID.first(conn, id=row.id)  # a concurrent refresh moved first
+        # A concurrent refresh moved first.
+        row = await stored.refresh_token_by_id(conn, token_id=row.id)
         if row is None:  # its chain was revoked (RFC 7009) meanwhile
             raise InvalidGrant("Unknown refresh token.")
     return InvalidGrant("The refresh token is being used concurrently; retry.")
@@ -380,10 +310,10 @@ async def rotate(
     """
     if not refresh_token or len(refresh_token) > _MAX_TOKEN_LENGTH:
         raise InvalidGrant("Unknown refresh token.")
-    row = await _TOKEN_WITH_GRANT.first(conn, token_hash=hasher.hash(refresh_token))
+    row = await stored.refresh_token_with_grant(conn, token_hash=hasher.hash(refresh_token))
     if row is None:
         raise InvalidGrant("Unknown refresh token.")
-    if row.grant_client_id != client_id:
+    if row.client_id != client_id:
         raise InvalidGrant("The refresh token was issued to another client.")
     if row.grant_revoked_at is not None:
         raise InvalidGrant("The grant was revoked.")
@@ -394,7 +324,7 @@ async def rotate(
     grant = GrantRef(
         row.grant_id,
         row.user_id,
-        row.grant_client_id,
+        row.client_id,
         row.organization_id,
         tuple(row.grant_scope.split()),
     )

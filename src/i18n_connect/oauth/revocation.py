@@ -23,7 +23,6 @@ from i18n_connect import installations
 from i18n_connect.grants import client_token, lock_grant, record_by_token_client
 from i18n_connect.ids import SecretHasher
 from i18n_connect.oauth.chains import end_chain
-from i18n_connect.storage.oauth_tables import refresh_tokens
 
 __all__ = ["revoke", "revoke_refresh_chain"]
 
@@ -36,7 +35,7 @@ async def revoke_refresh_chain(
     """End the refresh chain of ``token``, if it is one of the client's."""
     if len(token) > _MAX_TOKEN_LENGTH:
         return False
-    row = await client_token(conn, refresh_tokens, hasher.hash(token), client_id)
+    row = await client_token(conn, "refresh", hasher.hash(token), client_id)
     if row is None:
         return False
     await lock_grant(conn, row.grant_id)

@@ -1,0 +1,623 @@
+"""The ``grants`` table and what is issued under a grant — ``refresh_chains``, ``refresh_tokens``
+and ``installation_tokens``: the only module that reads or writes them.
+
+One family because their queries join each other: a token is always looked up with its grant
+(`refresh_token_with_grant`, `installation_token_with_grant`, both built by `_with_grant`), and
+a grant is checked together with the chain of the access token that names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from i18n_connect.storage.oauth_tables import (
+    grants,
+    installation_tokens,
+    refresh_chains,
+    refresh_tokens,
+)
+from i18n_connect.storage.statements import Statement
+from i18n_connect.storage.tables import memberships
+from i18n_connect.storage.unique import insert_unique
+
+__all__ = [
+    "Grant",
+    "chain_end_reason",
+    "chain_ended",
+    "claim_grant",
+    "client_has_live_grant",
+    "delete_expired_tokens",
+    "end_chain",
+    "ended_chains",
+    "get_grant",
+    "insert_chain",
+    "insert_grant",
+    "insert_installation_token",
+    "insert_refresh_token",
+    "installation_token_with_grant",
+    "list_grants",
+    "live_chains_by_last_refresh",
+    "live_grant",
+    "live_grants_of_access_token",
+    "live_installation_tokens",
+    "live_successor",
+    "lock_grant",
+    "lock_grant_for_mint",
+    "mark_grant_revoked",
+    "mark_refresh_token_used",
+    "refresh_token_by_hash",
+    "refresh_token_by_id",
+    "refresh_token_with_grant",
+    "revoke_grant_tokens",
+    "revoke_installation_token",
+    "revoke_installation_tokens",
+    "touch_grant",
+    "touch_grant_if_stale",
+    "update_grant_scope",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    id: str
+    user_id: str
+    client_id: str
+    organization_id: str
+    scope: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    revoked_by: str | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.revoked_at is None
+
+
+def _grant(row: Row[Any]) -> Grant:
+    return Grant(
+        id=row.id,
+        user_id=row.user_id,
+        client_id=row.client_id,
+        organization_id=row.organization_id,
+        scope=tuple(row.scope.split()),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+        revoked_by=row.revoked_by,
+    )
+
+
+def _with_grant(tokens: Table, *columns: ColumnElement[Any]) -> Select[Any]:
+    """The token stored as ``:token_hash`` in ``tokens`` joined to its grant: every token column,
+    the grant's ``user_id`` and ``client_id``, its ``scope``, ``revoked_at`` and
+    ``last_used_at`` as ``grant_…``, and ``columns``."""
+    return (
+        select(
+            tokens,
+            grants.c.user_id,
+            grants.c.client_id,
+            grants.c.scope.label("grant_scope"),
+            grants.c.revoked_at.label("grant_revoked_at"),
+            grants.c.last_used_at.label("grant_last_used_at"),
+            *columns,
+        )
+        .join_from(tokens, grants, grants.c.id == tokens.c.grant_id)
+        .where(tokens.c.token_hash == bindparam("token_hash"))
+    )
+
+
+def _revoked_chain(
+    grant_id: ColumnElement[Any], chain_ids: list[str] | BindParameter[Any]
+) -> ColumnElement[bool]:
+    """Whether one of ``chain_ids`` (a list, or a bound parameter of one id) is an ended chain
+    of the grant ``grant_id``: the access-token check, inside the query that loads the grant."""
+    chain = (
+        refresh_chains.c.id.in_(chain_ids)
+        if isinstance(chain_ids, list)
+        else refresh_chains.c.id == chain_ids
+    )
+    return exists().where(
+        chain, refresh_chains.c.grant_id == grant_id, refresh_chains.c.revoked_at.is_not(None)
+    )
+
+
+# Grants.
+
+_LOCK = Statement(select(grants.c.id).where(grants.c.id == bindparam("id")).with_for_update())
+_LOCK_FOR_MINT = Statement(
+    select(
+        grants.c.user_id,
+        grants.c.client_id,
+        grants.c.organization_id,
+        grants.c.scope,
+        grants.c.revoked_at,
+    )
+    .where(grants.c.id == bindparam("id"))
+    .with_for_update()  # a concurrent re-consent or revocation waits for this mint
+)
+_TOUCH = Statement(
+    update(grants).where(grants.c.id == bindparam("id")).values(last_used_at=bindparam("now"))
+)
+_TOUCH_IF_STALE = Statement(
+    update(grants)
+    .where(
+        grants.c.id == bindparam("id"),
+        or_(grants.c.last_used_at.is_(None), grants.c.last_used_at <= bindparam("stale_before")),
+    )
+    .values(last_used_at=bindparam("now"))
+)
+_CLAIM = Statement(
+    update(grants)
+    .where(
+        grants.c.id == bindparam("id"),
+        grants.c.revoked_at.is_(None),
+        grants.c.client_id == bindparam("client_id"),
+        grants.c.user_id == bindparam("user_id"),
+    )
+    .values(last_used_at=bindparam("now"))
+    .returning(
+        grants.c.id, grants.c.user_id, grants.c.client_id, grants.c.organization_id, grants.c.scope
+    )
+)
+# Asked after the grant's lock is held, in a statement of its own: on PostgreSQL it then sees
+# a chain ended by the transaction the lock waited for (and that one revoked every token of
+# the chain it could see).
+_CHAIN_ENDED = Statement(
+    select(_revoked_chain(bindparam("grant_id"), bindparam("chain_id")).label("ended"))
+)
+
+
+async def get_grant(conn: AsyncConnection, *, grant_id: str) -> Grant | None:
+    row = (await conn.execute(select(grants).where(grants.c.id == grant_id))).first()
+    return _grant(row) if row is not None else None
+
+
+async def live_grant(
+    conn: AsyncConnection, *, user_id: str, client_id: str, organization_id: str
+) -> Grant | None:
+    """The one live grant of the user for the client on the organization, if any."""
+    row = (
+        await conn.execute(
+            select(grants).where(
+                grants.c.user_id == user_id,
+                grants.c.client_id == client_id,
+                grants.c.organization_id == organization_id,
+                grants.c.revoked_at.is_(None),
+            )
+        )
+    ).first()
+    return _grant(row) if row is not None else None
+
+
+async def list_grants(
+    conn: AsyncConnection,
+    *,
+    user_id: str | None,
+    organization_id: str | None,
+    client_id: str | None,
+    include_revoked: bool,
+) -> list[Grant]:
+    """Grants matching every given filter, oldest first; live ones only unless asked."""
+    query = select(grants).order_by(grants.c.created_at, grants.c.id)
+    if user_id is not None:
+        query = query.where(grants.c.user_id == user_id)
+    if organization_id is not None:
+        query = query.where(grants.c.organization_id == organization_id)
+    if client_id is not None:
+        query = query.where(grants.c.client_id == client_id)
+    if not include_revoked:
+        query = query.where(grants.c.revoked_at.is_(None))
+    return [_grant(row) for row in (await conn.execute(query)).all()]
+
+
+async def live_grants_of_access_token(
+    conn: AsyncConnection,
+    *,
+    grant_ids: Sequence[str],
+    client_id: str,
+    user_id: str,
+    chain_ids: Sequence[str],
+) -> list[Any]:
+    """``id``, ``organization_id``, ``scope`` and ``last_used_at`` of those of ``grant_ids``
+    that are live, the client's and the user's, and whose chain among ``chain_ids`` has not
+    ended."""
+    rows = await conn.execute(
+        select(grants.c.id, grants.c.organization_id, grants.c.scope, grants.c.last_used_at).where(
+            grants.c.id.in_(grant_ids),
+            grants.c.client_id == client_id,
+            grants.c.user_id == user_id,
+            grants.c.revoked_at.is_(None),
+            ~_revoked_chain(grants.c.id, list(chain_ids)),
+        )
+    )
+    return list(rows.all())
+
+
+def client_has_live_grant(client_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Whether the client ``client_id`` (a column of the caller's statement) holds a live
+    grant, checked inside that statement."""
+    return exists().where(and_(grants.c.client_id == client_id, grants.c.revoked_at.is_(None)))
+
+
+async def insert_grant(
+    conn: AsyncConnection,
+    *,
+    grant_id: str,
+    user_id: str,
+    client_id: str,
+    organization_id: str,
+    scope: str,
+    now: datetime,
+) -> bool:
+    """Insert a live grant; ``False`` when a concurrent consent inserted the live one first."""
+    return await insert_unique(
+        conn,
+        insert(grants).values(
+            id=grant_id,
+            user_id=user_id,
+            client_id=client_id,
+            organization_id=organization_id,
+            scope=scope,
+            created_at=now,
+            updated_at=now,
+        ),
+    )
+
+
+async def update_grant_scope(
+    conn: AsyncConnection, *, grant_id: str, scope: str, now: datetime
+) -> None:
+    await conn.execute(
+        update(grants).where(grants.c.id == grant_id).values(scope=scope, updated_at=now)
+    )
+
+
+async def mark_grant_revoked(
+    conn: AsyncConnection, *, grant_id: str, actor: str, now: datetime
+) -> bool:
+    """Revoke the live grant; ``False`` if it is already revoked (or unknown)."""
+    result = await conn.execute(
+        update(grants)
+        .where(grants.c.id == grant_id, grants.c.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_by=actor)
+    )
+    return result.rowcount == 1
+
+
+async def lock_grant(conn: AsyncConnection, *, grant_id: str) -> None:
+    """Take the grant's row lock (PostgreSQL; SQLite writers queue)."""
+    await _LOCK.all(conn, id=grant_id)
+
+
+async def lock_grant_for_mint(conn: AsyncConnection, *, grant_id: str) -> Any | None:
+    """The grant's ``user_id``, ``client_id``, ``organization_id``, ``scope`` and
+    ``revoked_at``, its row locked; ``None`` if unknown."""
+    return await _LOCK_FOR_MINT.first(conn, id=grant_id)
+
+
+async def touch_grant(conn: AsyncConnection, *, grant_id: str, now: datetime) -> None:
+    """Set the grant's ``last_used_at``, taking its row lock."""
+    await _TOUCH.rowcount(conn, id=grant_id, now=now)
+
+
+async def touch_grant_if_stale(
+    conn: AsyncConnection, *, grant_id: str, stale_before: datetime, now: datetime
+) -> None:
+    """Set the grant's ``last_used_at`` unless it is later than ``stale_before``."""
+    await _TOUCH_IF_STALE.rowcount(conn, id=grant_id, stale_before=stale_before, now=now)
+
+
+async def claim_grant(
+    conn: AsyncConnection, *, grant_id: str, client_id: str, user_id: str, now: datetime
+) -> Any | None:
+    """Set ``last_used_at`` of the grant if it is live, the client's and the user's: its
+    ``id``, ``user_id``, ``client_id``, ``organization_id`` and ``scope``; ``None`` otherwise."""
+    return await _CLAIM.first(conn, id=grant_id, client_id=client_id, user_id=user_id, now=now)
+
+
+async def chain_ended(conn: AsyncConnection, *, grant_id: str, chain_id: str) -> bool:
+    """Whether ``chain_id`` is an ended chain of the grant."""
+    return bool((await _CHAIN_ENDED.one(conn, grant_id=grant_id, chain_id=chain_id)).ended)
+
+
+async def revoke_grant_tokens(conn: AsyncConnection, *, grant_id: str, now: datetime) -> None:
+    """Delete the grant's refresh chains and tokens and revoke its installation tokens."""
+    await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.grant_id == grant_id))
+    await conn.execute(delete(refresh_chains).where(refresh_chains.c.grant_id == grant_id))
+    await revoke_installation_tokens(conn, grant_id=grant_id, now=now)
+
+
+# Refresh chains.
+
+_INSERT_CHAIN = Statement.insert(refresh_chains)
+_END_CHAIN = Statement(
+    update(refresh_chains)
+    .where(refresh_chains.c.id == bindparam("id"), refresh_chains.c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("now"), revoked_reason=bindparam("reason"))
+)
+_REVOKE_CHAIN_REFRESH_TOKENS = Statement(
+    update(refresh_tokens)
+    .where(refresh_tokens.c.chain_id == bindparam("id"), refresh_tokens.c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("now"))
+)
+_REVOKE_CHAIN_INSTALLATION_TOKENS = Statement(
+    update(installation_tokens)
+    .where(
+        installation_tokens.c.chain_id == bindparam("id"),
+        installation_tokens.c.revoked_at.is_(None),
+    )
+    .values(revoked_at=bindparam("now"))
+)
+_CHAIN_END_REASON = Statement(
+    select(refresh_chains.c.revoked_reason).where(refresh_chains.c.id == bindparam("id"))
+)
+
+
+async def insert_chain(
+    conn: AsyncConnection, *, chain_id: str, grant_id: str, code_id: str | None, now: datetime
+) -> None:
+    await _INSERT_CHAIN.rowcount(
+        conn,
+        id=chain_id,
+        grant_id=grant_id,
+        code_id=code_id,
+        created_at=now,
+        revoked_at=None,
+        revoked_reason=None,
+    )
+
+
+async def end_chain(conn: AsyncConnection, *, chain_id: str, now: datetime, reason: str) -> bool:
+    """Mark the live chain ended for ``reason`` and revoke its refresh tokens and the
+    installation tokens minted with its access tokens; ``False`` if it had already ended."""
+    if await _END_CHAIN.rowcount(conn, id=chain_id, now=now, reason=reason) != 1:
+        return False
+    await _REVOKE_CHAIN_REFRESH_TOKENS.rowcount(conn, id=chain_id, now=now)
+    await _REVOKE_CHAIN_INSTALLATION_TOKENS.rowcount(conn, id=chain_id, now=now)
+    return True
+
+
+async def chain_end_reason(conn: AsyncConnection, *, chain_id: str) -> str | None:
+    """Why the chain ended; ``None`` if it is live or unknown."""
+    row = await _CHAIN_END_REASON.first(conn, id=chain_id)
+    return row.revoked_reason if row is not None else None
+
+
+async def ended_chains(conn: AsyncConnection, *, chain_ids: Sequence[str]) -> list[Any]:
+    """``id`` and ``grant_id`` of the ended chains among ``chain_ids``."""
+    rows = await conn.execute(
+        select(refresh_chains.c.id, refresh_chains.c.grant_id).where(
+            refresh_chains.c.id.in_(chain_ids), refresh_chains.c.revoked_at.is_not(None)
+        )
+    )
+    return list(rows.all())
+
+
+async def live_chains_by_last_refresh(conn: AsyncConnection, *, grant_id: str) -> list[str]:
+    """The grant's live chains, the most recently refreshed (or started) first."""
+    last_refresh = func.coalesce(func.max(refresh_tokens.c.created_at), refresh_chains.c.created_at)
+    return list(
+        (
+            await conn.execute(
+                select(refresh_chains.c.id)
+                .outerjoin(refresh_tokens, refresh_tokens.c.chain_id == refresh_chains.c.id)
+                .where(refresh_chains.c.grant_id == grant_id, refresh_chains.c.revoked_at.is_(None))
+                .group_by(refresh_chains.c.id, refresh_chains.c.created_at)
+                .order_by(last_refresh.desc(), refresh_chains.c.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+# Refresh tokens.
+
+_INSERT_REFRESH_TOKEN = Statement.insert(refresh_tokens)
+_REFRESH_TOKEN_BY_ID = Statement(
+    select(refresh_tokens).where(refresh_tokens.c.id == bindparam("id"))
+)
+_REFRESH_TOKEN_BY_HASH = Statement(
+    select(refresh_tokens).where(refresh_tokens.c.token_hash == bindparam("token_hash"))
+)
+_MARK_USED = Statement(
+    update(refresh_tokens)
+    .where(
+        refresh_tokens.c.id == bindparam("id"),
+        refresh_tokens.c.used_at.is_(None),
+        refresh_tokens.c.revoked_at.is_(None),
+    )
+    .values(used_at=bindparam("now"))
+)
+# The user's membership is joined here rather than asked of `storage.organizations`: a
+# rotation then costs one read, not two.
+_REFRESH_TOKEN_WITH_GRANT = Statement(
+    _with_grant(
+        refresh_tokens,
+        grants.c.organization_id,
+        refresh_chains.c.revoked_reason.label("chain_end_reason"),
+        memberships.c.role,
+    )
+    .join(refresh_chains, refresh_chains.c.id == refresh_tokens.c.chain_id)
+    .outerjoin(
+        memberships,
+        and_(
+            memberships.c.organization_id == grants.c.organization_id,
+            memberships.c.user_id == grants.c.user_id,
+        ),
+    )
+)
+
+
+async def insert_refresh_token(
+    conn: AsyncConnection,
+    *,
+    token_id: str,
+    token_hash: str,
+    grant_id: str,
+    chain_id: str,
+    code_id: str | None,
+    parent_id: str | None,
+    scope: str,
+    resource: str | None,
+    now: datetime,
+    expires_at: datetime,
+) -> None:
+    await _INSERT_REFRESH_TOKEN.rowcount(
+        conn,
+        id=token_id,
+        token_hash=token_hash,
+        grant_id=grant_id,
+        chain_id=chain_id,
+        code_id=code_id,
+        parent_id=parent_id,
+        scope=scope,
+        resource=resource,
+        created_at=now,
+        expires_at=expires_at,
+        used_at=None,
+        revoked_at=None,
+    )
+
+
+async def refresh_token_by_id(conn: AsyncConnection, *, token_id: str) -> Any | None:
+    return await _REFRESH_TOKEN_BY_ID.first(conn, id=token_id)
+
+
+async def refresh_token_by_hash(conn: AsyncConnection, *, token_hash: str) -> Any | None:
+    return await _REFRESH_TOKEN_BY_HASH.first(conn, token_hash=token_hash)
+
+
+async def refresh_token_with_grant(conn: AsyncConnection, *, token_hash: str) -> Any | None:
+    """The refresh token with its grant (see `_with_grant`), the grant's ``organization_id``,
+    its chain's ``chain_end_reason`` and the user's ``role`` in the organization (``None``
+    when no longer a member); ``None`` if unknown."""
+    return await _REFRESH_TOKEN_WITH_GRANT.first(conn, token_hash=token_hash)
+
+
+async def mark_refresh_token_used(conn: AsyncConnection, *, token_id: str, now: datetime) -> bool:
+    """Mark the unused, unrevoked token used; ``False`` if a concurrent use came first."""
+    return await _MARK_USED.rowcount(conn, id=token_id, now=now) == 1
+
+
+async def live_successor(conn: AsyncConnection, *, parent_id: str) -> Row[Any] | None:
+    """``used_at`` of the unrevoked token rotated from ``parent_id``, if any."""
+    return (
+        await conn.execute(
+            select(refresh_tokens.c.used_at).where(
+                refresh_tokens.c.parent_id == parent_id, refresh_tokens.c.revoked_at.is_(None)
+            )
+        )
+    ).first()
+
+
+# Installation tokens.
+
+_INSERT_INSTALLATION_TOKEN = Statement.insert(installation_tokens)
+_INSTALLATION_TOKEN_WITH_GRANT = Statement(_with_grant(installation_tokens))
+
+
+async def insert_installation_token(
+    conn: AsyncConnection,
+    *,
+    token_id: str,
+    token_hash: str,
+    grant_id: str,
+    organization_id: str,
+    chain_id: str | None,
+    project_ids: Sequence[str],
+    scope: str,
+    now: datetime,
+    expires_at: datetime,
+) -> None:
+    await _INSERT_INSTALLATION_TOKEN.rowcount(
+        conn,
+        id=token_id,
+        token_hash=token_hash,
+        grant_id=grant_id,
+        organization_id=organization_id,
+        chain_id=chain_id,
+        project_ids=list(project_ids),
+        scope=scope,
+        created_at=now,
+        expires_at=expires_at,
+        revoked_at=None,
+    )
+
+
+async def installation_token_with_grant(conn: AsyncConnection, *, token_hash: str) -> Any | None:
+    """The installation token with its grant (see `_with_grant`); ``None`` if unknown."""
+    return await _INSTALLATION_TOKEN_WITH_GRANT.first(conn, token_hash=token_hash)
+
+
+async def live_installation_tokens(conn: AsyncConnection, *, grant_id: str) -> list[Any]:
+    """``id`` and ``scope`` of the grant's unrevoked installation tokens."""
+    rows = await conn.execute(
+        select(installation_tokens.c.id, installation_tokens.c.scope).where(
+            installation_tokens.c.grant_id == grant_id,
+            installation_tokens.c.revoked_at.is_(None),
+        )
+    )
+    return list(rows.all())
+
+
+async def revoke_installation_tokens(
+    conn: AsyncConnection, *, grant_id: str, now: datetime, token_ids: list[str] | None = None
+) -> None:
+    """Revoke the grant's live installation tokens (only ``token_ids``, when given)."""
+    query = update(installation_tokens).where(
+        installation_tokens.c.grant_id == grant_id, installation_tokens.c.revoked_at.is_(None)
+    )
+    if token_ids is not None:
+        query = query.where(installation_tokens.c.id.in_(token_ids))
+    await conn.execute(query.values(revoked_at=now))
+
+
+async def revoke_installation_token(conn: AsyncConnection, *, token_id: str, now: datetime) -> bool:
+    """Revoke one live installation token; ``False`` if it was already revoked."""
+    result = await conn.execute(
+        update(installation_tokens)
+        .where(installation_tokens.c.id == token_id, installation_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def delete_expired_tokens(conn: AsyncConnection, *, now: datetime) -> dict[str, int]:
+    """Delete expired refresh and installation tokens, then the chains left without a refresh
+    token; how many rows of each table went."""
+    removed: dict[str, int] = {}
+    for table in (refresh_tokens, installation_tokens):
+        result = await conn.execute(delete(table).where(table.c.expires_at <= now))
+        removed[table.name] = int(result.rowcount or 0)
+    result = await conn.execute(
+        delete(refresh_chains).where(
+            ~exists().where(refresh_tokens.c.chain_id == refresh_chains.c.id)
+        )
+    )
+    removed["refresh_chains"] = int(result.rowcount or 0)
+    return removed
