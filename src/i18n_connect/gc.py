@@ -30,17 +30,15 @@ from sqlalchemy import Table, and_, delete, exists, func
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.clock import Clock
-from i18n_connect.storage import Database, counters
+from i18n_connect.storage import Database, authorization_requests, counters, sessions
 from i18n_connect.storage.oauth_tables import (
     authorization_codes,
-    authorization_requests,
     grants,
     installation_tokens,
     oauth_clients,
     refresh_chains,
     refresh_tokens,
 )
-from i18n_connect.storage.tables import browser_sessions
 
 __all__ = [
     "DEFAULT_UNUSED_DAYS",
@@ -57,10 +55,8 @@ _log = structlog.get_logger("i18n_connect.gc")
 _COUNTER_AGE = timedelta(days=1)
 _EXPIRING: tuple[tuple[str, Table], ...] = (
     ("authorization_codes", authorization_codes),
-    ("authorization_requests", authorization_requests),
     ("refresh_tokens", refresh_tokens),
     ("installation_tokens", installation_tokens),
-    ("browser_sessions", browser_sessions),
 )
 
 
@@ -74,6 +70,10 @@ async def collect_garbage(
     for name, table in _EXPIRING:
         result = await conn.execute(delete(table).where(table.c.expires_at <= now))
         removed[name] = int(result.rowcount or 0)
+    removed["authorization_requests"] = await authorization_requests.delete_expired_requests(
+        conn, now=now
+    )
+    removed["browser_sessions"] = await sessions.delete_expired_sessions(conn, now=now)
     result = await conn.execute(
         delete(refresh_chains).where(
             ~exists().where(refresh_tokens.c.chain_id == refresh_chains.c.id)

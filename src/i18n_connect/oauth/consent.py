@@ -19,11 +19,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit, grants
@@ -40,7 +38,8 @@ from i18n_connect.platform.organizations import (
 )
 from i18n_connect.scopes import CATALOG, Scope, format_scope
 from i18n_connect.settings import Settings
-from i18n_connect.storage.oauth_tables import authorization_requests
+from i18n_connect.storage import authorization_requests
+from i18n_connect.storage.authorization_requests import StoredRequest
 
 __all__ = [
     "Completion",
@@ -136,7 +135,7 @@ def redirect_host(redirect_uri: str) -> str:
     return parts.netloc.rpartition("@")[2] or f"{parts.scheme}:"
 
 
-def _pending(row: Any) -> PendingRequest:
+def _pending(row: StoredRequest) -> PendingRequest:
     return PendingRequest(
         id=row.id,
         client_id=row.client_id,
@@ -156,11 +155,7 @@ async def _find(
 ) -> PendingRequest:
     if not request_id or len(request_id) > 64:
         raise ConsentRefused("This authorization request is missing or malformed.")
-    row = (
-        await conn.execute(
-            select(authorization_requests).where(authorization_requests.c.id == request_id)
-        )
-    ).first()
+    row = await authorization_requests.get_request(conn, request_id=request_id)
     if row is None or not hmac.compare_digest(row.session_hash, session_hash):
         raise ConsentRefused(
             "This authorization request is unknown, or was started in another browser session. "
@@ -237,16 +232,13 @@ async def _complete(
     conn: AsyncConnection, pending: PendingRequest, now: datetime, completion: str | None
 ) -> None:
     """Mark the request answered; exactly one of several concurrent answers gets through."""
-    result = await conn.execute(
-        update(authorization_requests)
-        .where(
-            authorization_requests.c.id == pending.id,
-            authorization_requests.c.completed_at.is_(None),
-            authorization_requests.c.expires_at > now,
-        )
-        .values(completed_at=now, completion=completion, expires_at=now + REQUEST_LIFETIME)
-    )
-    if result.rowcount != 1:
+    if not await authorization_requests.complete_request(
+        conn,
+        request_id=pending.id,
+        now=now,
+        completion=completion,
+        expires_at=now + REQUEST_LIFETIME,
+    ):
         raise ConsentRefused("This authorization request was already answered.")
 
 
@@ -291,11 +283,7 @@ async def approve(
         {"uri": continue_uri, "grant_ids": [g.id for g in consented], "scope": list(scope)}
     )
     sealed = completion_cipher(settings).encrypt(payload.encode()).decode()
-    await conn.execute(
-        update(authorization_requests)
-        .where(authorization_requests.c.id == pending.id)
-        .values(completion=sealed)
-    )
+    await authorization_requests.set_completion(conn, request_id=pending.id, completion=sealed)
     return consented
 
 
