@@ -27,7 +27,8 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import installations
-from i18n_connect.errors import InvalidToken, MissingScope
+from i18n_connect.access import require_scope
+from i18n_connect.errors import InvalidToken
 from i18n_connect.installations import InstallationContext
 from i18n_connect.oauth.access_tokens import AccessTokenClaims
 from i18n_connect.ratelimit import spend_api_request
@@ -107,8 +108,7 @@ def installation_caller(scope: str, *, write: bool = False) -> Callable[..., Asy
                 client_id=context.client_id,
                 now=now,
             )
-            if scope not in context.scopes:
-                raise MissingScope(scope)
+            require_scope(context.scopes, scope)
             yield Caller(conn=conn, context=context, services=services, now=now)
         last = context.grant_last_used_at
         if last is None or now - last >= installations.LAST_USED_RESOLUTION:
