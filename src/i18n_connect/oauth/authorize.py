@@ -33,7 +33,7 @@ from i18n_connect.errors import (
 from i18n_connect.oauth.clients import Client, redirect_uri_matches
 from i18n_connect.oauth.metadata_documents import resolve_client
 from i18n_connect.oauth.pkce import validate_challenge
-from i18n_connect.scopes import DEFAULT_SCOPES, format_scope, parse_scope
+from i18n_connect.scopes import DEFAULT_SCOPES, parse_scope
 from i18n_connect.services import Services
 from i18n_connect.storage.authorization_requests import StoredRequest, insert_request
 
@@ -244,7 +244,7 @@ async def store_request(
             session_hash=session_hash,
             client_id=request.client.id,
             redirect_uri=request.redirect_uri,
-            scope=format_scope(request.scope),
+            scope=tuple(request.scope),
             state=request.state,
             code_challenge=request.code_challenge,
             resource=request.resource,

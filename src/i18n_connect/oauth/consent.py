@@ -82,18 +82,7 @@ class ConsentIncomplete(Exception):
         super().__init__(message)
 
 
-@dataclass(frozen=True, slots=True)
-class PendingRequest:
-    id: str
-    client_id: str
-    redirect_uri: str
-    scope: tuple[str, ...]
-    state: str | None
-    code_challenge: str
-    resource: str | None
-    expires_at: datetime
-    completed_at: datetime | None
-    completion: str | None
+PendingRequest = StoredRequest  # a request kept by authorize, RFC 6749 §4.1.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,21 +124,6 @@ def redirect_host(redirect_uri: str) -> str:
     return parts.netloc.rpartition("@")[2] or f"{parts.scheme}:"
 
 
-def _pending(row: StoredRequest) -> PendingRequest:
-    return PendingRequest(
-        id=row.id,
-        client_id=row.client_id,
-        redirect_uri=row.redirect_uri,
-        scope=tuple(row.scope.split()),
-        state=row.state,
-        code_challenge=row.code_challenge,
-        resource=row.resource,
-        expires_at=row.expires_at,
-        completed_at=row.completed_at,
-        completion=row.completion,
-    )
-
-
 async def _find(
     conn: AsyncConnection, request_id: str | None, session_hash: str, now: datetime
 ) -> PendingRequest:
@@ -165,7 +139,7 @@ async def _find(
         raise ConsentRefused(
             "This authorization request has expired. Go back to the app and connect again."
         )
-    return _pending(row)
+    return row
 
 
 async def load_pending(

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect.scopes import format_scope
 from i18n_connect.storage.oauth_tables import authorization_requests
 
 __all__ = [
@@ -28,7 +29,7 @@ class StoredRequest:
     session_hash: str
     client_id: str
     redirect_uri: str
-    scope: str
+    scope: tuple[str, ...]
     state: str | None
     code_challenge: str
     resource: str | None
@@ -45,7 +46,7 @@ async def insert_request(conn: AsyncConnection, *, request: StoredRequest) -> No
             session_hash=request.session_hash,
             client_id=request.client_id,
             redirect_uri=request.redirect_uri,
-            scope=request.scope,
+            scope=format_scope(request.scope),
             state=request.state,
             code_challenge=request.code_challenge,
             resource=request.resource,
@@ -68,7 +69,7 @@ async def get_request(conn: AsyncConnection, *, request_id: str) -> StoredReques
         session_hash=row.session_hash,
         client_id=row.client_id,
         redirect_uri=row.redirect_uri,
-        scope=row.scope,
+        scope=tuple(row.scope.split()),
         state=row.state,
         code_challenge=row.code_challenge,
         resource=row.resource,
