@@ -441,7 +441,7 @@ async def test_organization_outside_the_token_is_refused(
     assert "does not cover" in result["content"][0]["text"]
 
 
-async def test_project_of_another_organization_is_not_found_even_by_id(
+async def test_project_of_another_organization_is_wrong_organization_even_by_id(
     running_app: httpx.AsyncClient, world: World
 ) -> None:
     token = await world.installation_token("acme")
