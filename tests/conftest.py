@@ -114,6 +114,7 @@ def settings(database_url: str) -> Settings:
 async def services(settings: Settings, clock: FrozenClock) -> AsyncIterator[Services]:
     """The services on their own, for tests below the HTTP edge."""
     built = Services.build(settings, clock=clock)
+    await built.keys.load()  # as the server's start-up does
     yield built
     await built.db.dispose()
 
@@ -122,6 +123,7 @@ async def services(settings: Settings, clock: FrozenClock) -> AsyncIterator[Serv
 async def app_client(settings: Settings, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process HTTP client of a fresh app on the test database."""
     app = create_app(settings, clock=clock)
+    await app.state.services.keys.load()  # the signing keys the server's start-up creates
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as client:
         client.app = app  # type: ignore[attr-defined]  # tests reach services through it

@@ -28,14 +28,13 @@ from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import Table, delete, func, or_
+from sqlalchemy import delete, func, or_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.clock import Clock
-from i18n_connect.storage import Database, codes, counters
+from i18n_connect.storage import Database, authorization_requests, codes, counters, sessions
 from i18n_connect.storage.grants import client_has_live_grant, delete_expired_tokens
-from i18n_connect.storage.oauth_tables import authorization_requests, oauth_clients
-from i18n_connect.storage.tables import browser_sessions
+from i18n_connect.storage.oauth_tables import oauth_clients
 
 __all__ = [
     "DEFAULT_UNUSED_DAYS",
@@ -50,10 +49,6 @@ DYNAMIC_ORIGINS = ("registration", "metadata_document")
 _JITTER = 0.25  # each wait is the interval ±25 %, so that processes drift apart
 _log = structlog.get_logger("i18n_connect.gc")
 _COUNTER_AGE = timedelta(days=1)
-_EXPIRING: tuple[tuple[str, Table], ...] = (
-    ("authorization_requests", authorization_requests),
-    ("browser_sessions", browser_sessions),
-)
 
 
 async def collect_garbage(
@@ -63,10 +58,11 @@ async def collect_garbage(
     if unused_days < 1:
         raise ValueError("unused_days must be at least 1")
     removed = {"authorization_codes": await codes.delete_expired_codes(conn, now=now)}
-    for name, table in _EXPIRING:
-        result = await conn.execute(delete(table).where(table.c.expires_at <= now))
-        removed[name] = int(result.rowcount or 0)
     removed.update(await delete_expired_tokens(conn, now=now))
+    removed["authorization_requests"] = await authorization_requests.delete_expired_requests(
+        conn, now=now
+    )
+    removed["browser_sessions"] = await sessions.delete_expired_sessions(conn, now=now)
     cutoff = now - timedelta(days=unused_days)
     # checked in the DELETE itself, so a grant made meanwhile keeps its client
     live_grant = client_has_live_grant(oauth_clients.c.id)

@@ -22,7 +22,6 @@ from i18n_connect.oauth.metadata_documents import (
     _address_allowed,
     is_metadata_document_url,
     load_metadata_document,
-    prefetch,
     resolve_client,
 )
 from i18n_connect.oauth.refusal_cache import RefusalCache
@@ -30,6 +29,7 @@ from i18n_connect.services import Services
 from i18n_connect.settings import Settings
 from i18n_connect.storage.oauth_tables import authorization_requests as requests
 from i18n_connect.storage.oauth_tables import oauth_clients
+from i18n_connect.web.client_documents import prefetch
 
 PATH = "/oauth/client.json"
 REDIRECT = "http://127.0.0.1/callback"

@@ -441,7 +441,7 @@ async def test_organization_outside_the_token_is_refused(
     assert "does not cover" in result["content"][0]["text"]
 
 
-async def test_project_of_another_organization_is_not_found_even_by_id(
+async def test_project_of_another_organization_is_wrong_organization_even_by_id(
     running_app: httpx.AsyncClient, world: World
 ) -> None:
     token = await world.installation_token("acme")
@@ -449,7 +449,10 @@ async def test_project_of_another_organization_is_not_found_even_by_id(
         running_app, token, "deleteKeys", project=world.projects["globex"], names=["home.title"]
     )
     assert result["isError"] is True
-    assert "No project" in result["content"][0]["text"]
+    assert result["content"][0]["text"] == (  # the partner API's 403 for the same case
+        "Error executing tool deleteKeys: wrong_organization: "
+        "The resource belongs to another organization."
+    )
     assert await key_names(world, "globex") == ["home.title"]
 
 

@@ -32,6 +32,11 @@ OWNERS = {
     "refresh_tokens": "storage/grants.py",
     "installation_tokens": "storage/grants.py",
     "authorization_codes": "storage/codes.py",
+    "users": "storage/users.py",
+    "translation_keys": "storage/translations.py",
+    "browser_sessions": "storage/sessions.py",
+    "authorization_requests": "storage/authorization_requests.py",
+    "signing_keys": "storage/signing_keys.py",
 }
 # Readers that still use a table directly; each entry goes when its module calls the owner.
 NOT_YET_MOVED = {
@@ -41,6 +46,7 @@ NOT_YET_MOVED = {
 # owner would cost a second round trip.
 JOINED = {
     "memberships": {"storage/grants.py"},  # the refresh token's lookup, for the user's role
+    "users": {"storage/organizations.py"},  # the member list, read only
 }
 
 

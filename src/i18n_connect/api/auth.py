@@ -30,7 +30,8 @@ from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import installations
-from i18n_connect.errors import InvalidToken, MissingScope
+from i18n_connect.access import require_scope
+from i18n_connect.errors import InvalidToken
 from i18n_connect.installations import InstallationContext
 from i18n_connect.oauth.access_tokens import AccessTokenClaims
 from i18n_connect.ratelimit import spend_api_request
@@ -119,8 +120,7 @@ async def installation_call(
             client_id=context.client_id,
             now=now,
         )
-        if scope not in context.scopes:
-            raise MissingScope(scope)
+        require_scope(context.scopes, scope)
         yield Caller(conn=conn, context=context, services=services, now=now)
     last = context.grant_last_used_at
     if last is None or now - last >= installations.LAST_USED_RESOLUTION:

@@ -2,7 +2,7 @@
 installation tokens.
 
 Each route names its scope in its dependency; `api.auth` checks the token and
-the scope, `api.access` the organization and project. The two reads partners
+the scope, `access` the organization and project. The two reads partners
 make most (the organizations and one project) are also plain Starlette routes
 (`hot_routes`, for `web.hot_routes`): the same handler and the same bytes,
 without FastAPI's dependency injection.
@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel
 from starlette.routing import Route
 
-from i18n_connect.api import access
+from i18n_connect import access
 from i18n_connect.api.auth import Caller, installation_call, installation_caller
 from i18n_connect.api.models import (
     AddLanguageRequest,
@@ -55,15 +55,17 @@ Slug = Annotated[str, Path(max_length=64)]
 @router.get("/organizations", response_model=OrganizationsOut, responses=ERRORS)
 async def list_organizations(caller: OrgRead) -> OrganizationsOut:
     """The one organization of the installation token."""
-    organization = await access.organization_by_id(caller, caller.context.organization_id)
+    organization = await access.organization_by_id(
+        caller.conn, caller.context, caller.context.organization_id
+    )
     return OrganizationsOut(organizations=[OrganizationOut.of(organization)])
 
 
 @router.get("/organizations/{org_id}/projects", response_model=ProjectsOut, responses=ERRORS)
 async def list_organization_projects(caller: ProjectsRead, org_id: Id) -> ProjectsOut:
     """The organization's projects that the token may see."""
-    organization = await access.organization_by_id(caller, org_id)
-    projects = await access.visible_projects(caller, organization)
+    await access.organization_by_id(caller.conn, caller.context, org_id)  # 403/404 first
+    projects = await access.visible_projects(caller.conn, caller.context)
     return ProjectsOut(projects=[ProjectOut.of(project) for project in projects])
 
 
@@ -74,8 +76,8 @@ async def list_organization_projects(caller: ProjectsRead, org_id: Id) -> Projec
 )
 async def list_project_models(caller: ContentRead, org_slug: Slug, project_slug: Slug) -> ModelsOut:
     """The content models of a project, by organization and project slug."""
-    organization = await access.organization_by_slug(caller, org_slug)
-    project = await access.project_by_slug(caller, organization, project_slug)
+    organization = await access.organization_by_slug(caller.conn, caller.context, org_slug)
+    project = await access.project_by_slug(caller.conn, caller.context, organization, project_slug)
     models = await list_models(caller.conn, project.id)
     return ModelsOut(models=[ContentModelOut.of(model) for model in models])
 
@@ -100,7 +102,7 @@ async def create_organization_project(
 
 @router.get("/v1/projects/{project_id}", response_model=ProjectOut, responses=ERRORS)
 async def get_one_project(caller: ProjectsRead, project_id: Id) -> ProjectOut:
-    return ProjectOut.of(await access.project_by_id(caller, project_id))
+    return ProjectOut.of(await access.project_by_id(caller.conn, caller.context, project_id))
 
 
 @router.post(
@@ -113,7 +115,7 @@ async def add_project_language(
     caller: ProjectsWrite, project_id: Id, body: AddLanguageRequest
 ) -> ProjectOut:
     """Add a target language; the project with its languages."""
-    project = await access.project_by_id(caller, project_id)
+    project = await access.project_by_id(caller.conn, caller.context, project_id)
     return ProjectOut.of(await add_language(caller.conn, project.id, body.code, caller.now))
 
 

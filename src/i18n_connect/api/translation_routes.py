@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from i18n_connect.api import access
+from i18n_connect import access
 from i18n_connect.api.auth import Caller, installation_caller
 from i18n_connect.api.models import (
     ContentEntryOut,
@@ -73,7 +73,7 @@ async def list_project_keys(
     limit: Annotated[int, Query(ge=1, le=keys.MAX_BATCH)] = keys.MAX_BATCH,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> KeysOut:
-    project = await access.project_by_id(caller, project_id)
+    project = await access.project_by_id(caller.conn, caller.context, project_id)
     found = await keys.list_keys(caller.conn, project.id, prefix=prefix, limit=limit, offset=offset)
     return KeysOut(keys=[KeyOut.of(key) for key in found])
 
@@ -82,7 +82,7 @@ async def list_project_keys(
 async def create_project_keys(
     caller: KeysWrite, project_id: Id, body: CreateKeysRequest
 ) -> KeysOut:
-    project = await access.project_by_id(caller, project_id)
+    project = await access.project_by_id(caller.conn, caller.context, project_id)
     created = await keys.create_keys(
         caller.conn, project.id, [(key.name, key.description) for key in body.keys], caller.now
     )
@@ -94,7 +94,7 @@ async def update_project_keys(
     caller: TranslationsWrite, project_id: Id, body: UpdateKeysRequest
 ) -> KeysOut:
     """Change key descriptions and write draft translations."""
-    project = await access.project_by_id(caller, project_id)
+    project = await access.project_by_id(caller.conn, caller.context, project_id)
     updates = [keys.KeyUpdate(k.name, k.description, k.translations) for k in body.keys]
     updated = await keys.update_keys(caller.conn, project.id, updates, caller.now)
     return KeysOut(keys=[KeyOut.of(key) for key in updated])
@@ -106,7 +106,7 @@ async def delete_project_keys(
 ) -> NamesOut:
     """Delete keys by name, with their translations; a key with published text also needs
     translations:publish (403 ``missing_scope``, nothing deleted)."""
-    project = await access.project_by_id(caller, project_id)
+    project = await access.project_by_id(caller.conn, caller.context, project_id)
     may_unpublish = PUBLISH_TRANSLATIONS in caller.context.scopes
     deleted = await keys.delete_keys(
         caller.conn, project.id, body.names, may_unpublish=may_unpublish
@@ -119,7 +119,7 @@ async def get_project_translations(
     caller: TranslationsRead, project_id: Id, language: Language
 ) -> TranslationsOut:
     """Drafts and published texts of one language."""
-    project = await access.project_by_id(caller, project_id)
+    project = await access.project_by_id(caller.conn, caller.context, project_id)
     found = await translations.get_translations(caller.conn, project.id, language)
     return TranslationsOut(
         language=normalize_language(language), translations=[TranslationOut.of(t) for t in found]
@@ -131,7 +131,7 @@ async def set_project_translations(
     caller: TranslationsWrite, project_id: Id, language: Language, body: SetTranslationsRequest
 ) -> WrittenOut:
     """Write draft translations of one language (key name → text)."""
-    project = await access.project_by_id(caller, project_id)
+    project = await access.project_by_id(caller.conn, caller.context, project_id)
     written = await translations.set_translations(
         caller.conn, project.id, language, body.translations, caller.now
     )
@@ -143,7 +143,7 @@ async def publish_project_translations(
     caller: TranslationsPublish, project_id: Id, body: PublishRequest
 ) -> PublishCountOut:
     """Publish changed drafts of the given languages (all when absent)."""
-    project = await access.project_by_id(caller, project_id)
+    project = await access.project_by_id(caller.conn, caller.context, project_id)
     count = await translations.publish_translations(
         caller.conn, project.id, body.languages, caller.now
     )
@@ -152,7 +152,7 @@ async def publish_project_translations(
 
 @router.get("/glossary", response_model=GlossaryOut, responses=ERRORS)
 async def get_project_glossary(caller: GlossaryRead, project_id: Id) -> GlossaryOut:
-    project = await access.project_by_id(caller, project_id)
+    project = await access.project_by_id(caller.conn, caller.context, project_id)
     terms = await glossary.list_terms(caller.conn, project.id)
     return GlossaryOut(terms=[GlossaryTermOut.of(term) for term in terms])
 
@@ -162,7 +162,7 @@ async def save_project_glossary(
     caller: GlossaryWrite, project_id: Id, body: SaveGlossaryRequest
 ) -> GlossaryOut:
     """Create or replace terms by name; the saved terms."""
-    project = await access.project_by_id(caller, project_id)
+    project = await access.project_by_id(caller.conn, caller.context, project_id)
     inputs = [glossary.TermInput(t.term, t.description, t.translations) for t in body.terms]
     saved = await glossary.save_terms(caller.conn, project.id, inputs, caller.now)
     return GlossaryOut(terms=[GlossaryTermOut.of(term) for term in saved])
@@ -172,13 +172,13 @@ async def save_project_glossary(
 async def delete_project_glossary_terms(
     caller: GlossaryWrite, project_id: Id, body: DeleteTermsRequest
 ) -> NamesOut:
-    project = await access.project_by_id(caller, project_id)
+    project = await access.project_by_id(caller.conn, caller.context, project_id)
     return NamesOut(deleted=await glossary.delete_terms(caller.conn, project.id, body.terms))
 
 
 @router.get("/models/{model_slug}/entries", response_model=EntriesOut, responses=ERRORS)
 async def list_model_entries(caller: ContentRead, project_id: Id, model_slug: Slug) -> EntriesOut:
-    project = await access.project_by_id(caller, project_id)
+    project = await access.project_by_id(caller.conn, caller.context, project_id)
     entries = await content.list_entries(caller.conn, project.id, model_slug)
     return EntriesOut(entries=[ContentEntryOut.of(entry) for entry in entries])
 
@@ -189,7 +189,7 @@ async def list_model_entries(caller: ContentRead, project_id: Id, model_slug: Sl
 async def get_model_entry(
     caller: ContentRead, project_id: Id, model_slug: Slug, entry_slug: Slug
 ) -> ContentEntryOut:
-    project = await access.project_by_id(caller, project_id)
+    project = await access.project_by_id(caller.conn, caller.context, project_id)
     return ContentEntryOut.of(
         await content.get_entry(caller.conn, project.id, model_slug, entry_slug)
     )
@@ -202,7 +202,7 @@ async def save_model_entry(
     caller: ContentWrite, project_id: Id, model_slug: Slug, entry_slug: Slug, body: SaveEntryRequest
 ) -> ContentEntryOut:
     """Create an entry or change its draft; fields not named keep their draft value."""
-    project = await access.project_by_id(caller, project_id)
+    project = await access.project_by_id(caller.conn, caller.context, project_id)
     entry = await content.save_entry(
         caller.conn, project.id, model_slug, entry_slug, body.data, caller.now
     )
@@ -214,7 +214,7 @@ async def publish_model_entries(
     caller: ContentPublish, project_id: Id, model_slug: Slug, body: PublishEntriesRequest
 ) -> PublishedEntriesOut:
     """Publish the drafts of the named entries (all when absent); the slugs published."""
-    project = await access.project_by_id(caller, project_id)
+    project = await access.project_by_id(caller.conn, caller.context, project_id)
     published = await content.publish_entries(
         caller.conn, project.id, model_slug, body.entries, caller.now
     )

@@ -48,6 +48,9 @@ class Installation:
     scopes: frozenset[str]
     last_used_at: datetime | None  # of the grant
 
+    def allows_project(self, project_id: str) -> bool:
+        return not self.project_ids or project_id in self.project_ids
+
 
 @dataclass(frozen=True, slots=True)
 class McpCaller:

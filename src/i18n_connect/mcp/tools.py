@@ -4,8 +4,9 @@ Every tool acts in one organization the caller's token covers: the only one,
 or the one named by its ``organization`` argument (id or slug) when the token
 covers several. Projects are named by id or slug and must belong to that
 organization and, for a project-limited installation token, be one of its
-projects. Failures — a missing scope, an unknown project, bad input — come
-back as tool errors whose text says what to do.
+projects: `i18n_connect.access`, the partner API's checks. Failures — a missing
+scope, an unknown project, bad input — come back as tool errors that carry the
+partner API's error code and description (``not_found: No such project.``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect import access
 from i18n_connect.errors import ProtocolError
 from i18n_connect.mcp.auth import Installation, McpCaller
 from i18n_connect.platform import keys as platform_keys
-from i18n_connect.platform import projects as platform_projects
 from i18n_connect.platform import translations as platform_translations
 from i18n_connect.platform.projects import Project
 from i18n_connect.scopes import PUBLISH_TRANSLATIONS
@@ -87,27 +88,6 @@ def _installation(caller: McpCaller, organization: str | None) -> Installation:
     raise ToolError(f"The token covers several organizations; pass organization: one of {names}.")
 
 
-def _require(installation: Installation, scope: str) -> None:
-    if scope not in installation.scopes:
-        raise ToolError(
-            f"missing_scope: this tool needs the scope {scope}, which the token does not hold "
-            f"for organization {installation.organization_slug}."
-        )
-
-
-async def _project(conn: AsyncConnection, installation: Installation, ref: str) -> Project:
-    project = await platform_projects.get_project(conn, ref)
-    if project is None or project.organization_id != installation.organization_id:
-        project = await platform_projects.get_project_by_slug(
-            conn, installation.organization_id, ref
-        )
-    if project is None:
-        raise ToolError(f"No project {ref!r} in organization {installation.organization_slug}.")
-    if installation.project_ids and project.id not in installation.project_ids:
-        raise ToolError(f"wrong_project: the token is limited to other projects than {ref!r}.")
-    return project
-
-
 async def deletes_published_text(services: Services, caller: McpCaller, arguments: object) -> bool:
     """Whether a ``deleteKeys`` call with these arguments would take published text off the
     CDN; ``False`` for a call the tool refuses anyway (its tool error says why)."""
@@ -125,7 +105,7 @@ async def deletes_published_text(services: Services, caller: McpCaller, argument
     try:
         installation = _installation(caller, organization)
         async with services.db.transaction(readonly=True) as conn:
-            found = await _project(conn, installation, project)
+            found = await access.project_by_ref(conn, installation, project)
             ids = await platform_keys.key_ids(conn, found.id, names)
             return bool(await platform_keys.published_key_names(conn, ids))
     except (ToolError, ProtocolError):
@@ -151,7 +131,7 @@ class _Call:
     services: Services
 
     async def project(self, ref: str) -> Project:
-        return await _project(self.conn, self.installation, ref)
+        return await access.project_by_ref(self.conn, self.installation, ref)
 
 
 Body = Callable[[_Call], Awaitable[dict[str, Any]]]
@@ -164,8 +144,8 @@ def register_tools(server: MCPServer[Any], services: Services) -> None:
         ctx: Context, tool: str, organization: str | None, body: Body, *, write: bool
     ) -> dict[str, Any]:
         installation = _installation(_caller(ctx), organization)
-        _require(installation, TOOL_SCOPES[tool])
         try:
+            access.require_scope(installation.scopes, TOOL_SCOPES[tool])
             async with services.db.transaction(readonly=not write) as conn:
                 return await body(_Call(conn, installation, services))
         except ProtocolError as exc:
@@ -175,13 +155,10 @@ def register_tools(server: MCPServer[Any], services: Services) -> None:
         """List the projects of the organization [projects:read]."""
 
         async def body(call: _Call) -> dict[str, Any]:
-            found = await platform_projects.list_projects(
-                call.conn, call.installation.organization_id
-            )
-            limit = call.installation.project_ids
+            found = await access.visible_projects(call.conn, call.installation)
             return {
                 "organization": call.installation.organization_slug,
-                "projects": [_project_json(p) for p in found if not limit or p.id in limit],
+                "projects": [_project_json(p) for p in found],
             }
 
         return await run(ctx, "listProjects", organization, body, write=False)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote, unquote_plus, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import (
@@ -34,9 +33,9 @@ from i18n_connect.errors import (
 from i18n_connect.oauth.clients import Client, redirect_uri_matches
 from i18n_connect.oauth.metadata_documents import resolve_client
 from i18n_connect.oauth.pkce import validate_challenge
-from i18n_connect.scopes import DEFAULT_SCOPES, format_scope, parse_scope
+from i18n_connect.scopes import DEFAULT_SCOPES, parse_scope
 from i18n_connect.services import Services
-from i18n_connect.storage.oauth_tables import authorization_requests
+from i18n_connect.storage.authorization_requests import StoredRequest, insert_request
 
 __all__ = [
     "MAX_STATE_BYTES",
@@ -257,18 +256,19 @@ async def store_request(
 ) -> str:
     """Keep the validated request for ten minutes, bound to the browser session; its id."""
     request_id = secrets.token_urlsafe(32)
-    await conn.execute(
-        insert(authorization_requests).values(
+    await insert_request(
+        conn,
+        request=StoredRequest(
             id=request_id,
             session_hash=session_hash,
             client_id=request.client.id,
             redirect_uri=request.redirect_uri,
-            scope=format_scope(request.scope),
+            scope=tuple(request.scope),
             state=request.state,
             code_challenge=request.code_challenge,
             resource=request.resource,
             created_at=now,
             expires_at=now + REQUEST_LIFETIME,
-        )
+        ),
     )
     return request_id

@@ -19,11 +19,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit, grants
@@ -40,7 +38,8 @@ from i18n_connect.platform.organizations import (
 )
 from i18n_connect.scopes import CATALOG, Scope, format_scope
 from i18n_connect.settings import Settings
-from i18n_connect.storage.oauth_tables import authorization_requests
+from i18n_connect.storage import authorization_requests
+from i18n_connect.storage.authorization_requests import StoredRequest
 
 __all__ = [
     "Completion",
@@ -88,18 +87,7 @@ class ConsentIncomplete(Exception):
         super().__init__(message)
 
 
-@dataclass(frozen=True, slots=True)
-class PendingRequest:
-    id: str
-    client_id: str
-    redirect_uri: str
-    scope: tuple[str, ...]
-    state: str | None
-    code_challenge: str
-    resource: str | None
-    expires_at: datetime
-    completed_at: datetime | None
-    completion: str | None
+PendingRequest = StoredRequest  # a request kept by authorize, RFC 6749 §4.1.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,21 +130,6 @@ def redirect_host(redirect_uri: str) -> str:
     return parts.netloc.rpartition("@")[2] or f"{parts.scheme}:"
 
 
-def _pending(row: Any) -> PendingRequest:
-    return PendingRequest(
-        id=row.id,
-        client_id=row.client_id,
-        redirect_uri=row.redirect_uri,
-        scope=tuple(row.scope.split()),
-        state=row.state,
-        code_challenge=row.code_challenge,
-        resource=row.resource,
-        expires_at=row.expires_at,
-        completed_at=row.completed_at,
-        completion=row.completion,
-    )
-
-
 async def _find(
     conn: AsyncConnection, request_id: str | None, session_hash: str, now: datetime
 ) -> PendingRequest:
@@ -165,11 +138,7 @@ async def _find(
             "This link to connect an app is incomplete or damaged. "
             "Go back to the app and connect again."
         )
-    row = (
-        await conn.execute(
-            select(authorization_requests).where(authorization_requests.c.id == request_id)
-        )
-    ).first()
+    row = await authorization_requests.get_request(conn, request_id=request_id)
     if row is None or not hmac.compare_digest(row.session_hash, session_hash):
         raise ConsentRefused(
             "We cannot find this connection request: it was started in another browser session, "
@@ -180,7 +149,7 @@ async def _find(
             "This connection request has expired: you have ten minutes to answer one. "
             "Go back to the app and connect again."
         )
-    return _pending(row)
+    return row
 
 
 async def load_pending(
@@ -261,16 +230,13 @@ async def _complete(
     conn: AsyncConnection, pending: PendingRequest, now: datetime, completion: str | None
 ) -> None:
     """Mark the request answered; exactly one of several concurrent answers gets through."""
-    result = await conn.execute(
-        update(authorization_requests)
-        .where(
-            authorization_requests.c.id == pending.id,
-            authorization_requests.c.completed_at.is_(None),
-            authorization_requests.c.expires_at > now,
-        )
-        .values(completed_at=now, completion=completion, expires_at=now + REQUEST_LIFETIME)
-    )
-    if result.rowcount != 1:
+    if not await authorization_requests.complete_request(
+        conn,
+        request_id=pending.id,
+        now=now,
+        completion=completion,
+        expires_at=now + REQUEST_LIFETIME,
+    ):
         raise ConsentRefused(_ALREADY_ANSWERED)
 
 
@@ -315,11 +281,7 @@ async def approve(
         {"uri": continue_uri, "grant_ids": [g.id for g in consented], "scope": list(scope)}
     )
     sealed = completion_cipher(settings).encrypt(payload.encode()).decode()
-    await conn.execute(
-        update(authorization_requests)
-        .where(authorization_requests.c.id == pending.id)
-        .values(completion=sealed)
-    )
+    await authorization_requests.set_completion(conn, request_id=pending.id, completion=sealed)
     return consented
 
 

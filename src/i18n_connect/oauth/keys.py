@@ -12,8 +12,10 @@ second, when it meets an unknown ``kid`` — so several processes agree soon
 after ``i18n-connect keys rotate``. A retired key stays published for the
 lifetime of an access token plus a margin, then disappears.
 
-The key ring runs its own short transactions (loading at start, creating the
-first key); request handlers never write keys.
+The server creates the first key at start-up (`KeyRing.load`, called by the
+app's lifespan, in a transaction of its own) and nowhere else: a request never
+writes keys, and one that finds none is a `ConfigurationError`. Reloads run
+their own read-only transactions.
 """
 
 from __future__ import annotations
@@ -28,13 +30,11 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from joserfc.jwk import ECKey
-from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.clock import Clock
 from i18n_connect.settings import ConfigurationError
-from i18n_connect.storage import Database
-from i18n_connect.storage.oauth_tables import signing_keys
+from i18n_connect.storage import Database, signing_keys
 
 __all__ = [
     "ALGORITHM",
@@ -51,7 +51,6 @@ KEY_MARGIN = timedelta(minutes=5)  # clock skew and processes that reload a minu
 _RELOAD_SECONDS = 60.0
 _UNKNOWN_KID_RELOAD_SECONDS = 1.0
 _NONCE_BYTES = 12
-_ADVISORY_LOCK = 0x6931386E  # serializes key creation and rotation on PostgreSQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,25 +91,18 @@ def _decrypt(kek: bytes, kid: str, blob: bytes) -> bytes:
     return AESGCM(kek).decrypt(nonce, sealed, b"signing-key:" + kid.encode())
 
 
-async def _lock_keys(conn: AsyncConnection) -> None:
-    """Serialize writers (SQLite already did with ``BEGIN IMMEDIATE``)."""
-    if conn.dialect.name == "postgresql":
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
-
-
 async def create_key(conn: AsyncConnection, *, now: datetime, kek: bytes) -> str:
     """Generate a P-256 key, store it encrypted, and return its ``kid``."""
     key = ECKey.generate_key("P-256", private=True, auto_kid=False)
     kid = key.thumbprint()
     public = {**key.as_dict(private=False), "kid": kid, "use": "sig", "alg": ALGORITHM}
-    await conn.execute(
-        insert(signing_keys).values(
-            kid=kid,
-            algorithm=ALGORITHM,
-            private_key=_encrypt(kek, kid, key.as_pem(private=True)),
-            public_jwk=public,
-            created_at=now,
-        )
+    await signing_keys.insert_key(
+        conn,
+        kid=kid,
+        algorithm=ALGORITHM,
+        private_key=_encrypt(kek, kid, key.as_pem(private=True)),
+        public_jwk=public,
+        created_at=now,
     )
     return kid
 
@@ -119,24 +111,16 @@ async def rotate_keys(
     conn: AsyncConnection, *, now: datetime, kek: bytes, token_lifetime: timedelta
 ) -> Rotation:
     """Add a key that becomes current; retire the others, published until their tokens expire."""
-    await _lock_keys(conn)
+    await signing_keys.lock_keys(conn)
     kid = await create_key(conn, now=now, kek=kek)
     until = now + token_lifetime + KEY_MARGIN
-    result = await conn.execute(
-        update(signing_keys)
-        .where(signing_keys.c.retired_at.is_(None), signing_keys.c.kid != kid)
-        .values(retired_at=now, expires_at=until)
-        .returning(signing_keys.c.kid)
-    )
-    return Rotation(kid=kid, retired=tuple(sorted(result.scalars())), retired_published_until=until)
+    retired = await signing_keys.retire_other_keys(conn, kid=kid, now=now, expires_at=until)
+    return Rotation(kid=kid, retired=retired, retired_published_until=until)
 
 
 async def _ensure_current_key(conn: AsyncConnection, *, now: datetime, kek: bytes) -> None:
-    await _lock_keys(conn)
-    current = await conn.execute(
-        select(signing_keys.c.kid).where(signing_keys.c.retired_at.is_(None)).limit(1)
-    )
-    if current.first() is None:
+    await signing_keys.lock_keys(conn)
+    if not await signing_keys.has_current_key(conn):
         await create_key(conn, now=now, kek=kek)
 
 
@@ -154,11 +138,8 @@ class KeyRing:
         self._lock = asyncio.Lock()
 
     async def load(self) -> None:
-        """Read the keys now, creating the first one when there is no current key.
-
-        Call it outside any open write transaction: on SQLite, creating the key
-        would wait for that transaction's lock.
-        """
+        """Read the keys now, creating the first one when there is no current key: the
+        server's start-up, outside any transaction."""
         async with self._lock:
             await self._load(create=True)
 
@@ -179,17 +160,7 @@ class KeyRing:
 
     async def _read(self) -> list[Any]:
         async with self._db.transaction(readonly=True) as conn:
-            result = await conn.execute(
-                select(
-                    signing_keys.c.kid,
-                    signing_keys.c.private_key,
-                    signing_keys.c.public_jwk,
-                    signing_keys.c.created_at,
-                    signing_keys.c.retired_at,
-                    signing_keys.c.expires_at,
-                ).where(signing_keys.c.algorithm == ALGORITHM)
-            )
-            return list(result.all())
+            return list(await signing_keys.read_keys(conn, algorithm=ALGORITHM))
 
     def _parse(self, row: Any) -> SigningKey:
         known = self._keys.get(row.kid)
@@ -223,11 +194,17 @@ class KeyRing:
                     await self._load(create=False)
 
     async def signing_key(self) -> SigningKey:
-        """The key that signs new tokens (created when the store has none: see `load`)."""
+        """The key that signs new tokens; `ConfigurationError` when the store has none (the
+        first key is made at start-up by `load`, never by a request)."""
         await self._refresh_if_stale()
         if self._current is None:
-            await self.load()
-        assert self._current is not None
+            async with self._lock:
+                await self._load(create=False)
+        if self._current is None:
+            raise ConfigurationError(
+                "there is no signing key: the server creates one when it starts "
+                "(KeyRing.load), or run `i18n-connect keys rotate`"
+            )
         return self._current
 
     async def verification_key(self, kid: str) -> SigningKey | None:

@@ -2,9 +2,12 @@
 authorization 2025-11-25): a client whose ``client_id`` is an https URL publishes its
 metadata at that URL, and needs no registration.
 
-Authorize and the token endpoint call `prefetch` before their transaction (a
-slow document server must not hold the database) and `resolve_client` inside
-it. A registered client comes from the database; an https ``client_id`` is
+Authorize and the token endpoint fetch before their transaction (a slow
+document server must not hold the database): `may_fetch` and `is_cached` say
+whether to, `fetch_client` goes to the network and touches no database, and
+`store_client` keeps the result in a transaction the edge opens afterwards
+(`web/client_documents.py`); `resolve_client` runs inside the request's
+transaction. A registered client comes from the database; an https ``client_id`` is
 fetched, checked like a registration (`oauth.registration.parse_client_metadata`:
 the same redirect URI policy and metadata rules), and cached in
 ``oauth_clients`` (``origin="metadata_document"``, unverified) until its HTTP
@@ -34,6 +37,7 @@ import json
 import logging
 import re
 import socket
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,12 +57,16 @@ from i18n_connect.storage.oauth_tables import oauth_clients
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
+    "FetchedClient",
     "FetchedDocument",
+    "fetch_client",
     "fetch_document",
+    "is_cached",
     "is_metadata_document_url",
     "load_metadata_document",
-    "prefetch",
+    "may_fetch",
     "resolve_client",
+    "store_client",
 ]
 
 log = logging.getLogger(__name__)
@@ -283,14 +291,18 @@ async def load_metadata_document(
     return _validated(url, fetched.body), now + fetched.lifetime
 
 
-async def _store(
-    conn: AsyncConnection,
-    url: str,
-    metadata: ClientMetadata,
-    *,
-    expires_at: datetime,
-    now: datetime,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class FetchedClient:
+    """A checked metadata document, to be stored as the client ``url``."""
+
+    url: str
+    metadata: ClientMetadata
+    expires_at: datetime
+
+
+async def store_client(conn: AsyncConnection, fetched: FetchedClient, *, now: datetime) -> None:
+    """Keep a fetched document as its client, replacing a stale copy."""
+    url, metadata, expires_at = fetched.url, fetched.metadata, fetched.expires_at
     values = {
         "name": metadata.client_name,
         "secret_hash": None,
@@ -327,22 +339,28 @@ async def _fresh(conn: AsyncConnection, client_id: str, now: datetime) -> bool |
     )
 
 
-async def prefetch(client_id: str, *, services: Services) -> None:
-    """Fetch and store the document of ``client_id`` when it is a metadata document URL whose
-    cached copy is missing or stale. A refusal is logged and remembered for five minutes
-    (`RefusalCache`, per process): until then the URL is not fetched again.
+def may_fetch(client_id: str, *, services: Services, now: datetime) -> bool:
+    """Whether ``client_id`` is a metadata document URL not refused in the last five minutes
+    (`RefusalCache`, per process)."""
+    return is_metadata_document_url(client_id) and not services.document_refusals.refused(
+        client_id, now
+    )
 
-    Call it *before* opening the request's transaction: the fetch may take
-    seconds, and must not hold the database (SQLite's write lock) meanwhile.
+
+async def is_cached(conn: AsyncConnection, client_id: str, *, now: datetime) -> bool:
+    """Whether the stored client is usable without a fetch."""
+    return bool(await _fresh(conn, client_id, now))
+
+
+async def fetch_client(
+    client_id: str, *, services: Services, now: datetime
+) -> FetchedClient | None:
+    """Fetch and check the document of ``client_id``; ``None`` when it is refused, which is
+    logged and remembered for five minutes: until then the URL is not fetched again.
+
+    Network only, no database: call it outside any transaction, since the fetch may take
+    seconds and must not hold the database (SQLite's write lock) meanwhile.
     """
-    if not is_metadata_document_url(client_id):
-        return
-    now = services.clock.now()
-    if services.document_refusals.refused(client_id, now):
-        return
-    async with services.db.transaction(readonly=True) as conn:
-        if await _fresh(conn, client_id, now):
-            return
     try:
         metadata, expires_at = await load_metadata_document(
             client_id, allow_loopback=services.settings.cimd_allow_loopback, now=now
@@ -353,16 +371,15 @@ async def prefetch(client_id: str, *, services: Services) -> None:
             "client metadata document refused",
             extra={"client_id": client_id[:_MAX_URL_LENGTH], "reason": exc.description},
         )
-        return
-    async with services.db.transaction() as conn:
-        await _store(conn, client_id, metadata, expires_at=expires_at, now=now)
+        return None
+    return FetchedClient(client_id, metadata, expires_at)
 
 
 async def resolve_client(
     conn: AsyncConnection, client_id: str, *, services: Services
 ) -> Client | None:
     """The client named ``client_id``, or ``None`` when it is unknown — including a metadata
-    document client whose cached document is missing or stale (`prefetch` first).
+    document client whose cached document is missing or stale (fetch first).
 
     Call this instead of `get_client` wherever a client arrives from outside
     (authorize, the token endpoint). It never touches the network.

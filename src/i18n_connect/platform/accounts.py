@@ -10,21 +10,18 @@ does not stall the event loop.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
 
 import anyio.to_thread
 import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Row, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.ids import new_id
-from i18n_connect.storage.tables import users
+from i18n_connect.storage import users
+from i18n_connect.storage.users import User
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
@@ -49,21 +46,6 @@ _hasher = PasswordHasher()  # argon2id with argon2-cffi's current recommended pa
 
 class DuplicateEmail(ValueError):
     """An account with this email already exists."""
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    id: str
-    email: str
-    name: str
-    created_at: datetime
-
-
-_COLUMNS = (users.c.id, users.c.email, users.c.name, users.c.created_at)
-
-
-def _user(row: Row[Any, Any, Any, Any]) -> User:
-    return User(id=row.id, email=row.email, name=row.name, created_at=row.created_at)
 
 
 def normalize_email(email: str) -> str:
@@ -99,19 +81,9 @@ async def create_user(
         raise DuplicateEmail(f"a user with the email {normalized} already exists")
     user = User(id=new_id("usr"), email=normalized, name=display_name, created_at=now)
     password_hash = await _hash(password)
-    try:
-        async with conn.begin_nested():
-            await conn.execute(
-                insert(users).values(
-                    id=user.id,
-                    email=user.email,
-                    name=user.name,
-                    password_hash=password_hash,
-                    created_at=now,
-                )
-            )
-    except IntegrityError as exc:  # a concurrent insert of the same email won
-        raise DuplicateEmail(f"a user with the email {normalized} already exists") from exc
+    if not await users.insert_user(conn, user=user, password_hash=password_hash):
+        # a concurrent insert of the same email won
+        raise DuplicateEmail(f"a user with the email {normalized} already exists")
     return user
 
 
@@ -128,43 +100,31 @@ async def authenticate(conn: AsyncConnection, email: str, password: str) -> User
     """The user when the email and password match; ``None`` otherwise, at the same cost."""
     if len(password) > _MAX_PASSWORD_LENGTH:
         return None
-    row = (
-        await conn.execute(
-            select(*_COLUMNS, users.c.password_hash).where(users.c.email == normalize_email(email))
-        )
-    ).first()
-    stored = row.password_hash if row is not None else _dummy_hash()
+    found = await users.password_hash_of(conn, email=normalize_email(email))
+    stored = found[1] if found is not None else _dummy_hash()
     try:
         await anyio.to_thread.run_sync(_hasher.verify, stored, password)
     except (VerificationError, InvalidHashError):
         return None
-    if row is None:
+    if found is None:
         return None
+    user = found[0]
     if _hasher.check_needs_rehash(stored):
-        await _upgrade_hash(conn, row.id, password)
-    return User(id=row.id, email=row.email, name=row.name, created_at=row.created_at)
+        await _upgrade_hash(conn, user.id, password)
+    return user
 
 
 async def _upgrade_hash(conn: AsyncConnection, user_id: str, password: str) -> None:
     """Store a hash with the current parameters, best effort: on SQLite a read transaction
     cannot take the write lock after another writer committed; a later sign-in retries."""
     password_hash = await _hash(password)
-    try:
-        async with conn.begin_nested():
-            await conn.execute(
-                update(users).where(users.c.id == user_id).values(password_hash=password_hash)
-            )
-    except OperationalError:
+    if not await users.update_password_hash(conn, user_id=user_id, password_hash=password_hash):
         _log.warning("password_rehash_deferred", user_id=user_id)
 
 
 async def get_user(conn: AsyncConnection, user_id: str) -> User | None:
-    row = (await conn.execute(select(*_COLUMNS).where(users.c.id == user_id))).first()
-    return _user(row) if row is not None else None
+    return await users.get_user(conn, user_id=user_id)
 
 
 async def get_user_by_email(conn: AsyncConnection, email: str) -> User | None:
-    row = (
-        await conn.execute(select(*_COLUMNS).where(users.c.email == normalize_email(email)))
-    ).first()
-    return _user(row) if row is not None else None
+    return await users.get_user_by_email(conn, email=normalize_email(email))

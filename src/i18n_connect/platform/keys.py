@@ -12,16 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import ConflictError, InvalidRequest, MissingScope, NotFound
 from i18n_connect.ids import new_id
 from i18n_connect.scopes import PUBLISH_TRANSLATIONS
-from i18n_connect.storage.tables import translation_keys, translations
+from i18n_connect.storage import translations as key_store
+from i18n_connect.storage.translations import TranslationKey
 
 __all__ = [
     "MAX_BATCH",
@@ -37,19 +35,8 @@ __all__ = [
 ]
 
 MAX_BATCH = 1000  # keys per create/update/delete call
-_IN_CHUNK = 500  # keep IN lists bounded
 _MAX_NAME = 500
 _MAX_DESCRIPTION = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class TranslationKey:
-    id: str
-    project_id: str
-    name: str
-    description: str
-    created_at: datetime
-    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,27 +46,6 @@ class KeyUpdate:
     name: str
     description: str | None = None
     translations: Mapping[str, str] | None = None
-
-
-_COLUMNS = (
-    translation_keys.c.id,
-    translation_keys.c.project_id,
-    translation_keys.c.name,
-    translation_keys.c.description,
-    translation_keys.c.created_at,
-    translation_keys.c.updated_at,
-)
-
-
-def _key(row: Any) -> TranslationKey:
-    return TranslationKey(
-        id=row.id,
-        project_id=row.project_id,
-        name=row.name,
-        description=row.description,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
 
 
 def check_key_name(name: str) -> str:
@@ -114,26 +80,15 @@ async def list_keys(
     offset: int = 0,
 ) -> list[TranslationKey]:
     """The project's keys by name, optionally only those starting with ``prefix``."""
-    query = select(*_COLUMNS).where(translation_keys.c.project_id == project_id)
-    if prefix:
-        query = query.where(translation_keys.c.name.startswith(prefix, autoescape=True))
-    rows = await conn.execute(query.order_by(translation_keys.c.name).limit(limit).offset(offset))
-    return [_key(row) for row in rows]
+    return await key_store.list_keys(
+        conn, project_id=project_id, prefix=prefix, limit=limit, offset=offset
+    )
 
 
 async def key_ids(conn: AsyncConnection, project_id: str, names: Iterable[str]) -> dict[str, str]:
     """Map each given key name to its id; a name that does not exist is a `NotFound`."""
     wanted = list(dict.fromkeys(names))
-    found: dict[str, str] = {}
-    for start in range(0, len(wanted), _IN_CHUNK):
-        chunk = wanted[start : start + _IN_CHUNK]
-        rows = await conn.execute(
-            select(translation_keys.c.name, translation_keys.c.id).where(
-                translation_keys.c.project_id == project_id,
-                translation_keys.c.name.in_(chunk),
-            )
-        )
-        found.update({row.name: row.id for row in rows})
+    found = await key_store.key_ids_by_name(conn, project_id=project_id, names=wanted)
     missing = [name for name in wanted if name not in found]
     if missing:
         raise NotFound(f"unknown key(s): {', '.join(missing[:20])}")
@@ -170,33 +125,12 @@ async def create_keys(
                 updated_at=now,
             )
         )
-    existing = await conn.execute(
-        select(translation_keys.c.name).where(
-            translation_keys.c.project_id == project_id,
-            translation_keys.c.name.in_(list(seen)),
-        )
-    )
-    taken = sorted(row.name for row in existing)
+    taken = await key_store.existing_key_names(conn, project_id=project_id, names=list(seen))
     if taken:
         raise ConflictError(f"key(s) already exist: {', '.join(taken[:20])}")
-    try:
-        async with conn.begin_nested():
-            await conn.execute(
-                insert(translation_keys),
-                [
-                    {
-                        "id": key.id,
-                        "project_id": project_id,
-                        "name": key.name,
-                        "description": key.description,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for key in created
-                ],
-            )
-    except IntegrityError as exc:  # a concurrent request created one of them first
-        raise ConflictError("one of the keys was created concurrently") from exc
+    if not await key_store.insert_keys(conn, keys=created):
+        # a concurrent request created one of them first
+        raise ConflictError("one of the keys was created concurrently")
     return created
 
 
@@ -212,39 +146,23 @@ async def update_keys(
     by_language: dict[str, dict[str, str]] = {}
     for change in changes:
         if change.description is not None:
-            await conn.execute(
-                update(translation_keys)
-                .where(translation_keys.c.id == ids[change.name])
-                .values(description=_check_description(change.description), updated_at=now)
+            await key_store.update_key_description(
+                conn,
+                key_id=ids[change.name],
+                description=_check_description(change.description),
+                updated_at=now,
             )
         for language, text in (change.translations or {}).items():
             by_language.setdefault(language, {})[change.name] = text
     for language, texts in by_language.items():
         await set_translations(conn, project_id, language, texts, now)
-    rows = await conn.execute(
-        select(*_COLUMNS)
-        .where(translation_keys.c.id.in_(list(ids.values())))
-        .order_by(translation_keys.c.name)
-    )
-    return [_key(row) for row in rows]
+    return await key_store.get_keys(conn, key_ids=list(ids.values()))
 
 
 async def published_key_names(conn: AsyncConnection, ids: Mapping[str, str]) -> list[str]:
     """The names, sorted, of the given keys (name → id) with a published text in any language."""
     by_id = {key_id: name for name, key_id in ids.items()}
-    chosen = list(by_id)
-    live: set[str] = set()
-    for start in range(0, len(chosen), _IN_CHUNK):
-        live.update(
-            await conn.scalars(
-                select(translations.c.key_id)
-                .where(
-                    translations.c.key_id.in_(chosen[start : start + _IN_CHUNK]),
-                    translations.c.published.is_not(None),
-                )
-                .distinct()
-            )
-        )
+    live = await key_store.keys_with_published_text(conn, key_ids=list(by_id))
     return sorted(by_id[key_id] for key_id in live)
 
 
@@ -266,7 +184,5 @@ async def delete_keys(
             f"Deleting keys with published text needs the scope {PUBLISH_TRANSLATIONS}: "
             f"{', '.join(live[:20])}.",
         )
-    await conn.execute(
-        delete(translation_keys).where(translation_keys.c.id.in_(list(ids.values())))
-    )
+    await key_store.delete_keys(conn, key_ids=list(ids.values()))
     return wanted

@@ -1,4 +1,5 @@
-"""The ``translations`` table: the only module that reads or writes it."""
+"""The ``translation_keys`` and ``translations`` tables (a key and its texts): the only module
+that reads or writes them."""
 
 from __future__ import annotations
 
@@ -7,12 +8,154 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.storage.tables import translation_keys, translations
+from i18n_connect.storage.unique import insert_unique
 
-__all__ = ["Translation", "list_translations", "publish_drafts", "published_texts", "save_drafts"]
+__all__ = [
+    "Translation",
+    "TranslationKey",
+    "delete_keys",
+    "existing_key_names",
+    "get_keys",
+    "insert_keys",
+    "key_ids_by_name",
+    "keys_with_published_text",
+    "list_keys",
+    "list_translations",
+    "publish_drafts",
+    "published_texts",
+    "save_drafts",
+    "update_key_description",
+]
+
+_IN_CHUNK = 500  # keep IN lists bounded
+
+
+@dataclass(frozen=True, slots=True)
+class TranslationKey:
+    id: str
+    project_id: str
+    name: str
+    description: str
+    created_at: datetime
+    updated_at: datetime
+
+
+_KEY_COLUMNS = (
+    translation_keys.c.id,
+    translation_keys.c.project_id,
+    translation_keys.c.name,
+    translation_keys.c.description,
+    translation_keys.c.created_at,
+    translation_keys.c.updated_at,
+)
+
+
+def _key(row: Any) -> TranslationKey:
+    return TranslationKey(
+        id=row.id,
+        project_id=row.project_id,
+        name=row.name,
+        description=row.description,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _chunks(values: Sequence[str]) -> list[list[str]]:
+    return [list(values[start : start + _IN_CHUNK]) for start in range(0, len(values), _IN_CHUNK)]
+
+
+async def list_keys(
+    conn: AsyncConnection, *, project_id: str, prefix: str | None, limit: int, offset: int
+) -> list[TranslationKey]:
+    """The project's keys by name, optionally only those starting with ``prefix``."""
+    query = select(*_KEY_COLUMNS).where(translation_keys.c.project_id == project_id)
+    if prefix:
+        query = query.where(translation_keys.c.name.startswith(prefix, autoescape=True))
+    rows = await conn.execute(query.order_by(translation_keys.c.name).limit(limit).offset(offset))
+    return [_key(row) for row in rows]
+
+
+async def get_keys(conn: AsyncConnection, *, key_ids: Sequence[str]) -> list[TranslationKey]:
+    """The keys with these ids, by name."""
+    rows = await conn.execute(
+        select(*_KEY_COLUMNS)
+        .where(translation_keys.c.id.in_(list(key_ids)))
+        .order_by(translation_keys.c.name)
+    )
+    return [_key(row) for row in rows]
+
+
+async def key_ids_by_name(
+    conn: AsyncConnection, *, project_id: str, names: Sequence[str]
+) -> dict[str, str]:
+    """Key name → id for those of ``names`` that exist in the project."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(names):
+        rows = await conn.execute(
+            select(translation_keys.c.name, translation_keys.c.id).where(
+                translation_keys.c.project_id == project_id,
+                translation_keys.c.name.in_(chunk),
+            )
+        )
+        found.update({row.name: row.id for row in rows})
+    return found
+
+
+async def existing_key_names(
+    conn: AsyncConnection, *, project_id: str, names: Sequence[str]
+) -> list[str]:
+    """Those of ``names`` that are keys of the project, sorted."""
+    return sorted(await key_ids_by_name(conn, project_id=project_id, names=names))
+
+
+async def insert_keys(conn: AsyncConnection, *, keys: Sequence[TranslationKey]) -> bool:
+    """Insert the keys together; ``False`` (none inserted) when a name was taken meanwhile."""
+    rows = [
+        {
+            "id": key.id,
+            "project_id": key.project_id,
+            "name": key.name,
+            "description": key.description,
+            "created_at": key.created_at,
+            "updated_at": key.updated_at,
+        }
+        for key in keys
+    ]
+    return await insert_unique(conn, insert(translation_keys).values(rows))
+
+
+async def update_key_description(
+    conn: AsyncConnection, *, key_id: str, description: str, updated_at: datetime
+) -> None:
+    await conn.execute(
+        update(translation_keys)
+        .where(translation_keys.c.id == key_id)
+        .values(description=description, updated_at=updated_at)
+    )
+
+
+async def keys_with_published_text(conn: AsyncConnection, *, key_ids: Sequence[str]) -> set[str]:
+    """Those of ``key_ids`` with a published text in any language."""
+    live: set[str] = set()
+    for chunk in _chunks(key_ids):
+        live.update(
+            await conn.scalars(
+                select(translations.c.key_id)
+                .where(translations.c.key_id.in_(chunk), translations.c.published.is_not(None))
+                .distinct()
+            )
+        )
+    return live
+
+
+async def delete_keys(conn: AsyncConnection, *, key_ids: Sequence[str]) -> None:
+    """Delete the keys; their translations go with them (``ON DELETE CASCADE``)."""
+    await conn.execute(delete(translation_keys).where(translation_keys.c.id.in_(list(key_ids))))
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,10 +34,10 @@ from i18n_connect.oauth.consent import (
     ConsentRefused,
     ConsentView,
 )
-from i18n_connect.oauth.metadata_documents import prefetch
 from i18n_connect.platform.accounts import User
 from i18n_connect.services import Services
 from i18n_connect.storage import counters
+from i18n_connect.web.client_documents import prefetch
 from i18n_connect.web.identity import client_address, signed_in_user
 from i18n_connect.web.sessions import (
     BrowserSession,

@@ -23,9 +23,9 @@ from starlette.routing import Route
 from i18n_connect.errors import InvalidClient, InvalidRequest, ProtocolError
 from i18n_connect.oauth.client_auth import client_credentials, uses_basic
 from i18n_connect.oauth.metadata import authorization_server_metadata
-from i18n_connect.oauth.metadata_documents import prefetch
 from i18n_connect.oauth.token import token_request
 from i18n_connect.ratelimit import spend_token_request
+from i18n_connect.web.client_documents import prefetch
 from i18n_connect.web.errors import NO_STORE, error_response
 from i18n_connect.web.sessions import services_of
 
@@ -130,7 +130,6 @@ async def _token_outcome(request: Request) -> dict[str, Any]:
         await spend_token_request(  # before any database work or metadata-document fetch
             services.api_limiter, services.settings, client_id=client_id, now=services.clock.now()
         )
-    await services.keys.signing_key()  # a first key is created outside the request's transaction
     await prefetch(params.get("client_id") or "", services=services)  # network, before it too
     async with services.db.transaction() as conn:
         outcome = await token_request(
@@ -167,7 +166,6 @@ async def token_preflight() -> Response:
 async def jwks(request: Request) -> JSONResponse:
     """The public signing keys (RFC 7517 §5): current, and retired ones still in use."""
     keys = services_of(request).keys
-    await keys.signing_key()  # a store without keys gets its first one (no transaction is open)
     return JSONResponse(await keys.jwks(), headers=_PUBLIC_CACHE)
 
 

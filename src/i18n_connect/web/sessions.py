@@ -19,12 +19,10 @@ from datetime import timedelta
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, Signer
-from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.services import Services
-from i18n_connect.storage.oauth_tables import authorization_requests
-from i18n_connect.storage.tables import browser_sessions
+from i18n_connect.storage import authorization_requests, sessions
 
 __all__ = [
     "COOKIE_NAME",
@@ -80,17 +78,12 @@ async def current_session(request: Request, conn: AsyncConnection) -> BrowserSes
             sid = None
         if sid:
             sid_hash = _hash(services, sid)
-            row = (
-                await conn.execute(
-                    select(browser_sessions.c.user_id, browser_sessions.c.expires_at).where(
-                        browser_sessions.c.id_hash == sid_hash
-                    )
-                )
-            ).first()
-            if row is None:
+            stored = await sessions.session_user(conn, id_hash=sid_hash)
+            if stored is None:
                 return BrowserSession(sid_hash, None)  # anonymous, cookie still valid
-            if row.expires_at > services.clock.now():
-                return BrowserSession(sid_hash, row.user_id)
+            user_id, expires_at = stored
+            if expires_at > services.clock.now():
+                return BrowserSession(sid_hash, user_id)
     return _new_session(services, None)[1]
 
 
@@ -101,24 +94,16 @@ async def sign_in(
     services = services_of(request)
     now = services.clock.now()
     _, session = _new_session(services, user_id)
-    await conn.execute(
-        delete(browser_sessions).where(browser_sessions.c.id_hash == previous.sid_hash)
+    await sessions.delete_session(conn, id_hash=previous.sid_hash)
+    await sessions.insert_session(
+        conn,
+        id_hash=session.sid_hash,
+        user_id=user_id,
+        created_at=now,
+        expires_at=now + SESSION_LIFETIME,
     )
-    await conn.execute(
-        insert(browser_sessions).values(
-            id_hash=session.sid_hash,
-            user_id=user_id,
-            created_at=now,
-            expires_at=now + SESSION_LIFETIME,
-        )
-    )
-    await conn.execute(
-        update(authorization_requests)
-        .where(
-            authorization_requests.c.session_hash == previous.sid_hash,
-            authorization_requests.c.completed_at.is_(None),
-        )
-        .values(session_hash=session.sid_hash)
+    await authorization_requests.move_pending_requests(
+        conn, from_session_hash=previous.sid_hash, to_session_hash=session.sid_hash
     )
     return session
 
@@ -128,9 +113,7 @@ async def end_session(
 ) -> BrowserSession:
     """Forget the signed-in user server-side and hand the browser a new anonymous id."""
     services = services_of(request)
-    await conn.execute(
-        delete(browser_sessions).where(browser_sessions.c.id_hash == session.sid_hash)
-    )
+    await sessions.delete_session(conn, id_hash=session.sid_hash)
     return _new_session(services, None)[1]
 
 
