@@ -245,6 +245,7 @@ EXPECTED_FIRST_ROUND = {
     "authorization_requests": 1,
     "refresh_tokens": 1,
     "installation_tokens": 1,
+    "refresh_chains": 1,
     "browser_sessions": 1,
     "clients": 4,
     "rate_counters": 1,

@@ -23,11 +23,6 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Database.transaction does not yet refuse a write transaction nested in one of the "
-    "same task (SQLite waits for its own lock, PostgreSQL opens a second transaction)",
-)
 async def test_a_nested_write_transaction_fails_at_once(db: Database) -> None:
     started = time.monotonic()
     async with db.transaction() as outer:

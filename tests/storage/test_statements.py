@@ -52,6 +52,10 @@ def client_values(client_id: str) -> dict[str, object]:
         "created_at": NOW,
         "last_used_at": None,
         "metadata_expires_at": NOW + timedelta(days=1),
+        "registration_token_hash": None,
+        "previous_secret_hash": None,
+        "previous_secret_expires_at": None,
+        "deleted_at": None,
     }
 
 

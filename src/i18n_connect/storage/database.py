@@ -18,6 +18,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -38,6 +39,8 @@ _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
 _IN_MEMORY = (None, "", ":memory:")
 _POOL_TIMEOUT_SECONDS = 5.0
+# The databases in which the running task holds a write transaction (by id).
+_WRITING: ContextVar[frozenset[int]] = ContextVar("i18n_connect_writing", default=frozenset())
 
 
 def async_url(url: str) -> URL:
@@ -96,6 +99,23 @@ class Database:
         """
         if self._sqlite_file is not None and self._checkpointer is None:
             self._checkpointer = Checkpointer(self._sqlite_file)
+        writing = _WRITING.get()
+        if not readonly and id(self) in writing:
+            # SQLite would wait out the busy timeout behind this task's own write lock, and
+            # PostgreSQL would commit the inner transaction apart from the outer one.
+            raise RuntimeError(
+                "a write transaction is already open in this task; pass its connection down"
+            )
+        marker = None if readonly else _WRITING.set(writing | {id(self)})
+        try:
+            async with self._transaction(readonly) as conn:
+                yield conn
+        finally:
+            if marker is not None:
+                _WRITING.reset(marker)
+
+    @asynccontextmanager
+    async def _transaction(self, readonly: bool) -> AsyncIterator[AsyncConnection]:
         async with self._write_turn(readonly):
             parking = self._parking_of_this_loop()
             conn = await parking.take()
@@ -228,7 +248,10 @@ async def _sqlite_transaction(conn: AsyncConnection, readonly: bool) -> AsyncIte
     transaction, the begin hook finds this one open, and SQLAlchemy's commit or rollback
     ends both."""
     driver = sqlite3_of(statements.driver_of(conn))
-    _sqlite_statement(driver, "BEGIN" if readonly else "BEGIN IMMEDIATE")
+    if readonly:
+        _sqlite_statement(driver, "BEGIN")
+    else:
+        await _begin_immediate(statements.driver_of(conn), driver)
     try:
         yield
     except BaseException:
@@ -241,6 +264,25 @@ async def _sqlite_transaction(conn: AsyncConnection, readonly: bool) -> AsyncIte
         await conn.commit()
     elif driver.in_transaction:  # not already ended by the block itself
         _sqlite_statement(driver, "COMMIT")
+
+
+async def _begin_immediate(aio: aiosqlite.Connection, driver: sqlite3.Connection) -> None:
+    """Take the write lock inline if it is free; if another connection holds it (another
+    process, or another engine of this one), wait for it on aiosqlite's thread, up to the
+    busy timeout, so that the event loop goes on serving meanwhile."""
+    driver.execute("PRAGMA busy_timeout=0")
+    try:
+        driver.execute("BEGIN IMMEDIATE")
+        return
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+            raise statements.translated(exc, "BEGIN IMMEDIATE", (), driver) from exc
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+    try:
+        await aio.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise statements.translated(exc, "BEGIN IMMEDIATE", (), driver) from exc
 
 
 def _sqlite_statement(driver: sqlite3.Connection, sql: str) -> None:

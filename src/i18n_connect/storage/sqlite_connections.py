@@ -9,9 +9,9 @@ connection is recorded as it is opened, through ``sqlite3.connect``'s public
 ``factory`` argument (which ``aiosqlite.connect`` passes on), not read out of
 aiosqlite.
 
-What may block the loop is bounded: this process's writers take turns before
-``BEGIN IMMEDIATE`` (`Database`), so only another process holding the write lock
-can make a statement wait, for at most the busy timeout.
+Nothing waits for the write lock on the loop: this process's writers take turns
+before ``BEGIN IMMEDIATE`` (`Database`), and when another connection holds the
+lock, ``BEGIN IMMEDIATE`` waits for it on aiosqlite's thread instead.
 """
 
 from __future__ import annotations
