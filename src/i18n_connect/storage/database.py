@@ -18,9 +18,8 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
 from typing import Any
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, WeakSet
 
 import aiosqlite
 from sqlalchemy import event, text
@@ -39,8 +38,6 @@ _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
 _IN_MEMORY = (None, "", ":memory:")
 _POOL_TIMEOUT_SECONDS = 5.0
-# The databases in which the running task holds a write transaction (by id).
-_WRITING: ContextVar[frozenset[int]] = ContextVar("i18n_connect_writing", default=frozenset())
 
 
 def async_url(url: str) -> URL:
@@ -80,6 +77,7 @@ class Database:
             WeakKeyDictionary()
         )
         self._parking: WeakKeyDictionary[asyncio.AbstractEventLoop, Parking] = WeakKeyDictionary()
+        self._writers: WeakSet[asyncio.Task[Any]] = WeakSet()  # tasks in a write transaction
         self._pool_size = pool_size
         self._pool_capacity = None if in_memory else 2 * pool_size
         self._sqlite_file = sqlite_file(self.url)  # gets a WAL checkpointer
@@ -99,20 +97,22 @@ class Database:
         """
         if self._sqlite_file is not None and self._checkpointer is None:
             self._checkpointer = Checkpointer(self._sqlite_file)
-        writing = _WRITING.get()
-        if not readonly and id(self) in writing:
+        task = asyncio.current_task()
+        if not readonly and task in self._writers:
             # SQLite would wait out the busy timeout behind this task's own write lock, and
             # PostgreSQL would commit the inner transaction apart from the outer one.
             raise RuntimeError(
                 "a write transaction is already open in this task; pass its connection down"
             )
-        marker = None if readonly else _WRITING.set(writing | {id(self)})
+        writer = None if readonly else task
+        if writer is not None:
+            self._writers.add(writer)
         try:
             async with self._transaction(readonly) as conn:
                 yield conn
         finally:
-            if marker is not None:
-                _WRITING.reset(marker)
+            if writer is not None:
+                self._writers.discard(writer)
 
     @asynccontextmanager
     async def _transaction(self, readonly: bool) -> AsyncIterator[AsyncConnection]:

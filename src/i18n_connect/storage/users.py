@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, insert, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.storage.tables import users
@@ -74,12 +74,13 @@ async def password_hash_of(conn: AsyncConnection, *, email: str) -> tuple[User, 
 
 async def update_password_hash(conn: AsyncConnection, *, user_id: str, password_hash: str) -> bool:
     """Replace the stored hash in a savepoint; ``False`` when the database refused the write
-    (on SQLite a read transaction cannot take the write lock after another writer committed)."""
+    (on SQLite a read transaction cannot take the write lock after another writer committed;
+    a PostgreSQL read-only transaction refuses every write)."""
     try:
         async with conn.begin_nested():
             await conn.execute(
                 update(users).where(users.c.id == user_id).values(password_hash=password_hash)
             )
-    except OperationalError:
+    except DBAPIError:
         return False
     return True

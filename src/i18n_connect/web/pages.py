@@ -150,8 +150,10 @@ async def login(request: Request) -> Response:
     if verdict.delay:
         _log.info("login.slowed_down", delay=verdict.delay)
         await sleep(verdict.delay)
-    # Verification is slow on purpose, so it runs in a read transaction: no write lock is held.
-    async with services.db.transaction(readonly=True) as conn:
+    # Verification is slow on purpose. On SQLite it runs in a read transaction, so that no
+    # write lock is held meanwhile; a PostgreSQL transaction locks nothing until it writes, and
+    # stays writable for the upgrade of an outdated password hash.
+    async with services.db.transaction(readonly=services.db.is_sqlite) as conn:
         user = await authenticate(conn, email, password)
     if user is None:
         _log.info("login.failed")
