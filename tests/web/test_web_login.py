@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from argon2 import PasswordHasher
+from sqlalchemy import func, select, update
 from web_helpers import (
     PASSWORD,
     Seeded,
@@ -18,8 +19,9 @@ from web_helpers import (
 
 from i18n_connect.app import create_app
 from i18n_connect.clock import FrozenClock
+from i18n_connect.platform import accounts
 from i18n_connect.settings import Settings
-from i18n_connect.storage.tables import browser_sessions
+from i18n_connect.storage.tables import browser_sessions, users
 from i18n_connect.web.sessions import COOKIE_NAME
 
 
@@ -227,3 +229,24 @@ async def test_home_page_lists_the_users_organizations_and_projects(
     assert "<li>fr</li>" in page and "<li>de</li>" in page and "<li>ja</li>" in page
     assert 'href="/settings/connected-apps"' in page
     assert 'action="/logout"' in page
+
+
+async def test_sign_in_upgrades_an_outdated_password_hash(
+    app_client: httpx.AsyncClient, seeded: Seeded, sign_in: SignIn
+) -> None:
+    """The upgrade is written on both backends: on PostgreSQL the sign-in's transaction is
+    writable (a read-only one would refuse it), on SQLite it takes the lock if it is free."""
+    services = app_services(app_client)
+    weak = PasswordHasher(time_cost=1, memory_cost=512, parallelism=1).hash(PASSWORD)
+    async with services.db.transaction() as conn:
+        await conn.execute(
+            update(users).where(users.c.id == seeded.user.id).values(password_hash=weak)
+        )
+    response = await sign_in()
+    assert response.status_code == 303
+    async with services.db.transaction(readonly=True) as conn:
+        stored = (
+            await conn.execute(select(users.c.password_hash).where(users.c.id == seeded.user.id))
+        ).scalar_one()
+    assert stored != weak
+    assert not accounts._hasher.check_needs_rehash(stored)
