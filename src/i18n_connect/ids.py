@@ -27,6 +27,9 @@ def new_secret(prefix: str) -> str:
     return f"{prefix}{secrets.token_urlsafe(_SECRET_BYTES)}"
 
 
+_NO_HASH = "0" * 64  # compared when nothing is stored, so a miss costs what a match does
+
+
 class SecretHasher:
     """Keyed hashing of secrets at rest (the HMAC strategy of prefixed tokens)."""
 
@@ -38,5 +41,8 @@ class SecretHasher:
     def hash(self, secret: str) -> str:
         return hmac.new(self._key, secret.encode(), hashlib.sha256).hexdigest()
 
-    def matches(self, secret: str, stored_hash: str) -> bool:
-        return hmac.compare_digest(self.hash(secret), stored_hash)
+    def matches(self, secret: str, stored_hash: str | None) -> bool:
+        """Whether ``secret`` hashes to ``stored_hash``, in constant time; with no stored hash,
+        the same work is done against a placeholder and the answer is ``False``."""
+        same = hmac.compare_digest(self.hash(secret), stored_hash or _NO_HASH)
+        return same and stored_hash is not None

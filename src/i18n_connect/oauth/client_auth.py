@@ -38,7 +38,6 @@ __all__ = [
 ]
 
 _LAST_USED_RESOLUTION = timedelta(minutes=1)  # spares a write on every request of a busy client
-_DUMMY_HASH = "0" * 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +109,7 @@ async def authenticate_client(
     )
     if client is None:
         if credentials.secret is not None:  # the same work as a real comparison
-            hasher.matches(credentials.secret, _DUMMY_HASH)
+            hasher.matches(credentials.secret, None)
         raise InvalidClient("Unknown client; register again.")
     if client.is_confidential:
         if credentials.secret is None or client.secret_hash is None:
@@ -127,8 +126,8 @@ async def authenticate_client(
 def _secret_matches(client: Client, secret: str, *, hasher: SecretHasher, now: datetime) -> bool:
     """The current secret, or the one rotated out while its grace lasts; both are compared
     every time, in constant time, so timing tells neither apart."""
-    current = hasher.matches(secret, client.secret_hash or _DUMMY_HASH)
-    previous = hasher.matches(secret, client.previous_secret_hash or _DUMMY_HASH)
+    current = hasher.matches(secret, client.secret_hash)
+    previous = hasher.matches(secret, client.previous_secret_hash)
     return current or (previous and client.previous_secret_accepted(now))
 
 

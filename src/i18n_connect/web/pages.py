@@ -27,7 +27,7 @@ from i18n_connect.platform.accounts import authenticate
 from i18n_connect.platform.organizations import list_memberships
 from i18n_connect.platform.projects import list_projects
 from i18n_connect.web.authorize_routes import AUTHORIZE_PATH
-from i18n_connect.web.identity import safe_next, signed_in_user
+from i18n_connect.web.identity import client_address, safe_next, signed_in_user
 from i18n_connect.web.login_throttle import LoginThrottle
 from i18n_connect.web.sessions import (
     BrowserSession,
@@ -114,7 +114,7 @@ async def login(request: Request) -> Response:
     )
     next_path = safe_next(next_value)
     services = services_of(request)
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     throttle = LoginThrottle.of(services, email=email, address=address)
 
     async with services.db.transaction() as conn:

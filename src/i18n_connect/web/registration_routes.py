@@ -31,6 +31,7 @@ from i18n_connect.oauth.registration import REGISTRATION_PATH, register
 from i18n_connect.services import Services
 from i18n_connect.storage import counters
 from i18n_connect.web.errors import NO_STORE
+from i18n_connect.web.identity import client_address
 from i18n_connect.web.sessions import services_of
 
 __all__ = ["router"]
@@ -57,7 +58,7 @@ def _redirect_bucket(raw: Any) -> str:
 async def _check_rate(
     request: Request, services: Services, raw: Any, conn: AsyncConnection
 ) -> None:
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     limit = services.settings.registration_rate_per_hour
     now = services.clock.now()
     buckets = (
