@@ -57,7 +57,7 @@ __all__ = [
     "insert_refresh_token",
     "installation_token_with_grant",
     "list_grants",
-    "live_chains_by_last_refresh",
+    "live_chains_beyond",
     "live_grant",
     "live_grants_of_access_token",
     "live_installation_tokens",
@@ -417,22 +417,28 @@ async def ended_chains(conn: AsyncConnection, *, chain_ids: Sequence[str]) -> li
     return list(rows.all())
 
 
-async def live_chains_by_last_refresh(conn: AsyncConnection, *, grant_id: str) -> list[str]:
-    """The grant's live chains, the most recently refreshed (or started) first."""
-    last_refresh = func.coalesce(func.max(refresh_tokens.c.created_at), refresh_chains.c.created_at)
-    return list(
-        (
-            await conn.execute(
-                select(refresh_chains.c.id)
-                .outerjoin(refresh_tokens, refresh_tokens.c.chain_id == refresh_chains.c.id)
-                .where(refresh_chains.c.grant_id == grant_id, refresh_chains.c.revoked_at.is_(None))
-                .group_by(refresh_chains.c.id, refresh_chains.c.created_at)
-                .order_by(last_refresh.desc(), refresh_chains.c.id)
-            )
-        )
-        .scalars()
-        .all()
+_LIVE_CHAINS_BEYOND = Statement(
+    select(refresh_chains.c.id)
+    .outerjoin(refresh_tokens, refresh_tokens.c.chain_id == refresh_chains.c.id)
+    .where(
+        refresh_chains.c.grant_id == bindparam("grant_id"), refresh_chains.c.revoked_at.is_(None)
     )
+    .group_by(refresh_chains.c.id, refresh_chains.c.created_at)
+    .order_by(
+        func.coalesce(func.max(refresh_tokens.c.created_at), refresh_chains.c.created_at).desc(),
+        refresh_chains.c.id,
+    )
+    .limit(bindparam("most"))
+    .offset(bindparam("keep"))
+)
+_MOST_CHAINS = 1_000_000  # no limit, in a form every backend accepts
+
+
+async def live_chains_beyond(conn: AsyncConnection, *, grant_id: str, keep: int) -> list[str]:
+    """The grant's live chains after the ``keep`` most recently refreshed (or started) ones,
+    in that order; found through the (grant, revoked) index, so ended chains cost nothing."""
+    rows = await _LIVE_CHAINS_BEYOND.all(conn, grant_id=grant_id, keep=keep, most=_MOST_CHAINS)
+    return [row.id for row in rows]
 
 
 # Refresh tokens.
