@@ -7,6 +7,7 @@ python -m bench run exchange --quick     # 2 s phases, 2 rounds: does it all wor
 python -m bench run verify [--iterations N]
 python -m bench soak api-read [--requests 200000] [--chunks 10]
 python -m bench scale refresh [--database postgres]
+python -m bench round-trips            # statements per exchange and rotation on PostgreSQL
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import asdict
 
 from bench.references import ensure_tools
 from bench.report import print_outcome, print_scale, print_soak, print_verify
+from bench.round_trips import count_round_trips, print_round_trips
 from bench.scenarios import SCENARIOS, run_scenario
 from bench.soak import run_soak
 from bench.verify import run_verify
@@ -61,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     scale.add_argument("--duration", type=float, default=8.0)
     scale.add_argument("--count", type=int, default=12000)
     scale.add_argument("--rounds", type=int, default=3)
+    commands.add_parser("round-trips", help="statements per exchange and rotation on PostgreSQL")
     args = parser.parse_args(argv)
     if getattr(args, "quick", False):
         args.duration, args.rounds, args.count = 2.0, 2, 3000
@@ -69,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, scenario in SCENARIOS.items():
             print(f"{name:<10} {scenario.title}")
         print(f"{'verify':<10} in-process access-token verification vs raw cryptography")
+        return 0
+    if args.command == "round-trips":
+        print_round_trips(count_round_trips())
         return 0
     if args.command == "run" and args.scenario == "verify":
         outcome = run_verify(args.iterations)

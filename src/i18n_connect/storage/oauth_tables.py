@@ -140,7 +140,7 @@ refresh_chains = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
     Column("revoked_reason", String(16), nullable=True),  # reuse | revoked | limit
-    Index(None, "grant_id"),
+    Index(None, "grant_id", "revoked_at"),  # live chains of a grant
 )
 
 refresh_tokens = Table(
