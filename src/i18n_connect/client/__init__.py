@@ -1,6 +1,7 @@
 """The partner SDK of i18n-connect: OAuth 2.0 authorization code flow with PKCE (RFC 6749,
 RFC 7636), issuer identification (RFC 9207), refresh-token rotation, token revocation
-(RFC 7009), installation tokens and the partner REST API (SPEC §3 and §4).
+(RFC 7009), installation tokens and the partner REST API, as the partner guide (docs/partner-guide.md)
+describes them.
 
 Needs only httpx and the standard library (``pip install 'i18n-connect[client]'``).
 """
