@@ -1,0 +1,78 @@
+"""Helpers of the developer console tests (imported by name: tests/web is on sys.path)."""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from typing import Any
+
+import httpx
+from web_helpers import app_services, csrf_from
+
+from i18n_connect.platform.organizations import get_organization_by_slug
+
+APPS = "/developer/apps"
+CLIENT_ID = re.compile(r'data-testid="client-id">([^<]+)<')
+NEW_SECRET = re.compile(r'data-testid="new-secret">([^<]+)<')
+
+
+def png(size: int = 0) -> bytes:
+    """A valid 1x1 PNG, padded with an ancillary chunk to about ``size`` bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0))
+    pixels = chunk(b"IDAT", zlib.compress(b"\x00\x2f\x5b\xd3\xff"))
+    padding = chunk(b"tEXt", b"pad\x00" + b"x" * max(0, size - 80)) if size else b""
+    return b"\x89PNG\r\n\x1a\n" + header + padding + pixels + chunk(b"IEND", b"")
+
+
+async def org_id(client: httpx.AsyncClient, slug: str) -> str:
+    async with app_services(client).db.transaction(readonly=True) as conn:
+        organization = await get_organization_by_slug(conn, slug)
+    assert organization is not None
+    return organization.id
+
+
+def app_fields(organization_id: str, **changes: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "organization_id": organization_id,
+        "name": "Lingo Sync",
+        "description": "Keeps your strings in sync.",
+        "client_uri": "https://lingo.example/",
+        "policy_uri": "https://lingo.example/privacy",
+        "tos_uri": "",
+        "redirect_uris": "https://lingo.example/callback\nhttp://127.0.0.1/callback",
+        "kind": "public",
+        "scopes": ["org:read", "keys:read"],
+        "logo_url": "",
+    }
+    fields.update(changes)
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+async def post_form(
+    client: httpx.AsyncClient,
+    url: str,
+    fields: dict[str, Any],
+    *,
+    logo: tuple[str, bytes, str] = ("", b"", "application/octet-stream"),
+    csrf: str | None = None,
+) -> httpx.Response:
+    """Post ``fields`` as a browser does: multipart, with the form's CSRF token and a file part
+    (empty when no file was chosen)."""
+    if csrf is None:
+        csrf = csrf_from((await client.get(APPS)).text)
+    return await client.post(url, data={"csrf_token": csrf, **fields}, files={"logo_file": logo})
+
+
+async def create(client: httpx.AsyncClient, organization_id: str, **changes: Any) -> str:
+    """Create an app through the form; its client id."""
+    response = await post_form(client, APPS, app_fields(organization_id, **changes))
+    assert response.status_code == 201, response.text
+    match = CLIENT_ID.search(response.text)
+    assert match
+    return match.group(1)
