@@ -69,10 +69,20 @@ async def post_form(
     return await client.post(url, data={"csrf_token": csrf, **fields}, files={"logo_file": logo})
 
 
+async def created_page(response: httpx.Response, client: httpx.AsyncClient) -> httpx.Response:
+    """The app page a successful create or rotation redirects to (where the secret shows)."""
+    assert response.status_code == 303, response.text
+    assert response.headers["location"].startswith(APPS + "/cli_")
+    return await client.get(response.headers["location"])
+
+
+def client_id_of(page: httpx.Response) -> str:
+    match = CLIENT_ID.search(page.text)
+    assert match
+    return match.group(1)
+
+
 async def create(client: httpx.AsyncClient, organization_id: str, **changes: Any) -> str:
     """Create an app through the form; its client id."""
     response = await post_form(client, APPS, app_fields(organization_id, **changes))
-    assert response.status_code == 201, response.text
-    match = CLIENT_ID.search(response.text)
-    assert match
-    return match.group(1)
+    return client_id_of(await created_page(response, client))

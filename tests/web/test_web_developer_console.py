@@ -7,7 +7,17 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from console_helpers import APPS, NEW_SECRET, app_fields, create, org_id, png, post_form
+from console_helpers import (
+    APPS,
+    NEW_SECRET,
+    app_fields,
+    client_id_of,
+    create,
+    created_page,
+    org_id,
+    png,
+    post_form,
+)
 from web_helpers import Seeded, SignIn, app_services, csrf_from
 
 from i18n_connect import audit, grants
@@ -15,6 +25,7 @@ from i18n_connect.clock import FrozenClock
 from i18n_connect.oauth.client_lifecycle import set_verified
 from i18n_connect.oauth.clients import Client, get_client
 from i18n_connect.storage import client_profiles
+from i18n_connect.web.secret_flash import COOKIE
 
 pytestmark = pytest.mark.anyio
 
@@ -65,23 +76,31 @@ async def test_a_confidential_apps_secret_is_shown_once_and_never_logged(
 ) -> None:
     await sign_in()
     acme = await org_id(app_client, "acme")
-    created = await post_form(app_client, APPS, app_fields(acme, kind="confidential"))
-    assert created.status_code == 201
+    posted = await post_form(app_client, APPS, app_fields(acme, kind="confidential"))
+    assert NEW_SECRET.search(posted.text) is None  # the POST only redirects
+    created = await created_page(posted, app_client)
+    assert "The app was created." in created.text
     match = NEW_SECRET.search(created.text)
     assert match and match.group(1).startswith("cs_")
     secret = match.group(1)
-    client_id = created.text.split('data-testid="client-id">')[1].split("<")[0]
+    client_id = client_id_of(created)
     client = await _client(app_client, client_id)
     assert client is not None and client.secret_hash == app_services(app_client).hasher.hash(secret)
 
-    for path in (APPS, f"{APPS}/{client_id}", f"{APPS}/{client_id}/edit"):
+    for path in (
+        APPS,
+        f"{APPS}/{client_id}",
+        f"{APPS}/{client_id}?created=1",
+        f"{APPS}/{client_id}/edit",
+    ):
         page = await app_client.get(path)
         assert page.status_code == 200 and secret not in page.text
-    rotated = await app_client.post(
+    posted = await app_client.post(
         f"{APPS}/{client_id}/rotate-secret",
         data={"csrf_token": csrf_from(page.text), "grace_hours": "48"},
     )
-    assert rotated.status_code == 200
+    assert secret not in posted.text
+    rotated = await created_page(posted, app_client)
     new = NEW_SECRET.search(rotated.text)
     assert new and new.group(1) != secret and secret not in rotated.text
     assert "Still accepted until" in rotated.text
@@ -119,7 +138,7 @@ async def test_rotation_keeps_the_old_secret_for_the_chosen_grace_then_stops(
     rotated = await app_client.post(
         f"{APPS}/{client_id}/rotate-secret", data={"csrf_token": csrf, "grace_hours": "168"}
     )
-    assert rotated.status_code == 200
+    assert rotated.status_code == 303
     after = await _client(app_client, client_id)
     assert before is not None and after is not None
     assert after.previous_secret_hash == before.secret_hash
@@ -420,3 +439,30 @@ async def test_connected_apps_show_the_publisher_and_the_verified_mark(
         await set_verified(conn, client, verified=True, actor="cli", now=clock.now())
     page = await app_client.get("/settings/connected-apps")
     assert "Verified publisher" in page.text and "Unverified" not in page.text
+
+
+async def test_the_flashed_secret_is_encrypted_and_bound_to_its_session_and_app(
+    app_client: httpx.AsyncClient, seeded: Seeded, sign_in: SignIn, clock: FrozenClock
+) -> None:
+    await sign_in()
+    acme = await org_id(app_client, "acme")
+    posted = await post_form(app_client, APPS, app_fields(acme, kind="confidential"))
+    flashed = posted.cookies[COOKIE]
+    other_id = await create(app_client, acme, name="Other app")
+    page = await created_page(posted, app_client)
+    secret = NEW_SECRET.search(page.text)
+    assert secret and secret.group(1) not in posted.headers["set-cookie"]
+    client_id = client_id_of(page)
+    path = f"{APPS}/{client_id}"
+
+    # Replayed in the same session for another app, or in a new session: nothing shown.
+    app_client.cookies.set(COOKIE, flashed, path="/")
+    other = await app_client.get(f"{APPS}/{other_id}")
+    assert other.status_code == 200 and NEW_SECRET.search(other.text) is None
+    assert COOKIE in other.headers["set-cookie"]  # it was presented, and is deleted
+    await app_client.post("/logout", data={"csrf_token": csrf_from(page.text)})
+    await sign_in()
+    app_client.cookies.set(COOKIE, flashed, path="/")
+    again = await app_client.get(path)
+    assert again.status_code == 200 and NEW_SECRET.search(again.text) is None
+    assert COOKIE in again.headers["set-cookie"]

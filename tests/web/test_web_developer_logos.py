@@ -10,7 +10,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from console_helpers import APPS, app_fields, create, org_id, png, post_form
+from console_helpers import (
+    APPS,
+    app_fields,
+    client_id_of,
+    create,
+    created_page,
+    org_id,
+    png,
+    post_form,
+)
 from web_helpers import Seeded, SignIn, app_services
 
 from i18n_connect.storage import client_profiles
@@ -49,11 +58,11 @@ async def test_an_uploaded_logo_is_served_from_this_origin_by_its_sniffed_type(
     await sign_in()
     acme = await org_id(app_client, "acme")
     # The declared type and name say SVG; the bytes decide.
-    response = await post_form(
+    posted = await post_form(
         app_client, APPS, app_fields(acme), logo=("logo.svg", data, "image/svg+xml")
     )
-    assert response.status_code == 201
-    client_id = response.text.split('data-testid="client-id">')[1].split("<")[0]
+    response = await created_page(posted, app_client)
+    client_id = client_id_of(response)
     stored = await _logo(app_client, client_id)
     assert stored is not None and stored.content_type == content_type and stored.image == data
     assert f'src="/app-logos/{client_id}?v={stored.digest[:16]}"' in response.text
@@ -127,9 +136,10 @@ async def test_a_logo_url_is_fetched_once_and_served_from_here(
     data = png()
     docs.routes["/logo.png"] = Route(data, headers={"Content-Type": "text/html"})
     url = docs.url("/logo.png")
-    response = await post_form(app_client, APPS, app_fields(acme, logo_url=url))
-    assert response.status_code == 201, response.text
-    client_id = response.text.split('data-testid="client-id">')[1].split("<")[0]
+    response = await created_page(
+        await post_form(app_client, APPS, app_fields(acme, logo_url=url)), app_client
+    )
+    client_id = client_id_of(response)
     stored = await _logo(app_client, client_id)
     assert stored is not None and (stored.content_type, stored.source_url) == ("image/png", url)
     assert url not in response.text.split("<main", 1)[1].split("Details", 1)[0]  # not hot-linked

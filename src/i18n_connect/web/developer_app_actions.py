@@ -13,7 +13,14 @@ from fastapi.responses import RedirectResponse, Response
 from i18n_connect.developer import apps as console
 from i18n_connect.developer.apps import AppNotFound, NotAppAdmin
 from i18n_connect.errors import ProtocolError
-from i18n_connect.web.developer_console import APPS, FORM_EXPIRED, app_page, form_text, refused
+from i18n_connect.web.developer_console import (
+    APPS,
+    FORM_EXPIRED,
+    after_change,
+    app_page,
+    form_text,
+    refused,
+)
 from i18n_connect.web.identity import signed_in_user
 from i18n_connect.web.sessions import csrf_valid, services_of
 from i18n_connect.web.templates import render_error
@@ -53,10 +60,7 @@ async def rotate_secret(request: Request, client_id: str) -> Response:
             return app_page(
                 request, session, user, app, installations, status=400, errors={"grace": message}
             )
-        app = await console.managed_app(conn, client_id, user.id)
-    return app_page(
-        request, session, user, app, installations, new_secret=rotated.secret, notice=None
-    )
+    return after_change(request, session, client_id, "rotated", rotated.secret)
 
 
 @router.post(APPS + "/{client_id}/delete")

@@ -28,6 +28,7 @@ from i18n_connect.platform.accounts import User
 from i18n_connect.platform.organizations import Organization
 from i18n_connect.scopes import CATALOG
 from i18n_connect.web.identity import login_redirect, signed_in_user
+from i18n_connect.web.secret_flash import flash_secret, flashed_secret, forget_secret
 from i18n_connect.web.sessions import (
     BrowserSession,
     csrf_token,
@@ -37,7 +38,7 @@ from i18n_connect.web.sessions import (
 )
 from i18n_connect.web.templates import render, render_error
 
-__all__ = ["APPS", "app_page", "form_text", "refused", "router"]
+__all__ = ["APPS", "after_change", "app_page", "form_text", "refused", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -245,7 +246,7 @@ async def new_app(request: Request) -> Response:
 @router.post(APPS)
 async def create_app(request: Request) -> Response:
     """Create an app published by one of the user's organizations; a confidential app's
-    secret is on this response only."""
+    secret is shown once, on the app page this redirects to (`secret_flash`)."""
     services = services_of(request)
     form = await request.form(max_files=1, max_fields=100)
     organization_id = form_text(form, "organization_id")
@@ -293,9 +294,18 @@ async def create_app(request: Request) -> Response:
             now=now,
             hasher=services.hasher,
         )
-        app = await console.managed_app(conn, client.id, user.id)
-    notice = f"{client.name} was created."
-    return app_page(request, session, user, app, [], status=201, new_secret=secret, notice=notice)
+    return after_change(request, session, client.id, "created", secret)
+
+
+def after_change(
+    request: Request, session: BrowserSession, client_id: str, done: str, secret: str | None
+) -> Response:
+    """The redirect to the app page after a change; a new secret rides along once."""
+    response = RedirectResponse(f"{APPS}/{quote(client_id, safe='')}?{done}=1", status_code=303)
+    if secret is not None:
+        flash_secret(request, response, session, client_id, secret)
+    set_session_cookie(request, response, session)
+    return response
 
 
 async def _load(request: Request, client_id: str) -> tuple[BrowserSession, User | None, Any]:
@@ -311,16 +321,29 @@ async def _load(request: Request, client_id: str) -> tuple[BrowserSession, User 
         return session, user, (app, await console.installations(conn, client_id))
 
 
+_NOTICES = {
+    "created": "The app was created.",
+    "saved": "Your changes were saved.",
+    "rotated": "The secret was rotated.",
+}
+
+
 @router.get(APPS + "/{client_id}")
-async def show_app(request: Request, client_id: str, saved: str | None = None) -> Response:
+async def show_app(request: Request, client_id: str) -> Response:
+    """The app page; right after a create or rotation, with the new secret (once)."""
     session, user, found = await _load(request, client_id)
     if user is None:
         return login_redirect(request)
     if isinstance(found, (AppNotFound, NotAppAdmin)):
         return refused(request, found)
     app, installations = found
-    notice = "Your changes were saved." if saved else None
-    return app_page(request, session, user, app, installations, notice=notice)
+    notice = next((text for key, text in _NOTICES.items() if key in request.query_params), None)
+    secret = flashed_secret(request, session, client_id)
+    response = app_page(
+        request, session, user, app, installations, notice=notice, new_secret=secret
+    )
+    forget_secret(request, response, client_id)
+    return response
 
 
 @router.get(APPS + "/{client_id}/edit")
@@ -388,4 +411,4 @@ async def update_app(request: Request, client_id: str) -> Response:
         await console.update_app(
             conn, app, checked, logo=logo, user_id=user.id, now=services.clock.now()
         )
-    return RedirectResponse(f"{APPS}/{quote(client_id, safe='')}?saved=1", status_code=303)
+    return after_change(request, session, client_id, "saved", None)

@@ -1,0 +1,133 @@
+"""The developer console in Chromium at 375 px and 1280 px (issue #14): an owner creates a
+confidential app with a logo, sees its secret once, rotates it with a grace period, and
+deletes the app after typing its name. No page scrolls sideways."""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from browser_support import LiveServer, Screenshot
+from playwright.sync_api import Browser, Page, expect
+
+pytestmark = pytest.mark.browser
+
+WIDTHS = {"phone": 375, "desktop": 1280}
+SECRET = re.compile(r"^cs_[A-Za-z0-9_-]{40,}$")
+
+
+def _png(path: Path) -> Path:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = b"".join(b"\x00" + b"\x2f\x5b\xd3\xff" * 16 for _ in range(16))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 6, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+    return path
+
+
+def _fits(page: Page, name: str, save_screenshot: Screenshot) -> None:
+    save_screenshot(page, name)
+    scroll_width, inner_width = page.evaluate(
+        "[document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    assert scroll_width <= inner_width, f"{name}: {scroll_width} px wide in {inner_width} px"
+
+
+@pytest.fixture(params=WIDTHS.values(), ids=WIDTHS.keys())
+def page(request: pytest.FixtureRequest, browser: Browser) -> Page:
+    context = browser.new_context(viewport={"width": request.param, "height": 800})
+    context.set_default_timeout(10_000)
+    request.addfinalizer(context.close)
+    return context.new_page()
+
+
+def test_an_owner_creates_rotates_and_deletes_an_app_on_any_screen(
+    live_server: LiveServer, page: Page, save_screenshot: Screenshot, tmp_path: Path
+) -> None:
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    shot = f"console-{width}"
+    page.goto(live_server.url + "/developer/apps")
+    page.get_by_label("Email").fill(live_server.email)
+    page.get_by_label("Password").fill(live_server.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Your apps")).to_be_visible()
+    expect(page.get_by_text("No apps yet.")).to_be_visible()
+    _fits(page, f"{shot}-empty.png", save_screenshot)
+
+    page.get_by_role("link", name="New app").click()
+    page.get_by_label("Published by").select_option(label="Acme Corp")
+    page.get_by_label("Name").fill("Lingo Sync")
+    page.get_by_label("Description").fill("Keeps your strings in sync with your repository.")
+    page.get_by_label("Upload a file").set_input_files(_png(tmp_path / "logo.png"))
+    page.get_by_label("Homepage").fill("https://lingo.example/")
+    page.get_by_label("Privacy policy").fill("https://lingo.example/privacy")
+    page.get_by_label("Redirect URIs").fill("https://lingo.example/callback#oops")
+    page.get_by_label("Confidential").check()
+    page.get_by_label("Read translation keys").check()
+    _fits(page, f"{shot}-new.png", save_screenshot)
+    page.get_by_role("button", name="Create app").click()
+
+    # A wrong field says what is wrong, next to it; the rest is kept.
+    expect(page.locator("#redirect_uris-error")).to_have_text(
+        "Line 1: A redirect URI may not contain a fragment."
+    )
+    expect(page.get_by_label("Name")).to_have_value("Lingo Sync")
+    _fits(page, f"{shot}-new-error.png", save_screenshot)
+    page.get_by_label("Redirect URIs").fill("https://lingo.example/callback")
+    page.get_by_label("Upload a file").set_input_files(_png(tmp_path / "logo.png"))
+    page.get_by_role("button", name="Create app").click()
+
+    # The secret, once.
+    expect(page.get_by_role("heading", name="Lingo Sync", level=1)).to_be_visible()
+    secret = page.get_by_test_id("new-secret").inner_text()
+    assert SECRET.match(secret), secret
+    expect(page.get_by_text("it is shown only this once")).to_be_visible()
+    expect(page.get_by_text("Published by Acme Corp")).to_be_visible()
+    expect(page.get_by_text("Unverified", exact=True)).to_be_visible()
+    logo = page.get_by_role("img", name="Logo of Lingo Sync")
+    expect(logo).to_be_visible()
+    assert logo.evaluate("img => img.naturalWidth") == 16  # served by us, decoded by Chromium
+    expect(page.get_by_role("link", name="Webhooks")).to_have_attribute(
+        "href", re.compile(r"^/developer/apps/cli_[^/]+/webhooks$")
+    )
+    _fits(page, f"{shot}-created.png", save_screenshot)
+    page.reload()
+    expect(page.get_by_test_id("new-secret")).to_have_count(0)
+    assert secret not in page.content()
+    expect(page.get_by_test_id("previous-secret")).to_have_text("None accepted")
+
+    # Rotate: a new secret once; the old one accepted for the chosen grace.
+    page.get_by_label("Keep the current secret working for (hours)").fill("48")
+    page.get_by_role("button", name="Rotate secret").click()
+    rotated = page.get_by_test_id("new-secret").inner_text()
+    assert SECRET.match(rotated) and rotated != secret
+    expect(page.get_by_test_id("previous-secret")).to_contain_text("Still accepted until")
+    _fits(page, f"{shot}-rotated.png", save_screenshot)
+    page.goto(page.url.rsplit("/rotate-secret", 1)[0])
+    assert rotated not in page.content() and secret not in page.content()
+
+    # Delete: the name must be typed.
+    confirm = page.get_by_role("button", name="Delete Lingo Sync")
+    expect(confirm).to_be_hidden()
+    page.get_by_text("Delete app…").click()
+    page.get_by_label("Type Lingo Sync to confirm").fill("Lingo")
+    _fits(page, f"{shot}-delete.png", save_screenshot)
+    confirm.click()
+    expect(page.locator("#confirm_name-error")).to_have_text(
+        "Type the app's name, Lingo Sync, exactly to delete it."
+    )
+    page.get_by_label("Type Lingo Sync to confirm").fill("Lingo Sync")
+    page.get_by_role("button", name="Delete Lingo Sync").click()
+    expect(page.get_by_role("status")).to_contain_text("The app was deleted.")
+    expect(page.get_by_text("No apps yet.")).to_be_visible()
+    _fits(page, f"{shot}-deleted.png", save_screenshot)
