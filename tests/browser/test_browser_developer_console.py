@@ -1,6 +1,8 @@
 """The developer console in Chromium at 375 px and 1280 px (issue #14): an owner creates a
 confidential app with a logo, sees its secret once, rotates it with a grace period, and
-deletes the app after typing its name. No page scrolls sideways."""
+deletes the app after typing its name; the consent screen shows a console app's publisher,
+logo and homepage domain, and the verified mark only once an operator gave it. No page
+scrolls sideways."""
 
 from __future__ import annotations
 
@@ -8,15 +10,26 @@ import re
 import struct
 import zlib
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
-from browser_support import LiveServer, Screenshot
+from browser_support import LiveServer, Screenshot, run_async
 from playwright.sync_api import Browser, Page, expect
+
+from i18n_connect.clock import SystemClock
+from i18n_connect.developer import apps
+from i18n_connect.developer.logos import checked_logo
+from i18n_connect.oauth.client_lifecycle import set_verified
+from i18n_connect.platform.accounts import get_user_by_email
+from i18n_connect.platform.organizations import get_organization_by_slug
+from i18n_connect.services import Services
+from i18n_connect.settings import Settings
 
 pytestmark = pytest.mark.browser
 
 WIDTHS = {"phone": 375, "desktop": 1280}
 SECRET = re.compile(r"^cs_[A-Za-z0-9_-]{40,}$")
+REDIRECT = "http://127.0.0.1:9/callback"
 
 
 def _png(path: Path) -> Path:
@@ -111,7 +124,9 @@ def test_an_owner_creates_rotates_and_deletes_an_app_on_any_screen(
     page.get_by_role("button", name="Rotate secret").click()
     rotated = page.get_by_test_id("new-secret").inner_text()
     assert SECRET.match(rotated) and rotated != secret
-    expect(page.get_by_test_id("previous-secret")).to_contain_text("Still accepted until")
+    expect(page.get_by_test_id("previous-secret")).to_contain_text(
+        "Still accepted; it stops working at"
+    )
     _fits(page, f"{shot}-rotated.png", save_screenshot)
     page.goto(page.url.rsplit("/rotate-secret", 1)[0])
     assert rotated not in page.content() and secret not in page.content()
@@ -131,3 +146,84 @@ def test_an_owner_creates_rotates_and_deletes_an_app_on_any_screen(
     expect(page.get_by_role("status")).to_contain_text("The app was deleted.")
     expect(page.get_by_text("No apps yet.")).to_be_visible()
     _fits(page, f"{shot}-deleted.png", save_screenshot)
+
+
+async def _console_app(settings: Settings, email: str, logo: bytes, verified: bool) -> str:
+    """An app published by Acme, with a logo; its client id."""
+    services = Services.build(settings, clock=SystemClock())
+    try:
+        async with services.db.transaction() as conn:
+            user = await get_user_by_email(conn, email)
+            acme = await get_organization_by_slug(conn, "acme")
+            assert user is not None and acme is not None
+            checked, errors = apps.check_form(
+                apps.AppForm(
+                    name="Lingo Sync",
+                    client_uri="https://www.lingo.example/about",
+                    redirect_uris=REDIRECT,
+                    kind="public",
+                    scopes=("org:read", "keys:read"),
+                )
+            )
+            assert checked is not None, errors
+            client, _ = await apps.create_app(
+                conn,
+                checked,
+                organization=acme,
+                logo=checked_logo(logo),
+                user_id=user.id,
+                now=services.clock.now(),
+                hasher=services.hasher,
+            )
+            if verified:
+                await set_verified(conn, client, verified=True, actor="cli", now=client.created_at)
+    finally:
+        await services.db.dispose()
+    return client.id
+
+
+@pytest.mark.parametrize("verified", [False, True], ids=["unverified", "verified"])
+def test_the_consent_screen_shows_the_publisher_its_logo_and_domain(
+    live_server: LiveServer,
+    page: Page,
+    save_screenshot: Screenshot,
+    tmp_path: Path,
+    verified: bool,
+) -> None:
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    logo = _png(tmp_path / "logo.png").read_bytes()
+    client_id = run_async(_console_app(live_server.settings, live_server.email, logo, verified))
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": REDIRECT,
+            "scope": "org:read keys:read",
+            "state": "s",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        }
+    )
+    page.goto(f"{live_server.url}/api/auth/mcp/authorize?{query}")
+    page.get_by_label("Email").fill(live_server.email)
+    page.get_by_label("Password").fill(live_server.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Authorize")).to_be_visible()
+    publisher = page.locator(".consent__publisher")
+    expect(publisher).to_contain_text("by Acme Corp · www.lingo.example")
+    image = publisher.get_by_role("img", name="Logo of Lingo Sync")
+    expect(image).to_have_attribute(
+        "src", re.compile(rf"^/app-logos/{client_id}\?v=[0-9a-f]{{16}}$")
+    )
+    assert image.evaluate("img => img.naturalWidth") == 16
+    if verified:
+        expect(publisher.get_by_text("Verified publisher")).to_be_visible()
+        expect(page.get_by_text("Unverified", exact=True)).to_have_count(0)
+    else:
+        expect(page.get_by_text("Unverified", exact=True)).to_be_visible()
+        expect(page.get_by_text("This site has not verified its publisher yet.")).to_be_visible()
+    _fits(
+        page,
+        f"console-{width}-consent-{'verified' if verified else 'unverified'}.png",
+        save_screenshot,
+    )

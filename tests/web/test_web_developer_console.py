@@ -103,9 +103,9 @@ async def test_a_confidential_apps_secret_is_shown_once_and_never_logged(
     rotated = await created_page(posted, app_client)
     new = NEW_SECRET.search(rotated.text)
     assert new and new.group(1) != secret and secret not in rotated.text
-    assert "Still accepted until" in rotated.text
+    assert "Still accepted; it stops working at" in rotated.text
     again = await app_client.get(f"{APPS}/{client_id}")
-    assert new.group(1) not in again.text and "Still accepted until" in again.text
+    assert new.group(1) not in again.text and "Still accepted; it stops working at" in again.text
     captured = capsys.readouterr()
     logged = captured.out + captured.err + caplog.text
     assert secret not in logged and new.group(1) not in logged
