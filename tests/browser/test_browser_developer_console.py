@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from browser_support import LiveServer, Screenshot, run_async
+from browser_support import LiveServer, Screenshot, fits, run_async
 from playwright.sync_api import Browser, Page, expect
 
 from i18n_connect.clock import SystemClock
@@ -48,14 +48,6 @@ def _png(path: Path) -> Path:
     return path
 
 
-def _fits(page: Page, name: str, save_screenshot: Screenshot) -> None:
-    save_screenshot(page, name)
-    scroll_width, inner_width = page.evaluate(
-        "[document.documentElement.scrollWidth, window.innerWidth]"
-    )
-    assert scroll_width <= inner_width, f"{name}: {scroll_width} px wide in {inner_width} px"
-
-
 @pytest.fixture(params=WIDTHS.values(), ids=WIDTHS.keys())
 def page(request: pytest.FixtureRequest, browser: Browser) -> Page:
     context = browser.new_context(viewport={"width": request.param, "height": 800})
@@ -75,7 +67,7 @@ def test_an_owner_creates_rotates_and_deletes_an_app_on_any_screen(
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Your apps")).to_be_visible()
     expect(page.get_by_text("No apps yet.")).to_be_visible()
-    _fits(page, f"{shot}-empty.png", save_screenshot)
+    fits(page, f"{shot}-empty.png", save_screenshot)
 
     page.get_by_role("link", name="New app").click()
     page.get_by_label("Published by").select_option(label="Acme Corp")
@@ -87,7 +79,7 @@ def test_an_owner_creates_rotates_and_deletes_an_app_on_any_screen(
     page.get_by_label("Redirect URIs").fill("https://lingo.example/callback#oops")
     page.get_by_label("Confidential").check()
     page.get_by_label("Read translation keys").check()
-    _fits(page, f"{shot}-new.png", save_screenshot)
+    fits(page, f"{shot}-new.png", save_screenshot)
     page.get_by_role("button", name="Create app").click()
 
     # A wrong field says what is wrong, next to it; the rest is kept.
@@ -95,7 +87,7 @@ def test_an_owner_creates_rotates_and_deletes_an_app_on_any_screen(
         "Line 1: A redirect URI may not contain a fragment."
     )
     expect(page.get_by_label("Name")).to_have_value("Lingo Sync")
-    _fits(page, f"{shot}-new-error.png", save_screenshot)
+    fits(page, f"{shot}-new-error.png", save_screenshot)
     page.get_by_label("Redirect URIs").fill("https://lingo.example/callback")
     page.get_by_label("Upload a file").set_input_files(_png(tmp_path / "logo.png"))
     page.get_by_role("button", name="Create app").click()
@@ -113,7 +105,7 @@ def test_an_owner_creates_rotates_and_deletes_an_app_on_any_screen(
     expect(page.get_by_role("link", name="Webhooks")).to_have_attribute(
         "href", re.compile(r"^/developer/apps/cli_[^/]+/webhooks$")
     )
-    _fits(page, f"{shot}-created.png", save_screenshot)
+    fits(page, f"{shot}-created.png", save_screenshot)
     page.reload()
     expect(page.get_by_test_id("new-secret")).to_have_count(0)
     assert secret not in page.content()
@@ -127,7 +119,7 @@ def test_an_owner_creates_rotates_and_deletes_an_app_on_any_screen(
     expect(page.get_by_test_id("previous-secret")).to_contain_text(
         "Still accepted; it stops working at"
     )
-    _fits(page, f"{shot}-rotated.png", save_screenshot)
+    fits(page, f"{shot}-rotated.png", save_screenshot)
     page.goto(page.url.rsplit("/rotate-secret", 1)[0])
     assert rotated not in page.content() and secret not in page.content()
 
@@ -136,7 +128,7 @@ def test_an_owner_creates_rotates_and_deletes_an_app_on_any_screen(
     expect(confirm).to_be_hidden()
     page.get_by_text("Delete app…").click()
     page.get_by_label("Type Lingo Sync to confirm").fill("Lingo")
-    _fits(page, f"{shot}-delete.png", save_screenshot)
+    fits(page, f"{shot}-delete.png", save_screenshot)
     confirm.click()
     expect(page.locator("#confirm_name-error")).to_have_text(
         "Type the app's name, Lingo Sync, exactly to delete it."
@@ -145,7 +137,7 @@ def test_an_owner_creates_rotates_and_deletes_an_app_on_any_screen(
     page.get_by_role("button", name="Delete Lingo Sync").click()
     expect(page.get_by_role("status")).to_contain_text("The app was deleted.")
     expect(page.get_by_text("No apps yet.")).to_be_visible()
-    _fits(page, f"{shot}-deleted.png", save_screenshot)
+    fits(page, f"{shot}-deleted.png", save_screenshot)
 
 
 async def _console_app(settings: Settings, email: str, logo: bytes, verified: bool) -> str:
@@ -222,7 +214,7 @@ def test_the_consent_screen_shows_the_publisher_its_logo_and_domain(
     else:
         expect(page.get_by_text("Unverified", exact=True)).to_be_visible()
         expect(page.get_by_text("This site has not verified its publisher yet.")).to_be_visible()
-    _fits(
+    fits(
         page,
         f"console-{width}-consent-{'verified' if verified else 'unverified'}.png",
         save_screenshot,

@@ -10,7 +10,10 @@ from typing import Any
 import httpx
 from web_helpers import app_services, csrf_from
 
+from i18n_connect import grants
+from i18n_connect.clock import FrozenClock
 from i18n_connect.platform.organizations import get_organization_by_slug
+from i18n_connect.storage import client_profiles
 
 APPS = "/developer/apps"
 CLIENT_ID = re.compile(r'data-testid="client-id">([^<]+)<')
@@ -86,3 +89,31 @@ async def create(client: httpx.AsyncClient, organization_id: str, **changes: Any
     """Create an app through the form; its client id."""
     response = await post_form(client, APPS, app_fields(organization_id, **changes))
     return client_id_of(await created_page(response, client))
+
+
+async def published(client: httpx.AsyncClient, organization_id: str) -> list[str]:
+    """The client ids of the apps the organization publishes."""
+    async with app_services(client).db.transaction(readonly=True) as conn:
+        profiles = await client_profiles.clients_of_organizations(conn, [organization_id])
+    return [profile.client_id for profile in profiles]
+
+
+async def connect(
+    client: httpx.AsyncClient, clock: FrozenClock, user_id: str, client_id: str, org: str
+) -> grants.Grant:
+    """The user's grant of ``org:read`` on ``org`` to the app, as consent makes it."""
+    async with app_services(client).db.transaction() as conn:
+        [grant] = await grants.consent(
+            conn,
+            user_id=user_id,
+            client_id=client_id,
+            organization_ids=[org],
+            scope=["org:read"],
+            now=clock.now(),
+        )
+    return grant
+
+
+async def sign_out(client: httpx.AsyncClient) -> None:
+    page = await client.get("/")
+    await client.post("/logout", data={"csrf_token": csrf_from(page.text)})

@@ -12,15 +12,18 @@ from console_helpers import (
     NEW_SECRET,
     app_fields,
     client_id_of,
+    connect,
     create,
     created_page,
     org_id,
     png,
     post_form,
+    published,
+    sign_out,
 )
 from web_helpers import Seeded, SignIn, app_services, csrf_from
 
-from i18n_connect import audit, grants
+from i18n_connect import audit
 from i18n_connect.clock import FrozenClock
 from i18n_connect.oauth.client_lifecycle import set_verified
 from i18n_connect.oauth.clients import Client, get_client
@@ -190,8 +193,7 @@ async def test_every_field_has_its_exact_error(
     for field, value, message in extra:
         response = await post_form(app_client, APPS, app_fields(acme, **{field: value}))
         assert response.status_code == 400 and message in response.text, field
-    async with app_services(app_client).db.transaction(readonly=True) as conn:
-        assert await client_profiles.clients_of_organizations(conn, [acme]) == []
+    assert await published(app_client, acme) == []
 
 
 async def test_a_tampered_or_missing_csrf_token_changes_nothing(
@@ -212,8 +214,7 @@ async def test_a_tampered_or_missing_csrf_token_changes_nothing(
             assert response.status_code == 403, url
             assert "This form has expired. Please try again." in response.text
     assert await _client(app_client, client_id) == before
-    async with app_services(app_client).db.transaction(readonly=True) as conn:
-        assert len(await client_profiles.clients_of_organizations(conn, [acme])) == 1
+    assert await published(app_client, acme) == [client_id]
 
 
 async def test_a_member_who_is_not_an_admin_is_refused_in_plain_words(
@@ -222,9 +223,7 @@ async def test_a_member_who_is_not_an_admin_is_refused_in_plain_words(
     globex = await org_id(app_client, "globex")
     await sign_in("bob@example.com")
     client_id = await create(app_client, globex, kind="confidential")
-    await app_client.post(
-        "/logout", data={"csrf_token": csrf_from((await app_client.get("/")).text)}
-    )
+    await sign_out(app_client)
 
     await sign_in()  # Ada: a member of Globex
     plain = (
@@ -256,9 +255,7 @@ async def test_another_organizations_app_is_neither_visible_nor_editable(
     initech = await org_id(app_client, "initech")
     await sign_in("bob@example.com")
     client_id = await create(app_client, initech)
-    await app_client.post(
-        "/logout", data={"csrf_token": csrf_from((await app_client.get("/")).text)}
-    )
+    await sign_out(app_client)
 
     await sign_in()  # Ada is not in Initech at all
     assert f'data-client-id="{client_id}"' not in (await app_client.get(APPS)).text
@@ -333,15 +330,7 @@ async def test_installations_are_counts_per_organization_without_users(
     await sign_in()
     acme = await org_id(app_client, "acme")
     client_id = await create(app_client, acme)
-    async with app_services(app_client).db.transaction() as conn:
-        await grants.consent(
-            conn,
-            user_id=seeded.user.id,
-            client_id=client_id,
-            organization_ids=[acme],
-            scope=["org:read"],
-            now=clock.now(),
-        )
+    await connect(app_client, clock, seeded.user.id, client_id, acme)
     page = await app_client.get(f"{APPS}/{client_id}")
     assert "<td>Acme Corp</td>" in page.text
     assert '<td data-label="Connections">1</td>' in page.text
@@ -357,15 +346,7 @@ async def test_deleting_needs_the_typed_name_and_revokes_every_grant_with_410(
     acme = await org_id(app_client, "acme")
     client_id = await create(app_client, acme)
     services = app_services(app_client)
-    async with services.db.transaction() as conn:
-        [grant] = await grants.consent(
-            conn,
-            user_id=seeded.user.id,
-            client_id=client_id,
-            organization_ids=[acme],
-            scope=["org:read"],
-            now=clock.now(),
-        )
+    grant = await connect(app_client, clock, seeded.user.id, client_id, acme)
     access = await services.tokens.issue(
         user_id=seeded.user.id,
         client_id=client_id,
@@ -419,15 +400,7 @@ async def test_connected_apps_show_the_publisher_and_the_verified_mark(
         app_fields(acme),
         logo=("logo.png", logo, "image/png"),
     )
-    async with app_services(app_client).db.transaction() as conn:
-        await grants.consent(
-            conn,
-            user_id=seeded.user.id,
-            client_id=client_id,
-            organization_ids=[acme],
-            scope=["org:read"],
-            now=clock.now(),
-        )
+    await connect(app_client, clock, seeded.user.id, client_id, acme)
     page = await app_client.get("/settings/connected-apps")
     assert '<strong class="publisher__org">Acme Corp</strong>' in page.text
     assert '<span class="publisher__domain">lingo.example</span>' in page.text

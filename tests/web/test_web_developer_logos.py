@@ -19,6 +19,7 @@ from console_helpers import (
     org_id,
     png,
     post_form,
+    published,
 )
 from web_helpers import Seeded, SignIn, app_services
 
@@ -97,8 +98,7 @@ async def test_a_logo_of_another_type_or_too_large_is_refused(
     response = await post_form(app_client, APPS, app_fields(acme), logo=logo)
     assert response.status_code == 400
     assert f'<p class="field__error" id="logo-error">{message}</p>' in response.text
-    async with app_services(app_client).db.transaction(readonly=True) as conn:
-        assert await client_profiles.clients_of_organizations(conn, [acme]) == []
+    assert await published(app_client, acme) == []
 
 
 async def test_a_logo_of_exactly_256_kb_is_accepted_and_can_be_removed(

@@ -14,16 +14,15 @@ refused (`NotAppAdmin`: the page says why); anyone else learns nothing (`AppNotF
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit, grants
+from i18n_connect.developer.https_urls import https_url
 from i18n_connect.errors import ProtocolError
 from i18n_connect.ids import SecretHasher
 from i18n_connect.oauth import client_lifecycle
@@ -31,6 +30,7 @@ from i18n_connect.oauth.clients import (
     Client,
     create_client,
     get_client,
+    refuse_disguising_characters,
     validate_client_name,
     validate_redirect_uri,
 )
@@ -69,9 +69,7 @@ __all__ = [
 
 ORIGIN = "console"
 _MAX_DESCRIPTION = 500
-_MAX_URL_LENGTH = 2000
-_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-_ALLOWED_CONTROLS = frozenset({"\n", "\r", "\t", "\u200c", "\u200d"})
+_LINE_BREAKS = frozenset({"\n", "\r", "\t"})
 _MAX_GRACE_HOURS = int(client_lifecycle.MAX_GRACE.total_seconds()) // 3600
 T = TypeVar("T")
 
@@ -146,12 +144,7 @@ def _check_text(value: str, label: str) -> str:
     value = value.strip()
     if len(value) > _MAX_DESCRIPTION:
         raise ValueError(f"The {label} must be at most {_MAX_DESCRIPTION} characters long.")
-    for char in value:
-        if unicodedata.category(char) in _UNPRINTABLE and char not in _ALLOWED_CONTROLS:
-            raise ValueError(
-                f"The {label} may not contain control or bidirectional formatting characters "
-                f"(U+{ord(char):04X})."
-            )
+    refuse_disguising_characters(value, label, also_allowed=_LINE_BREAKS)
     return value
 
 
@@ -161,22 +154,7 @@ def _check_url(value: str, label: str, *, required: bool = False) -> str | None:
         if required:
             raise ValueError(f"Enter the app's {label}: an https URL.")
         return None
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018  (raises on an invalid port)
-    except ValueError as exc:
-        raise ValueError(f"The {label} URL has an invalid host or port.") from exc
-    if (
-        len(value) > _MAX_URL_LENGTH
-        or any(ord(ch) <= 0x20 or ord(ch) >= 0x7F for ch in value)
-        or parts.scheme != "https"
-        or not parts.hostname
-        or "@" in parts.netloc
-    ):
-        raise ValueError(
-            f"The {label} must be an https URL with a host, at most 2000 printable characters, "
-            "without user information."
-        )
+    https_url(value, label)
     return value
 
 

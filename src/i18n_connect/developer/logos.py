@@ -10,8 +10,8 @@ fetch_public`): public addresses only, no redirects, bounded in size and time.
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlsplit
 
+from i18n_connect.developer.https_urls import https_url
 from i18n_connect.errors import ProtocolError
 from i18n_connect.oauth.metadata_documents import fetch_public
 from i18n_connect.storage.client_profiles import Logo
@@ -19,7 +19,6 @@ from i18n_connect.storage.client_profiles import Logo
 __all__ = ["MAX_LOGO_BYTES", "Logo", "LogoRefused", "checked_logo", "fetch_logo", "sniff"]
 
 MAX_LOGO_BYTES = 256 * 1024
-_MAX_URL_LENGTH = 2000
 _NOT_AN_IMAGE = "The logo must be a PNG, JPEG or WebP image."
 
 
@@ -52,31 +51,14 @@ def checked_logo(data: bytes, *, source_url: str | None = None) -> Logo:
     return Logo(content_type, data, hashlib.sha256(data).hexdigest(), source_url)
 
 
-def _host_and_port(url: str) -> tuple[str, int]:
-    try:
-        parts = urlsplit(url)
-        port = parts.port or 443
-    except ValueError as exc:
-        raise LogoRefused("The logo URL has an invalid host or port.") from exc
-    if (
-        len(url) > _MAX_URL_LENGTH
-        or any(ord(ch) <= 0x20 or ord(ch) >= 0x7F for ch in url)
-        or parts.scheme != "https"
-        or not parts.hostname
-        or "@" in parts.netloc
-        or "#" in url
-    ):
-        raise LogoRefused(
-            "The logo URL must be an https URL with a host, at most 2000 printable characters, "
-            "without user information or fragment."
-        )
-    return parts.hostname, port
-
-
 async def fetch_logo(url: str, *, allow_loopback: bool) -> Logo:
     """Fetch the logo at ``url`` and check it; `LogoRefused` with the reason otherwise.
     Network only: call it with no transaction open."""
-    host, port = _host_and_port(url)
+    try:
+        parts = https_url(url, "logo URL")
+    except ValueError as exc:
+        raise LogoRefused(str(exc)) from exc
+    host, port = parts.hostname or "", parts.port or 443
     try:
         fetched = await fetch_public(
             url,

@@ -11,19 +11,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from i18n_connect.developer import apps as console
-from i18n_connect.developer.apps import AppNotFound, NotAppAdmin
 from i18n_connect.errors import ProtocolError
 from i18n_connect.web.developer_console import (
     APPS,
-    FORM_EXPIRED,
     after_change,
     app_page,
     form_text,
-    refused,
+    posted_by_manager,
 )
-from i18n_connect.web.identity import signed_in_user
-from i18n_connect.web.sessions import csrf_valid, services_of
-from i18n_connect.web.templates import render_error
+from i18n_connect.web.sessions import services_of
 
 __all__ = ["router"]
 
@@ -35,15 +31,10 @@ async def rotate_secret(request: Request, client_id: str) -> Response:
     services = services_of(request)
     form = await request.form(max_files=0, max_fields=10)
     async with services.db.transaction() as conn:
-        session, user = await signed_in_user(request, conn)
-        if user is None:
-            return RedirectResponse("/login?next=" + APPS, status_code=303)
-        if not csrf_valid(request, session, form_text(form, "csrf_token")):
-            return render_error(request, 403, "Secret not rotated", FORM_EXPIRED)
-        try:
-            app = await console.managed_app(conn, client_id, user.id)
-        except (AppNotFound, NotAppAdmin) as exc:
-            return refused(request, exc)
+        posted = await posted_by_manager(request, conn, form, client_id, "Secret not rotated")
+        if isinstance(posted, Response):
+            return posted
+        session, user, app = posted
         installations = await console.installations(conn, client_id)
         try:
             grace = console.parse_grace(form_text(form, "grace_hours"))
@@ -69,15 +60,10 @@ async def delete_app(request: Request, client_id: str) -> Response:
     form = await request.form(max_files=0, max_fields=10)
     confirmation = form_text(form, "confirm_name")
     async with services.db.transaction() as conn:
-        session, user = await signed_in_user(request, conn)
-        if user is None:
-            return RedirectResponse("/login?next=" + APPS, status_code=303)
-        if not csrf_valid(request, session, form_text(form, "csrf_token")):
-            return render_error(request, 403, "App not deleted", FORM_EXPIRED)
-        try:
-            app = await console.managed_app(conn, client_id, user.id)
-        except (AppNotFound, NotAppAdmin) as exc:
-            return refused(request, exc)
+        posted = await posted_by_manager(request, conn, form, client_id, "App not deleted")
+        if isinstance(posted, Response):
+            return posted
+        session, user, app = posted
         try:
             await console.delete_app(
                 conn, app, confirmation=confirmation, user_id=user.id, now=services.clock.now()

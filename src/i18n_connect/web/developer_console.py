@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import FormData, UploadFile
 
 from i18n_connect.developer import apps as console
@@ -38,7 +39,15 @@ from i18n_connect.web.sessions import (
 )
 from i18n_connect.web.templates import render, render_error
 
-__all__ = ["APPS", "after_change", "app_page", "form_text", "refused", "router"]
+__all__ = [
+    "APPS",
+    "after_change",
+    "app_page",
+    "form_text",
+    "posted_by_manager",
+    "refused",
+    "router",
+]
 
 router = APIRouter(include_in_schema=False)
 
@@ -206,6 +215,21 @@ async def _logo_from(
     return LogoChange(remove=form_text(form, "remove_logo") == "yes"), None
 
 
+async def _checked(
+    request: Request, form: FormData, submitted: AppForm, *, current_source: str | None
+) -> tuple[console.CheckedApp | None, LogoChange, dict[str, str]]:
+    """The checked app and logo choice, or ``None`` and a message per wrong field."""
+    allow_loopback = services_of(request).settings.cimd_allow_loopback
+    logo, logo_error = await _logo_from(
+        form, current_source=current_source, allow_loopback=allow_loopback
+    )
+    checked, errors = console.check_form(submitted)
+    if logo_error is not None:
+        errors["logo"] = logo_error
+        checked = None
+    return checked, logo, errors
+
+
 @router.get(APPS)
 async def apps_list(request: Request, deleted: str | None = None) -> Response:
     """The apps of every organization the user owns or administers."""
@@ -261,14 +285,9 @@ async def create_app(request: Request) -> Response:
         except NotAppAdmin as exc:
             return refused(request, exc)
         organizations = await console.publishing_organizations(conn, user.id)
-    logo, logo_error = await _logo_from(
-        form, current_source=None, allow_loopback=services.settings.cimd_allow_loopback
-    )
     submitted = _form_of(form)
-    checked, errors = console.check_form(submitted)
-    if logo_error:
-        errors["logo"] = logo_error
-    if checked is None or logo_error:
+    checked, logo, errors = await _checked(request, form, submitted, current_source=None)
+    if checked is None:
         return _form_page(
             request,
             session,
@@ -306,6 +325,22 @@ def after_change(
         flash_secret(request, response, session, client_id, secret)
     set_session_cookie(request, response, session)
     return response
+
+
+async def posted_by_manager(
+    request: Request, conn: AsyncConnection, form: FormData, client_id: str, failure: str
+) -> tuple[BrowserSession, User, ManagedApp] | Response:
+    """The session, user and app of a form posted about an app by one who may manage it;
+    otherwise the answer: sign in, an expired form (403, titled ``failure``), 403 or 404."""
+    session, user = await signed_in_user(request, conn)
+    if user is None:
+        return RedirectResponse("/login?next=" + APPS, status_code=303)
+    if not csrf_valid(request, session, form_text(form, "csrf_token")):
+        return render_error(request, 403, failure, FORM_EXPIRED)
+    try:
+        return session, user, await console.managed_app(conn, client_id, user.id)
+    except (AppNotFound, NotAppAdmin) as exc:
+        return refused(request, exc)
 
 
 async def _load(request: Request, client_id: str) -> tuple[BrowserSession, User | None, Any]:
@@ -372,26 +407,15 @@ async def update_app(request: Request, client_id: str) -> Response:
     services = services_of(request)
     form = await request.form(max_files=1, max_fields=100)
     async with services.db.transaction(readonly=True) as conn:
-        session, user = await signed_in_user(request, conn)
-        if user is None:
-            return RedirectResponse("/login?next=" + APPS, status_code=303)
-        if not csrf_valid(request, session, form_text(form, "csrf_token")):
-            return render_error(request, 403, "Changes not saved", FORM_EXPIRED)
-        try:
-            app = await console.managed_app(conn, client_id, user.id)
-        except (AppNotFound, NotAppAdmin) as exc:
-            return refused(request, exc)
+        posted = await posted_by_manager(request, conn, form, client_id, "Changes not saved")
+    if isinstance(posted, Response):
+        return posted
+    session, user, app = posted
     kind = "confidential" if app.client.is_confidential else "public"
     submitted = replace(_form_of(form), kind=kind)
-    logo, logo_error = await _logo_from(
-        form,
-        current_source=app.logo_source if app.logo_digest else None,
-        allow_loopback=services.settings.cimd_allow_loopback,
-    )
-    checked, errors = console.check_form(submitted)
-    if logo_error:
-        errors["logo"] = logo_error
-    if checked is None or logo_error:
+    source = app.logo_source if app.logo_digest else None
+    checked, logo, errors = await _checked(request, form, submitted, current_source=source)
+    if checked is None:
         return _form_page(
             request,
             session,
