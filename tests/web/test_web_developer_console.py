@@ -344,7 +344,9 @@ async def test_deleting_needs_the_typed_name_and_revokes_every_grant_with_410(
 ) -> None:
     await sign_in()
     acme = await org_id(app_client, "acme")
-    client_id = await create(app_client, acme)
+    posted = await post_form(app_client, APPS, app_fields(acme), logo=("l.png", png(), "image/png"))
+    client_id = client_id_of(await created_page(posted, app_client))
+    assert (await app_client.get(f"/app-logos/{client_id}")).status_code == 200
     services = app_services(app_client)
     grant = await connect(app_client, clock, seeded.user.id, client_id, acme)
     access = await services.tokens.issue(
@@ -380,6 +382,7 @@ async def test_deleting_needs_the_typed_name_and_revokes_every_grant_with_410(
     gone = await app_client.get("/api/oauth-client/organizations", headers={"x-api-key": token})
     assert (gone.status_code, gone.json()["error"]) == (410, "grant_revoked")
     assert (await app_client.get(f"{APPS}/{client_id}")).status_code == 404
+    assert (await app_client.get(f"/app-logos/{client_id}")).status_code == 404
     listed = await app_client.get(deleted.headers["location"])
     assert "The app was deleted." in listed.text
     async with services.db.transaction(readonly=True) as conn:

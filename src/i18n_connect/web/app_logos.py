@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from i18n_connect.oauth.clients import get_client
 from i18n_connect.storage import client_profiles
 from i18n_connect.web.sessions import services_of
 from i18n_connect.web.templates import render_error
@@ -32,7 +33,8 @@ _HEADERS = {
 @router.get("/app-logos/{client_id}")
 async def app_logo(request: Request, client_id: str) -> Response:
     async with services_of(request).db.transaction(readonly=True) as conn:
-        logo = await client_profiles.get_logo(conn, client_id) if len(client_id) <= 512 else None
+        live = await get_client(conn, client_id) is not None  # a deleted app shows no logo
+        logo = await client_profiles.get_logo(conn, client_id) if live else None
     if logo is None:
         return render_error(request, 404, "Not found", "This app has no logo.")
     return Response(logo.image, media_type=logo.content_type, headers=_HEADERS)
