@@ -214,8 +214,15 @@ def test_the_consent_screen_shows_the_publisher_its_logo_and_domain(
     else:
         expect(page.get_by_text("Unverified", exact=True)).to_be_visible()
         expect(page.get_by_text("This site has not verified its publisher yet.")).to_be_visible()
-    fits(
-        page,
-        f"console-{width}-consent-{'verified' if verified else 'unverified'}.png",
-        save_screenshot,
-    )
+    mark = "verified" if verified else "unverified"
+    fits(page, f"console-{width}-consent-{mark}.png", save_screenshot)
+
+    page.get_by_role("checkbox", name="Acme Corp").check()
+    page.get_by_role("button", name="Authorize").click()
+    expect(page.get_by_text("Connection complete")).to_be_visible()
+    page.goto(live_server.url + "/settings/connected-apps")
+    row = page.locator("tr[data-grant-id]")
+    expect(row.locator(".publisher")).to_contain_text("by Acme Corp · www.lingo.example")
+    expect(row.get_by_role("img", name="Logo of Lingo Sync")).to_be_visible()
+    expect(row.get_by_text("Unverified", exact=True)).to_have_count(0 if verified else 1)
+    fits(page, f"console-{width}-connected-apps-{mark}.png", save_screenshot)
