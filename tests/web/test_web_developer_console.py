@@ -3,6 +3,7 @@ deleting an organization's app; who may do it; the secret shown once; audit even
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -442,3 +443,21 @@ async def test_the_flashed_secret_is_encrypted_and_bound_to_its_session_and_app(
     again = await app_client.get(path)
     assert again.status_code == 200 and NEW_SECRET.search(again.text) is None
     assert COOKIE in again.headers["set-cookie"]
+
+
+async def test_two_concurrent_deletions_delete_once(
+    app_client: httpx.AsyncClient, seeded: Seeded, sign_in: SignIn, clock: FrozenClock
+) -> None:
+    await sign_in()
+    acme = await org_id(app_client, "acme")
+    client_id = await create(app_client, acme)
+    await connect(app_client, clock, seeded.user.id, client_id, acme)
+    csrf = csrf_from((await app_client.get(f"{APPS}/{client_id}")).text)
+    form = {"csrf_token": csrf, "confirm_name": "Lingo Sync"}
+    answers = await asyncio.gather(
+        *(app_client.post(f"{APPS}/{client_id}/delete", data=form) for _ in range(2))
+    )
+    assert sorted(answer.status_code for answer in answers) == [303, 404]
+    async with app_services(app_client).db.transaction(readonly=True) as conn:
+        events = await audit.recent(conn, limit=20)
+    assert [e.action for e in events if e.client_id == client_id].count("client.deleted") == 1

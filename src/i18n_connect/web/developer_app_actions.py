@@ -11,13 +11,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from i18n_connect.developer import apps as console
-from i18n_connect.errors import ProtocolError
+from i18n_connect.developer.apps import AppNotFound
+from i18n_connect.errors import NotFound, ProtocolError
 from i18n_connect.web.developer_console import (
     APPS,
     after_change,
     app_page,
     form_text,
     posted_by_manager,
+    refused,
 )
 from i18n_connect.web.sessions import services_of
 
@@ -68,6 +70,8 @@ async def delete_app(request: Request, client_id: str) -> Response:
             await console.delete_app(
                 conn, app, confirmation=confirmation, user_id=user.id, now=services.clock.now()
             )
+        except NotFound:  # a concurrent deletion came first
+            return refused(request, AppNotFound(client_id))
         except ValueError as exc:
             installations = await console.installations(conn, client_id)
             return app_page(

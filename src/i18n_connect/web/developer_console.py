@@ -24,6 +24,7 @@ from i18n_connect.developer import apps as console
 from i18n_connect.developer.apps import AppForm, AppNotFound, LogoChange, ManagedApp, NotAppAdmin
 from i18n_connect.developer.logos import MAX_LOGO_BYTES, LogoRefused, checked_logo, fetch_logo
 from i18n_connect.developer.publisher import logo_path
+from i18n_connect.errors import NotFound
 from i18n_connect.oauth.client_lifecycle import MAX_GRACE
 from i18n_connect.platform.accounts import User
 from i18n_connect.platform.organizations import Organization
@@ -432,7 +433,10 @@ async def update_app(request: Request, client_id: str) -> Response:
             app = await console.managed_app(conn, client_id, user.id)
         except (AppNotFound, NotAppAdmin) as exc:
             return refused(request, exc)
-        await console.update_app(
-            conn, app, checked, logo=logo, user_id=user.id, now=services.clock.now()
-        )
+        try:
+            await console.update_app(
+                conn, app, checked, logo=logo, user_id=user.id, now=services.clock.now()
+            )
+        except NotFound:  # deleted meanwhile
+            return refused(request, AppNotFound(client_id))
     return after_change(request, session, client_id, "saved", None)
