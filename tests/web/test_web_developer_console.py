@@ -178,9 +178,10 @@ async def test_every_field_has_its_exact_error(
         ),
         "kind": ("both", "Choose whether the app is public or confidential."),
         "scopes": ([], "Choose at least one permission the app may ask for."),
+        "organization_id": ("", "Choose the organization that publishes the app."),
     }
     for field, (value, message) in cases.items():
-        response = await post_form(app_client, APPS, app_fields(acme, **{field: value}))
+        response = await post_form(app_client, APPS, {**app_fields(acme), field: value})
         assert response.status_code == 400, field
         assert f'<p class="field__error" id="{field}-error">{message}</p>' in response.text, field
         assert response.text.count('class="field__error"') == 1, field

@@ -282,13 +282,16 @@ async def create_app(request: Request) -> Response:
         if not csrf_valid(request, session, form_text(form, "csrf_token")):
             return render_error(request, 403, "App not created", FORM_EXPIRED)
         try:
-            await console.organization_for_new_app(conn, organization_id, user.id)
+            if organization_id:  # none chosen: a field error below
+                await console.organization_for_new_app(conn, organization_id, user.id)
         except NotAppAdmin as exc:
             return refused(request, exc)
         organizations = await console.publishing_organizations(conn, user.id)
     submitted = _form_of(form)
     checked, logo, errors = await _checked(request, form, submitted, current_source=None)
-    if checked is None:
+    if not organization_id:
+        errors["organization_id"] = "Choose the organization that publishes the app."
+    if checked is None or not organization_id:
         return _form_page(
             request,
             session,
