@@ -46,6 +46,7 @@ from i18n_connect.storage import client_profiles as storage
 from i18n_connect.storage.client_profiles import Logo, Profile
 
 __all__ = [
+    "MAX_GRACE_HOURS",
     "ORIGIN",
     "AppForm",
     "AppNotFound",
@@ -70,7 +71,7 @@ __all__ = [
 ORIGIN = "console"
 _MAX_DESCRIPTION = 500
 _LINE_BREAKS = frozenset({"\n", "\r", "\t"})
-_MAX_GRACE_HOURS = int(client_lifecycle.MAX_GRACE.total_seconds()) // 3600
+MAX_GRACE_HOURS = int(client_lifecycle.MAX_GRACE.total_seconds()) // 3600
 T = TypeVar("T")
 
 
@@ -414,9 +415,9 @@ async def installations(conn: AsyncConnection, client_id: str) -> list[Installat
 def parse_grace(text: str) -> timedelta:
     """The grace period of a rotation, in whole hours from 0 to 168 (7 days)."""
     value = text.strip()
-    if not value.isdigit() or int(value) > _MAX_GRACE_HOURS:
+    if not value.isdigit() or int(value) > MAX_GRACE_HOURS:
         raise ValueError(
-            f"The grace period must be a whole number of hours from 0 to {_MAX_GRACE_HOURS} "
+            f"The grace period must be a whole number of hours from 0 to {MAX_GRACE_HOURS} "
             "(7 days)."
         )
     return timedelta(hours=int(value))

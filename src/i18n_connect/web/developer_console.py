@@ -25,7 +25,6 @@ from i18n_connect.developer.apps import AppForm, AppNotFound, LogoChange, Manage
 from i18n_connect.developer.logos import MAX_LOGO_BYTES, LogoRefused, checked_logo, fetch_logo
 from i18n_connect.developer.publisher import logo_path
 from i18n_connect.errors import NotFound
-from i18n_connect.oauth.client_lifecycle import MAX_GRACE
 from i18n_connect.platform.accounts import User
 from i18n_connect.platform.organizations import Organization
 from i18n_connect.scopes import CATALOG
@@ -129,7 +128,7 @@ def app_page(
             ),
             "installations": installations,
             "previous_accepted": app.client.previous_secret_accepted(now),
-            "max_grace_hours": int(MAX_GRACE.total_seconds()) // 3600,
+            "max_grace_hours": console.MAX_GRACE_HOURS,
             **values,
             **context,
         },
