@@ -37,6 +37,8 @@ OWNERS = {
     "browser_sessions": "storage/sessions.py",
     "authorization_requests": "storage/authorization_requests.py",
     "signing_keys": "storage/signing_keys.py",
+    "client_profiles": "storage/client_profiles.py",
+    "client_logos": "storage/client_profiles.py",
 }
 # Readers that still use a table directly; each entry goes when its module calls the owner.
 NOT_YET_MOVED = {

@@ -85,7 +85,12 @@ def clients_create(
 
 
 ClientIdArgument = Annotated[str, typer.Argument(help="The client's id (cli_... or an https URL).")]
-_ORIGINS = {"cli": "operator", "registration": "registered", "metadata_document": "metadata"}
+_ORIGINS = {
+    "cli": "operator",
+    "registration": "registered",
+    "metadata_document": "metadata",
+    "console": "console",
+}
 _DURATION = re.compile(r"(\d{1,6})([smhd]?)")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "": "seconds"}
 

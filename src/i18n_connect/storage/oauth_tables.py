@@ -22,6 +22,8 @@ from i18n_connect.storage.types import UtcDateTime
 __all__ = [
     "authorization_codes",
     "authorization_requests",
+    "client_logos",
+    "client_profiles",
     "grants",
     "installation_tokens",
     "oauth_clients",
@@ -191,4 +193,39 @@ signing_keys = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("retired_at", UtcDateTime, nullable=True),  # no longer signs; still published
     Column("expires_at", UtcDateTime, nullable=True),  # no longer published after this
+)
+
+# Apps created in the developer console: the publishing organization and what the publisher
+# declared beyond RFC 7591's client metadata (which stays in oauth_clients).
+client_profiles = Table(
+    "client_profiles",
+    metadata,
+    Column(
+        "client_id", CLIENT_ID, ForeignKey("oauth_clients.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("description", Text, nullable=False),
+    Column("policy_uri", Text, nullable=True),
+    Column("tos_uri", Text, nullable=True),
+    Column("created_by", ID, nullable=False),  # the user who created the app
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "organization_id"),
+)
+
+# A console app's logo, stored and served by this site (never hot-linked): uploaded, or fetched
+# once from the https URL the publisher gave (source_url).
+client_logos = Table(
+    "client_logos",
+    metadata,
+    Column(
+        "client_id", CLIENT_ID, ForeignKey("oauth_clients.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("content_type", String(32), nullable=False),  # image/png | image/jpeg | image/webp
+    Column("image", LargeBinary, nullable=False),
+    Column("digest", HASH, nullable=False),  # SHA-256 of image: the served URL's version
+    Column("source_url", Text, nullable=True),
+    Column("stored_at", UtcDateTime, nullable=False),
 )
