@@ -4,7 +4,7 @@ A grant connected from many devices over time keeps its ended chains; finding it
 live ones through an index on ``grant_id`` alone read every one of them.
 
 Revision ID: 0010
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-03 13:40:00.000000
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
