@@ -289,26 +289,30 @@ async def test_tools_list_names_every_tool_with_its_scope(
 ) -> None:
     response = await rpc(running_app, "tools/list", token=await world.installation_token())
     tools = {tool["name"]: tool for tool in response.json()["result"]["tools"]}
-    assert set(tools) == set(TOOL_SCOPES) == {
-        "listProjects",
-        "getProject",
-        "getTranslationContext",
-        "listKeys",
-        "createKeys",
-        "deleteKeys",
-        "updateKeys",
-        "setTranslations",
-        "getTranslations",
-        "publishTranslations",
-        "listGlossaryTerms",
-        "upsertGlossaryTerms",
-        "deleteGlossaryTerms",
-        "listContentModels",
-        "listContentEntries",
-        "getContentEntry",
-        "updateContentEntry",
-        "publishContentEntries",
-    }
+    assert (
+        set(tools)
+        == set(TOOL_SCOPES)
+        == {
+            "listProjects",
+            "getProject",
+            "getTranslationContext",
+            "listKeys",
+            "createKeys",
+            "deleteKeys",
+            "updateKeys",
+            "setTranslations",
+            "getTranslations",
+            "publishTranslations",
+            "listGlossaryTerms",
+            "upsertGlossaryTerms",
+            "deleteGlossaryTerms",
+            "listContentModels",
+            "listContentEntries",
+            "getContentEntry",
+            "updateContentEntry",
+            "publishContentEntries",
+        }
+    )
     for name, scope in TOOL_SCOPES.items():
         assert f"[{scope}]" in tools[name]["description"], name
 
