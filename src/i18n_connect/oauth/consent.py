@@ -187,7 +187,11 @@ async def consent_view(conn: AsyncConnection, pending: PendingRequest, user_id: 
         organizations=tuple(org for org, _ in administered),
         roles={org.id: role for org, role in administered},
         scopes=tuple(CATALOG[name] for name in pending.scope if name in CATALOG),
-        existing_grants=tuple(await grants.list_grants(conn, user_id=user_id, client_id=client.id)),
+        existing_grants=tuple(
+            grant
+            for grant in await grants.list_grants(conn, user_id=user_id, client_id=client.id)
+            if only is None or grant.organization_id in connected
+        ),
         connected=frozenset(connected),
         only_organization=only,
     )
