@@ -14,6 +14,7 @@ from i18n_connect.mcp import TOOL_SCOPES
 from i18n_connect.oauth.clients import create_client
 from i18n_connect.platform.accounts import create_user
 from i18n_connect.platform.organizations import create_organization
+from i18n_connect.platform.projects import create_project
 from i18n_connect.scopes import format_scope
 from i18n_connect.services import Services
 
@@ -47,6 +48,19 @@ class World:
             audience=audience or self.services.settings.mcp_resource,
         )
         return issued.token
+
+    async def app_project(self, org: str = "acme") -> str:
+        """A second project, "App" (slug ``app``), in ``org``; its id."""
+        async with self.services.db.transaction() as conn:
+            project = await create_project(
+                conn,
+                organization_id=self.orgs[org],
+                name="App",
+                slug="app",
+                source_language="en",
+                now=self.services.clock.now(),
+            )
+        return project.id
 
     async def installation_token(
         self,

@@ -21,7 +21,6 @@ from pydantic import ValidationError
 from i18n_connect.api.models import CreateProjectRequest
 from i18n_connect.mcp import TOOL_SCOPES
 from i18n_connect.platform.content import create_model, save_entry
-from i18n_connect.platform.projects import create_project
 
 
 @dataclass(frozen=True)
@@ -187,17 +186,7 @@ async def test_foreign_unknown_and_excluded_projects_are_refused_alike(
 ) -> None:
     globex = world.projects["globex"]
     token = await world.installation_token()
-    services = world.services
-    async with services.db.transaction() as conn:
-        other = await create_project(
-            conn,
-            organization_id=world.orgs["acme"],
-            name="App",
-            slug="app",
-            source_language="en",
-            now=services.clock.now(),
-        )
-    limited = await world.installation_token(project_ids=[other.id])
+    limited = await world.installation_token(project_ids=[await world.app_project()])
     cases = [
         (token, "getProject", {"project": globex}, f"/api/oauth-client/v1/projects/{globex}"),
         (token, "listKeys", {"project": "prj_nope"}, "/api/oauth-client/v1/projects/prj_nope/keys"),

@@ -490,19 +490,7 @@ async def test_project_of_another_organization_is_wrong_organization_even_by_id(
 async def test_project_limited_installation_token_stays_in_its_projects(
     running_app: httpx.AsyncClient, world: World
 ) -> None:
-    services = world.services
-    from i18n_connect.platform.projects import create_project
-
-    async with services.db.transaction() as conn:
-        other = await create_project(
-            conn,
-            organization_id=world.orgs["acme"],
-            name="App",
-            slug="app",
-            source_language="en",
-            now=services.clock.now(),
-        )
-    token = await world.installation_token(project_ids=[other.id])
+    token = await world.installation_token(project_ids=[await world.app_project()])
     refused = await call_tool(running_app, token, "listKeys", project="web")
     assert refused["isError"] is True
     assert json.loads(refused["content"][0]["text"])["error"] == "wrong_project"
