@@ -44,7 +44,6 @@ __all__ = [
     "ToolCall",
     "add_tools",
     "choose_installation",
-    "refusal",
     "run",
 ]
 
@@ -103,7 +102,7 @@ def choose_installation(caller: McpCaller, organization: str | None) -> Installa
     )
 
 
-def refusal(error: ProtocolError) -> CallToolResult:
+def _refusal(error: ProtocolError) -> CallToolResult:
     """A tool error carrying the partner API's JSON error body, serialized as Starlette's
     ``JSONResponse`` serializes it."""
     text = json.dumps(error.body(), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -129,7 +128,7 @@ async def run(
         async with services.db.transaction(readonly=info.read_only) as conn:
             result = await body(ToolCall(conn, installation, services))
     except ProtocolError as exc:
-        return refusal(exc)
+        return _refusal(exc)
     return _answer(result)
 
 
