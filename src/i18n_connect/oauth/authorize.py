@@ -33,6 +33,7 @@ from i18n_connect.errors import (
 from i18n_connect.oauth.clients import Client, redirect_uri_matches
 from i18n_connect.oauth.metadata_documents import resolve_client
 from i18n_connect.oauth.pkce import validate_challenge
+from i18n_connect.resources import serves
 from i18n_connect.scopes import DEFAULT_SCOPES, parse_scope
 from i18n_connect.services import Services
 from i18n_connect.storage.authorization_requests import StoredRequest, insert_request
@@ -235,7 +236,7 @@ async def validate_authorization_request(
         validate_challenge(challenge)
         scope = _requested_scope(client, _single(params, "scope"))
         resource = _single(params, "resource")
-        if resource is not None and resource not in services.settings.resources:
+        if resource is not None and not serves(services.settings, resource):
             raise InvalidTarget("The resource is not served by this authorization server.")
     except ProtocolError as error:
         if not client.verified:

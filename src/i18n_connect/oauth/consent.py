@@ -37,6 +37,7 @@ from i18n_connect.platform.organizations import (
     get_organization,
     list_memberships,
 )
+from i18n_connect.resources import organization_of_resource
 from i18n_connect.scopes import CATALOG, Scope, format_scope
 from i18n_connect.settings import Settings
 from i18n_connect.storage import authorization_requests
@@ -104,6 +105,7 @@ class ConsentView:
     existing_grants: tuple[Grant, ...]
     connected: frozenset[str]  # offered organizations the client holds a live grant for
     publisher: Publisher | None = None  # a console app's publishing organization, logo, domain
+    only_organization: str | None = None  # the slug a per-organization resource limits it to
 
     def organization_name(self, organization_id: str) -> str:
         names = {org.id: org.name for org in self.organizations}
@@ -165,11 +167,16 @@ async def load_pending(
 
 
 async def consent_view(conn: AsyncConnection, pending: PendingRequest, user_id: str) -> ConsentView:
+    """What the page offers: the organizations the user owns or administers — only the one of
+    a per-organization MCP resource (`i18n_connect.resources`) — and the requested scopes."""
     client = await get_client(conn, pending.client_id)
     if client is None:
         raise ConsentRefused(_APP_GONE)
+    only = organization_of_resource(pending.resource)
     administered = [
-        (org, role) for org, role in await list_memberships(conn, user_id) if role in ADMIN_ROLES
+        (org, role)
+        for org, role in await list_memberships(conn, user_id)
+        if role in ADMIN_ROLES and only in (None, org.slug)
     ]
     connected = set()
     for org, _ in administered:
@@ -182,9 +189,14 @@ async def consent_view(conn: AsyncConnection, pending: PendingRequest, user_id: 
         organizations=tuple(org for org, _ in administered),
         roles={org.id: role for org, role in administered},
         scopes=tuple(CATALOG[name] for name in pending.scope if name in CATALOG),
-        existing_grants=tuple(await grants.list_grants(conn, user_id=user_id, client_id=client.id)),
+        existing_grants=tuple(
+            grant
+            for grant in await grants.list_grants(conn, user_id=user_id, client_id=client.id)
+            if only is None or grant.organization_id in connected
+        ),
         connected=frozenset(connected),
         publisher=await publisher_of(conn, client),
+        only_organization=only,
     )
 
 
@@ -213,6 +225,11 @@ def check_choices(
     foreign_scopes = set(scope_names) - set(offered_scopes)
     if foreign_scopes:
         raise ConsentRefused("You can only give the permissions that the app asked for.")
+    if not offered_orgs and view.only_organization is not None:
+        raise ConsentIncomplete(
+            f"This connection is for the organization {view.only_organization} only, and you "
+            "are not an owner or admin of it, so you cannot connect this app to it."
+        )
     if not offered_orgs:
         raise ConsentIncomplete(
             "You are not an owner or admin of any organization, so you cannot connect this app."

@@ -47,6 +47,7 @@ from i18n_connect.oauth.client_auth import (
 from i18n_connect.oauth.clients import Client
 from i18n_connect.oauth.codes import AuthorizationCode, find_code, redeem_code
 from i18n_connect.oauth.pkce import s256_challenge, validate_verifier, verifier_matches
+from i18n_connect.resources import serves
 from i18n_connect.scopes import CATALOG, format_scope
 from i18n_connect.services import Services
 
@@ -102,7 +103,7 @@ def _required(params: Mapping[str, str], name: str) -> str:
 def _resource(services: Services, params: Mapping[str, str], bound: str | None) -> str:
     """The access token's audience: the requested resource, consistent with the binding."""
     requested = params.get("resource")
-    if requested is not None and requested not in services.settings.resources:
+    if requested is not None and not serves(services.settings, requested):
         raise InvalidTarget("The resource is not served by this authorization server.")
     if requested is not None and bound is not None and requested != bound:
         raise InvalidTarget("The resource differs from the one the authorization was for.")
