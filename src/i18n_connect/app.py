@@ -23,6 +23,7 @@ from i18n_connect.web import (
     api_docs,
     authorize_routes,
     bench_routes,
+    device_routes,
     health,
     introspection_routes,
     oauth_routes,
@@ -84,6 +85,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(api_docs.router)
     app.include_router(authorize_routes.router)
+    app.include_router(device_routes.router)
     mcp_route = Route("/mcp", mcp_endpoint, methods=["POST"])
     hot_routes = [oauth_routes.token_route, mcp_route, *resource_routes.hot_routes]
     if settings.bench:

@@ -15,6 +15,7 @@ to, and the request is kept only once someone is signed in.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
@@ -48,7 +49,7 @@ from i18n_connect.web.sessions import (
 )
 from i18n_connect.web.templates import render, render_error
 
-__all__ = ["router"]
+__all__ = ["consent_page_response", "router"]
 
 router = APIRouter(prefix="/api/auth/mcp", include_in_schema=False)
 
@@ -164,9 +165,9 @@ async def authorize(request: Request) -> Response:
     return response
 
 
-def _consent_page(
+def consent_page_response(
     request: Request,
-    view: ConsentView,
+    view: ConsentView[Any],
     *,
     user: User,
     session: BrowserSession,
@@ -174,7 +175,11 @@ def _consent_page(
     chosen_scopes: set[str] | None = None,
     error: str | None = None,
     organization_hint: str | None = None,
+    form_action: str = CONSENT_PATH,
+    user_code: str | None = None,
 ) -> Response:
+    """The consent screen; a device authorization's (RFC 8628) posts its ``user_code``, not a
+    request id, to ``form_action``."""
     if chosen_organizations is None:
         chosen_organizations = set(consent.preselected(view, organization_hint))
     if chosen_scopes is None:
@@ -192,6 +197,8 @@ def _consent_page(
             "chosen_scopes": chosen_scopes,
             "already_granted": granted_names,
             "error": error,
+            "form_action": form_action,
+            "user_code": user_code,
         },
         status_code=422 if error else 200,
     )
@@ -225,7 +232,7 @@ async def consent_page(request: Request) -> Response:
             return response
         except ConsentRefused as exc:
             return _refused(request, exc.message, session)
-    return _consent_page(
+    return consent_page_response(
         request,
         view,
         user=user,
@@ -267,7 +274,7 @@ async def _answer(
     try:
         chosen_orgs, chosen_scopes = consent.check_choices(view, organization_ids, scope_names)
     except ConsentIncomplete as exc:
-        return _consent_page(
+        return consent_page_response(
             request,
             view,
             user=user,
