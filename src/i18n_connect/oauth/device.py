@@ -190,10 +190,12 @@ async def claim_device_code(
     found = await stored.by_device_code_hash(conn, code_hash)
     if found is None or found.client_id != client.id:
         raise unknown
-    if found.consumed_at is not None or found.status == "approved":
+    if found.consumed_at is not None:
         raise InvalidGrant("The device_code was already used.")
     if found.expires_at <= now:
         raise ExpiredToken()
+    if found.status == "approved":  # consumed by a concurrent redemption meanwhile
+        raise InvalidGrant("The device_code was already used.")
     if found.status == "denied":
         raise DeviceAccessDenied("The user denied the request.")
     return await _pending(conn, found, now)

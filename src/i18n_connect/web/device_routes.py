@@ -101,6 +101,7 @@ def _code_page(
             "csrf_token": csrf_token(request, session),
             "user_code": user_code[:_MAX_TYPED],
             "error": error,
+            "denied": False,
         },
         status_code=status,
     )
