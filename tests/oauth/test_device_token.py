@@ -5,6 +5,7 @@ hostile use of a device_code (replay, another client's, guessed, expired)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Any
 
 import httpx
@@ -279,3 +280,40 @@ async def test_a_device_code_needs_its_parameter(world: DeviceWorld) -> None:
     )
 
     assert error_of(response) == (400, "invalid_request", "The device_code parameter is required.")
+
+
+async def test_registration_accepts_the_device_code_grant_type(world: DeviceWorld) -> None:
+    metadata = {"client_name": "CLI", "redirect_uris": ["http://127.0.0.1/cb"]}
+
+    with_device = await world.http.post(
+        "/api/auth/mcp/register",
+        json={**metadata, "grant_types": ["authorization_code", DEVICE_CODE_GRANT]},
+    )
+    device_only = await world.http.post(
+        "/api/auth/mcp/register", json={**metadata, "grant_types": [DEVICE_CODE_GRANT]}
+    )
+    plain = await world.http.post("/api/auth/mcp/register", json=metadata)
+
+    assert with_device.status_code == 201, with_device.text
+    assert with_device.json()["grant_types"] == [
+        "authorization_code",
+        "refresh_token",
+        DEVICE_CODE_GRANT,
+    ]
+    assert error_of(device_only) == (
+        400,
+        "invalid_client_metadata",
+        "grant_types must include authorization_code.",
+    )
+    assert plain.json()["grant_types"] == ["authorization_code", "refresh_token"]
+    started = await world.http.post(
+        DEVICE_AUTHORIZATION,
+        data={"client_id": with_device.json()["client_id"]},
+        headers={"Authorization": "Basic " + _basic(with_device.json())},
+    )
+    assert started.status_code == 200, started.text
+
+
+def _basic(registered: dict[str, Any]) -> str:
+    raw = f"{registered['client_id']}:{registered['client_secret']}".encode()
+    return base64.b64encode(raw).decode()

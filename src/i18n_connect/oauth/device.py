@@ -61,7 +61,6 @@ __all__ = [
 
 DEVICE_PATH = "/device"
 LIFETIME = timedelta(minutes=10)
-INTERVAL_SECONDS = 5  # RFC 8628 §3.2's default
 SLOW_DOWN_STEP = 5  # seconds, RFC 8628 §3.5
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # RFC 8628 §6.1: 20^8 ≈ 2^34.6 codes
 USER_CODE_LENGTH = 8
@@ -146,7 +145,7 @@ async def start_device_authorization(
         client_id=client.id,
         scope=scope,
         resource=resource,
-        interval=INTERVAL_SECONDS,
+        interval=services.settings.device_poll_interval_seconds,
         next_poll_at=now,
         status="pending",
         created_at=now,
@@ -166,7 +165,7 @@ async def start_device_authorization(
         user_code=format_user_code(user_code),
         verification_uri=services.settings.issuer + DEVICE_PATH,
         expires_in=int(LIFETIME.total_seconds()),
-        interval=INTERVAL_SECONDS,
+        interval=services.settings.device_poll_interval_seconds,
     )
 
 
