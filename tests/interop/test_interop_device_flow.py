@@ -55,7 +55,7 @@ async def answer_on_device_page(person: Person, complete_uri: str, action: str) 
     assert page.status_code == 200, page.text
     consent = await browser.post(
         "/device",
-        content=urlencode(_fields(page.text, "/device") + [("user_code", _code(page.text))]),
+        content=urlencode([*_fields(page.text, "/device"), ("user_code", _code(page.text))]),
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert consent.status_code == 200, consent.text
