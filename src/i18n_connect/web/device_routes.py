@@ -235,7 +235,14 @@ async def _answer(
     if action == "deny":
         await deny_device(conn, view, user_id=user.id, now=now)
         response = render(
-            request, "device.html", {"user": user, "denied": True, "client": view.client}
+            request,
+            "device.html",
+            {
+                "user": user,
+                "csrf_token": csrf_token(request, session),
+                "denied": True,
+                "client": view.client,
+            },
         )
     elif action == "authorize":
         organization_ids = form.get("organization", [])
