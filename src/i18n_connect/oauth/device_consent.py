@@ -18,6 +18,7 @@ from i18n_connect import audit, grants
 from i18n_connect.ids import SecretHasher
 from i18n_connect.oauth.consent import (
     Completion,
+    ConsentIncomplete,
     ConsentRefused,
     ConsentView,
     offer,
@@ -33,12 +34,8 @@ __all__ = ["UserCodeRefused", "approve_device", "deny_device", "device_view", "p
 _ALREADY_ANSWERED = "This code was already used. Start again on your device to get a new one."
 
 
-class UserCodeRefused(Exception):
+class UserCodeRefused(ConsentIncomplete):
     """The typed code names no pending request: the code page again, with this hint."""
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-        super().__init__(message)
 
 
 async def pending_by_code(

@@ -16,15 +16,18 @@ with ``Retry-After``.
 
 from __future__ import annotations
 
-import hashlib
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import InvalidRequest, ProtocolError
-from i18n_connect.oauth.consent import ConsentIncomplete, ConsentRefused, check_choices
-from i18n_connect.oauth.device import DEVICE_PATH, normalize_user_code, start_device_authorization
+from i18n_connect.oauth.consent import ConsentRefused
+from i18n_connect.oauth.device import (
+    DEVICE_PATH,
+    normalize_user_code,
+    start_device_authorization,
+    user_code_hash,
+)
 from i18n_connect.oauth.device_consent import (
     UserCodeRefused,
     approve_device,
@@ -34,7 +37,12 @@ from i18n_connect.oauth.device_consent import (
 )
 from i18n_connect.platform.accounts import User
 from i18n_connect.ratelimit import WINDOW_SECONDS, Budget, spend_token_request
-from i18n_connect.web.authorize_routes import consent_page_response
+from i18n_connect.web.authorize_routes import (
+    checked_choices,
+    consent_page_response,
+    form_values,
+    single,
+)
 from i18n_connect.web.client_documents import prefetch
 from i18n_connect.web.errors import NO_STORE
 from i18n_connect.web.identity import client_address, login_redirect, signed_in_user
@@ -110,27 +118,16 @@ def _code_page(
     return response
 
 
-def _form(submitted: dict[str, list[str]], name: str) -> str | None:
-    values = submitted.get(name, [])
-    return values[0] if len(values) == 1 else None
-
-
-async def _read_form(request: Request) -> dict[str, list[str]]:
-    form: dict[str, list[str]] = {}
-    for name, value in (await request.form()).multi_items():
-        if isinstance(value, str):
-            form.setdefault(name, []).append(value)
-    return form
-
-
-async def _signed_in(
-    request: Request, form: dict[str, list[str]]
-) -> tuple[BrowserSession, User] | Response:
-    """The session and user of a form submission, or the page that refuses it."""
+async def _submitted(
+    request: Request,
+) -> tuple[dict[str, list[str]], BrowserSession, User] | Response:
+    """The form, session and user of a submission of a code, counted against the guess
+    limits; or the page that refuses it."""
+    form = await form_values(request)
     services = services_of(request)
     async with services.db.transaction(readonly=True) as conn:
         session, user = await signed_in_user(request, conn)
-    if not csrf_valid(request, session, _form(form, "csrf_token")):
+    if not csrf_valid(request, session, single(form.get("csrf_token", []))):
         return render_error(
             request,
             403,
@@ -147,7 +144,11 @@ async def _signed_in(
             f"Sign in, open {DEVICE_PATH} again and type the code from your device.",
             headers=_PAGE_HEADERS,
         )
-    return session, user
+    if (
+        refused := await _over_budget(request, single(form.get("user_code", [])) or "")
+    ) is not None:
+        return refused
+    return form, session, user
 
 
 async def _over_budget(request: Request, typed: str) -> Response | None:
@@ -155,7 +156,7 @@ async def _over_budget(request: Request, typed: str) -> Response | None:
     budget is spent."""
     services = services_of(request)
     normalized = normalize_user_code(typed) or typed[:_MAX_TYPED]
-    digest = hashlib.sha256(normalized.encode()).hexdigest()[:32]
+    digest = user_code_hash(services.hasher, normalized)[:32]  # keyed: no code in the limiter
     exceeded = await services.api_limiter.spend(
         [
             Budget(
@@ -193,14 +194,11 @@ async def device_page(request: Request) -> Response:
 async def device_code_entered(request: Request) -> Response:
     """The consent screen of the pending request the typed code names."""
     services = services_of(request)
-    form = await _read_form(request)
-    signed_in = await _signed_in(request, form)
-    if isinstance(signed_in, Response):
-        return signed_in
-    session, user = signed_in
-    typed = _form(form, "user_code") or ""
-    if (refused := await _over_budget(request, typed)) is not None:
-        return refused
+    submitted = await _submitted(request)
+    if isinstance(submitted, Response):
+        return submitted
+    form, session, user = submitted
+    typed = single(form.get("user_code", [])) or ""
     async with services.db.transaction(readonly=True) as conn:
         try:
             user_code, pending = await pending_by_code(
@@ -228,10 +226,10 @@ async def _answer(
     services = services_of(request)
     now = services.clock.now()
     user_code, pending = await pending_by_code(
-        conn, _form(form, "user_code") or "", hasher=services.hasher, now=now
+        conn, single(form.get("user_code", [])) or "", hasher=services.hasher, now=now
     )
     view = await device_view(conn, pending, user.id)
-    action = _form(form, "action")
+    action = single(form.get("action", []))
     if action == "deny":
         await deny_device(conn, view, user_id=user.id, now=now)
         response = render(
@@ -245,22 +243,18 @@ async def _answer(
             },
         )
     elif action == "authorize":
-        organization_ids = form.get("organization", [])
-        scope_names = form.get("scope", [])
-        try:
-            chosen_orgs, chosen_scopes = check_choices(view, organization_ids, scope_names)
-        except ConsentIncomplete as exc:
-            return consent_page_response(
-                request,
-                view,
-                user=user,
-                session=session,
-                chosen_organizations=set(organization_ids),
-                chosen_scopes=set(scope_names),
-                error=exc.message,
-                form_action=_CONSENT_PATH,
-                user_code=user_code,
-            )
+        chosen = checked_choices(
+            request,
+            view,
+            user=user,
+            session=session,
+            form=form,
+            form_action=_CONSENT_PATH,
+            user_code=user_code,
+        )
+        if isinstance(chosen, Response):
+            return chosen
+        chosen_orgs, chosen_scopes = chosen
         completion = await approve_device(
             conn, view, user_id=user.id, organization_ids=chosen_orgs, scope=chosen_scopes, now=now
         )
@@ -285,13 +279,10 @@ async def _answer(
 async def device_consent_answer(request: Request) -> Response:
     """Authorize or Deny; only the choices and the code come from the form."""
     services = services_of(request)
-    form = await _read_form(request)
-    signed_in = await _signed_in(request, form)
-    if isinstance(signed_in, Response):
-        return signed_in
-    session, user = signed_in
-    if (refused := await _over_budget(request, _form(form, "user_code") or "")) is not None:
-        return refused
+    submitted = await _submitted(request)
+    if isinstance(submitted, Response):
+        return submitted
+    form, session, user = submitted
     try:
         async with services.db.transaction() as conn:
             return await _answer(request, conn, session, user, form)
