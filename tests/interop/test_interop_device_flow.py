@@ -108,7 +108,7 @@ async def test_openid_client_completes_the_device_flow(server: LiveServer, perso
                 events.setdefault("device", []).append(event)
                 process.stdin.write(b"{}\n")  # the device starts polling now
                 await process.stdin.drain()
-                await asyncio.sleep(2.5)  # it polls twice meanwhile: authorization_pending
+                await asyncio.sleep(2.5)  # meanwhile it polls and is told authorization_pending
                 pages.append(
                     await answer_on_device_page(
                         person, event["verification_uri_complete"], event["answer"]
