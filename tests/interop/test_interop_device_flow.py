@@ -9,6 +9,7 @@ import asyncio
 import json
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -17,6 +18,9 @@ import anyio
 import httpx
 import pytest
 from interop_server import EMAIL, PASSWORD, LiveServer, Person, live_server, parse_page
+from sqlalchemy import select
+
+from i18n_connect.storage.oauth_tables import device_authorizations
 
 NODE_DIR = Path(__file__).parent / "node"
 NODE = shutil.which("node")
@@ -136,3 +140,12 @@ async def test_openid_client_completes_the_device_flow(server: LiveServer, perso
     assert "Connection complete" in pages[0]
     assert "Connection denied" in pages[1]
     assert events["denied"] == {"event": "denied", "error": "access_denied", "status": 400}
+    services = server.services()
+    try:
+        async with services.db.transaction(readonly=True) as conn:
+            rows = (await conn.execute(select(device_authorizations))).all()
+    finally:
+        await services.db.dispose()
+    # each was polled while pending (the server's clock stands still: the next poll is 1 s on)
+    assert [row.next_poll_at - row.created_at for row in rows] == [timedelta(seconds=1)] * 2
+    assert [row.status for row in rows] == ["approved", "denied"]
