@@ -317,3 +317,20 @@ async def test_registration_accepts_the_device_code_grant_type(world: DeviceWorl
 def _basic(registered: dict[str, Any]) -> str:
     raw = f"{registered['client_id']}:{registered['client_secret']}".encode()
     return base64.b64encode(raw).decode()
+
+
+async def test_parameters_go_in_the_body_as_at_the_token_endpoint(world: DeviceWorld) -> None:
+    in_url = await world.http.post(
+        DEVICE_AUTHORIZATION, params={"client_id": world.public_id}, data={"scope": SCOPE}
+    )
+    as_json = await world.http.post(
+        DEVICE_AUTHORIZATION, json={"client_id": world.public_id, "scope": SCOPE}
+    )
+
+    assert error_of(in_url) == (
+        400,
+        "invalid_request",
+        "Parameters go in the request body, not the URL.",
+    )
+    assert as_json.status_code == 200, as_json.text
+    assert len(await stored(world)) == 1
