@@ -27,6 +27,7 @@ from i18n_connect.web import (
     bench_routes,
     developer_app_actions,
     developer_console,
+    device_routes,
     health,
     introspection_routes,
     oauth_routes,
@@ -88,6 +89,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(api_docs.router)
     app.include_router(authorize_routes.router)
+    app.include_router(device_routes.router)
     mcp_route = Route("/mcp", mcp_endpoint, methods=["POST"])
     mcp_organization_route = Route(ORGANIZATION_PATH + "{org_slug}", mcp_endpoint, methods=["POST"])
     hot_routes = [
