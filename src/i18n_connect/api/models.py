@@ -70,6 +70,10 @@ class ErrorBody(BaseModel):
     error: str
     error_description: str
     required: str | None = Field(None, description="The missing scope (missing_scope only).")
+    line: int | None = Field(None, description="Where a malformed file fails (1-based).")
+    column: int | None = Field(None, description="The column of that line (1-based).")
+    key: str | None = Field(None, description="The key of an invalid translation.")
+    problem: str | None = Field(None, description="What is wrong with that translation.")
 
 
 class MintRequest(BaseModel):
