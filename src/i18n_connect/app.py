@@ -104,7 +104,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     if settings.bench:
         app.router.routes.append(bench_routes.form_route)
     app.add_middleware(HotRoutes, routes=hot_routes, handlers=app.exception_handlers)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        import_bytes=settings.max_import_bytes,
+    )
     app.add_middleware(BodyDeadlineMiddleware, seconds=settings.body_timeout_seconds)
     app.add_middleware(SecurityHeadersMiddleware, docs_path=api_docs.DOCS_PATH)
     app.add_middleware(ObservabilityMiddleware, metrics=HttpMetrics(services.metrics))

@@ -187,8 +187,10 @@ class MalformedFile(ProtocolError):
     ) -> None:
         self.line = line
         self.column = column
-        where = "" if line is None else f" (line {line}" + (
-            f", column {column})" if column is not None else ")"
+        where = (
+            ""
+            if line is None
+            else f" (line {line}" + (f", column {column})" if column is not None else ")")
         )
         super().__init__(description + where)
 

@@ -12,6 +12,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field
 
 from i18n_connect.platform.content import ContentEntry
+from i18n_connect.platform.transfer import ImportReport
 
 __all__ = [
     "AddLanguageRequest",
@@ -26,6 +27,7 @@ __all__ = [
     "GlossaryOut",
     "GlossaryTermIn",
     "GlossaryTermOut",
+    "ImportOut",
     "KeyIn",
     "KeyOut",
     "KeyUpdateIn",
@@ -47,6 +49,7 @@ __all__ = [
     "SaveEntryRequest",
     "SaveGlossaryRequest",
     "SetTranslationsRequest",
+    "SkippedOut",
     "TranslationOut",
     "TranslationsOut",
     "UpdateKeysRequest",
@@ -234,6 +237,39 @@ class SetTranslationsRequest(BaseModel):
 class WrittenOut(BaseModel):
     language: str
     written: int
+
+
+class SkippedOut(BaseModel):
+    key: str
+    reason: str
+    line: int | None = Field(None, description="Where the entry starts, when the format has lines.")
+
+
+class ImportOut(BaseModel):
+    """What an import wrote, as drafts: keys created, drafts updated, entries unchanged,
+    drafts reverted (replace-drafts) and entries skipped with why."""
+
+    language: str
+    format: str
+    mode: str
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    reverted: list[str]
+    skipped: list[SkippedOut]
+
+    @classmethod
+    def of(cls, language: str, format: str, mode: str, report: ImportReport) -> Self:
+        return cls(
+            language=language,
+            format=format,
+            mode=mode,
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            reverted=report.reverted,
+            skipped=[SkippedOut(key=s.key, reason=s.reason, line=s.line) for s in report.skipped],
+        )
 
 
 class PublishRequest(BaseModel):

@@ -3,6 +3,8 @@ module reads and writes one family with its library; `FORMATS` names them."""
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from i18n_connect.errors import InvalidRequest
 from i18n_connect.formats.gettext import PO, POT
 from i18n_connect.formats.jsonfiles import ARB, FLAT_JSON, NESTED_JSON
@@ -10,11 +12,13 @@ from i18n_connect.formats.model import Entry, Format, Options, Parsed, Skipped
 from i18n_connect.formats.xliff import XLIFF_1_2, XLIFF_2_0
 from i18n_connect.formats.yamlfile import RAILS_YAML
 
-__all__ = ["FORMATS", "Entry", "Format", "Options", "Parsed", "Skipped", "get_format"]
+__all__ = ["FORMATS", "Entry", "Format", "FormatName", "Options", "Parsed", "Skipped", "get_format"]
 
+FormatName = Literal["json", "json-nested", "xliff", "xliff2", "po", "pot", "arb", "yaml"]
 FORMATS: dict[str, Format] = {
     f.name: f for f in (FLAT_JSON, NESTED_JSON, XLIFF_1_2, XLIFF_2_0, PO, POT, ARB, RAILS_YAML)
 }
+assert tuple(FORMATS) == get_args(FormatName)
 
 
 def get_format(name: str) -> Format:

@@ -9,7 +9,7 @@ tells `delete_keys` whether the caller may take published text off the CDN.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +25,7 @@ __all__ = [
     "MAX_BATCH",
     "KeyUpdate",
     "TranslationKey",
+    "add_keys",
     "check_key_name",
     "create_keys",
     "delete_keys",
@@ -108,6 +109,13 @@ async def create_keys(
         else list(names_with_descriptions)
     )
     _check_batch(len(pairs))
+    return await add_keys(conn, project_id, pairs, now)
+
+
+async def add_keys(
+    conn: AsyncConnection, project_id: str, pairs: Sequence[tuple[str, str]], now: datetime
+) -> list[TranslationKey]:
+    """`create_keys` without its batch limit, for imports that bound their own size."""
     seen: set[str] = set()
     created: list[TranslationKey] = []
     for name, description in pairs:
@@ -128,9 +136,10 @@ async def create_keys(
     taken = await key_store.existing_key_names(conn, project_id=project_id, names=list(seen))
     if taken:
         raise ConflictError(f"key(s) already exist: {', '.join(taken[:20])}")
-    if not await key_store.insert_keys(conn, keys=created):
-        # a concurrent request created one of them first
-        raise ConflictError("one of the keys was created concurrently")
+    for start in range(0, len(created), MAX_BATCH):
+        if not await key_store.insert_keys(conn, keys=created[start : start + MAX_BATCH]):
+            # a concurrent request created one of them first
+            raise ConflictError("one of the keys was created concurrently")
     return created
 
 

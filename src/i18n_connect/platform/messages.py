@@ -114,6 +114,8 @@ class _Parser:
     def _expect(self, pattern: re.Pattern[str], what: str) -> str:
         match = pattern.match(self.text, self.at)
         if match is None:
+            if not self.text[self.at :].strip():
+                raise MessageError("unclosed '{'", len(self.text))
             raise MessageError(f"expected {what}", self.at)
         self.at = match.end()
         return match.group(1) if match.groups() else match.group(0)

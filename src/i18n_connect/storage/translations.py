@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.storage.tables import translation_keys, translations
 from i18n_connect.storage.unique import insert_unique
 
 __all__ = [
+    "KeyText",
     "Translation",
     "TranslationKey",
     "delete_keys",
@@ -22,11 +23,13 @@ __all__ = [
     "get_keys",
     "insert_keys",
     "key_ids_by_name",
+    "key_texts",
     "keys_with_published_text",
     "list_keys",
     "list_translations",
     "publish_drafts",
     "published_texts",
+    "revert_drafts",
     "save_drafts",
     "update_key_description",
 ]
@@ -182,28 +185,79 @@ def _translation(row: Any) -> Translation:
 async def save_drafts(
     conn: AsyncConnection, *, language: str, drafts: Mapping[str, str], updated_at: datetime
 ) -> None:
-    """Write the draft of each key id in ``drafts`` for one language, creating missing rows."""
-    existing = set(
-        await conn.scalars(
-            select(translations.c.key_id).where(
-                translations.c.language == language,
-                translations.c.key_id.in_(list(drafts)),
-            )
-        )
-    )
-    for key_id, text in drafts.items():
-        if key_id in existing:
-            await conn.execute(
-                update(translations)
-                .where(translations.c.key_id == key_id, translations.c.language == language)
-                .values(draft=text, updated_at=updated_at)
-            )
-        else:
-            await conn.execute(
-                translations.insert().values(
-                    key_id=key_id, language=language, draft=text, updated_at=updated_at
+    """Write the draft of each key id in ``drafts`` for one language, creating missing rows
+    (one batched UPDATE and one batched INSERT)."""
+    existing: set[str] = set()
+    for chunk in _chunks(list(drafts)):
+        existing.update(
+            await conn.scalars(
+                select(translations.c.key_id).where(
+                    translations.c.language == language, translations.c.key_id.in_(chunk)
                 )
             )
+        )
+    changed = [{"k": key_id, "text": text} for key_id, text in drafts.items() if key_id in existing]
+    if changed:
+        await conn.execute(
+            update(translations)
+            .where(translations.c.key_id == bindparam("k"), translations.c.language == language)
+            .values(draft=bindparam("text"), updated_at=updated_at),
+            changed,
+        )
+    added = [
+        {"key_id": key_id, "language": language, "draft": text, "updated_at": updated_at}
+        for key_id, text in drafts.items()
+        if key_id not in existing
+    ]
+    if added:
+        await conn.execute(insert(translations), added)
+
+
+async def revert_drafts(
+    conn: AsyncConnection, *, language: str, key_ids: Sequence[str], updated_at: datetime
+) -> None:
+    """Drop the unpublished drafts of the keys in one language: a draft becomes its published
+    text again, and a text never published goes."""
+    for chunk in _chunks(key_ids):
+        mine = and_(translations.c.language == language, translations.c.key_id.in_(chunk))
+        await conn.execute(delete(translations).where(mine, translations.c.published.is_(None)))
+        await conn.execute(
+            update(translations)
+            .where(mine, translations.c.draft.is_distinct_from(translations.c.published))
+            .values(draft=translations.c.published, updated_at=updated_at)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyText:
+    """A key with its draft and published text in one language (``None`` when it has none)."""
+
+    key_id: str
+    name: str
+    description: str
+    draft: str | None
+    published: str | None
+
+
+async def key_texts(conn: AsyncConnection, *, project_id: str, language: str) -> list[KeyText]:
+    """Every key of the project with its texts in ``language``, by name (one query)."""
+    joined = translation_keys.outerjoin(
+        translations,
+        and_(translations.c.key_id == translation_keys.c.id, translations.c.language == language),
+    )
+    rows = await conn.execute(
+        select(
+            translation_keys.c.id,
+            translation_keys.c.name,
+            translation_keys.c.description,
+            translations.c.draft,
+            translations.c.published,
+        )
+        .select_from(joined)
+        .where(translation_keys.c.project_id == project_id)
+        .order_by(translation_keys.c.name)
+    )
+    return [KeyText(row.id, row.name, row.description, row.draft, row.published) for row in rows]
 
 
 async def list_translations(

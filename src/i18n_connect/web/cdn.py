@@ -10,7 +10,6 @@ Responses may be cached for a minute by browsers and shared caches.
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from fastapi import APIRouter, Request
@@ -20,6 +19,7 @@ from i18n_connect.errors import InvalidRequest, NotFound
 from i18n_connect.platform.organizations import get_organization_by_slug
 from i18n_connect.platform.projects import get_project_by_slug, normalize_language
 from i18n_connect.platform.translations import published_translations
+from i18n_connect.web.etags import etag_of, none_match
 from i18n_connect.web.sessions import services_of
 
 __all__ = ["router"]
@@ -27,21 +27,6 @@ __all__ = ["router"]
 router = APIRouter(tags=["cdn"])
 
 CACHE_CONTROL = "public, max-age=60"
-
-
-def _etag(body: bytes) -> str:
-    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    """RFC 9110 §13.1.2: weak comparison against a list of tags, or ``*``."""
-    if not if_none_match:
-        return False
-    for candidate in if_none_match.split(","):
-        tag = candidate.strip()
-        if tag == "*" or tag.removeprefix("W/") == etag:
-            return True
-    return False
 
 
 @router.head("/cdn/{org_slug}/{project_slug}/{language}.json", include_in_schema=False)
@@ -74,13 +59,13 @@ async def published_language(
             raise NotFound("No such organization, project or language.")
         texts = await published_translations(conn, project.id, code)
     body = json.dumps(texts, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-    etag = _etag(body)
+    etag = etag_of(body)
     headers = {
         "ETag": etag,
         "Cache-Control": CACHE_CONTROL,
         "Access-Control-Allow-Origin": "*",
         "Vary": "Accept-Encoding",
     }
-    if _matches(request.headers.get("if-none-match"), etag):
+    if none_match(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
