@@ -126,6 +126,8 @@ class _Parser:
         if self._take("}"):
             return _Argument(name, "")
         if not self._take(","):
+            if self.at >= len(self.text):
+                raise MessageError("unclosed '{'", self.at)
             raise MessageError(f"expected ',' or '}}' after {name!r}", self.at)
         kind = self._expect(_NAME, "an argument type")
         if kind in _SELECTORS:
