@@ -174,6 +174,7 @@ class ModelsOut(BaseModel):
 class KeyOut(_View):
     name: str
     description: str
+    namespace: str
     created_at: datetime
     updated_at: datetime
 

@@ -32,6 +32,7 @@ from i18n_connect.api.resource_routes import ERRORS
 from i18n_connect.errors import InvalidRequest
 from i18n_connect.formats import FORMATS, FormatName, Options, get_format
 from i18n_connect.platform import transfer
+from i18n_connect.platform.keys import DEFAULT_NAMESPACE, check_namespace
 from i18n_connect.platform.projects import normalize_language
 from i18n_connect.web.etags import etag_of, none_match
 
@@ -52,6 +53,9 @@ Separator = Annotated[
         max_length=4,
         description="Between the levels of nested JSON and YAML keys.",
     ),
+]
+NamespaceQuery = Annotated[
+    str | None, Query(max_length=64, description="Only the keys of this namespace.")
 ]
 FILE_ERRORS: dict[int | str, dict[str, object]] = {
     **ERRORS,
@@ -77,11 +81,14 @@ async def export_translations(
     format: FormatQuery = "json",
     state: Literal["draft", "published"] = "draft",
     separator: Separator = ".",
+    namespace: NamespaceQuery = None,
 ) -> Response:
     """One language of the project as a file: every key, its draft (or published) text, its
     description and, where the format has one, the source text."""
     project = await access.project_by_id(caller.conn, caller.context, project_id)
-    entries = await transfer.export_entries(caller.conn, project, language, state=state)
+    entries = await transfer.export_entries(
+        caller.conn, project, language, state=state, namespace=namespace
+    )
     fmt = get_format(format)
     options = Options(
         language=transfer.project_language(project, language),
@@ -141,12 +148,16 @@ async def import_translations(
     format: FormatQuery,
     mode: Literal["merge", "replace-drafts"] = "merge",
     separator: Separator = ".",
+    namespace: Annotated[
+        str, Query(max_length=64, description="The namespace of the keys it creates.")
+    ] = DEFAULT_NAMESPACE,
 ) -> ImportOut:
     """Write a file's texts of one language as drafts (never published). Needs
     translations:write, and keys:write when the file names keys the project lacks."""
     token = presented_token(request)
     data = await _file(request)
     code = normalize_language(language)
+    check_namespace(namespace)
     options = Options(language=code, source_language="", separator=separator)
     parsed = await anyio.to_thread.run_sync(get_format(format).parse, data, options)
     del data
@@ -160,5 +171,6 @@ async def import_translations(
             mode=mode,
             may_create_keys="keys:write" in caller.context.scopes,
             now=caller.now,
+            namespace=namespace,
         )
     return ImportOut.of(code, format, mode, report)

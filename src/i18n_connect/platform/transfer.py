@@ -8,8 +8,9 @@ project lacks are created only when the caller ``may_create_keys``; otherwise th
 whole import is a `MissingScope` of ``keys:write``. A text with broken ICU
 syntax or placeholders other than its source text's refuses the whole import
 (`InvalidTranslation`), so a file is written entirely or not at all. With
-``replace-drafts`` the language's drafts of keys the file does not name are
-dropped too, back to their published text.
+``replace-drafts`` the language's drafts of the namespace's keys the file does
+not name are dropped too, back to their published text. Keys are created in the
+import's namespace; a key of another namespace is skipped.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import InvalidRequest, MissingScope, NotFound
 from i18n_connect.formats import Entry, Parsed, Skipped
-from i18n_connect.platform.keys import add_keys, check_key_name
+from i18n_connect.platform.keys import DEFAULT_NAMESPACE, add_keys, check_key_name
 from i18n_connect.platform.projects import Project, normalize_language
 from i18n_connect.platform.translations import MAX_TEXT, check_texts
 from i18n_connect.storage import translations as translation_store
@@ -52,8 +53,12 @@ def project_language(project: Project, language: str) -> str:
     return code
 
 
-async def _texts(conn: AsyncConnection, project: Project, language: str) -> dict[str, KeyText]:
-    rows = await translation_store.key_texts(conn, project_id=project.id, language=language)
+async def _texts(
+    conn: AsyncConnection, project: Project, language: str, namespace: str | None = None
+) -> dict[str, KeyText]:
+    rows = await translation_store.key_texts(
+        conn, project_id=project.id, language=language, namespace=namespace
+    )
     return {row.name: row for row in rows}
 
 
@@ -62,16 +67,22 @@ def _current(row: KeyText, state: State) -> str | None:
 
 
 async def export_entries(
-    conn: AsyncConnection, project: Project, language: str, *, state: State = "draft"
+    conn: AsyncConnection,
+    project: Project,
+    language: str,
+    *,
+    state: State = "draft",
+    namespace: str | None = None,
 ) -> list[Entry]:
-    """Every key of the project, by name (code point order), with its ``state`` text in
-    ``language`` (``None`` when it has none) and its source language text."""
+    """Every key of the project (of ``namespace`` only, if given), by name (code point
+    order), with its ``state`` text in ``language`` (``None`` when it has none) and its source
+    language text."""
     code = project_language(project, language)
-    rows = await _texts(conn, project, code)
+    rows = await _texts(conn, project, code, namespace)
     sources = (
         rows
         if code == project.source_language
-        else await _texts(conn, project, project.source_language)
+        else await _texts(conn, project, project.source_language, namespace)
     )
     return [
         Entry(
@@ -116,13 +127,20 @@ async def import_entries(
     mode: Mode,
     may_create_keys: bool,
     now: datetime,
+    namespace: str = DEFAULT_NAMESPACE,
 ) -> ImportReport:
-    """Write the entries of one language as drafts; see the module docstring."""
+    """Write the entries of one language as drafts into ``namespace``; see the module
+    docstring."""
     code = project_language(project, language)
     if len(parsed.entries) > MAX_IMPORT_ENTRIES:
         raise InvalidRequest(f"a file may hold at most {MAX_IMPORT_ENTRIES} entries")
     entries, skipped = _admissible(parsed)
     rows = await _texts(conn, project, code)
+    elsewhere = [e for e in entries if e.key in rows and rows[e.key].namespace != namespace]
+    for entry in elsewhere:
+        reason = f"the key belongs to the namespace {rows[entry.key].namespace!r}"
+        skipped.append(Skipped(entry.key, reason, entry.line))
+    entries = [entry for entry in entries if entry not in elsewhere]
     new = [entry for entry in entries if entry.key not in rows]
     if new and not may_create_keys:
         names = ", ".join(entry.key for entry in new[:20])
@@ -138,7 +156,8 @@ async def import_entries(
 
     report = ImportReport(skipped=skipped)
     ids = {name: row.key_id for name, row in rows.items()}
-    for key in await add_keys(conn, project.id, [(e.key, e.comment) for e in new], now):
+    pairs = [(entry.key, entry.comment) for entry in new]
+    for key in await add_keys(conn, project.id, pairs, now, namespace=namespace):
         ids[key.name] = key.id
         report.created.append(key.name)
     changed: dict[str, str] = {}
@@ -157,7 +176,10 @@ async def import_entries(
         stale = [
             name
             for name, row in rows.items()
-            if name not in named and row.draft is not None and row.draft != row.published
+            if name not in named
+            and row.namespace == namespace
+            and row.draft is not None
+            and row.draft != row.published
         ]
         await translation_store.revert_drafts(
             conn, language=code, key_ids=[rows[name].key_id for name in stale], updated_at=now

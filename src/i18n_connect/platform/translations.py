@@ -8,13 +8,14 @@ BCP 47 form (``pt-br`` means ``pt-BR``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import InvalidRequest, InvalidTranslation, NotFound
-from i18n_connect.platform.keys import MAX_BATCH, key_ids
+from i18n_connect.platform.keys import DEFAULT_NAMESPACE, MAX_BATCH, key_ids
 from i18n_connect.platform.messages import check_text
 from i18n_connect.platform.projects import normalize_language
 from i18n_connect.storage import projects as project_store
@@ -23,11 +24,13 @@ from i18n_connect.storage.translations import Translation
 
 __all__ = [
     "MAX_TEXT",
+    "PublishedFile",
     "Translation",
     "check_texts",
     "get_translations",
     "project_language_codes",
     "publish_translations",
+    "published_files",
     "published_translations",
     "set_translations",
     "source_texts",
@@ -139,9 +142,44 @@ async def publish_translations(
 
 
 async def published_translations(
-    conn: AsyncConnection, project_id: str, language: str
+    conn: AsyncConnection, project_id: str, language: str, *, namespace: str | None = None
 ) -> dict[str, str]:
-    """The live texts of one language (key name → text); drafts never appear here."""
+    """The live texts of one language (key name → text), of one namespace if given; drafts
+    never appear here."""
     return await translation_store.published_texts(
-        conn, project_id=project_id, language=normalize_language(language)
+        conn, project_id=project_id, language=normalize_language(language), namespace=namespace
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedFile:
+    """The live texts of one namespace in one language, and when they last changed."""
+
+    texts: dict[str, str]
+    published_at: datetime | None
+
+
+async def published_files(
+    conn: AsyncConnection, project_id: str, languages: Sequence[str]
+) -> dict[tuple[str, str], PublishedFile]:
+    """(namespace, language) → its live texts, for every namespace of the project (``common``
+    always) and each of ``languages``."""
+    namespaces = set(await translation_store.project_namespaces(conn, project_id=project_id))
+    namespaces.add(DEFAULT_NAMESPACE)
+    texts: dict[tuple[str, str], dict[str, str]] = {
+        (namespace, language): {} for namespace in namespaces for language in languages
+    }
+    latest: dict[tuple[str, str], datetime] = {}
+    for row in await translation_store.published_by_namespace(conn, project_id=project_id):
+        where = (row.namespace, row.language)
+        if where not in texts:
+            continue
+        texts[where][row.name] = row.text
+        if row.published_at is not None and (
+            where not in latest or row.published_at > latest[where]
+        ):
+            latest[where] = row.published_at
+    return {
+        where: PublishedFile(dict(sorted(found.items())), latest.get(where))
+        for where, found in sorted(texts.items())
+    }

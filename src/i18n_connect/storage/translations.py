@@ -16,6 +16,7 @@ from i18n_connect.storage.unique import insert_unique
 
 __all__ = [
     "KeyText",
+    "PublishedText",
     "Translation",
     "TranslationKey",
     "delete_keys",
@@ -27,7 +28,9 @@ __all__ = [
     "keys_with_published_text",
     "list_keys",
     "list_translations",
+    "project_namespaces",
     "publish_drafts",
+    "published_by_namespace",
     "published_texts",
     "revert_drafts",
     "save_drafts",
@@ -45,6 +48,7 @@ class TranslationKey:
     description: str
     created_at: datetime
     updated_at: datetime
+    namespace: str = "common"
 
 
 _KEY_COLUMNS = (
@@ -54,6 +58,7 @@ _KEY_COLUMNS = (
     translation_keys.c.description,
     translation_keys.c.created_at,
     translation_keys.c.updated_at,
+    translation_keys.c.namespace,
 )
 
 
@@ -65,6 +70,7 @@ def _key(row: Any) -> TranslationKey:
         description=row.description,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        namespace=row.namespace,
     )
 
 
@@ -126,6 +132,7 @@ async def insert_keys(conn: AsyncConnection, *, keys: Sequence[TranslationKey]) 
             "description": key.description,
             "created_at": key.created_at,
             "updated_at": key.updated_at,
+            "namespace": key.namespace,
         }
         for key in keys
     ]
@@ -235,21 +242,26 @@ class KeyText:
     key_id: str
     name: str
     description: str
+    namespace: str
     draft: str | None
     published: str | None
 
 
-async def key_texts(conn: AsyncConnection, *, project_id: str, language: str) -> list[KeyText]:
-    """Every key of the project with its texts in ``language``, by name (one query)."""
+async def key_texts(
+    conn: AsyncConnection, *, project_id: str, language: str, namespace: str | None = None
+) -> list[KeyText]:
+    """Every key of the project (of ``namespace`` only, if given) with its texts in
+    ``language``, by name (one query)."""
     joined = translation_keys.outerjoin(
         translations,
         and_(translations.c.key_id == translation_keys.c.id, translations.c.language == language),
     )
-    rows = await conn.execute(
+    query = (
         select(
             translation_keys.c.id,
             translation_keys.c.name,
             translation_keys.c.description,
+            translation_keys.c.namespace,
             translations.c.draft,
             translations.c.published,
         )
@@ -257,7 +269,12 @@ async def key_texts(conn: AsyncConnection, *, project_id: str, language: str) ->
         .where(translation_keys.c.project_id == project_id)
         .order_by(translation_keys.c.name)
     )
-    return [KeyText(row.id, row.name, row.description, row.draft, row.published) for row in rows]
+    if namespace is not None:
+        query = query.where(translation_keys.c.namespace == namespace)
+    return [
+        KeyText(row.id, row.name, row.description, row.namespace, row.draft, row.published)
+        for row in await conn.execute(query)
+    ]
 
 
 async def list_translations(
@@ -305,10 +322,10 @@ async def publish_drafts(
 
 
 async def published_texts(
-    conn: AsyncConnection, *, project_id: str, language: str
+    conn: AsyncConnection, *, project_id: str, language: str, namespace: str | None = None
 ) -> dict[str, str]:
-    """The published texts of one language, key name → text."""
-    rows = await conn.execute(
+    """The published texts of one language (of ``namespace`` only, if given), key name → text."""
+    query = (
         select(translation_keys.c.name, translations.c.published)
         .join(translations, translations.c.key_id == translation_keys.c.id)
         .where(
@@ -318,4 +335,44 @@ async def published_texts(
         )
         .order_by(translation_keys.c.name)
     )
-    return {row.name: row.published for row in rows}
+    if namespace is not None:
+        query = query.where(translation_keys.c.namespace == namespace)
+    return {row.name: row.published for row in await conn.execute(query)}
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedText:
+    namespace: str
+    language: str
+    name: str
+    text: str
+    published_at: datetime | None
+
+
+async def published_by_namespace(conn: AsyncConnection, *, project_id: str) -> list[PublishedText]:
+    """Every published text of the project, with its key's namespace and its language."""
+    rows = await conn.execute(
+        select(
+            translation_keys.c.namespace,
+            translations.c.language,
+            translation_keys.c.name,
+            translations.c.published,
+            translations.c.published_at,
+        )
+        .join(translations, translations.c.key_id == translation_keys.c.id)
+        .where(translation_keys.c.project_id == project_id, translations.c.published.is_not(None))
+    )
+    return [
+        PublishedText(row.namespace, row.language, row.name, row.published, row.published_at)
+        for row in rows
+    ]
+
+
+async def project_namespaces(conn: AsyncConnection, *, project_id: str) -> list[str]:
+    """The namespaces the project's keys belong to, sorted."""
+    found = await conn.scalars(
+        select(translation_keys.c.namespace)
+        .where(translation_keys.c.project_id == project_id)
+        .distinct()
+    )
+    return sorted(found)
