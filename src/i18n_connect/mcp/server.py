@@ -47,6 +47,7 @@ from i18n_connect.mcp.tools import (
     deletes_published_text,
     register_tools,
 )
+from i18n_connect.mcp.transfer_tools import TRANSFER_TOOL_SCOPES, register_transfer_tools
 from i18n_connect.ratelimit import spend_api_request
 from i18n_connect.scopes import CATALOG, PUBLISH_TRANSLATIONS, format_scope
 from i18n_connect.services import Services
@@ -155,7 +156,8 @@ class McpEndpoint:
         if caller.kind != "access_token":
             return None
         calls = _tool_calls(body)
-        wanted = {TOOL_SCOPES[name] for name, _ in calls if name in TOOL_SCOPES}
+        scopes = TOOL_SCOPES | TRANSFER_TOOL_SCOPES
+        wanted = {scopes[name] for name, _ in calls if name in scopes}
         if needed := wanted - caller.scopes:
             return InsufficientScope(format_scope(needed))
         if PUBLISH_TRANSLATIONS in caller.scopes:
@@ -240,6 +242,7 @@ def build_mcp(services: Services) -> tuple[McpEndpoint, StreamableHTTPSessionMan
         ),
     )
     register_tools(server, services)
+    register_transfer_tools(server, services)
     server.streamable_http_app(  # builds the session manager; routing is ours
         json_response=True,
         stateless_http=True,

@@ -1,0 +1,125 @@
+"""``exportTranslations`` and ``importTranslations`` over MCP: the partner API's scopes and
+checks, as tool errors that name the line or the key, and nothing written on refusal."""
+
+from __future__ import annotations
+
+import httpx
+from mcp_helpers import World, call_tool, rpc
+
+from i18n_connect.platform import translations
+
+
+async def _german(world: World) -> dict[str, str | None]:
+    async with world.services.db.transaction(readonly=True) as conn:
+        found = await translations.get_translations(conn, world.projects["acme"], "de")
+    return {t.key: t.draft for t in found}
+
+
+async def test_export_then_import_round_trips_as_drafts(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.installation_token()
+    exported = await call_tool(
+        running_app, token, "exportTranslations", project="web", language="de", format="po"
+    )
+    assert exported.get("isError") is not True, exported
+    content = exported["structuredContent"]["content"]
+    assert 'msgid "home.title"\nmsgstr "Start"' in content
+    changed = content.replace('msgstr "Start"', 'msgstr "Startseite"')
+    imported = await call_tool(
+        running_app,
+        token,
+        "importTranslations",
+        project="web",
+        language="de",
+        format="po",
+        content=changed,
+    )
+    assert imported["structuredContent"]["updated"] == ["home.title"]
+    assert await _german(world) == {"home.title": "Startseite"}
+
+
+async def test_import_refusals_name_the_problem_and_write_nothing(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.installation_token(scopes=["projects:read", "translations:write"])
+    new_key = await call_tool(
+        running_app,
+        token,
+        "importTranslations",
+        project="web",
+        language="de",
+        format="json",
+        content='{"home.title": "Neu", "other.key": "x"}',
+    )
+    assert new_key["isError"] is True
+    assert (
+        "missing_scope: The file names 1 new key(s), which needs keys:write"
+        in (new_key["content"][0]["text"])
+    )
+    malformed = await call_tool(
+        running_app,
+        token,
+        "importTranslations",
+        project="web",
+        language="de",
+        format="json",
+        content='{"home.title": "Neu",\n  oops}',
+    )
+    assert malformed["isError"] is True
+    assert "malformed_file: invalid JSON" in malformed["content"][0]["text"]
+    assert "(line 2, column 3)" in malformed["content"][0]["text"]
+    broken = await call_tool(
+        running_app,
+        token,
+        "importTranslations",
+        project="web",
+        language="de",
+        format="json",
+        content='{"home.title": "{n, plural, one {x}}"}',
+    )
+    assert broken["isError"] is True
+    assert (
+        "invalid_translation: home.title: broken ICU MessageFormat"
+        in (broken["content"][0]["text"])
+    )
+    assert await _german(world) == {"home.title": "Start"}
+
+
+async def test_set_translations_refuses_a_placeholder_mismatch(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.installation_token()
+    await call_tool(
+        running_app,
+        token,
+        "setTranslations",
+        project="web",
+        language="en",
+        translations={"home.title": "Hello {name}"},
+    )
+    result = await call_tool(
+        running_app,
+        token,
+        "setTranslations",
+        project="web",
+        language="de",
+        translations={"home.title": "Hallo %s"},
+    )
+    assert result["isError"] is True
+    assert result["content"][0]["text"].endswith(
+        "invalid_translation: home.title: missing placeholder(s) {name} of the source text"
+    )
+
+
+async def test_export_needs_translations_read_and_tools_carry_annotations(
+    running_app: httpx.AsyncClient, world: World
+) -> None:
+    token = await world.installation_token(scopes=["projects:read"])
+    result = await call_tool(running_app, token, "exportTranslations", project="web", language="de")
+    assert result["isError"] is True
+    assert "missing_scope" in result["content"][0]["text"]
+    listed = await rpc(running_app, "tools/list", token=token)
+    tools = {tool["name"]: tool for tool in listed.json()["result"]["tools"]}
+    assert tools["exportTranslations"]["annotations"]["readOnlyHint"] is True
+    assert tools["importTranslations"]["annotations"]["destructiveHint"] is True
