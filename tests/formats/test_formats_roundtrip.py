@@ -34,7 +34,7 @@ def test_render_parse_render_is_byte_stable(name: str) -> None:
     assert again == first, again.decode()
 
 
-@pytest.mark.parametrize("name", sorted(set(FORMATS) - {"pot"}))
+@pytest.mark.parametrize("name", sorted(set(FORMATS) - {"pot", "stringsdict"}))
 def test_texts_survive_the_round_trip(name: str) -> None:
     fmt = get_format(name)
     parsed = {e.key: e for e in fmt.parse(fmt.render(ENTRIES, OPTIONS), OPTIONS).entries}
@@ -45,7 +45,7 @@ def test_texts_survive_the_round_trip(name: str) -> None:
         assert parsed["empty"].text is None
     else:
         assert parsed["empty"].text == ""
-    if name not in ("json", "json-nested", "yaml"):
+    if name not in ("json", "json-nested", "yaml"):  # formats without descriptions
         assert parsed["checkout.pay"].comment == "The pay button"
 
 
@@ -124,3 +124,63 @@ def test_entries_that_are_not_texts_are_skipped_with_a_reason() -> None:
     ]
     yaml_parsed = get_format("yaml").parse(b"de:\n  a: x\n  b: 3\n", OPTIONS)
     assert [(s.key, s.line) for s in yaml_parsed.skipped] == [("b", 3)]
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "line", "column"),
+    [
+        ("android", b"<resources><string name='a'>x</resources>", 1, 42),
+        ("android", b"<strings/>", 1, None),
+        ("strings", b'"a" = "b";\n"c" = "d"\n"e" = "f";\n', 3, 1),
+        ("strings", b'/* c */\n"a" = "unclosed;\n', 2, 7),
+        ("stringsdict", b"<plist><dict><key>a</key></plist>", 1, 28),
+    ],
+)
+def test_native_formats_name_the_position_of_an_error(
+    name: str, body: bytes, line: int, column: int | None
+) -> None:
+    with pytest.raises(MalformedFile) as raised:
+        get_format(name).parse(body, OPTIONS)
+    assert (raised.value.line, raised.value.column or None) == (line, column)
+
+
+def test_android_strings_are_escaped_and_read_as_aapt2_does() -> None:
+    from i18n_connect.formats.android import escape, unescape
+
+    for text in ("it's", " lead", "@home", "?attr", "a  b", "tab\there", "back\\slash", 'Ü "q"'):
+        assert unescape(escape(text)) == text
+    assert unescape("  Hello   \n   world  ") == "Hello world"
+    assert unescape('"  keep  " x') == "  keep   x"
+    assert unescape("caf\\u00e9 \\'ok\\'") == "café 'ok'"
+    body = (
+        b'<resources>\n  <!-- greeting -->\n  <string name="hi">Hi</string>\n'
+        b'  <string name="app" translatable="false">App</string>\n'
+        b'  <string-array name="list"><item>x</item></string-array>\n</resources>'
+    )
+    parsed = get_format("android").parse(body, OPTIONS)
+    assert [(e.key, e.text, e.comment, e.line) for e in parsed.entries] == [
+        ("hi", "Hi", "greeting", 3)
+    ]
+    assert [(s.key, s.reason, s.line) for s in parsed.skipped] == [
+        ("app", "marked translatable=false", 4),
+        ("list", "a <string-array> is not a text", 5),
+    ]
+
+
+def test_apple_strings_read_comments_escapes_and_unquoted_keys() -> None:
+    body = (
+        b'// a line comment\n/* The title */\n"title" = "Caf\\U00e9 \\"n\\"\\n";\nbare_key = "x";\n'
+    )
+    parsed = get_format("strings").parse(body, OPTIONS)
+    assert [(e.key, e.text, e.comment, e.line) for e in parsed.entries] == [
+        ("title", 'Café "n"\n', "The title", 3),
+        ("bare_key", "x", "", 4),
+    ]
+    skipped = get_format("stringsdict").parse(
+        b'<?xml version="1.0"?><plist version="1.0"><dict><key>a</key><string>x</string>'
+        b"</dict></plist>",
+        OPTIONS,
+    )
+    assert [(s.key, s.reason) for s in skipped.skipped] == [
+        ("a", "not a plural rule with an 'other' form")
+    ]

@@ -18,7 +18,7 @@ from lxml import etree
 from i18n_connect.errors import MalformedFile
 from i18n_connect.formats.model import Entry, Options, Parsed, Skipped
 
-__all__ = ["XLIFF_1_2", "XLIFF_2_0", "secure_xml"]
+__all__ = ["XLIFF_1_2", "XLIFF_2_0", "element_line", "element_text", "secure_xml"]
 
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
@@ -36,11 +36,11 @@ def secure_xml(data: bytes) -> etree._Element:
         raise MalformedFile(f"invalid XML: {error.msg}", line=line, column=column) from None
 
 
-def _text(element: etree._Element | None) -> str | None:
+def element_text(element: etree._Element | None) -> str | None:
     return None if element is None else "".join(str(part) for part in element.itertext())
 
 
-def _line(element: etree._Element) -> int | None:
+def element_line(element: etree._Element) -> int | None:
     line: object = element.sourceline
     return line if isinstance(line, int) else None
 
@@ -130,7 +130,9 @@ class _Xliff20:
             segments = list(unit.iter(q + "segment"))
             key = unit.get("name") or unit.get("id")
             if len(segments) > 1:
-                parsed.skipped.append(Skipped(key or "", "a unit of several segments", _line(unit)))
+                parsed.skipped.append(
+                    Skipped(key or "", "a unit of several segments", element_line(unit))
+                )
                 continue
             _add(parsed, key, unit, q + "target", q + "source", q + "note")
         return parsed
@@ -140,7 +142,7 @@ def _root(data: bytes, ns: str) -> etree._Element:
     root = secure_xml(data)
     if root.tag != f"{{{ns}}}xliff":
         raise MalformedFile(
-            f"the root element must be <xliff> in the namespace {ns}", line=_line(root)
+            f"the root element must be <xliff> in the namespace {ns}", line=element_line(root)
         )
     return root
 
@@ -154,15 +156,15 @@ def _add(
     parsed: Parsed, key: str | None, unit: etree._Element, target: str, source: str, note: str
 ) -> None:
     if not key:
-        parsed.skipped.append(Skipped("", "a unit without a name or id", _line(unit)))
+        parsed.skipped.append(Skipped("", "a unit without a name or id", element_line(unit)))
         return
     parsed.entries.append(
         Entry(
             key,
-            _text(_first(unit, target)),
-            comment=_text(_first(unit, note)) or "",
-            source=_text(_first(unit, source)),
-            line=_line(unit),
+            element_text(_first(unit, target)),
+            comment=element_text(_first(unit, note)) or "",
+            source=element_text(_first(unit, source)),
+            line=element_line(unit),
         )
     )
 
