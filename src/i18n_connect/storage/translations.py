@@ -136,7 +136,7 @@ async def insert_keys(conn: AsyncConnection, *, keys: Sequence[TranslationKey]) 
         }
         for key in keys
     ]
-    return await insert_unique(conn, insert(translation_keys).values(rows))
+    return await insert_unique(conn, insert(translation_keys), rows)
 
 
 async def update_key_description(
