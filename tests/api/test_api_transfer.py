@@ -4,6 +4,7 @@ and bad texts refused whole with 422, and the size limit."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from api_world import World
 
@@ -16,6 +17,18 @@ PLURAL_DE = "{count, plural, one {# Datei} other {# Dateien}}"
 
 def _url(world: World, action: str, project: str = "acme/web") -> str:
     return f"/api/oauth-client/v1/projects/{world.projects[project]}/{action}"
+
+
+async def _import(
+    world: World, token: str, body: bytes, fmt: str = "json", **params: str
+) -> httpx.Response:
+    """POST a file of German texts to acme/web's import."""
+    return await world.http.post(
+        _url(world, "import"),
+        params={"language": "de", "format": fmt, **params},
+        content=body,
+        headers={"x-api-key": token},
+    )
 
 
 async def _seed(world: World) -> None:
@@ -93,12 +106,7 @@ async def test_import_writes_drafts_only_and_reports_each_key(world: World) -> N
     await _seed(world)
     token = await world.mint(scopes=["translations:write", "keys:write"])
     body = b'{"checkout.pay": "Jetzt {amount} zahlen", "empty": "", "new.key": "Neu", "bad": 3}'
-    response = await world.http.post(
-        _url(world, "import"),
-        params={"language": "de", "format": "json"},
-        content=body,
-        headers={"x-api-key": token},
-    )
+    response = await _import(world, token, body)
     assert response.status_code == 200, response.text
     assert response.json() == {
         "language": "de",
@@ -122,12 +130,7 @@ async def test_replace_drafts_reverts_drafts_the_file_does_not_name(world: World
         await translations.publish_translations(conn, project_id, ["de"], now)
         await translations.set_translations(conn, project_id, "de", {"empty": "jetzt da"}, now)
     token = await world.mint(scopes=["translations:write"])
-    response = await world.http.post(
-        _url(world, "import"),
-        params={"language": "de", "format": "json", "mode": "replace-drafts"},
-        content=b'{"home.title": "Start"}',
-        headers={"x-api-key": token},
-    )
+    response = await _import(world, token, b'{"home.title": "Start"}', mode="replace-drafts")
     assert response.status_code == 200, response.text
     assert response.json()["reverted"] == ["empty"]
     texts = await _texts(world, "acme/web", "de")
@@ -137,12 +140,7 @@ async def test_replace_drafts_reverts_drafts_the_file_does_not_name(world: World
 
 async def test_new_keys_need_keys_write_and_nothing_is_written(world: World) -> None:
     token = await world.mint(scopes=["translations:write"])
-    response = await world.http.post(
-        _url(world, "import"),
-        params={"language": "de", "format": "json"},
-        content=b'{"home.title": "Neu", "other": "x"}',
-        headers={"x-api-key": token},
-    )
+    response = await _import(world, token, b'{"home.title": "Neu", "other": "x"}')
     assert response.status_code == 403
     assert response.json()["error"] == "missing_scope"
     assert response.json()["required"] == "keys:write"
@@ -151,12 +149,7 @@ async def test_new_keys_need_keys_write_and_nothing_is_written(world: World) -> 
 
 async def test_without_translations_write_an_import_is_refused(world: World) -> None:
     token = await world.mint(scopes=["translations:read", "keys:write"])
-    response = await world.http.post(
-        _url(world, "import"),
-        params={"language": "de", "format": "json"},
-        content=b'{"home.title": "Neu"}',
-        headers={"x-api-key": token},
-    )
+    response = await _import(world, token, b'{"home.title": "Neu"}')
     assert response.status_code == 403
     assert response.json()["required"] == "translations:write"
 
@@ -187,11 +180,8 @@ async def test_export_needs_translations_read_and_the_project(world: World) -> N
 
 async def test_a_malformed_file_is_422_with_its_position_and_writes_nothing(world: World) -> None:
     token = await world.mint()
-    response = await world.http.post(
-        _url(world, "import"),
-        params={"language": "de", "format": "po"},
-        content=b'msgid "home.title"\nmsgstr "Neu"\n\nmsgid "x"\nmsgstr "y\nbroken\n',
-        headers={"x-api-key": token},
+    response = await _import(
+        world, token, b'msgid "home.title"\nmsgstr "Neu"\n\nmsgid "x"\nmsgstr "y\nbroken\n', "po"
     )
     assert response.status_code == 422
     assert response.json()["error"] == "malformed_file"
@@ -202,12 +192,7 @@ async def test_a_malformed_file_is_422_with_its_position_and_writes_nothing(worl
 async def test_a_placeholder_mismatch_refuses_the_whole_import(world: World) -> None:
     await _seed(world)
     token = await world.mint()
-    response = await world.http.post(
-        _url(world, "import"),
-        params={"language": "de", "format": "json"},
-        content=b'{"home.title": "Neu", "checkout.pay": "Zahlen %s"}',
-        headers={"x-api-key": token},
-    )
+    response = await _import(world, token, b'{"home.title": "Neu", "checkout.pay": "Zahlen %s"}')
     assert response.status_code == 422
     body = response.json()
     assert body["error"] == "invalid_translation"
@@ -269,12 +254,7 @@ async def test_multipart_upload_and_the_import_size_limit(world: World) -> None:
     assert response.status_code == 200, response.text
     assert response.json()["updated"] == ["home.title"]
     limit = world.services.settings.max_import_bytes
-    too_big = await world.http.post(
-        _url(world, "import"),
-        params={"language": "de", "format": "json"},
-        content=b" " * (limit + 1),
-        headers={"x-api-key": token},
-    )
+    too_big = await _import(world, token, b" " * (limit + 1))
     assert too_big.status_code == 413
 
 

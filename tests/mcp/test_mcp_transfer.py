@@ -3,10 +3,27 @@ checks, as tool errors that name the line or the key, and nothing written on ref
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from mcp_helpers import World, call_tool, rpc
 
 from i18n_connect.platform import translations
+
+
+async def _import(
+    client: httpx.AsyncClient, token: str, content: str, fmt: str = "json"
+) -> dict[str, Any]:
+    """importTranslations of German texts into acme's web project."""
+    return await call_tool(
+        client,
+        token,
+        "importTranslations",
+        project="web",
+        language="de",
+        format=fmt,
+        content=content,
+    )
 
 
 async def _german(world: World) -> dict[str, str | None]:
@@ -26,15 +43,7 @@ async def test_export_then_import_round_trips_as_drafts(
     content = exported["structuredContent"]["content"]
     assert 'msgid "home.title"\nmsgstr "Start"' in content
     changed = content.replace('msgstr "Start"', 'msgstr "Startseite"')
-    imported = await call_tool(
-        running_app,
-        token,
-        "importTranslations",
-        project="web",
-        language="de",
-        format="po",
-        content=changed,
-    )
+    imported = await _import(running_app, token, changed, "po")
     assert imported["structuredContent"]["updated"] == ["home.title"]
     assert await _german(world) == {"home.title": "Startseite"}
 
@@ -43,41 +52,17 @@ async def test_import_refusals_name_the_problem_and_write_nothing(
     running_app: httpx.AsyncClient, world: World
 ) -> None:
     token = await world.installation_token(scopes=["projects:read", "translations:write"])
-    new_key = await call_tool(
-        running_app,
-        token,
-        "importTranslations",
-        project="web",
-        language="de",
-        format="json",
-        content='{"home.title": "Neu", "other.key": "x"}',
-    )
+    new_key = await _import(running_app, token, '{"home.title": "Neu", "other.key": "x"}')
     assert new_key["isError"] is True
     assert (
         "missing_scope: The file names 1 new key(s), which needs keys:write"
         in (new_key["content"][0]["text"])
     )
-    malformed = await call_tool(
-        running_app,
-        token,
-        "importTranslations",
-        project="web",
-        language="de",
-        format="json",
-        content='{"home.title": "Neu",\n  oops}',
-    )
+    malformed = await _import(running_app, token, '{"home.title": "Neu",\n  oops}')
     assert malformed["isError"] is True
     assert "malformed_file: invalid JSON" in malformed["content"][0]["text"]
     assert "(line 2, column 3)" in malformed["content"][0]["text"]
-    broken = await call_tool(
-        running_app,
-        token,
-        "importTranslations",
-        project="web",
-        language="de",
-        format="json",
-        content='{"home.title": "{n, plural, one {x}}"}',
-    )
+    broken = await _import(running_app, token, '{"home.title": "{n, plural, one {x}}"}')
     assert broken["isError"] is True
     assert (
         "invalid_translation: home.title: broken ICU MessageFormat"
