@@ -4,6 +4,8 @@ and bad texts refused whole with 422, and the size limit."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from api_world import World
@@ -263,3 +265,71 @@ async def test_without_a_token_the_body_is_not_read(world: World) -> None:
         _url(world, "import"), params={"language": "de", "format": "json"}, content=b"{}"
     )
     assert response.status_code == 401
+
+
+async def test_xliff_export_carries_source_texts_and_filters_a_namespace(world: World) -> None:
+    await _seed(world)
+    token = await world.mint()
+    await _import(world, token, b'{"shop.cart": "Warenkorb"}', namespace="shop")
+    everything = await world.http.get(
+        _url(world, "export"),
+        params={"language": "de", "format": "xliff"},
+        headers={"x-api-key": token},
+    )
+    body = everything.text
+    assert '<trans-unit id="checkout.pay" resname="checkout.pay" xml:space="preserve">' in body
+    assert "<source>Pay {amount}</source>" in body
+    assert "<target>{amount} zahlen</target>" in body
+    assert "<note>The pay button</note>" in body
+    assert everything.headers["content-disposition"] == 'attachment; filename="web.de.xlf"'
+    shop = await world.http.get(
+        _url(world, "export"),
+        params={"language": "de", "namespace": "shop"},
+        headers={"x-api-key": token},
+    )
+    assert shop.json() == {"shop.cart": "Warenkorb"}
+
+
+async def test_hostile_files_are_refused_without_expanding_them(world: World) -> None:
+    token = await world.mint()
+    aliases = await _import(world, token, b"de:\n  a: &x [*x]\n", "yaml")
+    assert aliases.status_code == 422
+    assert aliases.json()["line"] == 2
+    entity = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        b'<xliff xmlns="urn:oasis:names:tc:xliff:document:1.2" version="1.2"><file><body>'
+        b'<trans-unit id="home.title"><source>s</source><target>&e;</target></trans-unit>'
+        b"</body></file></xliff>"
+    )
+    response = await _import(world, token, entity, "xliff")
+    assert response.status_code == 200, response.text
+    texts = await _texts(world, "acme/web", "de")
+    assert "root:" not in (texts["home.title"][0] or "")
+    unknown = await _import(world, token, b"{}", "docx")
+    assert unknown.status_code == 400
+    assert unknown.json()["error"] == "invalid_request"
+    bad_namespace = await _import(world, token, b"{}", namespace="../x")
+    assert bad_namespace.status_code == 400
+
+
+async def test_too_many_entries_are_refused(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from i18n_connect.platform import transfer
+
+    monkeypatch.setattr(transfer, "MAX_IMPORT_ENTRIES", 2)
+    token = await world.mint()
+    response = await _import(world, token, b'{"a": "1", "b": "2", "c": "3"}')
+    assert response.status_code == 400
+    assert response.json()["error_description"] == "a file may hold at most 2 entries"
+    assert await _texts(world, "acme/web", "de") == {"home.title": ("Startseite", None)}
+
+
+async def test_concurrent_imports_creating_one_key_create_it_once(world: World) -> None:
+    token = await world.mint()
+    results = await asyncio.gather(
+        *(_import(world, token, b'{"race.key": "Eins"}') for _ in range(2))
+    )
+    statuses = sorted(r.status_code for r in results)
+    assert statuses in ([200, 200], [200, 409]), [r.text for r in results]
+    created = [r.json()["created"] for r in results if r.status_code == 200]
+    assert sorted(created) in ([[], ["race.key"]], [["race.key"]])
+    assert (await _texts(world, "acme/web", "de"))["race.key"] == ("Eins", None)
