@@ -333,3 +333,28 @@ async def test_concurrent_imports_creating_one_key_create_it_once(world: World) 
     created = [r.json()["created"] for r in results if r.status_code == 200]
     assert sorted(created) in ([[], ["race.key"]], [["race.key"]])
     assert (await _texts(world, "acme/web", "de"))["race.key"] == ("Eins", None)
+
+
+async def test_every_partner_api_get_has_an_etag_that_answers_304(world: World) -> None:
+    token = await world.mint()
+    headers = {"x-api-key": token}
+    for path in (
+        "/api/oauth-client/organizations",  # a hot route
+        _url(world, "keys"),
+        _url(world, "translations/de"),
+    ):
+        first = await world.http.get(path, headers=headers)
+        assert first.status_code == 200
+        etag = first.headers["etag"]
+        again = await world.http.get(path, headers={**headers, "If-None-Match": etag})
+        assert again.status_code == 304, path
+        assert again.content == b""
+        assert again.headers["etag"] == etag
+    await _import(world, token, b'{"home.title": "Neu"}')
+    changed = await world.http.get(
+        _url(world, "translations/de"), headers={**headers, "If-None-Match": etag}
+    )
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    refused = await world.http.get(_url(world, "keys"), headers={"If-None-Match": "*"})
+    assert refused.status_code == 401
