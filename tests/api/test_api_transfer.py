@@ -358,3 +358,32 @@ async def test_every_partner_api_get_has_an_etag_that_answers_304(world: World) 
     assert changed.headers["etag"] != etag
     refused = await world.http.get(_url(world, "keys"), headers={"If-None-Match": "*"})
     assert refused.status_code == 401
+
+
+async def test_keys_page_by_cursor_stably_while_keys_are_added(world: World) -> None:
+    token = await world.mint()
+    await _import(world, token, b'{"a.1": "x", "a.3": "x", "a.5": "x", "a.7": "x"}')
+    url, headers = _url(world, "keys"), {"x-api-key": token}
+    first = (await world.http.get(url, params={"limit": 2}, headers=headers)).json()
+    assert [k["name"] for k in first["keys"]] == ["a.1", "a.3"]
+    await _import(world, token, b'{"a.0": "x", "a.4": "x"}')  # one before, one after the page
+    second = (
+        await world.http.get(
+            url, params={"limit": 2, "cursor": first["next_cursor"]}, headers=headers
+        )
+    ).json()
+    assert [k["name"] for k in second["keys"]] == ["a.4", "a.5"]
+    third = (
+        await world.http.get(
+            url, params={"limit": 2, "cursor": second["next_cursor"]}, headers=headers
+        )
+    ).json()
+    assert [k["name"] for k in third["keys"]] == ["a.7", "home.title"]
+    last = (
+        await world.http.get(
+            url, params={"limit": 2, "cursor": third["next_cursor"]}, headers=headers
+        )
+    ).json()
+    assert last == {"keys": [], "next_cursor": None}
+    bad = await world.http.get(url, params={"cursor": "%%%"}, headers=headers)
+    assert bad.status_code == 400

@@ -181,6 +181,9 @@ class KeyOut(_View):
 
 class KeysOut(BaseModel):
     keys: list[KeyOut]
+    next_cursor: str | None = Field(
+        None, description="Pass as cursor for the next page; absent on the last page."
+    )
 
 
 class KeyIn(BaseModel):

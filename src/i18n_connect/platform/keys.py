@@ -94,10 +94,12 @@ async def list_keys(
     prefix: str | None = None,
     limit: int = MAX_BATCH,
     offset: int = 0,
+    after: str | None = None,
 ) -> list[TranslationKey]:
-    """The project's keys by name, optionally only those starting with ``prefix``."""
+    """The project's keys by name, optionally only those starting with ``prefix`` and those
+    after the name ``after`` (a cursor: stable while keys are added concurrently)."""
     return await key_store.list_keys(
-        conn, project_id=project_id, prefix=prefix, limit=limit, offset=offset
+        conn, project_id=project_id, prefix=prefix, limit=limit, offset=offset, after=after
     )
 
 

@@ -79,12 +79,21 @@ def _chunks(values: Sequence[str]) -> list[list[str]]:
 
 
 async def list_keys(
-    conn: AsyncConnection, *, project_id: str, prefix: str | None, limit: int, offset: int
+    conn: AsyncConnection,
+    *,
+    project_id: str,
+    prefix: str | None,
+    limit: int,
+    offset: int,
+    after: str | None = None,
 ) -> list[TranslationKey]:
-    """The project's keys by name, optionally only those starting with ``prefix``."""
+    """The project's keys by name, optionally only those starting with ``prefix`` and those
+    after the name ``after``."""
     query = select(*_KEY_COLUMNS).where(translation_keys.c.project_id == project_id)
     if prefix:
         query = query.where(translation_keys.c.name.startswith(prefix, autoescape=True))
+    if after is not None:
+        query = query.where(translation_keys.c.name > after)
     rows = await conn.execute(query.order_by(translation_keys.c.name).limit(limit).offset(offset))
     return [_key(row) for row in rows]
 
