@@ -20,6 +20,7 @@ def test_plural_categories_come_from_cldr() -> None:
     assert plural_categories("ar") == ("zero", "one", "two", "few", "many", "other")
     assert plural_categories("ja") == ("other",)
     assert plural_categories("pt-BR") == ("one", "many", "other")
+    assert plural_categories("tlh") == ("zero", "one", "two", "few", "many", "other")
 
 
 @pytest.mark.parametrize(

@@ -33,8 +33,8 @@ _LINE = re.compile(r"line (\d+)")
 def _plural_forms(language: str) -> str:
     try:
         return to_gettext(Locale.parse(language.replace("-", "_")).plural_form)
-    except (UnknownLocaleError, ValueError):
-        return "nplurals=1; plural=0;"
+    except (UnknownLocaleError, ValueError):  # all six categories (messages.plural_categories)
+        return "nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : 5);"
 
 
 class _Gettext:

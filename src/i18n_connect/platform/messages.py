@@ -176,11 +176,12 @@ def _parse(text: str) -> list[str | _Argument]:
 
 @cache
 def plural_categories(language: str) -> tuple[str, ...]:
-    """The CLDR plural categories of ``language`` in CLDR order (``other`` alone if unknown)."""
+    """The CLDR plural categories of ``language`` in CLDR order (all six for a language CLDR
+    does not know, rather than refusing its plurals)."""
     try:
         tags = Locale.parse(language.replace("-", "_")).plural_form.tags
     except (UnknownLocaleError, ValueError):
-        tags = frozenset()
+        return CATEGORY_ORDER
     return tuple(tag for tag in CATEGORY_ORDER if tag in tags or tag == "other")
 
 
