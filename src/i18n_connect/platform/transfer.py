@@ -151,7 +151,10 @@ async def import_entries(
     sources = {}
     if code != project.source_language:
         source_rows = await _texts(conn, project, project.source_language)
-        sources = {name: row.draft for name, row in source_rows.items()}
+        sources = {
+            name: row.draft if row.draft is not None else row.published
+            for name, row in source_rows.items()
+        }
     check_texts(writes, language=code, sources=sources)
 
     report = ImportReport(skipped=skipped)
