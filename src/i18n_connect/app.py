@@ -38,6 +38,7 @@ from i18n_connect.web import (
 from i18n_connect.web.cdn import router as cdn_router
 from i18n_connect.web.connected_apps import router as connected_apps_router
 from i18n_connect.web.errors import install_error_handlers
+from i18n_connect.web.etags import ConditionalGetMiddleware
 from i18n_connect.web.hot_routes import HotRoutes
 from i18n_connect.web.limits import BodyDeadlineMiddleware, BodyLimitMiddleware
 from i18n_connect.web.observability import (
@@ -119,7 +120,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     if settings.bench:
         app.router.routes.append(bench_routes.form_route)
     app.add_middleware(HotRoutes, routes=hot_routes, handlers=app.exception_handlers)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ConditionalGetMiddleware, prefix="/api/oauth-client/")
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        import_bytes=settings.max_import_bytes,
+    )
     app.add_middleware(BodyDeadlineMiddleware, seconds=settings.body_timeout_seconds)
     app.add_middleware(SecurityHeadersMiddleware, docs_path=api_docs.DOCS_PATH)
     app.add_middleware(ObservabilityMiddleware, metrics=HttpMetrics(services.metrics))

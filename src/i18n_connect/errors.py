@@ -28,6 +28,8 @@ __all__ = [
     "InvalidScope",
     "InvalidTarget",
     "InvalidToken",
+    "InvalidTranslation",
+    "MalformedFile",
     "MissingScope",
     "NotFound",
     "ProtocolError",
@@ -57,7 +59,7 @@ class ProtocolError(Exception):
         self.log_detail = log_detail
         super().__init__(self.description)
 
-    def body(self) -> dict[str, str]:
+    def body(self) -> dict[str, object]:
         return {"error": self.error, "error_description": self.description}
 
 
@@ -167,7 +169,7 @@ class MissingScope(ProtocolError):
         self.required = required
         super().__init__(description or f"This route needs the scope {required}.")
 
-    def body(self) -> dict[str, str]:
+    def body(self) -> dict[str, object]:
         return {**super().body(), "required": self.required}
 
 
@@ -196,6 +198,50 @@ class ConflictError(ProtocolError):
     default_description = "The resource already exists."
 
 
+class MalformedFile(ProtocolError):
+    """A translation file that its format cannot read: where (line and column, 1-based,
+    when the format has them) and what."""
+
+    error, status = "malformed_file", 422
+    default_description = "The file is not valid in its format."
+
+    def __init__(
+        self, description: str, *, line: int | None = None, column: int | None = None
+    ) -> None:
+        self.line = line
+        self.column = column
+        where = (
+            ""
+            if line is None
+            else f" (line {line}" + (f", column {column})" if column is not None else ")")
+        )
+        super().__init__(description + where)
+
+    def body(self) -> dict[str, object]:
+        body = super().body()
+        if self.line is not None:
+            body["line"] = self.line
+        if self.column is not None:
+            body["column"] = self.column
+        return body
+
+
+class InvalidTranslation(ProtocolError):
+    """A text whose ICU MessageFormat is broken or whose placeholders differ from the
+    source text's; names the key and the problem."""
+
+    error, status = "invalid_translation", 422
+    default_description = "A translation is not acceptable."
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{key}: {problem}")
+
+    def body(self) -> dict[str, object]:
+        return {**super().body(), "key": self.key, "problem": self.problem}
+
+
 class GrantRevoked(ProtocolError):
     error, status = "grant_revoked", 410
     default_description = "The grant behind this token was revoked."
@@ -212,7 +258,7 @@ class RateLimited(ProtocolError):
         self.budget = budget  # which request budget ran out, when there are several
         super().__init__(description or f"Too many requests; retry after {self.retry_after} s.")
 
-    def body(self) -> dict[str, str]:
+    def body(self) -> dict[str, object]:
         body = super().body()
         return body if self.budget is None else {**body, "budget": self.budget}
 

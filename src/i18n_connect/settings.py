@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     login_account_failures_before_delay: Annotated[int, Field(ge=1)] = 10  # from any address
     login_account_delay_seconds: Annotated[float, Field(ge=0, le=10)] = 2.0
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    max_import_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024  # POST …/import
     body_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0  # to receive a whole body
     gc_interval_seconds: Annotated[int, Field(ge=0)] = 600  # serve's garbage collection; 0: off
     log_level: str = "info"

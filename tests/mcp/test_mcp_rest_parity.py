@@ -72,6 +72,19 @@ def pairs() -> list[Pair]:
         Pair("publishTranslations", {"project": "web"}, "POST", "{P}/publish", {}),
         Pair("getTranslations", {"project": "web", "language": "de"}, "GET", "{P}/translations/de"),
         Pair(
+            "exportTranslations",
+            {"project": "web", "language": "de"},
+            "GET",
+            "{P}/export?language=de&format=json",
+        ),
+        Pair(
+            "importTranslations",
+            {"project": "web", "language": "de", "format": "json", "content": '{"mcp.key": "x"}'},
+            "POST",
+            "{P}/import?language=de&format=json",
+            {"rest.key": "x"},  # the file itself is the REST request's body
+        ),
+        Pair(
             "upsertGlossaryTerms",
             {"project": "web", "terms": [{"term": "Cart", "translations": {"de": "Korb"}}]},
             "PUT",
@@ -126,7 +139,9 @@ def pairs() -> list[Pair]:
     ]
 
 
-READS_WITHOUT_REST = {"getTranslationContext"}
+# No JSON body to compare: getTranslationContext has no REST route of its own, and the REST
+# export answers the file itself, which exportTranslations carries as ``content``.
+READS_WITHOUT_REST = {"getTranslationContext", "exportTranslations"}
 
 
 async def with_blog_model(world: World) -> None:

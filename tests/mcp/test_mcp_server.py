@@ -303,6 +303,8 @@ async def test_tools_list_names_every_tool_with_its_scope(
             "setTranslations",
             "getTranslations",
             "publishTranslations",
+            "exportTranslations",
+            "importTranslations",
             "listGlossaryTerms",
             "upsertGlossaryTerms",
             "deleteGlossaryTerms",

@@ -18,6 +18,7 @@ READS = {
     "listContentModels",
     "listContentEntries",
     "getContentEntry",
+    "exportTranslations",
 }
 DESTRUCTIVE = {
     "deleteKeys",
@@ -25,6 +26,7 @@ DESTRUCTIVE = {
     "upsertGlossaryTerms",  # glossary:write is a destructive scope (SPEC §2)
     "deleteGlossaryTerms",
     "publishContentEntries",
+    "importTranslations",  # mode=replace-drafts discards unpublished drafts
 }
 
 

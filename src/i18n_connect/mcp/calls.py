@@ -43,7 +43,9 @@ __all__ = [
     "ProjectRef",
     "ToolCall",
     "add_tools",
+    "caller_of",
     "choose_installation",
+    "refusal",
     "run",
 ]
 
@@ -77,7 +79,7 @@ class ToolCall:
 Body = Callable[[ToolCall], Awaitable[BaseModel]]
 
 
-def _caller(ctx: Context) -> McpCaller:
+def caller_of(ctx: Context) -> McpCaller:
     request = ctx.request_context.request
     caller = getattr(request, "scope", {}).get("state", {}).get(CALLER_STATE_KEY)
     if not isinstance(caller, McpCaller):
@@ -102,7 +104,7 @@ def choose_installation(caller: McpCaller, organization: str | None) -> Installa
     )
 
 
-def _refusal(error: ProtocolError) -> CallToolResult:
+def refusal(error: ProtocolError) -> CallToolResult:
     """A tool error carrying the partner API's JSON error body, serialized as Starlette's
     ``JSONResponse`` serializes it."""
     text = json.dumps(error.body(), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -123,12 +125,12 @@ async def run(
     """Run ``body`` for ``tool`` in one transaction — read-only for a reading tool."""
     info = TOOLS[tool]
     try:
-        installation = choose_installation(_caller(ctx), organization)
+        installation = choose_installation(caller_of(ctx), organization)
         access.require_scope(installation.scopes, info.scope)
         async with services.db.transaction(readonly=info.read_only) as conn:
             result = await body(ToolCall(conn, installation, services))
     except ProtocolError as exc:
-        return _refusal(exc)
+        return refusal(exc)
     return _answer(result)
 
 

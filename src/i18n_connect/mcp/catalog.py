@@ -52,6 +52,10 @@ TOOLS: dict[str, ToolInfo] = {
     "setTranslations": ToolInfo("translations:write", "Write draft translations", "draft"),
     "getTranslations": ToolInfo("translations:read", "Get translations", "read"),
     "publishTranslations": ToolInfo("translations:publish", "Publish translations", "destructive"),
+    "exportTranslations": ToolInfo("translations:read", "Export a translation file", "read"),
+    "importTranslations": ToolInfo(
+        "translations:write", "Import a translation file as drafts", "destructive"
+    ),
     "listGlossaryTerms": ToolInfo("glossary:read", "List glossary terms", "read"),
     "upsertGlossaryTerms": ToolInfo(
         "glossary:write", "Create or replace glossary terms", "destructive"

@@ -212,7 +212,10 @@ class McpEndpoint:
         )
         headers = {**NO_STORE, "WWW-Authenticate": challenge}
         if error is None:
-            body = {"error": "invalid_token", "error_description": "A bearer token is required."}
+            body: dict[str, object] = {
+                "error": "invalid_token",
+                "error_description": "A bearer token is required.",
+            }
             response = JSONResponse(body, status_code=401, headers=headers)
         else:
             body = error.body()

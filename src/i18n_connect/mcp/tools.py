@@ -16,6 +16,7 @@ from i18n_connect.mcp.calls import CALLER_STATE_KEY, choose_installation
 from i18n_connect.mcp.catalog import TOOL_SCOPES, TOOLS
 from i18n_connect.mcp.content_tools import register_content_tools
 from i18n_connect.mcp.project_tools import register_project_tools
+from i18n_connect.mcp.transfer_tools import register_transfer_tools
 from i18n_connect.platform import keys as platform_keys
 from i18n_connect.services import Services
 
@@ -32,6 +33,7 @@ def register_tools(server: MCPServer[Any], services: Services) -> None:
     """Add every tool of `TOOLS` to ``server``."""
     register_project_tools(server, services)
     register_content_tools(server, services)
+    register_transfer_tools(server, services)
 
 
 async def deletes_published_text(services: Services, caller: McpCaller, arguments: object) -> bool:

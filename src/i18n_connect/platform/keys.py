@@ -9,7 +9,8 @@ tells `delete_keys` whether the caller may take published text off the CDN.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,10 +23,13 @@ from i18n_connect.storage import translations as key_store
 from i18n_connect.storage.translations import TranslationKey
 
 __all__ = [
+    "DEFAULT_NAMESPACE",
     "MAX_BATCH",
     "KeyUpdate",
     "TranslationKey",
+    "add_keys",
     "check_key_name",
+    "check_namespace",
     "create_keys",
     "delete_keys",
     "key_ids",
@@ -35,6 +39,8 @@ __all__ = [
 ]
 
 MAX_BATCH = 1000  # keys per create/update/delete call
+DEFAULT_NAMESPACE = "common"
+_NAMESPACE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _MAX_NAME = 500
 _MAX_DESCRIPTION = 2000
 
@@ -46,6 +52,16 @@ class KeyUpdate:
     name: str
     description: str | None = None
     translations: Mapping[str, str] | None = None
+
+
+def check_namespace(namespace: str) -> str:
+    """The namespace when it is 1-64 lowercase letters, digits, ``.``, ``_`` or ``-``."""
+    if not _NAMESPACE.fullmatch(namespace):
+        raise InvalidRequest(
+            f"the namespace {namespace[:80]!r} must be 1-64 lowercase letters, digits, '.', '_' "
+            "or '-', starting with a letter or digit"
+        )
+    return namespace
 
 
 def check_key_name(name: str) -> str:
@@ -78,10 +94,12 @@ async def list_keys(
     prefix: str | None = None,
     limit: int = MAX_BATCH,
     offset: int = 0,
+    after: str | None = None,
 ) -> list[TranslationKey]:
-    """The project's keys by name, optionally only those starting with ``prefix``."""
+    """The project's keys by name, optionally only those starting with ``prefix`` and those
+    after the name ``after`` (a cursor: stable while keys are added concurrently)."""
     return await key_store.list_keys(
-        conn, project_id=project_id, prefix=prefix, limit=limit, offset=offset
+        conn, project_id=project_id, prefix=prefix, limit=limit, offset=offset, after=after
     )
 
 
@@ -108,6 +126,19 @@ async def create_keys(
         else list(names_with_descriptions)
     )
     _check_batch(len(pairs))
+    return await add_keys(conn, project_id, pairs, now)
+
+
+async def add_keys(
+    conn: AsyncConnection,
+    project_id: str,
+    pairs: Sequence[tuple[str, str]],
+    now: datetime,
+    *,
+    namespace: str = DEFAULT_NAMESPACE,
+) -> list[TranslationKey]:
+    """`create_keys` without its batch limit, for imports that bound their own size, in
+    ``namespace``."""
     seen: set[str] = set()
     created: list[TranslationKey] = []
     for name, description in pairs:
@@ -123,14 +154,16 @@ async def create_keys(
                 description=_check_description(description),
                 created_at=now,
                 updated_at=now,
+                namespace=namespace,
             )
         )
     taken = await key_store.existing_key_names(conn, project_id=project_id, names=list(seen))
     if taken:
         raise ConflictError(f"key(s) already exist: {', '.join(taken[:20])}")
-    if not await key_store.insert_keys(conn, keys=created):
-        # a concurrent request created one of them first
-        raise ConflictError("one of the keys was created concurrently")
+    for start in range(0, len(created), MAX_BATCH):
+        if not await key_store.insert_keys(conn, keys=created[start : start + MAX_BATCH]):
+            # a concurrent request created one of them first
+            raise ConflictError("one of the keys was created concurrently")
     return created
 
 
