@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     String,
     Table,
@@ -28,6 +29,9 @@ __all__ = [
     "refresh_chains",
     "refresh_tokens",
     "signing_keys",
+    "webhook_deliveries",
+    "webhook_endpoints",
+    "webhook_events",
 ]
 
 CLIENT_ID = String(512)  # a generated id, or an https URL for client metadata documents
@@ -56,6 +60,13 @@ oauth_clients = Table(
     Column("previous_secret_expires_at", UtcDateTime, nullable=True),
     # Deleted: unknown everywhere, its grants revoked; the row stays so their tokens answer 410.
     Column("deleted_at", UtcDateTime, nullable=True),
+    # the organization whose owners and admins manage the app (console apps); None for others
+    Column(
+        "owner_organization_id",
+        ID,
+        ForeignKey("organizations.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
 )
 
 authorization_requests = Table(
@@ -191,4 +202,66 @@ signing_keys = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("retired_at", UtcDateTime, nullable=True),  # no longer signs; still published
     Column("expires_at", UtcDateTime, nullable=True),  # no longer published after this
+)
+
+
+# Webhooks (Standard Webhooks): a client's endpoints, the transactional outbox of events, and one
+# delivery per (event, endpoint) that the workers of `webhooks.worker` claim and retry.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "client_id", CLIENT_ID, ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("url", Text, nullable=False),
+    Column("event_types", JSON, nullable=False),
+    Column("secret_ciphertext", LargeBinary, nullable=False),  # AES-GCM, key from the server secret
+    Column("previous_secret_ciphertext", LargeBinary, nullable=True),  # rotated out, still signing
+    Column("previous_secret_expires_at", UtcDateTime, nullable=True),
+    Column("status", String(16), nullable=False),  # active | failing | disabled
+    Column("failing_since", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "client_id"),
+)
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", ID, primary_key=True),  # the webhook-id header
+    Column(
+        "client_id", CLIENT_ID, ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("type", String(64), nullable=False),
+    Column("payload", Text, nullable=False),  # the JSON body, exactly as signed
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),  # the order of the outbox
+    Column("id", ID, nullable=False, unique=True),
+    Column("event_id", ID, ForeignKey("webhook_events.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "endpoint_id",
+        ID,
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("ordering_key", String(128), nullable=False),  # the grant, or the organization
+    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_token", String(64), nullable=True),  # the worker holding the attempt
+    Column("lease_expires_at", UtcDateTime, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_latency_ms", Integer, nullable=True),
+    Column("last_response", Text, nullable=True),  # a bounded excerpt, or the error
+    Column("last_attempt_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "endpoint_id", "ordering_key", "status", "seq"),
 )
