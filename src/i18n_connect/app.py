@@ -45,6 +45,7 @@ from i18n_connect.web.revocation_routes import router as revocation_router
 from i18n_connect.web.security import SecurityHeadersMiddleware
 from i18n_connect.web.templates import STATIC_DIR
 from i18n_connect.web.trailing_slash import redirect_slashes_to_issuer
+from i18n_connect.webhooks.worker import deliveries_running
 
 __all__ = ["create_app"]
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             periodic_collection(
                 services.db, services.clock, interval_seconds=settings.gc_interval_seconds
             ),
+            deliveries_running(services),
         ):
             yield
         await services.api_limiter.close()
