@@ -1,15 +1,15 @@
 """The delivery worker that ``serve`` runs in the background (`deliveries_running`).
 
-Each round claims due deliveries in a short write transaction — ``FOR UPDATE SKIP LOCKED``
-on PostgreSQL, so the workers of several processes pass over each other's rows — and leases
-them: the lease outlasts an attempt's timeout by `LEASE_MARGIN`, so no other worker can send
-the same delivery while this one may still be sending it. The attempts then run outside any
-transaction, concurrently, and each outcome is written in a transaction of its own, only
-while the lease is still held. A process killed mid-attempt loses nothing: its lease runs out
-and another worker (or the restarted process) sends again — at least once, with the same
-``webhook-id`` for the receiver to deduplicate.
+Each round claims due deliveries in a short write transaction (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so the workers of several processes pass over each other's rows) and leases them
+for `lease_for`: twice an attempt's timeout and two seconds, so no other worker can send the
+same delivery while this one may still be sending it or recording the outcome. The attempts
+then run outside any transaction, concurrently, and each outcome is written in a transaction
+of its own, only while the lease is still held. A process killed mid-attempt loses nothing:
+its lease runs out and another worker (or the restarted process) sends again — at least
+once, with the same ``webhook-id`` for the receiver to deduplicate.
 
-A failed attempt is retried with exponential backoff and full jitter (`next_delay`) until
+A failed attempt is retried with exponential backoff and jitter (`next_delay`) until
 ``webhook_retry_hours`` after the event; then the delivery is given up and its endpoint
 marked failing, which stops its deliveries until the partner enables it again.
 """
@@ -32,10 +32,9 @@ from i18n_connect.webhooks.endpoints import signing_secrets
 from i18n_connect.webhooks.secrets import signature_header
 from i18n_connect.webhooks.sending import Outcome, send
 
-__all__ = ["BATCH", "LEASE_MARGIN", "deliver_due", "deliveries_running", "next_delay"]
+__all__ = ["BATCH", "deliver_due", "deliveries_running", "lease_for", "next_delay"]
 
 BATCH = 20  # deliveries claimed, and sent concurrently, per round
-LEASE_MARGIN = timedelta(seconds=30)  # beyond the attempt's timeout
 _MAX_DELAY = timedelta(hours=4)
 _log = structlog.get_logger("i18n_connect.webhooks")
 
@@ -47,6 +46,12 @@ def next_delay(
     hours, drawn between half and all of it (jitter spreads retries of a recovered receiver)."""
     ceiling = min(base_seconds * 2 ** min(attempts - 1, 30), _MAX_DELAY.total_seconds())
     return timedelta(seconds=ceiling * (0.5 + 0.5 * (rng or random).random()))
+
+
+def lease_for(timeout_seconds: float) -> timedelta:
+    """How long a claim holds a delivery: the attempt is cut off after ``timeout_seconds``;
+    the rest covers recording its outcome."""
+    return timedelta(seconds=2 * timeout_seconds + 2)
 
 
 async def _attempt(services: Services, claimed: Claimed, now: datetime) -> Outcome:
@@ -112,10 +117,13 @@ async def deliver_due(services: Services) -> int:
         if not await stored.any_due(conn, now=now):
             return 0
     lease = secrets.token_hex(16)
-    lease_for = timedelta(seconds=services.settings.webhook_timeout_seconds) + LEASE_MARGIN
     async with services.db.transaction() as conn:
         claimed = await stored.claim_deliveries(
-            conn, now=now, lease_token=lease, lease_expires_at=now + lease_for, limit=BATCH
+            conn,
+            now=now,
+            lease_token=lease,
+            lease_expires_at=now + lease_for(services.settings.webhook_timeout_seconds),
+            limit=BATCH,
         )
 
     async def one(item: Claimed) -> None:

@@ -1,6 +1,6 @@
 """A webhook receiver for tests: a real HTTP server on 127.0.0.1 that records every request and
 answers as the test says (a status, a redirect, a hang, a huge body), and notices when the same
-``webhook-id`` arrives twice at once (imported by name: tests/webhooks is on sys.path)."""
+``webhook-id`` arrives twice at once (imported by name: tests/ is on sys.path)."""
 
 from __future__ import annotations
 
