@@ -45,6 +45,7 @@ from i18n_connect.web.revocation_routes import router as revocation_router
 from i18n_connect.web.security import SecurityHeadersMiddleware
 from i18n_connect.web.templates import STATIC_DIR
 from i18n_connect.web.trailing_slash import redirect_slashes_to_issuer
+from i18n_connect.web.webhook_pages import router as webhook_pages_router
 from i18n_connect.webhooks.worker import deliveries_running
 
 __all__ = ["create_app"]
@@ -99,6 +100,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(revocation_router)
     app.include_router(cdn_router)
     app.include_router(connected_apps_router)
+    app.include_router(webhook_pages_router)
     app.router.routes.append(mcp_route)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)
