@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.services import Services
 from i18n_connect.storage import webhooks as stored
@@ -70,7 +71,9 @@ async def _attempt(services: Services, claimed: Claimed, now: datetime) -> Outco
     )
 
 
-async def _record(services: Services, claimed: Claimed, lease: str, outcome: Outcome) -> None:
+async def _record(
+    conn: AsyncConnection, services: Services, claimed: Claimed, lease: str, outcome: Outcome
+) -> None:
     settings = services.settings
     now = services.clock.now()
     retry_until = claimed.created_at + timedelta(hours=settings.webhook_retry_hours)
@@ -81,22 +84,21 @@ async def _record(services: Services, claimed: Claimed, lease: str, outcome: Out
         status, next_at_written = "pending", next_at
     else:
         status, next_at_written = "failed", None
-    async with services.db.transaction() as conn:
-        held = await stored.finish_attempt(
-            conn,
-            delivery_id=claimed.id,
-            lease_token=lease,
-            status=status,
-            next_attempt_at=next_at_written,
-            status_code=outcome.status_code,
-            latency_ms=outcome.latency_ms,
-            response=outcome.excerpt,
-            now=now,
+    held = await stored.finish_attempt(
+        conn,
+        delivery_id=claimed.id,
+        lease_token=lease,
+        status=status,
+        next_attempt_at=next_at_written,
+        status_code=outcome.status_code,
+        latency_ms=outcome.latency_ms,
+        response=outcome.excerpt,
+        now=now,
+    )
+    if held and status == "failed":
+        await stored.mark_endpoint(
+            conn, endpoint_id=claimed.endpoint.id, status="failing", now=now, only_from="active"
         )
-        if held and status == "failed":
-            await stored.mark_endpoint(
-                conn, endpoint_id=claimed.endpoint.id, status="failing", now=now, only_from="active"
-            )
     _log.info(
         "webhook.attempt",
         delivery_id=claimed.id,
@@ -110,8 +112,9 @@ async def _record(services: Services, claimed: Claimed, lease: str, outcome: Out
 
 
 async def deliver_due(services: Services) -> int:
-    """Claim the due deliveries (at most `BATCH`), attempt them, record the outcomes; how many
-    were attempted."""
+    """Claim the due deliveries (at most `BATCH`), attempt them concurrently, then record the
+    outcomes in one transaction (one writer, not one per attempt: SQLite's writers queue);
+    how many were attempted."""
     now = services.clock.now()
     async with services.db.transaction(readonly=True) as conn:
         if not await stored.any_due(conn, now=now):
@@ -125,11 +128,12 @@ async def deliver_due(services: Services) -> int:
             lease_expires_at=now + lease_for(services.settings.webhook_timeout_seconds),
             limit=BATCH,
         )
-
-    async def one(item: Claimed) -> None:
-        await _record(services, item, lease, await _attempt(services, item, now))
-
-    await asyncio.gather(*(one(item) for item in claimed))
+    if not claimed:
+        return 0
+    outcomes = await asyncio.gather(*(_attempt(services, item, now) for item in claimed))
+    async with services.db.transaction() as conn:
+        for item, outcome in zip(claimed, outcomes, strict=True):
+            await _record(conn, services, item, lease, outcome)
     return len(claimed)
 
 
