@@ -20,12 +20,13 @@ import asyncio
 import random
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect.background import running
 from i18n_connect.services import Services
 from i18n_connect.storage import webhooks as stored
 from i18n_connect.storage.webhooks import Claimed
@@ -154,10 +155,5 @@ async def deliveries_running(services: Services) -> AsyncIterator[None]:
     if not interval:
         yield
         return
-    task = asyncio.create_task(_loop(services, interval))
-    try:
+    async with running(_loop(services, interval), name="webhooks"):
         yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
