@@ -101,6 +101,7 @@ async def test_the_secret_is_stored_encrypted_not_in_clear(world: World) -> None
         "own-secret",
     ],
 )
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # validation only
 async def test_bad_endpoint_fields_are_refused_exactly(
     world: World, body: dict[str, Any], description: str
 ) -> None:

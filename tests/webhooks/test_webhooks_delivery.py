@@ -50,7 +50,9 @@ async def _drain(world: World, rounds: int = 200) -> None:
         await anyio.sleep(0.02)
 
 
-async def test_connect_then_revoke_delivers_created_then_revoked_signed(world: World) -> None:
+async def test_connect_then_revoke_delivers_created_then_revoked_signed(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     with receiving(Receiver(free_port())) as receiver:
         _, secret = await world.endpoint(receiver.url)
         grant_id = await _connect(world)
@@ -71,6 +73,10 @@ async def test_connect_then_revoke_delivers_created_then_revoked_signed(world: W
     assert {(d.status, d.attempts, d.last_status_code) for d in delivered} == {
         ("delivered", 1, 204)
     }
+    logged = capsys.readouterr()
+    assert "webhook.attempt" in logged.out
+    assert secret not in logged.out + logged.err
+    assert secret.removeprefix("whsec_") not in logged.out + logged.err
 
 
 async def test_a_rolled_back_change_sends_nothing(world: World) -> None:
