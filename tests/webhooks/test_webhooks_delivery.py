@@ -11,12 +11,13 @@ from datetime import timedelta
 
 import anyio
 import pytest
-from webhook_receiver import Receiver, free_port, receiving
 
 from conftest import World
 from i18n_connect import grants
+from i18n_connect.webhooks.secrets import SecretBox
 from i18n_connect.webhooks.sending import EXCERPT_BYTES
 from i18n_connect.webhooks.worker import deliver_due, next_delay
+from webhook_receiver import Receiver, free_port, receiving
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -234,3 +235,18 @@ def test_backoff_doubles_with_jitter_and_is_capped() -> None:
         ceiling = min(10 * 2 ** (attempt - 1), 4 * 3600)
         assert timedelta(seconds=ceiling / 2) <= delay <= timedelta(seconds=ceiling)
     assert sum(delays, timedelta()) > timedelta(hours=12)  # about a day of retries
+
+
+async def test_a_secret_sealed_under_another_server_secret_fails_the_attempt_only(
+    world: World,
+) -> None:
+    await world.endpoint("http://127.0.0.1:9/hooks")
+    await _connect(world)
+    world.services.webhook_secrets = SecretBox(bytes(32))  # as after a server-secret change
+    assert await deliver_due(world.services) == 1
+    (delivery,) = await world.deliveries()
+    assert (delivery.status, delivery.attempts, delivery.last_response) == (
+        "pending",
+        1,
+        "the signing secret cannot be read: rotate it",
+    )

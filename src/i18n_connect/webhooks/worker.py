@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 import structlog
+from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.background import running
@@ -58,7 +59,10 @@ def lease_for(timeout_seconds: float) -> timedelta:
 
 async def _attempt(services: Services, claimed: Claimed, now: datetime) -> Outcome:
     settings = services.settings
-    secrets_now = signing_secrets(claimed.endpoint, services, now=now)
+    try:
+        secrets_now = signing_secrets(claimed.endpoint, services, now=now)
+    except InvalidTag:  # sealed under another server secret
+        return Outcome(False, None, 0, "the signing secret cannot be read: rotate it")
     return await send(
         claimed.endpoint.url,
         msg_id=claimed.event_id,
