@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from conftest import Invoke
+from test_cli_commands import Invoke
 
 URI = "https://partner.example/callback"
 HOOK = "https://hooks.example.com/i18n"

@@ -1,14 +1,14 @@
-"""A webhook world: a confidential app owned by Acme, Ada and her grant, the services on the
-system clock (signatures carry real timestamps) with loopback endpoints allowed and fast
-retries; the worker is driven by the tests (`deliver_due`), not by a background task."""
+"""A webhook world (`webhook_world.World`): the services on the system clock (signatures carry
+real timestamps) with loopback endpoints allowed and fast retries; the worker is driven by the
+tests (`deliver_due`), not by a background task."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
+from webhook_world import PASSWORD, World
 
 from factories import ada_and_bob
 from i18n_connect.app import create_app
@@ -16,46 +16,6 @@ from i18n_connect.clock import SystemClock
 from i18n_connect.oauth.clients import create_client
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
-from i18n_connect.storage import webhooks as webhook_store
-from i18n_connect.webhooks import endpoints
-
-PASSWORD = "correct horse battery"
-
-
-@dataclass
-class World:
-    services: Services
-    http: httpx.AsyncClient
-    client_id: str
-    client_secret: str
-    other_client_id: str
-    other_client_secret: str
-    ada: str
-    acme: str
-    globex: str
-
-    @property
-    def auth(self) -> httpx.BasicAuth:
-        return httpx.BasicAuth(self.client_id, self.client_secret)
-
-    async def endpoint(self, url: str, event_types: list[str] | None = None) -> tuple[str, str]:
-        """A new endpoint of the app: its id and signing secret."""
-        async with self.services.db.transaction() as conn:
-            created = await endpoints.create_endpoint(
-                conn,
-                self.services,
-                client_id=self.client_id,
-                url=url,
-                event_types=event_types or ["grant.created", "grant.revoked", "grant.updated"],
-                now=self.services.clock.now(),
-            )
-        return created.endpoint.id, created.secret
-
-    async def deliveries(self) -> list[webhook_store.Delivery]:
-        async with self.services.db.transaction(readonly=True) as conn:
-            return await webhook_store.list_deliveries(
-                conn, client_id=self.client_id, endpoint_id=None, limit=100
-            )
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from webhook_world import World
 
-from conftest import World
 from i18n_connect.addresses import address_allowed
 from i18n_connect.errors import InvalidRequest
 from i18n_connect.webhooks.endpoints import check_url

@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import anyio
 import pytest
+from webhook_world import World
 
-from conftest import World
 from i18n_connect import grants
 from i18n_connect.webhooks.secrets import SecretBox
 from i18n_connect.webhooks.sending import EXCERPT_BYTES

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import text
+from webhook_world import World
 
-from conftest import World
 from factories import web_project
 from i18n_connect import grants, installations
 from i18n_connect.platform import content, keys, translations

@@ -8,8 +8,7 @@ import re
 
 import pytest
 from sqlalchemy import text
-
-from conftest import PASSWORD, World
+from webhook_world import PASSWORD, World
 
 
 def _csrf(html: str) -> str:
