@@ -10,8 +10,10 @@ the confirmations are ``<details>`` disclosures, so the page works without JavaS
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
@@ -103,8 +105,11 @@ async def webhooks_page(request: Request, client_id: ClientId) -> Response:
         return await _page(request, conn, session, user, app)
 
 
+Work = Callable[[AsyncConnection, Client, datetime], Awaitable[dict[str, Any]]]
+
+
 async def _change(
-    request: Request, client_id: str, csrf: str | None, work: Any, **form: Any
+    request: Request, client_id: str, csrf: str | None, work: Work, **form: Any
 ) -> Response:
     """Run ``work(conn, app, now)`` for a manager of the app, then show the page again: with
     what ``work`` returns (a new secret, a notice), or with the error, its status and what
@@ -113,7 +118,9 @@ async def _change(
     async with services.db.transaction() as conn:
         session, user = await signed_in_user(request, conn)
         if user is None:
-            return RedirectResponse("/login?next=" + _page_of(client_id), status_code=303)
+            return RedirectResponse(
+                "/login?next=" + quote(_page_of(client_id), safe="/"), status_code=303
+            )
         if not csrf_valid(request, session, csrf):
             return render_error(request, 403, "Not saved", "This form has expired. Try again.")
         app = await _managed_app(conn, client_id, user)
@@ -146,7 +153,7 @@ async def add_endpoint(
     url: Annotated[str, Form(max_length=2048)] = "",
     event_types: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    async def work(conn: AsyncConnection, app: Client, now: Any) -> dict[str, Any]:
+    async def work(conn: AsyncConnection, app: Client, now: datetime) -> dict[str, Any]:
         created = await endpoints.create_endpoint(
             conn,
             services_of(request),
@@ -168,7 +175,7 @@ async def rotate_secret(
     csrf: Csrf = None,
     overlap_hours: Annotated[str, Form(max_length=10)] = "24",
 ) -> Response:
-    async def work(conn: AsyncConnection, app: Client, now: Any) -> dict[str, Any]:
+    async def work(conn: AsyncConnection, app: Client, now: datetime) -> dict[str, Any]:
         try:
             hours = float(overlap_hours)
         except ValueError as exc:
@@ -196,7 +203,7 @@ async def switch_endpoint(
     action: Annotated[str, Path(pattern="^(enable|disable|delete)$")],
     csrf: Csrf = None,
 ) -> Response:
-    async def work(conn: AsyncConnection, app: Client, now: Any) -> dict[str, Any]:
+    async def work(conn: AsyncConnection, app: Client, now: datetime) -> dict[str, Any]:
         if action == "delete":
             await endpoints.delete_endpoint(conn, client_id=app.id, endpoint_id=endpoint_id)
             return {"notice": "Endpoint deleted."}
@@ -212,7 +219,7 @@ async def switch_endpoint(
 async def redeliver(
     request: Request, client_id: ClientId, delivery_id: ItemId, csrf: Csrf = None
 ) -> Response:
-    async def work(conn: AsyncConnection, app: Client, now: Any) -> dict[str, Any]:
+    async def work(conn: AsyncConnection, app: Client, now: datetime) -> dict[str, Any]:
         again = await log.redeliver(conn, client_id=app.id, delivery_id=delivery_id, now=now)
         return {"notice": f"{again.event_type} queued again."}
 
