@@ -8,6 +8,7 @@ python -m bench run verify [--iterations N]
 python -m bench run webhooks [--events N] [--database sqlite|postgres]
 python -m bench soak api-read [--requests 200000] [--chunks 10]
 python -m bench scale refresh [--database postgres]
+python -m bench round-trips            # statements per exchange and rotation on PostgreSQL
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import asdict
 
 from bench.references import ensure_tools
 from bench.report import print_outcome, print_scale, print_soak, print_verify, print_webhooks
+from bench.round_trips import count_round_trips, print_round_trips
 from bench.scenarios import SCENARIOS, run_scenario
 from bench.soak import run_soak
 from bench.verify import run_verify
@@ -64,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     scale.add_argument("--duration", type=float, default=8.0)
     scale.add_argument("--count", type=int, default=12000)
     scale.add_argument("--rounds", type=int, default=3)
+    commands.add_parser("round-trips", help="statements per exchange and rotation on PostgreSQL")
     args = parser.parse_args(argv)
     if getattr(args, "quick", False):
         args.duration, args.rounds, args.count = 2.0, 2, 3000
@@ -73,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<10} {scenario.title}")
         print(f"{'verify':<10} in-process access-token verification vs raw cryptography")
         print(f"{'webhooks':<10} webhook delivery throughput; the outbox on the revoke path")
+        return 0
+    if args.command == "round-trips":
+        print_round_trips(count_round_trips())
         return 0
     if args.command == "run" and args.scenario == "verify":
         outcome = run_verify(args.iterations)

@@ -21,8 +21,11 @@ from i18n_connect.services import Services
 from i18n_connect.settings import Settings
 from i18n_connect.web import (
     api_docs,
+    app_logos,
     authorize_routes,
     bench_routes,
+    developer_app_actions,
+    developer_console,
     health,
     introspection_routes,
     oauth_routes,
@@ -100,6 +103,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(revocation_router)
     app.include_router(cdn_router)
     app.include_router(connected_apps_router)
+    app.include_router(developer_console.router)
+    app.include_router(developer_app_actions.router)
+    app.include_router(app_logos.router)
     app.include_router(webhook_pages_router)
     app.router.routes.append(mcp_route)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -48,9 +48,9 @@ async def lock_grant(conn: AsyncConnection, grant_id: str) -> None:
 
     Every path that changes a grant's refresh tokens takes the grant's row first,
     so concurrent ones wait instead of deadlocking on each other's token rows:
-    RFC 7009 revocation here; rotation and code exchange through the UPDATE of
-    the grant they start with (`oauth.refresh.touch_grant`, `claim_live_grants`),
-    which takes the same lock.
+    RFC 7009 revocation here; rotation through the locking read of its token
+    (`storage.grants.refresh_token_to_rotate`) and code exchange through the UPDATE
+    of the grant it starts with (`claim_live_grants`), which take the same lock.
     """
     await stored.lock_grant(conn, grant_id=grant_id)
 

@@ -39,6 +39,15 @@ def run_async(coroutine: Coroutine[Any, Any, T], timeout: float = 60) -> T:
     return off_loop(asyncio.run, coroutine, timeout=timeout)
 
 
+def fits(page: Page, name: str, save_screenshot: Screenshot) -> None:
+    """No horizontal scrolling: the document is no wider than the viewport (and a screenshot)."""
+    save_screenshot(page, name)
+    scroll_width, inner_width = page.evaluate(
+        "[document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    assert scroll_width <= inner_width, f"{name}: {scroll_width} px wide in {inner_width} px"
+
+
 @dataclass(frozen=True)
 class LiveServer:
     url: str  # the issuer, e.g. http://127.0.0.1:43817

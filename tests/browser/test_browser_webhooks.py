@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 
 import pytest
-import sqlalchemy as sa
 from browser_support import LiveServer, Screenshot, run_async
 from playwright.sync_api import Page, expect
 
@@ -19,13 +18,14 @@ from i18n_connect.platform.accounts import get_user_by_email
 from i18n_connect.platform.organizations import get_organization_by_slug
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
+from i18n_connect.storage.client_profiles import Profile, insert_profile
 from webhook_receiver import Receiver, free_port, receiving
 
 pytestmark = pytest.mark.browser
 
 
 async def _acme_app(settings: Settings) -> str:
-    """A confidential app owned by Acme Corp."""
+    """A confidential app published by Acme Corp."""
     services = Services.build(settings, clock=SystemClock())
     try:
         async with services.db.transaction() as conn:
@@ -39,9 +39,9 @@ async def _acme_app(settings: Settings) -> str:
                 now=services.clock.now(),
                 hasher=services.hasher,
             )
-            await conn.execute(  # what the console does when an organization creates an app
-                sa.text("UPDATE oauth_clients SET owner_organization_id = :org WHERE id = :id"),
-                {"org": acme.id, "id": client.id},
+            now = services.clock.now()
+            await insert_profile(  # published by Acme, as the console makes it
+                conn, Profile(client.id, acme.id, "Hooks", None, None, "usr_ada", now, now)
             )
         return client.id
     finally:

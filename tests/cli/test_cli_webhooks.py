@@ -49,21 +49,21 @@ def test_an_endpoints_life_on_the_command_line(cli: Invoke) -> None:
     [
         (
             ("add", "{client}", "http://hooks.example.com/x", "--event", "grant.revoked"),
-            "error: url must be an https URL.\n",
+            "error: url must be an https URL\n",
         ),
         (
             ("add", "{client}", HOOK, "--event", "grant.nope"),
-            "error: Unknown event type: grant.nope. Known: grant.created, grant.updated, "
+            "error: unknown event type: grant.nope. Known: grant.created, grant.updated, "
             "grant.revoked, installation_token.revoked, translations.published, keys.changed, "
-            "content.published.\n",
+            "content.published\n",
         ),
         (
             ("add", "cli_unknown", HOOK, "--event", "grant.revoked"),
             "error: no client with the id 'cli_unknown'\n",
         ),
-        (("enable", "{client}", "whe_nope"), "error: No such webhook endpoint.\n"),
-        (("rotate-secret", "{client}", "whe_nope"), "error: No such webhook endpoint.\n"),
-        (("redeliver", "{client}", "whd_nope"), "error: No such webhook delivery.\n"),
+        (("enable", "{client}", "whe_nope"), "error: no such webhook endpoint\n"),
+        (("rotate-secret", "{client}", "whe_nope"), "error: no such webhook endpoint\n"),
+        (("redeliver", "{client}", "whd_nope"), "error: no such webhook delivery\n"),
     ],
     ids=[
         "http",

@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import text
 from webhook_world import PASSWORD, World
 
+from i18n_connect.storage.client_profiles import Profile, insert_profile
+
 
 def _csrf(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
@@ -28,11 +30,11 @@ async def _signed_in(world: World, email: str) -> str:
 
 @pytest.fixture
 async def page(world: World) -> str:
-    """The app owned by Acme (Ada's); its webhook page's path."""
+    """The app published by Acme (Ada's), as the console makes it; its webhook page's path."""
     async with world.services.db.transaction() as conn:
-        await conn.execute(
-            text("UPDATE oauth_clients SET owner_organization_id = :org WHERE id = :id"),
-            {"org": world.acme, "id": world.client_id},
+        now = world.services.clock.now()
+        await insert_profile(
+            conn, Profile(world.client_id, world.acme, "Hooks", None, None, world.ada, now, now)
         )
     return f"/developer/apps/{world.client_id}/webhooks"
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import typer
 
 from i18n_connect.cli import audit, clients, gc, grants, keys, orgs, server, users, webhooks
+from i18n_connect.cli.help import plain_help
 
-__all__ = ["app", "main"]
+__all__ = ["app", "command", "main"]
 
 app = typer.Typer(
     name="i18n-connect",
@@ -33,6 +34,8 @@ app.add_typer(audit.group, name="audit")
 app.add_typer(webhooks.group, name="webhooks")
 app.command("gc")(gc.gc_command)
 
+command = plain_help(typer.main.get_command(app))
+
 
 def main() -> None:
-    app()
+    command(prog_name="i18n-connect")

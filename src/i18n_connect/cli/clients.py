@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -12,6 +11,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import grants
+from i18n_connect.cli import output
 from i18n_connect.cli.output import JsonOption, emit, fail, iso
 from i18n_connect.cli.runner import run_async
 from i18n_connect.oauth import client_lifecycle
@@ -85,7 +85,12 @@ def clients_create(
 
 
 ClientIdArgument = Annotated[str, typer.Argument(help="The client's id (cli_... or an https URL).")]
-_ORIGINS = {"cli": "operator", "registration": "registered", "metadata_document": "metadata"}
+_ORIGINS = {
+    "cli": "operator",
+    "registration": "registered",
+    "metadata_document": "metadata",
+    "console": "console",
+}
 _DURATION = re.compile(r"(\d{1,6})([smhd]?)")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "": "seconds"}
 
@@ -282,10 +287,6 @@ def clients_rotate_secret(
     emit(data, as_json, text)
 
 
-def _on_terminal() -> bool:
-    return sys.stdin.isatty()
-
-
 @group.command("delete")
 def clients_delete(
     client_id: ClientIdArgument,
@@ -312,7 +313,7 @@ def clients_delete(
 
     if not yes:
         found = run_async(look)
-        if not _on_terminal():
+        if not output.on_terminal():
             raise fail("deleting a client needs --yes when not run on a terminal")
         question = (
             f"Delete {found['name']} ({client_id}) and revoke its {found['grants']} grant(s)?"

@@ -25,6 +25,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit, grants
+from i18n_connect.developer.publisher import Publisher, publisher_of
 from i18n_connect.grants import Grant
 from i18n_connect.ids import SecretHasher
 from i18n_connect.oauth.authorize import REQUEST_LIFETIME, redirect_with
@@ -102,6 +103,7 @@ class ConsentView:
     scopes: tuple[Scope, ...]
     existing_grants: tuple[Grant, ...]
     connected: frozenset[str]  # offered organizations the client holds a live grant for
+    publisher: Publisher | None = None  # a console app's publishing organization, logo, domain
 
     def organization_name(self, organization_id: str) -> str:
         names = {org.id: org.name for org in self.organizations}
@@ -182,6 +184,7 @@ async def consent_view(conn: AsyncConnection, pending: PendingRequest, user_id: 
         scopes=tuple(CATALOG[name] for name in pending.scope if name in CATALOG),
         existing_grants=tuple(await grants.list_grants(conn, user_id=user_id, client_id=client.id)),
         connected=frozenset(connected),
+        publisher=await publisher_of(conn, client),
     )
 
 

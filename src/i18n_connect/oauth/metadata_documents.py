@@ -56,8 +56,10 @@ __all__ = [
     "MAX_DOCUMENT_BYTES",
     "FetchedClient",
     "FetchedDocument",
+    "PublicResource",
     "fetch_client",
     "fetch_document",
+    "fetch_public",
     "is_cached",
     "is_metadata_document_url",
     "load_metadata_document",
@@ -108,15 +110,15 @@ def _check_url(url: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
-async def _checked_address(host: str, port: int, *, allow_loopback: bool) -> str:
+async def _checked_address(host: str, port: int, *, allow_loopback: bool, what: str) -> str:
     """The checked address of ``host`` (`addresses.checked_address`); `InvalidClient` otherwise."""
     try:
         return await checked_address(host, port, allow_loopback=allow_loopback)
     except UnsafeAddress as exc:
         if not exc.resolved:
-            raise InvalidClient(f"The client_id host {host} does not resolve.") from exc
+            raise InvalidClient(f"The {what} host {host} does not resolve.") from exc
         raise InvalidClient(
-            "The client_id host resolves to a private, loopback or otherwise non-public address."
+            f"The {what} host resolves to a private, loopback or otherwise non-public address."
         ) from exc
 
 
@@ -152,33 +154,55 @@ class FetchedDocument:
         self.lifetime = lifetime
 
 
-async def _read(response: httpx.Response) -> bytes:
-    """The body as sent, at most 5 KB. A compressed body is refused unread: decoding it
-    first would let a few kilobytes expand to megabytes before the limit applies."""
+@dataclass(frozen=True, slots=True)
+class PublicResource:
+    """What `fetch_public` read: the body as sent and the response's headers."""
+
+    body: bytes
+    headers: httpx.Headers
+
+
+async def _read(response: httpx.Response, *, what: str, max_bytes: int) -> bytes:
+    """The body as sent, at most ``max_bytes``. A compressed body is refused unread: decoding
+    it first would let a few kilobytes expand to megabytes before the limit applies."""
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding != "identity":
         raise InvalidClient(
-            "The client metadata document must be served without Content-Encoding "
-            f"(it came as {encoding[:20]})."
+            f"The {what} must be served without Content-Encoding (it came as {encoding[:20]})."
         )
+    too_large = InvalidClient(f"The {what} is larger than {max_bytes // 1024} KB.")
     declared = response.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_DOCUMENT_BYTES:
-        raise InvalidClient("The client metadata document is larger than 5 KB.")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
     body = b""
     async for chunk in response.aiter_raw():
         body += chunk
-        if len(body) > MAX_DOCUMENT_BYTES:
-            raise InvalidClient("The client metadata document is larger than 5 KB.")
+        if len(body) > max_bytes:
+            raise too_large
     return body
 
 
-async def fetch_document(url: str, *, allow_loopback: bool, now: datetime) -> FetchedDocument:
-    """GET the document at ``url`` under the rules above; `InvalidClient` when that fails."""
-    host, port = _check_url(url)
+async def fetch_public(
+    url: str,
+    host: str,
+    port: int,
+    *,
+    what: str,
+    url_what: str,
+    accept: str,
+    max_bytes: int,
+    allow_loopback: bool,
+) -> PublicResource:
+    """GET ``url`` (already checked to be https on ``host``:``port``) under the rules above:
+    public addresses only, pinned to the checked one, no redirects, no compression, at most
+    ``max_bytes`` within `FETCH_TIMEOUT_SECONDS`. `InvalidClient` names the ``what`` that
+    failed (the ``url_what`` for the host's address)."""
     parts = urlsplit(url)
     try:
         with anyio.fail_after(FETCH_TIMEOUT_SECONDS):
-            address = await _checked_address(host, port, allow_loopback=allow_loopback)
+            address = await _checked_address(
+                host, port, allow_loopback=allow_loopback, what=url_what
+            )
             literal = f"[{address}]" if ":" in address else address
             pinned = parts._replace(netloc=f"{literal}:{port}").geturl()
             async with (
@@ -193,26 +217,39 @@ async def fetch_document(url: str, *, allow_loopback: bool, now: datetime) -> Fe
                     pinned,
                     headers={
                         "Host": parts.netloc,
-                        "Accept": "application/json",
+                        "Accept": accept,
                         "Accept-Encoding": "identity",
                     },
                     extensions={"sni_hostname": host},
                 ) as response,
             ):
                 if response.is_redirect:
-                    raise InvalidClient("The client metadata document URL redirects.")
+                    raise InvalidClient(f"The {what} URL redirects.")
                 if response.status_code != 200:
-                    raise InvalidClient(
-                        f"The client metadata document answered HTTP {response.status_code}."
-                    )
-                body = await _read(response)
-                lifetime = _lifetime(response.headers, now)
+                    raise InvalidClient(f"The {what} answered HTTP {response.status_code}.")
+                body = await _read(response, what=what, max_bytes=max_bytes)
+                return PublicResource(body, response.headers)
     except TimeoutError as exc:
-        raise InvalidClient("The client metadata document took too long to fetch.") from exc
+        raise InvalidClient(f"The {what} took too long to fetch.") from exc
     except httpx.HTTPError as exc:
-        raise InvalidClient("The client metadata document could not be fetched.") from exc
+        raise InvalidClient(f"The {what} could not be fetched.") from exc
+
+
+async def fetch_document(url: str, *, allow_loopback: bool, now: datetime) -> FetchedDocument:
+    """GET the document at ``url`` under the rules above; `InvalidClient` when that fails."""
+    host, port = _check_url(url)
+    fetched = await fetch_public(
+        url,
+        host,
+        port,
+        what="client metadata document",
+        url_what="client_id",
+        accept="application/json",
+        max_bytes=MAX_DOCUMENT_BYTES,
+        allow_loopback=allow_loopback,
+    )
     try:
-        return FetchedDocument(json.loads(body), lifetime)
+        return FetchedDocument(json.loads(fetched.body), _lifetime(fetched.headers, now))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidClientMetadata("The client metadata document is not JSON.") from exc
 

@@ -23,6 +23,8 @@ from i18n_connect.storage.types import UtcDateTime
 __all__ = [
     "authorization_codes",
     "authorization_requests",
+    "client_logos",
+    "client_profiles",
     "grants",
     "installation_tokens",
     "oauth_clients",
@@ -60,13 +62,6 @@ oauth_clients = Table(
     Column("previous_secret_expires_at", UtcDateTime, nullable=True),
     # Deleted: unknown everywhere, its grants revoked; the row stays so their tokens answer 410.
     Column("deleted_at", UtcDateTime, nullable=True),
-    # the organization whose owners and admins manage the app (console apps); None for others
-    Column(
-        "owner_organization_id",
-        ID,
-        ForeignKey("organizations.id", ondelete="SET NULL"),
-        nullable=True,
-    ),
 )
 
 authorization_requests = Table(
@@ -151,7 +146,7 @@ refresh_chains = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
     Column("revoked_reason", String(16), nullable=True),  # reuse | revoked | limit
-    Index(None, "grant_id"),
+    Index(None, "grant_id", "revoked_at"),  # live chains of a grant
 )
 
 refresh_tokens = Table(
@@ -204,6 +199,40 @@ signing_keys = Table(
     Column("expires_at", UtcDateTime, nullable=True),  # no longer published after this
 )
 
+# Apps created in the developer console: the publishing organization and what the publisher
+# declared beyond RFC 7591's client metadata (which stays in oauth_clients).
+client_profiles = Table(
+    "client_profiles",
+    metadata,
+    Column(
+        "client_id", CLIENT_ID, ForeignKey("oauth_clients.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("description", Text, nullable=False),
+    Column("policy_uri", Text, nullable=True),
+    Column("tos_uri", Text, nullable=True),
+    Column("created_by", ID, nullable=False),  # the user who created the app
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "organization_id"),
+)
+
+# A console app's logo, stored and served by this site (never hot-linked): uploaded, or fetched
+# once from the https URL the publisher gave (source_url).
+client_logos = Table(
+    "client_logos",
+    metadata,
+    Column(
+        "client_id", CLIENT_ID, ForeignKey("oauth_clients.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("content_type", String(32), nullable=False),  # image/png | image/jpeg | image/webp
+    Column("image", LargeBinary, nullable=False),
+    Column("digest", HASH, nullable=False),  # SHA-256 of image: the served URL's version
+    Column("source_url", Text, nullable=True),
+    Column("stored_at", UtcDateTime, nullable=False),
+)
 
 # Webhooks (Standard Webhooks): a client's endpoints, the transactional outbox of events, and one
 # delivery per (event, endpoint) that the workers of `webhooks.worker` claim and retry.

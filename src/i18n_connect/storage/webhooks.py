@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from i18n_connect.storage.oauth_tables import (
-    oauth_clients,
     webhook_deliveries,
     webhook_endpoints,
     webhook_events,
@@ -33,7 +32,6 @@ __all__ = [
     "Endpoint",
     "any_due",
     "claim_deliveries",
-    "client_owner",
     "delete_endpoint",
     "finish_attempt",
     "get_delivery",
@@ -113,18 +111,6 @@ def _endpoint(row: Row[Any]) -> Endpoint:
 
 
 # Endpoints.
-
-
-async def client_owner(conn: AsyncConnection, client_id: str) -> tuple[bool, str | None]:
-    """Whether the client exists (and is not deleted), and the organization that owns it."""
-    row = (
-        await conn.execute(
-            select(oauth_clients.c.owner_organization_id).where(
-                oauth_clients.c.id == client_id, oauth_clients.c.deleted_at.is_(None)
-            )
-        )
-    ).first()
-    return (row is not None, row.owner_organization_id if row is not None else None)
 
 
 async def insert_endpoint(

@@ -1,11 +1,12 @@
 """The developer console's webhook pages: ``/developer/apps/{client_id}/webhooks``.
 
-Owners and admins of the organization that owns the app manage its endpoints (add, rotate the
-signing secret with an overlap, enable again after failing, disable, delete) and read its
-delivery log, from which a delivery can be sent again. Anyone else — and every app without an
-owning organization — gets the 404 an unknown app gets. A new or rotated secret is shown in
-the answer to that POST only (``no-store``), never again. Forms post the session's CSRF token;
-the confirmations are ``<details>`` disclosures, so the page works without JavaScript.
+Owners and admins of the organization that publishes the app (`developer.apps.managed_app`)
+manage its endpoints (add, rotate the signing secret with an overlap, enable again after
+failing, disable, delete) and read its delivery log, from which a delivery can be sent again.
+Anyone else — and every app not made in the console — gets the 404 an unknown app gets. A new
+or rotated secret is shown in the answer to that POST only (``no-store``), never again. Forms
+post the session's CSRF token; the confirmations are ``<details>`` disclosures, so the page
+works without JavaScript.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect.developer.apps import AppNotFound, ManagedApp, NotAppAdmin, managed_app
 from i18n_connect.errors import InvalidRequest, ProtocolError
-from i18n_connect.oauth.clients import Client, get_client
+from i18n_connect.oauth.clients import Client
 from i18n_connect.platform.accounts import User
-from i18n_connect.platform.organizations import ADMIN_ROLES, get_organization, membership_role
-from i18n_connect.storage.webhooks import client_owner
 from i18n_connect.web.errors import NO_STORE
 from i18n_connect.web.identity import login_redirect, signed_in_user
 from i18n_connect.web.sessions import csrf_token, csrf_valid, services_of, set_session_cookie
@@ -41,14 +41,12 @@ ItemId = Annotated[str, Path(max_length=64)]
 Csrf = Annotated[str | None, Form(alias="csrf_token")]
 
 
-async def _managed_app(conn: AsyncConnection, client_id: str, user: User) -> Client | None:
-    """The app, if the user owns or administers the organization that owns it."""
-    exists, organization_id = await client_owner(conn, client_id)
-    if not exists or organization_id is None:
+async def _managed_app(conn: AsyncConnection, client_id: str, user: User) -> ManagedApp | None:
+    """The console app, if the user owns or administers the organization that publishes it."""
+    try:
+        return await managed_app(conn, client_id, user.id)
+    except (AppNotFound, NotAppAdmin):
         return None
-    if await membership_role(conn, organization_id, user.id) not in ADMIN_ROLES:
-        return None
-    return await get_client(conn, client_id)
 
 
 def _page_of(client_id: str) -> str:
@@ -60,13 +58,12 @@ async def _page(
     conn: AsyncConnection,
     session: Any,
     user: User,
-    app: Client,
+    managed: ManagedApp,
     *,
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
-    _, organization_id = await client_owner(conn, app.id)
-    organization = await get_organization(conn, organization_id) if organization_id else None
+    app = managed.client
     response = render(
         request,
         "webhooks.html",
@@ -74,7 +71,7 @@ async def _page(
             "user": user,
             "csrf_token": csrf_token(request, session),
             "app": app,
-            "organization": organization,
+            "organization": managed.organization,
             "page": _page_of(app.id),
             "endpoints": await endpoints.list_endpoints(conn, client_id=app.id),
             "deliveries": await log.deliveries(conn, client_id=app.id),
@@ -127,7 +124,7 @@ async def _change(
         if app is None:
             return render_error(request, 404, "Not found", "No such app.")
         try:
-            shown = await work(conn, app, services.clock.now())
+            shown = await work(conn, app.client, services.clock.now())
         except ProtocolError as error:
             status = error.status if error.status in (400, 404) else 400
             return await _page(

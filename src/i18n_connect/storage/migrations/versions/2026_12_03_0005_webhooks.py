@@ -1,8 +1,7 @@
-"""webhooks: endpoints, the transactional outbox of events, deliveries; the owning organization
-of a client (``oauth_clients.owner_organization_id``, who manages its webhooks)
+"""webhooks: endpoints, the transactional outbox of events, deliveries
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0010
 Create Date: 2026-12-03 13:18:20.253326
 """
 
@@ -16,7 +15,7 @@ from alembic import op
 import i18n_connect.storage.types
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -130,24 +129,8 @@ def upgrade() -> None:
             unique=False,
         )
 
-    with op.batch_alter_table("oauth_clients", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("owner_organization_id", sa.String(length=40), nullable=True))
-        batch_op.create_foreign_key(
-            batch_op.f("fk_oauth_clients_owner_organization_id_organizations"),
-            "organizations",
-            ["owner_organization_id"],
-            ["id"],
-            ondelete="SET NULL",
-        )
-
 
 def downgrade() -> None:
-    with op.batch_alter_table("oauth_clients", schema=None) as batch_op:
-        batch_op.drop_constraint(
-            batch_op.f("fk_oauth_clients_owner_organization_id_organizations"), type_="foreignkey"
-        )
-        batch_op.drop_column("owner_organization_id")
-
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_webhook_deliveries_status_next_attempt_at"))
         batch_op.drop_index(batch_op.f("ix_webhook_deliveries_endpoint_id_ordering_key_status_seq"))

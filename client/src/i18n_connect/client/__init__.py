@@ -1,10 +1,11 @@
 """The partner SDK of i18n-connect: OAuth 2.0 authorization code flow with PKCE (RFC 6749,
 RFC 7636), issuer identification (RFC 9207), refresh-token rotation, token revocation
-(RFC 7009), installation tokens, the partner REST API (SPEC §3 and §4) and webhook
-verification (Standard Webhooks).
+(RFC 7009), installation tokens, the partner REST API and webhook verification (Standard
+Webhooks), as the partner guide (docs/partner-guide.md) describes them.
 
-Needs only httpx, standardwebhooks (pure Python, no dependencies) and the standard library
-(``pip install 'i18n-connect[client]'``).
+The distribution ``i18n-connect-client`` (the repository's ``client/`` directory) needs only httpx,
+standardwebhooks (pure Python, no dependencies of its own) and the standard library; the server
+is not installed with it.
 """
 
 from i18n_connect.client.api import (

@@ -1,4 +1,4 @@
-"""Typed calls of the partner REST API (SPEC §4, ``/api/oauth-client``) with an installation token.
+"""Typed calls of the partner REST API (``/api/oauth-client``) with an installation token.
 
 Each helper maps one route and returns the server's JSON as a ``TypedDict``
 (timestamps stay ISO 8601 strings); errors arrive as the typed exceptions of
