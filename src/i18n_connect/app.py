@@ -51,6 +51,8 @@ from i18n_connect.web.revocation_routes import router as revocation_router
 from i18n_connect.web.security import SecurityHeadersMiddleware
 from i18n_connect.web.templates import STATIC_DIR
 from i18n_connect.web.trailing_slash import redirect_slashes_to_issuer
+from i18n_connect.web.webhook_pages import router as webhook_pages_router
+from i18n_connect.webhooks.worker import deliveries_running
 
 __all__ = ["create_app"]
 
@@ -69,6 +71,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             periodic_collection(
                 services.db, services.clock, interval_seconds=settings.gc_interval_seconds
             ),
+            deliveries_running(services),
         ):
             yield
         await services.api_limiter.close()
@@ -113,6 +116,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(developer_console.router)
     app.include_router(developer_app_actions.router)
     app.include_router(app_logos.router)
+    app.include_router(webhook_pages_router)
     app.router.routes += [mcp_route, mcp_organization_route]
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)

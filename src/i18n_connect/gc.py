@@ -25,13 +25,14 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import delete, func, or_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect.background import running
 from i18n_connect.clock import Clock
 from i18n_connect.storage import (
     Database,
@@ -116,10 +117,5 @@ async def periodic_collection(
     if interval_seconds <= 0:
         yield
         return
-    task = asyncio.create_task(_collect_forever(db, clock, interval_seconds), name="gc")
-    try:
+    async with running(_collect_forever(db, clock, interval_seconds), name="gc"):
         yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task

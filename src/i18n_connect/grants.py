@@ -24,6 +24,7 @@ from i18n_connect.ids import new_id
 from i18n_connect.scopes import format_scope
 from i18n_connect.storage import grants as stored
 from i18n_connect.storage.grants import Grant
+from i18n_connect.webhooks import events
 
 __all__ = [
     "Grant",
@@ -191,6 +192,16 @@ async def consent(
             grant_id=grant.id,
             detail={"scope": scope_text, "updated": updated},
         )
+        await events.emit_for_grant(
+            conn,
+            "grant.updated" if updated else "grant.created",
+            client_id=client_id,
+            grant_id=grant.id,
+            organization_id=organization_id,
+            now=now,
+            user_id=user_id,
+            scope=list(grant.scope),
+        )
         result.append(grant)
     return result
 
@@ -216,6 +227,16 @@ async def revoke_grant(
         organization_id=grant.organization_id,
         grant_id=grant_id,
         detail={"reason": reason},
+    )
+    await events.emit_for_grant(
+        conn,
+        "grant.revoked",
+        client_id=grant.client_id,
+        grant_id=grant_id,
+        organization_id=grant.organization_id,
+        now=now,
+        user_id=grant.user_id,
+        reason=events.revocation_reason(reason),
     )
     return True
 

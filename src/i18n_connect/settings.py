@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     gc_interval_seconds: Annotated[int, Field(ge=0)] = 600  # serve's garbage collection; 0: off
     log_level: str = "info"
     cimd_allow_loopback: bool = False
+    # webhooks (`i18n_connect.webhooks`): loopback endpoints, http allowed, for development only
+    webhook_allow_loopback: bool = False
+    webhook_poll_seconds: Annotated[float, Field(ge=0)] = 1.0  # serve's delivery worker; 0: off
+    webhook_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 10.0  # one attempt
+    webhook_retry_base_seconds: Annotated[float, Field(gt=0)] = 10.0  # the first backoff
+    webhook_retry_hours: Annotated[float, Field(gt=0)] = 24.0  # then the endpoint is failing
     metrics_token: SecretStr | None = None  # when set, GET /metrics needs it as a Bearer token
     trusted_proxies: str = ""  # addresses or networks whose X-Forwarded-For/-Proto are believed
     bench: bool = False  # mounts POST /bench/form, the baseline of bench/ (never in production)

@@ -20,6 +20,7 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
 CLIENT = Path(__file__).resolve().parents[2] / "client"
+REQUIRES = ["httpx>=0.27", "standardwebhooks>=1.0"]  # client/pyproject.toml
 SERVER_PACKAGES = ("fastapi", "sqlalchemy", "asyncpg", "redis", "mcp", "uvicorn", "starlette")
 
 
@@ -102,12 +103,12 @@ def test_the_sdk_installs_alone_with_httpx_only(tmp_path: Path) -> None:
             timeout=60,
         ).stdout.strip()
     )
-    dependencies = _closure(["httpx>=0.27"])
+    dependencies = _closure(["httpx>=0.27", "standardwebhooks>=1.0"])
     for name in dependencies:
         _copy_installed(name, site_packages)
 
     result = json.loads(subprocess.run(probe, capture_output=True, check=True, timeout=60).stdout)
-    assert result["requires"] == ["httpx>=0.27"]
+    assert result["requires"] == REQUIRES
     assert result["version"] == "0.1.0"
     assert result["has_client"] is True
     assert result["server"] == []
@@ -118,4 +119,4 @@ def test_the_sdk_installs_alone_with_httpx_only(tmp_path: Path) -> None:
 def test_the_server_depends_on_the_sdk_and_not_the_reverse() -> None:
     server = metadata.requires("i18n-connect") or []
     assert any(Requirement(text).name == "i18n-connect-client" for text in server)
-    assert metadata.requires("i18n-connect-client") == ["httpx>=0.27"]
+    assert metadata.requires("i18n-connect-client") == REQUIRES

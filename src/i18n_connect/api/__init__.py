@@ -1,5 +1,6 @@
 """The partner REST API (SPEC §4) under ``/api/oauth-client``: installation tokens, grants,
-organizations, projects, keys, translations and their files, glossary and content."""
+organizations, projects, keys, translations and their files, glossary and content; the
+app's webhooks."""
 
 from fastapi import APIRouter
 
@@ -8,6 +9,7 @@ from i18n_connect.api import (
     resource_routes,
     transfer_routes,
     translation_routes,
+    webhook_routes,
 )
 
 __all__ = ["router"]
@@ -17,3 +19,4 @@ router.include_router(installation_routes.router)
 router.include_router(resource_routes.router)
 router.include_router(translation_routes.router)
 router.include_router(transfer_routes.router)
+router.include_router(webhook_routes.router)

@@ -123,7 +123,7 @@ async def delete_project_keys(
     project = await access.project_by_id(caller.conn, caller.context, project_id)
     may_unpublish = PUBLISH_TRANSLATIONS in caller.context.scopes
     deleted = await keys.delete_keys(
-        caller.conn, project.id, body.names, may_unpublish=may_unpublish
+        caller.conn, project.id, body.names, may_unpublish=may_unpublish, now=caller.now
     )
     return NamesOut(deleted=deleted)
 

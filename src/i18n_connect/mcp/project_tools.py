@@ -137,7 +137,11 @@ def register_project_tools(server: MCPServer[Any], services: Services) -> None:
             found = await call.project(project)
             may_unpublish = PUBLISH_TRANSLATIONS in call.installation.scopes
             deleted = await platform_keys.delete_keys(
-                call.conn, found.id, names, may_unpublish=may_unpublish
+                call.conn,
+                found.id,
+                names,
+                may_unpublish=may_unpublish,
+                now=call.services.clock.now(),
             )
             return NamesOut(deleted=deleted)
 

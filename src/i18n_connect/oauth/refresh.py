@@ -37,6 +37,7 @@ from i18n_connect.oauth import chains
 from i18n_connect.platform.organizations import ADMIN_ROLES
 from i18n_connect.scopes import parse_scope
 from i18n_connect.storage import grants as stored
+from i18n_connect.webhooks import events
 
 __all__ = [
     "REFRESH_TOKEN_LIFETIME",
@@ -193,6 +194,17 @@ async def _reuse(
         organization_id=grant.organization_id,
         grant_id=grant.id,
         detail={"refresh_token_id": row.id, "chain_id": row.chain_id},
+    )
+    await events.emit_for_grant(
+        conn,
+        "grant.revoked",
+        client_id=grant.client_id,
+        grant_id=grant.id,
+        organization_id=grant.organization_id,
+        now=now,
+        user_id=grant.user_id,
+        reason=events.revocation_reason("reuse"),
+        chain_id=row.chain_id,  # only this chain's tokens; the grant's other devices keep theirs
     )
     return InvalidGrant(
         "The refresh token was already used; every token issued from its chain "

@@ -21,6 +21,7 @@ from i18n_connect.ids import new_id
 from i18n_connect.scopes import PUBLISH_TRANSLATIONS
 from i18n_connect.storage import translations as key_store
 from i18n_connect.storage.translations import TranslationKey
+from i18n_connect.webhooks import events
 
 __all__ = [
     "DEFAULT_NAMESPACE",
@@ -85,6 +86,15 @@ def _check_batch(size: int) -> None:
         raise InvalidRequest("give at least one key")
     if size > MAX_BATCH:
         raise InvalidRequest(f"at most {MAX_BATCH} keys per request")
+
+
+async def _changed(
+    conn: AsyncConnection, project_id: str, change: str, count: int, now: datetime
+) -> None:
+    """Write ``keys.changed`` to the webhook outbox: what happened to how many keys."""
+    await events.emit_for_project(
+        conn, "keys.changed", project_id=project_id, now=now, change=change, count=count
+    )
 
 
 async def list_keys(
@@ -164,6 +174,7 @@ async def add_keys(
         if not await key_store.insert_keys(conn, keys=created[start : start + MAX_BATCH]):
             # a concurrent request created one of them first
             raise ConflictError("one of the keys was created concurrently")
+    await _changed(conn, project_id, "created", len(created), now)
     return created
 
 
@@ -189,6 +200,7 @@ async def update_keys(
             by_language.setdefault(language, {})[change.name] = text
     for language, texts in by_language.items():
         await set_translations(conn, project_id, language, texts, now)
+    await _changed(conn, project_id, "updated", len(changes), now)
     return await key_store.get_keys(conn, key_ids=list(ids.values()))
 
 
@@ -200,7 +212,12 @@ async def published_key_names(conn: AsyncConnection, ids: Mapping[str, str]) -> 
 
 
 async def delete_keys(
-    conn: AsyncConnection, project_id: str, names: Iterable[str], *, may_unpublish: bool
+    conn: AsyncConnection,
+    project_id: str,
+    names: Iterable[str],
+    *,
+    may_unpublish: bool,
+    now: datetime,
 ) -> list[str]:
     """Delete keys and their translations; returns the names deleted (unknown → `NotFound`).
 
@@ -218,4 +235,5 @@ async def delete_keys(
             f"{', '.join(live[:20])}.",
         )
     await key_store.delete_keys(conn, key_ids=list(ids.values()))
+    await _changed(conn, project_id, "deleted", len(wanted), now)
     return wanted

@@ -21,6 +21,7 @@ from i18n_connect.platform.projects import normalize_language
 from i18n_connect.storage import projects as project_store
 from i18n_connect.storage import translations as translation_store
 from i18n_connect.storage.translations import Translation
+from i18n_connect.webhooks import events
 
 __all__ = [
     "MAX_TEXT",
@@ -136,9 +137,14 @@ async def publish_translations(
     for code in chosen:
         if code not in codes:
             raise NotFound(f"the project has no language {code!r}")
-    return await translation_store.publish_drafts(
+    published = await translation_store.publish_drafts(
         conn, project_id=project_id, languages=chosen, published_at=now
     )
+    if published:
+        await events.emit_for_project(
+            conn, "translations.published", project_id=project_id, now=now, languages=chosen
+        )
+    return published
 
 
 async def published_translations(

@@ -48,6 +48,7 @@ __all__ = [
     "chain_ended",
     "claim_grant",
     "client_has_live_grant",
+    "clients_granted_on",
     "delete_expired_tokens",
     "end_chain",
     "ended_chains",
@@ -233,6 +234,16 @@ async def list_grants(
     if not include_revoked:
         query = query.where(grants.c.revoked_at.is_(None))
     return [_grant(row) for row in (await conn.execute(query)).all()]
+
+
+async def clients_granted_on(conn: AsyncConnection, *, organization_id: str) -> list[str]:
+    """The clients holding a live grant on the organization."""
+    rows = await conn.execute(
+        select(grants.c.client_id)
+        .distinct()
+        .where(grants.c.organization_id == organization_id, grants.c.revoked_at.is_(None))
+    )
+    return list(rows.scalars().all())
 
 
 async def live_grants_of_access_token(

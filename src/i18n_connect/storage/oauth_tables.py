@@ -32,6 +32,9 @@ __all__ = [
     "refresh_chains",
     "refresh_tokens",
     "signing_keys",
+    "webhook_deliveries",
+    "webhook_endpoints",
+    "webhook_events",
 ]
 
 CLIENT_ID = String(512)  # a generated id, or an https URL for client metadata documents
@@ -256,4 +259,65 @@ client_logos = Table(
     Column("digest", HASH, nullable=False),  # SHA-256 of image: the served URL's version
     Column("source_url", Text, nullable=True),
     Column("stored_at", UtcDateTime, nullable=False),
+)
+
+# Webhooks (Standard Webhooks): a client's endpoints, the transactional outbox of events, and one
+# delivery per (event, endpoint) that the workers of `webhooks.worker` claim and retry.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "client_id", CLIENT_ID, ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("url", Text, nullable=False),
+    Column("event_types", JSON, nullable=False),
+    Column("secret_ciphertext", LargeBinary, nullable=False),  # AES-GCM, key from the server secret
+    Column("previous_secret_ciphertext", LargeBinary, nullable=True),  # rotated out, still signing
+    Column("previous_secret_expires_at", UtcDateTime, nullable=True),
+    Column("status", String(16), nullable=False),  # active | failing | disabled
+    Column("failing_since", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "client_id"),
+)
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", ID, primary_key=True),  # the webhook-id header
+    Column(
+        "client_id", CLIENT_ID, ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("type", String(64), nullable=False),
+    Column("payload", Text, nullable=False),  # the JSON body, exactly as signed
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),  # the order of the outbox
+    Column("id", ID, nullable=False, unique=True),
+    Column("event_id", ID, ForeignKey("webhook_events.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "endpoint_id",
+        ID,
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("ordering_key", String(128), nullable=False),  # the grant, or the organization
+    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_token", String(64), nullable=True),  # the worker holding the attempt
+    Column("lease_expires_at", UtcDateTime, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_latency_ms", Integer, nullable=True),
+    Column("last_response", Text, nullable=True),  # a bounded excerpt, or the error
+    Column("last_attempt_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "endpoint_id", "ordering_key", "status", "seq"),
 )
