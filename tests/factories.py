@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -125,47 +124,25 @@ async def add_grant_tokens(
     )
 
 
-async def public_client(
+async def partner_client(
     conn: AsyncConnection,
     name: str,
     redirect_uris: Sequence[str],
     *,
     hasher: SecretHasher,
     now: datetime,
-    **options: Any,
-) -> str:
-    """A public partner client (RFC 6749 section 2.1) registered by the operator unless
-    ``options`` say otherwise (``origin``, ``scope``...); returns its id."""
-    client, _ = await create_client(
-        conn,
-        name=name,
-        redirect_uris=list(redirect_uris),
-        confidential=False,
-        now=now,
-        hasher=hasher,
-        **options,
-    )
-    return client.id
-
-
-async def confidential_client(
-    conn: AsyncConnection,
-    name: str,
-    redirect_uris: Sequence[str],
-    *,
-    hasher: SecretHasher,
-    now: datetime,
-) -> tuple[str, str]:
-    """A confidential partner client registered by the operator: its id and its secret."""
+    confidential: bool = False,
+) -> tuple[str, str | None]:
+    """A partner client (RFC 6749 section 2.1) registered by the operator, public unless
+    ``confidential``: its id and, for a confidential client, its secret."""
     client, secret = await create_client(
         conn,
         name=name,
         redirect_uris=list(redirect_uris),
-        confidential=True,
+        confidential=confidential,
         now=now,
         hasher=hasher,
     )
-    assert secret is not None
     return client.id, secret
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from factories import consented, public_client, user_owning
+from factories import consented, partner_client, user_owning
 from i18n_connect.platform import content, glossary, keys, projects, translations
 from i18n_connect.scopes import CATALOG
 from i18n_connect.services import Services
@@ -102,8 +102,8 @@ async def build_world(services: Services, http: httpx.AsyncClient) -> World:
                 conn, project.id, "page", "home", {"title": {"en": "Home"}}, now
             )
         uris = ["http://127.0.0.1/callback"]
-        client_id = await public_client(conn, "Partner App", uris, hasher=hasher, now=now)
-        other_id = await public_client(conn, "Other App", uris, hasher=hasher, now=now)
+        client_id, _ = await partner_client(conn, "Partner App", uris, hasher=hasher, now=now)
+        other_id, _ = await partner_client(conn, "Other App", uris, hasher=hasher, now=now)
         granted: dict[str, str] = {}
         for user_id, slugs in (("usr_ada", ("acme", "globex")), ("usr_bob", ("initech",))):
             granted |= await consented(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
-from factories import ada_and_bob, confidential_client, public_client
+from factories import ada_and_bob, partner_client
 from i18n_connect.clock import SystemClock
 from i18n_connect.platform.projects import create_project
 from i18n_connect.services import Services
@@ -45,15 +45,21 @@ async def seed(settings: Settings) -> tuple[str, dict[str, str], tuple[str, str]
                     target_languages=("de",),
                     now=now,
                 )
-            client_id = await public_client(
+            client_id, _ = await partner_client(
                 conn, "Example Partner App", [REDIRECT_URI], hasher=services.hasher, now=now
             )
-            confidential = await confidential_client(
-                conn, "Example Partner App Server", [REDIRECT_URI], hasher=services.hasher, now=now
+            confidential_id, secret = await partner_client(
+                conn,
+                "Example Partner App Server",
+                [REDIRECT_URI],
+                hasher=services.hasher,
+                now=now,
+                confidential=True,
             )
+            assert secret is not None
     finally:
         await services.db.dispose()
-    return client_id, {"acme": acme.id, "globex": globex.id}, confidential
+    return client_id, {"acme": acme.id, "globex": globex.id}, (confidential_id, secret)
 
 
 def free_port() -> int:

@@ -31,7 +31,7 @@ from factories import (
     authorization_code,
     consented,
     installation_token,
-    public_client,
+    partner_client,
     user_owning,
 )
 from i18n_connect import grants, installations
@@ -213,7 +213,7 @@ class Seed:
                 source_language="en",
                 now=now,
             )
-            client_id = await public_client(
+            client_id, _ = await partner_client(
                 conn, "Partner", [REDIRECT_URI], hasher=services.hasher, now=now
             )
         return cls(settings, services, "usr_ada", orgs["acme"], project.id, client_id)
@@ -236,13 +236,14 @@ class Seed:
 
     async def new_client(self, name: str) -> str:
         async with self.services.db.transaction() as conn:
-            return await public_client(
+            client_id, _ = await partner_client(
                 conn,
                 name,
                 [REDIRECT_URI],
                 hasher=self.services.hasher,
                 now=self.services.clock.now(),
             )
+        return client_id
 
     async def codes(self, count: int, grant_id: str, client_id: str | None = None) -> list[str]:
         async with self.services.db.transaction() as conn:

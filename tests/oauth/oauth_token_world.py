@@ -12,7 +12,7 @@ from urllib.parse import quote_plus
 import httpx
 import sqlalchemy as sa
 
-from factories import authorization_code, confidential_client, public_client, user_owning
+from factories import authorization_code, partner_client, user_owning
 from i18n_connect import grants
 from i18n_connect.services import Services
 
@@ -143,13 +143,14 @@ async def make_token_world(http: httpx.AsyncClient) -> TokenWorld:
         orgs = await user_owning(
             conn, "usr_alice", "alice@example.com", ("acme", "globex"), now=now
         )
-        public = await public_client(
+        public, _ = await partner_client(
             conn, "Editor plugin", [REDIRECT, LOOPBACK], hasher=hasher, now=now
         )
-        other = await public_client(conn, "Other app", [REDIRECT], hasher=hasher, now=now)
-        confidential, secret = await confidential_client(
-            conn, "Site builder", [REDIRECT], hasher=hasher, now=now
+        other, _ = await partner_client(conn, "Other app", [REDIRECT], hasher=hasher, now=now)
+        confidential, secret = await partner_client(
+            conn, "Site builder", [REDIRECT], hasher=hasher, now=now, confidential=True
         )
+    assert secret is not None
     return TokenWorld(
         services=services,
         http=http,
