@@ -17,6 +17,7 @@ from i18n_connect.api.metrics import GrantMetrics
 from i18n_connect.clock import Clock
 from i18n_connect.gc import periodic_collection
 from i18n_connect.mcp.server import build_mcp
+from i18n_connect.resources import ORGANIZATION_PATH
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
 from i18n_connect.web import (
@@ -26,6 +27,7 @@ from i18n_connect.web import (
     bench_routes,
     developer_app_actions,
     developer_console,
+    device_routes,
     health,
     introspection_routes,
     oauth_routes,
@@ -87,8 +89,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(api_docs.router)
     app.include_router(authorize_routes.router)
+    app.include_router(device_routes.router)
     mcp_route = Route("/mcp", mcp_endpoint, methods=["POST"])
-    hot_routes = [oauth_routes.token_route, mcp_route, *resource_routes.hot_routes]
+    mcp_organization_route = Route(ORGANIZATION_PATH + "{org_slug}", mcp_endpoint, methods=["POST"])
+    hot_routes = [
+        oauth_routes.token_route,
+        mcp_route,
+        mcp_organization_route,
+        *resource_routes.hot_routes,
+    ]
     if settings.bench:
         hot_routes.append(bench_routes.form_route)
     app.include_router(oauth_routes.router)
@@ -103,7 +112,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(developer_console.router)
     app.include_router(developer_app_actions.router)
     app.include_router(app_logos.router)
-    app.router.routes.append(mcp_route)
+    app.router.routes += [mcp_route, mcp_organization_route]
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)
     app.include_router(pages.router)

@@ -1,5 +1,5 @@
 """One error class per protocol error code (RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1,
-RFC 7591 §3.2.2, RFC 8707 §2, and the partner API of SPEC §4).
+RFC 7591 §3.2.2, RFC 8628 §3.5, RFC 8707 §2, and the partner API of SPEC §4).
 
 Each class carries its public ``error`` code, HTTP status and a short public
 description. The web edge renders them in one place: as a JSON body, a redirect
@@ -13,7 +13,10 @@ from typing import ClassVar
 
 __all__ = [
     "AccessDenied",
+    "AuthorizationPending",
     "ConflictError",
+    "DeviceAccessDenied",
+    "ExpiredToken",
     "GrantNotFound",
     "GrantRevoked",
     "InsufficientScope",
@@ -32,6 +35,7 @@ __all__ = [
     "RequestTimeout",
     "RequestTooLarge",
     "ServerError",
+    "SlowDown",
     "TemporarilyUnavailable",
     "UnauthorizedClient",
     "UnsupportedGrantType",
@@ -110,6 +114,25 @@ class InvalidTarget(ProtocolError):
 class AccessDenied(ProtocolError):
     error, status = "access_denied", 403
     default_description = "The user denied the request."
+
+
+class AuthorizationPending(ProtocolError):
+    error, status = "authorization_pending", 400  # RFC 8628 §3.5
+    default_description = "The user has not answered yet; poll again after the interval."
+
+
+class SlowDown(ProtocolError):
+    error, status = "slow_down", 400  # RFC 8628 §3.5
+    default_description = "Polling too often; the interval grew by 5 seconds."
+
+
+class DeviceAccessDenied(AccessDenied):
+    status = 400  # RFC 8628 §3.5: a token endpoint error (RFC 6749 §5.2)
+
+
+class ExpiredToken(ProtocolError):
+    error, status = "expired_token", 400  # RFC 8628 §3.5
+    default_description = "The device_code has expired; start a new device authorization."
 
 
 class InvalidRedirectUri(ProtocolError):

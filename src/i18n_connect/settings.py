@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     token_rate_per_minute: Annotated[int, Field(ge=1)] = 600  # token endpoint, per client_id
     mint_rate_per_minute: Annotated[int, Field(ge=1)] = 60
     authorize_rate_per_minute: Annotated[int, Field(ge=1)] = 60  # GET /authorize, per address
+    device_poll_interval_seconds: Annotated[int, Field(ge=1, le=60)] = 5  # RFC 8628 §3.2
     refresh_grace_seconds: Annotated[int, Field(ge=0)] = 30  # concurrent holders converge; 0: off
     refresh_chains_per_grant: Annotated[int, Field(ge=1)] = 10  # devices; the oldest is dropped
     login_failures_per_window: Annotated[int, Field(ge=1)] = 5  # per (account, address)

@@ -309,3 +309,17 @@ def test_help_of_each_command_has_an_example(cli: Invoke) -> None:
         result = cli("clients", command, "--help")
         assert result.exit_code == 0
         assert f"Example: i18n-connect clients {command}" in result.stdout
+
+
+def test_create_with_device_flow_registers_the_device_code_grant(
+    cli: Invoke, sync_db: sa.Engine
+) -> None:
+    device = create(cli, "--device-flow")
+    plain = create(cli)
+
+    assert stored(sync_db, device["client_id"]).grant_types == [
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ]
+    assert stored(sync_db, plain["client_id"]).grant_types is None  # the code flow's default

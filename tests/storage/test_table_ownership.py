@@ -36,6 +36,7 @@ OWNERS = {
     "translation_keys": "storage/translations.py",
     "browser_sessions": "storage/sessions.py",
     "authorization_requests": "storage/authorization_requests.py",
+    "device_authorizations": "storage/device_authorizations.py",
     "signing_keys": "storage/signing_keys.py",
     "client_profiles": "storage/client_profiles.py",
     "client_logos": "storage/client_profiles.py",

@@ -1,7 +1,9 @@
-"""Request and response bodies of the partner API, so `/openapi.json` documents every route.
+"""Request and response bodies of the partner API, so `/openapi.json` documents every route;
+the MCP tools take the same items and answer the same bodies (`i18n_connect.mcp`).
 
-Request bodies refuse unknown fields (a typo is a 400, not a silent no-op). Most response
-bodies show one domain object field by field under the same names (`_View.of`).
+Every field is named in snake_case, in REST and MCP alike (docs/decisions.md). Request
+bodies refuse unknown fields (a typo is a 400, not a silent no-op). Most response bodies
+show one domain object field by field under the same names (`_View.of`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from i18n_connect.platform.content import ContentEntry
 
@@ -145,7 +147,11 @@ class CreateProjectRequest(BaseModel):
     model_config = _STRICT
     name: str = Field(max_length=200)
     slug: str = Field(max_length=64)
-    sourceLanguage: str = Field(max_length=35)  # the SPEC names it in camelCase
+    source_language: str = Field(
+        max_length=35,
+        # SPEC §4 names it sourceLanguage: still accepted, outside the naming convention
+        validation_alias=AliasChoices("source_language", "sourceLanguage"),
+    )
 
 
 class AddLanguageRequest(BaseModel):

@@ -17,7 +17,9 @@ from i18n_connect.cli.runner import run_async
 from i18n_connect.oauth import client_lifecycle
 from i18n_connect.oauth.client_lifecycle import DEFAULT_GRACE, existing_client
 from i18n_connect.oauth.clients import Client, create_client
+from i18n_connect.oauth.registration import DEVICE_CODE_GRANT
 from i18n_connect.services import Services
+from i18n_connect.storage.clients import DEFAULT_GRANT_TYPES
 
 __all__ = ["group"]
 
@@ -56,6 +58,10 @@ def clients_create(
             metavar="SCOPES", help="Space-separated scopes asked for when a request has none."
         ),
     ] = None,
+    device_flow: Annotated[
+        bool,
+        typer.Option("--device-flow", help="Also allow the device authorization grant (RFC 8628)."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Register an OAuth client; prints its client_id and, once, its secret.
@@ -75,6 +81,9 @@ def clients_create(
                 hasher=services.hasher,
                 origin="cli",
                 scope=scope,
+                grant_types=(*DEFAULT_GRANT_TYPES, DEVICE_CODE_GRANT)
+                if device_flow
+                else DEFAULT_GRANT_TYPES,
             )
 
     client, secret = run_async(work)

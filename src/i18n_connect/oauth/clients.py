@@ -23,7 +23,7 @@ from i18n_connect.errors import InvalidClientMetadata, InvalidRedirectUri
 from i18n_connect.ids import SecretHasher, new_id, new_secret
 from i18n_connect.scopes import format_scope, parse_scope
 from i18n_connect.storage import clients as storage
-from i18n_connect.storage.clients import AuthMethod, Client
+from i18n_connect.storage.clients import DEFAULT_GRANT_TYPES, AuthMethod, Client
 
 __all__ = [
     "AUTH_METHODS",
@@ -231,6 +231,7 @@ async def create_client(
     client_uri: str | None = None,
     logo_uri: str | None = None,
     registration_token_hash: str | None = None,
+    grant_types: Sequence[str] = DEFAULT_GRANT_TYPES,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it and its secret (shown once; only the hash is kept).
 
@@ -252,6 +253,7 @@ async def create_client(
         client_uri=client_uri,
         logo_uri=logo_uri,
         registration_token_hash=registration_token_hash,
+        grant_types=tuple(grant_types),
     )
     await storage.insert_client(conn, client)
     return client, secret

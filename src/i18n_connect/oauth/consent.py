@@ -19,6 +19,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -37,6 +38,7 @@ from i18n_connect.platform.organizations import (
     get_organization,
     list_memberships,
 )
+from i18n_connect.resources import organization_of_resource
 from i18n_connect.scopes import CATALOG, Scope, format_scope
 from i18n_connect.settings import Settings
 from i18n_connect.storage import authorization_requests
@@ -56,6 +58,8 @@ __all__ = [
     "deny",
     "load_completion",
     "load_pending",
+    "offer",
+    "organization_names",
     "preselected",
 ]
 
@@ -89,21 +93,23 @@ class ConsentIncomplete(Exception):
 
 
 PendingRequest = StoredRequest  # a request kept by authorize, RFC 6749 §4.1.1
+R = TypeVar("R")  # what is answered: a `PendingRequest`, or a device authorization (RFC 8628)
 
 
 @dataclass(frozen=True, slots=True)
-class ConsentView:
+class ConsentView(Generic[R]):
     """What the consent page shows."""
 
-    request: PendingRequest
+    request: R
     client: Client
-    redirect_host: str
+    redirect_host: str  # empty for a device authorization: nothing is redirected
     organizations: tuple[Organization, ...]  # those the user owns or administers
     roles: dict[str, str]  # organization id → the user's role there
     scopes: tuple[Scope, ...]
     existing_grants: tuple[Grant, ...]
     connected: frozenset[str]  # offered organizations the client holds a live grant for
     publisher: Publisher | None = None  # a console app's publishing organization, logo, domain
+    only_organization: str | None = None  # the slug a per-organization resource limits it to
 
     def organization_name(self, organization_id: str) -> str:
         names = {org.id: org.name for org in self.organizations}
@@ -115,7 +121,7 @@ class Completion:
     """The outcome of an approved request, for the "Connection complete" page."""
 
     client: Client
-    continue_uri: str
+    continue_uri: str  # empty for a device authorization: the device polls for its tokens
     redirect_host: str
     organizations: tuple[str, ...]  # names of the connected organizations
     scopes: tuple[Scope, ...]
@@ -164,31 +170,65 @@ async def load_pending(
     return pending
 
 
-async def consent_view(conn: AsyncConnection, pending: PendingRequest, user_id: str) -> ConsentView:
-    client = await get_client(conn, pending.client_id)
+async def consent_view(
+    conn: AsyncConnection, pending: PendingRequest, user_id: str
+) -> ConsentView[PendingRequest]:
+    return await offer(
+        conn,
+        pending,
+        client_id=pending.client_id,
+        scope=pending.scope,
+        redirect_host=redirect_host(pending.redirect_uri),
+        resource=pending.resource,
+        user_id=user_id,
+    )
+
+
+async def offer(
+    conn: AsyncConnection,
+    request: R,
+    *,
+    client_id: str,
+    scope: Sequence[str],
+    redirect_host: str,
+    resource: str | None,
+    user_id: str,
+) -> ConsentView[R]:
+    """What the user may choose from to answer ``request`` of ``client_id``: the organizations
+    the user owns or administers — only the one of a per-organization MCP ``resource``
+    (`i18n_connect.resources`) — and the requested scopes."""
+    client = await get_client(conn, client_id)
     if client is None:
         raise ConsentRefused(_APP_GONE)
+    only = organization_of_resource(resource)
     administered = [
-        (org, role) for org, role in await list_memberships(conn, user_id) if role in ADMIN_ROLES
+        (org, role)
+        for org, role in await list_memberships(conn, user_id)
+        if role in ADMIN_ROLES and only in (None, org.slug)
     ]
     connected = set()
     for org, _ in administered:
         if await grants.list_grants(conn, organization_id=org.id, client_id=client.id):
             connected.add(org.id)
     return ConsentView(
-        request=pending,
+        request=request,
         client=client,
-        redirect_host=redirect_host(pending.redirect_uri),
+        redirect_host=redirect_host,
         organizations=tuple(org for org, _ in administered),
         roles={org.id: role for org, role in administered},
-        scopes=tuple(CATALOG[name] for name in pending.scope if name in CATALOG),
-        existing_grants=tuple(await grants.list_grants(conn, user_id=user_id, client_id=client.id)),
+        scopes=tuple(CATALOG[name] for name in scope if name in CATALOG),
+        existing_grants=tuple(
+            grant
+            for grant in await grants.list_grants(conn, user_id=user_id, client_id=client.id)
+            if only is None or grant.organization_id in connected
+        ),
         connected=frozenset(connected),
         publisher=await publisher_of(conn, client),
+        only_organization=only,
     )
 
 
-def preselected(view: ConsentView, organization_hint: str | None) -> tuple[str, ...]:
+def preselected(view: ConsentView[Any], organization_hint: str | None) -> tuple[str, ...]:
     """The organizations ticked when the page opens: the one the app hinted at (by id or slug)
     if the user may connect it, else the only one offered, else none."""
     hinted = [org.id for org in view.organizations if organization_hint in (org.id, org.slug)]
@@ -198,7 +238,7 @@ def preselected(view: ConsentView, organization_hint: str | None) -> tuple[str, 
 
 
 def check_choices(
-    view: ConsentView, organization_ids: Sequence[str], scope_names: Sequence[str]
+    view: ConsentView[Any], organization_ids: Sequence[str], scope_names: Sequence[str]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The chosen organizations and scopes, deduplicated in page order.
 
@@ -213,6 +253,11 @@ def check_choices(
     foreign_scopes = set(scope_names) - set(offered_scopes)
     if foreign_scopes:
         raise ConsentRefused("You can only give the permissions that the app asked for.")
+    if not offered_orgs and view.only_organization is not None:
+        raise ConsentIncomplete(
+            f"This connection is for the organization {view.only_organization} only, and you "
+            "are not an owner or admin of it, so you cannot connect this app to it."
+        )
     if not offered_orgs:
         raise ConsentIncomplete(
             "You are not an owner or admin of any organization, so you cannot connect this app."
@@ -245,7 +290,7 @@ async def _complete(
 
 async def approve(
     conn: AsyncConnection,
-    view: ConsentView,
+    view: ConsentView[PendingRequest],
     *,
     user_id: str,
     organization_ids: Sequence[str],
@@ -289,7 +334,12 @@ async def approve(
 
 
 async def deny(
-    conn: AsyncConnection, view: ConsentView, *, user_id: str, now: datetime, issuer: str
+    conn: AsyncConnection,
+    view: ConsentView[PendingRequest],
+    *,
+    user_id: str,
+    now: datetime,
+    issuer: str,
 ) -> str:
     """Record the refusal; the client's redirect URI with ``error=access_denied``."""
     pending = view.request
@@ -339,16 +389,21 @@ async def load_completion(
     client = await get_client(conn, pending.client_id)
     if client is None:
         raise ConsentRefused(_APP_GONE)
-    names = []
-    for grant_id in payload["grant_ids"]:
-        grant = await grants.get_grant(conn, grant_id)
-        organization = grant and await get_organization(conn, grant.organization_id)
-        if organization:
-            names.append(organization.name)
     return Completion(
         client=client,
         continue_uri=payload["uri"],
         redirect_host=redirect_host(pending.redirect_uri),
-        organizations=tuple(names),
+        organizations=await organization_names(conn, payload["grant_ids"]),
         scopes=tuple(CATALOG[name] for name in payload["scope"] if name in CATALOG),
     )
+
+
+async def organization_names(conn: AsyncConnection, grant_ids: Sequence[str]) -> tuple[str, ...]:
+    """The names of the organizations the grants are for, for the "Connection complete" page."""
+    names = []
+    for grant_id in grant_ids:
+        grant = await grants.get_grant(conn, grant_id)
+        organization = grant and await get_organization(conn, grant.organization_id)
+        if organization:
+            names.append(organization.name)
+    return tuple(names)

@@ -348,6 +348,7 @@ async def store_client(conn: AsyncConnection, fetched: FetchedClient, *, now: da
         "scope": metadata.scope,
         "client_uri": metadata.client_uri,
         "logo_uri": metadata.logo_uri,
+        "grant_types": list(metadata.grant_types),
         "metadata_expires_at": expires_at,
         "deleted_at": None,  # a deleted document client comes back as a new one when used
     }

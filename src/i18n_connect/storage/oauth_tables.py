@@ -1,5 +1,5 @@
 """The schema of the authorization server: clients, pending authorization requests,
-codes, grants, refresh and installation tokens, and signing keys."""
+codes, device authorizations, grants, refresh and installation tokens, and signing keys."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     String,
     Table,
@@ -24,6 +25,7 @@ __all__ = [
     "authorization_requests",
     "client_logos",
     "client_profiles",
+    "device_authorizations",
     "grants",
     "installation_tokens",
     "oauth_clients",
@@ -58,6 +60,8 @@ oauth_clients = Table(
     Column("previous_secret_expires_at", UtcDateTime, nullable=True),
     # Deleted: unknown everywhere, its grants revoked; the row stays so their tokens answer 410.
     Column("deleted_at", UtcDateTime, nullable=True),
+    # RFC 7591 §2 grant_types; None = authorization_code and refresh_token.
+    Column("grant_types", JSON, nullable=True),
 )
 
 authorization_requests = Table(
@@ -128,6 +132,30 @@ authorization_codes = Table(
     Column("grant_ids", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
+    Column("consumed_at", UtcDateTime, nullable=True),
+    Index(None, "expires_at"),
+)
+
+# RFC 8628: one per device authorization request, until gc deletes it after expires_at.
+device_authorizations = Table(
+    "device_authorizations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("device_code_hash", HASH, nullable=False, unique=True),
+    Column("user_code_hash", HASH, nullable=False, unique=True),
+    Column(
+        "client_id", CLIENT_ID, ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("scope", Text, nullable=False),  # requested; after approval, the consented scope
+    Column("resource", Text, nullable=True),
+    Column("interval", Integer, nullable=False),  # seconds between polls (RFC 8628 §3.5)
+    Column("next_poll_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | approved | denied
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("grant_ids", JSON, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("answered_at", UtcDateTime, nullable=True),
     Column("consumed_at", UtcDateTime, nullable=True),
     Index(None, "expires_at"),
 )

@@ -15,6 +15,7 @@ to, and the request is kept only once someone is signed in.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
@@ -48,7 +49,7 @@ from i18n_connect.web.sessions import (
 )
 from i18n_connect.web.templates import render, render_error
 
-__all__ = ["router"]
+__all__ = ["checked_choices", "consent_page_response", "form_values", "router", "single"]
 
 router = APIRouter(prefix="/api/auth/mcp", include_in_schema=False)
 
@@ -164,9 +165,9 @@ async def authorize(request: Request) -> Response:
     return response
 
 
-def _consent_page(
+def consent_page_response(
     request: Request,
-    view: ConsentView,
+    view: ConsentView[Any],
     *,
     user: User,
     session: BrowserSession,
@@ -174,7 +175,11 @@ def _consent_page(
     chosen_scopes: set[str] | None = None,
     error: str | None = None,
     organization_hint: str | None = None,
+    form_action: str = CONSENT_PATH,
+    user_code: str | None = None,
 ) -> Response:
+    """The consent screen; a device authorization's (RFC 8628) posts its ``user_code``, not a
+    request id, to ``form_action``."""
     if chosen_organizations is None:
         chosen_organizations = set(consent.preselected(view, organization_hint))
     if chosen_scopes is None:
@@ -192,6 +197,8 @@ def _consent_page(
             "chosen_scopes": chosen_scopes,
             "already_granted": granted_names,
             "error": error,
+            "form_action": form_action,
+            "user_code": user_code,
         },
         status_code=422 if error else 200,
     )
@@ -225,7 +232,7 @@ async def consent_page(request: Request) -> Response:
             return response
         except ConsentRefused as exc:
             return _refused(request, exc.message, session)
-    return _consent_page(
+    return consent_page_response(
         request,
         view,
         user=user,
@@ -234,8 +241,48 @@ async def consent_page(request: Request) -> Response:
     )
 
 
-def _one(values: list[str]) -> str | None:
+def checked_choices(
+    request: Request,
+    view: ConsentView[Any],
+    *,
+    user: User,
+    session: BrowserSession,
+    form: dict[str, list[str]],
+    form_action: str = CONSENT_PATH,
+    user_code: str | None = None,
+) -> tuple[tuple[str, ...], tuple[str, ...]] | Response:
+    """The organizations and scopes chosen on the consent form (`consent.check_choices`), or
+    the consent page again, saying what is missing."""
+    organization_ids = form.get("organization", [])
+    scope_names = form.get("scope", [])
+    try:
+        return consent.check_choices(view, organization_ids, scope_names)
+    except ConsentIncomplete as exc:
+        return consent_page_response(
+            request,
+            view,
+            user=user,
+            session=session,
+            chosen_organizations=set(organization_ids),
+            chosen_scopes=set(scope_names),
+            error=exc.message,
+            form_action=form_action,
+            user_code=user_code,
+        )
+
+
+def single(values: list[str]) -> str | None:
+    """A form field's value when it was sent exactly once."""
     return values[0] if len(values) == 1 else None
+
+
+async def form_values(request: Request) -> dict[str, list[str]]:
+    """The submitted form's text fields, each with its values in order."""
+    form: dict[str, list[str]] = {}
+    for name, value in (await request.form()).multi_items():
+        if isinstance(value, str):
+            form.setdefault(name, []).append(value)
+    return form
 
 
 async def _answer(
@@ -248,10 +295,10 @@ async def _answer(
     services = services_of(request)
     now = services.clock.now()
     pending = await consent.load_pending(
-        conn, _one(form.get("request_id", [])), session_hash=session.sid_hash, now=now
+        conn, single(form.get("request_id", [])), session_hash=session.sid_hash, now=now
     )
     view = await consent.consent_view(conn, pending, user.id)
-    action = _one(form.get("action", []))
+    action = single(form.get("action", []))
     if action == "deny":
         location = await consent.deny(
             conn, view, user_id=user.id, now=now, issuer=services.settings.issuer
@@ -262,20 +309,10 @@ async def _answer(
             "The form did not say whether to authorize or deny. "
             "Go back to the app and connect again."
         )
-    organization_ids = form.get("organization", [])
-    scope_names = form.get("scope", [])
-    try:
-        chosen_orgs, chosen_scopes = consent.check_choices(view, organization_ids, scope_names)
-    except ConsentIncomplete as exc:
-        return _consent_page(
-            request,
-            view,
-            user=user,
-            session=session,
-            chosen_organizations=set(organization_ids),
-            chosen_scopes=set(scope_names),
-            error=exc.message,
-        )
+    chosen = checked_choices(request, view, user=user, session=session, form=form)
+    if isinstance(chosen, Response):
+        return chosen
+    chosen_orgs, chosen_scopes = chosen
     await consent.approve(
         conn,
         view,
@@ -293,15 +330,11 @@ async def _answer(
 async def consent_answer(request: Request) -> Response:
     """Authorize or Deny. Only the choices come from the form; the rest from the stored request."""
     services = services_of(request)
-    submitted = await request.form()
-    form: dict[str, list[str]] = {}
-    for name, value in submitted.multi_items():
-        if isinstance(value, str):
-            form.setdefault(name, []).append(value)
+    form = await form_values(request)
     try:
         async with services.db.transaction() as conn:
             session, user = await signed_in_user(request, conn)
-            if not csrf_valid(request, session, _one(form.get("csrf_token", []))):
+            if not csrf_valid(request, session, single(form.get("csrf_token", []))):
                 return render_error(
                     request,
                     403,

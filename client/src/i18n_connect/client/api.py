@@ -159,7 +159,7 @@ class PartnerAPI:
 
     async def create_project(self, name: str, slug: str, source_language: str) -> Project:
         """``POST /v1/projects`` [projects:write]."""
-        body = {"name": name, "slug": slug, "sourceLanguage": source_language}
+        body = {"name": name, "slug": slug, "source_language": source_language}
         return cast(Project, await self._call("POST", "/v1/projects", body))
 
     async def project(self, project_id: str) -> Project:
