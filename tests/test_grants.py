@@ -369,6 +369,7 @@ def test_cli_grants_list_filters_by_user_and_organization(
         "user_id": "usr_a",
         "user_email": "usr_a@example.com",
         "client_id": "cli_1",
+        "client_name": "Editor plugin",
         "organization_id": "org_1",
         "organization": "org_1",
         "scope": "org:read keys:read",

@@ -72,6 +72,9 @@ def configure_demo_logging(level: str) -> None:
     logging.getLogger("uvicorn.error").setLevel(max(root.level, logging.WARNING))
     access = logging.getLogger("uvicorn.access")
     access.disabled = False  # configure_logging turns it off for serve's JSON access line
+    for name in ("uvicorn.error", "uvicorn.access"):  # uvicorn's own config gives them
+        logging.getLogger(name).handlers.clear()  # handlers of their own and no propagation
+        logging.getLogger(name).propagate = True
     access.setLevel(root.level)
     if not any(isinstance(f, _WithoutQuery) for f in access.filters):
         access.addFilter(_WithoutQuery())

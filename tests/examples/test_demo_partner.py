@@ -80,12 +80,15 @@ def demo_logging() -> Iterator[None]:
     saved_root = (list(root.handlers), root.level)
     names = ("uvicorn.error", "uvicorn.access", "i18n_connect.http", "httpx", "httpcore")
     saved = {name: logging.getLogger(name) for name in names}
-    states = {name: (lg.level, lg.disabled, list(lg.filters)) for name, lg in saved.items()}
+    states = {
+        name: (lg.level, lg.disabled, list(lg.filters), list(lg.handlers), lg.propagate)
+        for name, lg in saved.items()
+    }
     structlog_config = structlog.get_config()
     yield
     root.handlers[:], root.level = saved_root
     for name, lg in saved.items():
-        lg.level, lg.disabled, lg.filters[:] = states[name][0], states[name][1], states[name][2]
+        lg.level, lg.disabled, lg.filters[:], lg.handlers[:], lg.propagate = states[name]
     structlog.configure(**structlog_config)
 
 

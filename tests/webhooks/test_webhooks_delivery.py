@@ -75,7 +75,8 @@ async def test_connect_then_revoke_delivers_created_then_revoked_signed(
         ("delivered", 1, 204)
     }
     logged = capsys.readouterr()
-    assert "webhook.attempt" in logged.out
+    # stdout before the app configures logging in this process, stderr after
+    assert "webhook.attempt" in logged.out + logged.err
     assert secret not in logged.out + logged.err
     assert secret.removeprefix("whsec_") not in logged.out + logged.err
 
