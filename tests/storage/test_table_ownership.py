@@ -18,6 +18,8 @@ DEFINITIONS = ("storage/tables.py", "storage/oauth_tables.py", "storage/migratio
 OWNERS = {
     "organizations": "storage/organizations.py",
     "memberships": "storage/organizations.py",
+    "organization_policies": "storage/policies.py",
+    "organization_app_lists": "storage/policies.py",
     "projects": "storage/projects.py",
     "project_languages": "storage/projects.py",
     "translations": "storage/translations.py",

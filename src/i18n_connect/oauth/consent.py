@@ -30,6 +30,7 @@ from i18n_connect.ids import SecretHasher
 from i18n_connect.oauth.authorize import REQUEST_LIFETIME, redirect_with
 from i18n_connect.oauth.clients import Client, get_client
 from i18n_connect.oauth.codes import issue_code
+from i18n_connect.platform import policies
 from i18n_connect.platform.organizations import (
     ADMIN_ROLES,
     Organization,
@@ -97,11 +98,17 @@ class ConsentView:
     request: PendingRequest
     client: Client
     redirect_host: str
-    organizations: tuple[Organization, ...]  # those the user owns or administers
+    organizations: tuple[Organization, ...]  # those the user may connect this app to
     roles: dict[str, str]  # organization id → the user's role there
     scopes: tuple[Scope, ...]
     existing_grants: tuple[Grant, ...]
     connected: frozenset[str]  # offered organizations the client holds a live grant for
+    # the user's other organizations, shown disabled with the reason their policy gives
+    unavailable: tuple[tuple[Organization, str], ...] = ()
+
+    @property
+    def administers_any(self) -> bool:
+        return any(role in ADMIN_ROLES for role in self.roles.values())
 
     def organization_name(self, organization_id: str) -> str:
         names = {org.id: org.name for org in self.organizations}
@@ -166,9 +173,16 @@ async def consent_view(conn: AsyncConnection, pending: PendingRequest, user_id: 
     client = await get_client(conn, pending.client_id)
     if client is None:
         raise ConsentRefused(_APP_GONE)
-    administered = [
-        (org, role) for org, role in await list_memberships(conn, user_id) if role in ADMIN_ROLES
-    ]
+    administered = []
+    unavailable = []
+    memberships = await list_memberships(conn, user_id)
+    for org, role in memberships:
+        policy = await policies.get_policy(conn, org.id)
+        reason = policy.refusal(org.name, client, role)
+        if reason is None:
+            administered.append((org, role))
+        else:
+            unavailable.append((org, reason))
     connected = set()
     for org, _ in administered:
         if await grants.list_grants(conn, organization_id=org.id, client_id=client.id):
@@ -178,10 +192,11 @@ async def consent_view(conn: AsyncConnection, pending: PendingRequest, user_id: 
         client=client,
         redirect_host=redirect_host(pending.redirect_uri),
         organizations=tuple(org for org, _ in administered),
-        roles={org.id: role for org, role in administered},
+        roles={org.id: role for org, role in memberships},
         scopes=tuple(CATALOG[name] for name in pending.scope if name in CATALOG),
         existing_grants=tuple(await grants.list_grants(conn, user_id=user_id, client_id=client.id)),
         connected=frozenset(connected),
+        unavailable=tuple(unavailable),
     )
 
 
@@ -204,15 +219,22 @@ def check_choices(
     """
     offered_orgs = [org.id for org in view.organizations]
     offered_scopes = [scope.name for scope in view.scopes]
+    for org, reason in view.unavailable:
+        if org.id in organization_ids and view.roles[org.id] in ADMIN_ROLES:
+            raise ConsentRefused(reason)
     foreign_orgs = set(organization_ids) - set(offered_orgs)
     if foreign_orgs:
         raise ConsentRefused("You can only connect organizations that you own or administer.")
     foreign_scopes = set(scope_names) - set(offered_scopes)
     if foreign_scopes:
         raise ConsentRefused("You can only give the permissions that the app asked for.")
-    if not offered_orgs:
+    if not view.administers_any:
         raise ConsentIncomplete(
             "You are not an owner or admin of any organization, so you cannot connect this app."
+        )
+    if not offered_orgs:
+        raise ConsentIncomplete(
+            "None of your organizations lets you connect this app: the reason is next to each."
         )
     if not organization_ids:
         raise ConsentIncomplete("Choose at least one organization.")
@@ -251,8 +273,23 @@ async def approve(
     settings: Settings,
     hasher: SecretHasher,
 ) -> list[Grant]:
-    """Record the consent: grants, a code, and the encrypted continue URL on the request."""
+    """Record the consent: grants, a code, and the encrypted continue URL on the request.
+
+    Each organization's policy is read again under its row lock, so a policy changed since
+    the page was shown refuses the consent (`ConsentRefused`) before anything is written."""
     pending = view.request
+    names = {org.id: org.name for org in view.organizations}
+    for organization_id in organization_ids:
+        try:
+            await policies.require_allowed(
+                conn,
+                organization_id=organization_id,
+                organization_name=names.get(organization_id, organization_id),
+                client=view.client,
+                user_id=user_id,
+            )
+        except policies.PolicyRefusal as exc:
+            raise ConsentRefused(exc.message) from exc
     await _complete(conn, pending, now, None)
     consented = await grants.consent(
         conn,

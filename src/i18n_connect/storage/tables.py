@@ -30,6 +30,8 @@ __all__ = [
     "glossary_terms",
     "memberships",
     "metadata",
+    "organization_app_lists",
+    "organization_policies",
     "organizations",
     "project_languages",
     "projects",
@@ -80,6 +82,33 @@ memberships = Table(
     Column("role", String(16), nullable=False),  # owner | admin | member
     Column("created_at", UtcDateTime, nullable=False),
     Index(None, "user_id"),
+)
+
+# Who may connect apps to an organization, and which apps (SPEC §6 "Organization policy");
+# an organization without a row has the defaults: owners and admins, any app.
+organization_policies = Table(
+    "organization_policies",
+    metadata,
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("connect_roles", String(16), nullable=False),  # owners_admins | owners
+    Column("allowed_apps", String(16), nullable=False),  # any | verified | approved
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", ID, nullable=False),
+)
+
+# The organization's approved and blocked apps (a client id is on each list at most once).
+organization_app_lists = Table(
+    "organization_app_lists",
+    metadata,
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("list", String(16), primary_key=True),  # approved | blocked
+    Column("client_id", String(512), primary_key=True),
+    Column("added_at", UtcDateTime, nullable=False),
+    Column("added_by", ID, nullable=False),
 )
 
 projects = Table(

@@ -1,0 +1,66 @@
+"""organization policies: who may connect apps, which apps, and the approved and blocked lists
+
+Revision ID: 0008
+Revises: 0003
+Create Date: 2026-12-03 13:30:00.000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import i18n_connect.storage.types
+
+revision: str = "0008"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_ID = sa.String(length=40)
+
+
+def _time() -> i18n_connect.storage.types.UtcDateTime:
+    return i18n_connect.storage.types.UtcDateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "organization_policies",
+        sa.Column("organization_id", _ID, nullable=False),
+        sa.Column("connect_roles", sa.String(length=16), nullable=False),
+        sa.Column("allowed_apps", sa.String(length=16), nullable=False),
+        sa.Column("updated_at", _time(), nullable=False),
+        sa.Column("updated_by", _ID, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_organization_policies_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("organization_id", name=op.f("pk_organization_policies")),
+    )
+    op.create_table(
+        "organization_app_lists",
+        sa.Column("organization_id", _ID, nullable=False),
+        sa.Column("list", sa.String(length=16), nullable=False),
+        sa.Column("client_id", sa.String(length=512), nullable=False),
+        sa.Column("added_at", _time(), nullable=False),
+        sa.Column("added_by", _ID, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_organization_app_lists_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "organization_id", "list", "client_id", name=op.f("pk_organization_app_lists")
+        ),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("organization_app_lists")
+    op.drop_table("organization_policies")
