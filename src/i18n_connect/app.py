@@ -41,6 +41,7 @@ from i18n_connect.web.observability import (
     configure_logging,
     metrics_router,
 )
+from i18n_connect.web.organization_policy import router as organization_policy_router
 from i18n_connect.web.revocation_routes import router as revocation_router
 from i18n_connect.web.security import SecurityHeadersMiddleware
 from i18n_connect.web.templates import STATIC_DIR
@@ -97,6 +98,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(revocation_router)
     app.include_router(cdn_router)
     app.include_router(connected_apps_router)
+    app.include_router(organization_policy_router)
     app.router.routes.append(mcp_route)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)

@@ -38,6 +38,7 @@ __all__ = [
     "change_policy",
     "get_policy",
     "grants_affected",
+    "listed_apps",
     "proposed_list_change",
     "proposed_policy",
     "require_allowed",
@@ -95,6 +96,11 @@ def _check(connect_roles: str, allowed_apps: str) -> None:
         raise InvalidRequest(f"connect_roles must be one of {', '.join(CONNECT_ROLES)}")
     if allowed_apps not in ALLOWED_APPS:
         raise InvalidRequest(f"allowed_apps must be one of {', '.join(ALLOWED_APPS)}")
+
+
+async def listed_apps(conn: AsyncConnection, organization_id: str) -> list[stored.ListedApp]:
+    """The organization's approved and blocked apps, oldest first."""
+    return await stored.listed_apps(conn, organization_id=organization_id)
 
 
 async def get_policy(conn: AsyncConnection, organization_id: str) -> Policy:
