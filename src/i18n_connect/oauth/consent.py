@@ -16,8 +16,8 @@ from __future__ import annotations
 import base64
 import hmac
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -25,7 +25,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit, grants
-from i18n_connect.grants import Grant
+from i18n_connect.grants import Grant, Projects
 from i18n_connect.ids import SecretHasher
 from i18n_connect.oauth.authorize import REQUEST_LIFETIME, redirect_with
 from i18n_connect.oauth.clients import Client, get_client
@@ -37,6 +37,7 @@ from i18n_connect.platform.organizations import (
     get_organization,
     list_memberships,
 )
+from i18n_connect.platform.projects import Project, list_projects
 from i18n_connect.scopes import CATALOG, Scope, format_scope
 from i18n_connect.settings import Settings
 from i18n_connect.storage import authorization_requests
@@ -105,6 +106,7 @@ class ConsentView:
     connected: frozenset[str]  # offered organizations the client holds a live grant for
     # the user's other organizations, shown disabled with the reason their policy gives
     unavailable: tuple[tuple[Organization, str], ...] = ()
+    projects: dict[str, tuple[Project, ...]] = field(default_factory=dict)  # of offered orgs
 
     @property
     def administers_any(self) -> bool:
@@ -197,6 +199,7 @@ async def consent_view(conn: AsyncConnection, pending: PendingRequest, user_id: 
         existing_grants=tuple(await grants.list_grants(conn, user_id=user_id, client_id=client.id)),
         connected=frozenset(connected),
         unavailable=tuple(unavailable),
+        projects={org.id: tuple(await list_projects(conn, org.id)) for org, _ in administered},
     )
 
 
@@ -272,8 +275,10 @@ async def approve(
     now: datetime,
     settings: Settings,
     hasher: SecretHasher,
+    projects: Mapping[str, Projects] | None = None,
 ) -> list[Grant]:
-    """Record the consent: grants, a code, and the encrypted continue URL on the request.
+    """Record the consent: grants (each on ``projects``' choice for its organization, all
+    projects by default), a code, and the encrypted continue URL on the request.
 
     Each organization's policy is read again under its row lock, so a policy changed since
     the page was shown refuses the consent (`ConsentRefused`) before anything is written."""
@@ -298,6 +303,7 @@ async def approve(
         organization_ids=organization_ids,
         scope=scope,
         now=now,
+        projects=projects,
     )
     code = await issue_code(
         conn,

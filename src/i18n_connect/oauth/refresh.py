@@ -78,6 +78,7 @@ class GrantRef:
     client_id: str
     organization_id: str
     scope: tuple[str, ...]
+    project_ids: tuple[str, ...] | None = None  # None: every project, including future ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,10 @@ async def touch_grant(conn: AsyncConnection, grant_id: str, *, now: datetime) ->
     await stored.touch_grant(conn, grant_id=grant_id, now=now)
 
 
+def _projects(stored_ids: list[str] | None) -> tuple[str, ...] | None:
+    return None if stored_ids is None else tuple(stored_ids)
+
+
 async def claim_live_grants(
     conn: AsyncConnection,
     grant_ids: tuple[str, ...],
@@ -183,7 +188,12 @@ async def claim_live_grants(
             return None
         claimed.append(
             GrantRef(
-                row.id, row.user_id, row.client_id, row.organization_id, tuple(row.scope.split())
+                row.id,
+                row.user_id,
+                row.client_id,
+                row.organization_id,
+                tuple(row.scope.split()),
+                _projects(row.project_ids),
             )
         )
     return claimed
@@ -327,6 +337,7 @@ async def rotate(
         row.client_id,
         row.organization_id,
         tuple(row.grant_scope.split()),
+        _projects(row.grant_project_ids),
     )
     token_scope = tuple(row.scope.split())
     allowed = tuple(name for name in token_scope if name in grant.scope)

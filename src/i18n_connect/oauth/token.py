@@ -61,13 +61,15 @@ class GrantTokens:
     organization_id: str
     refresh_token: str
     scope: str
+    project_ids: tuple[str, ...] | None  # None: every project, including future ones
 
-    def body(self) -> dict[str, str]:
+    def body(self) -> dict[str, Any]:
         return {
             "grant_id": self.grant_id,
             "organization_id": self.organization_id,
             "refresh_token": self.refresh_token,
             "scope": self.scope,
+            "projects": "all" if self.project_ids is None else list(self.project_ids),
         }
 
 
@@ -178,7 +180,7 @@ async def _authorization_code(
             now=now,
             hasher=services.hasher,
         )
-        issued.append(GrantTokens(grant.id, grant.organization_id, token, scope))
+        issued.append(GrantTokens(grant.id, grant.organization_id, token, scope, grant.project_ids))
     covered = {name for entry in issued for name in entry.scope.split()}
     access = await services.tokens.issue(
         user_id=code.user_id,
@@ -266,5 +268,6 @@ async def _refresh_token(
         rotated.grant.organization_id,
         rotated.refresh_token,
         rotated.refresh_scope,
+        rotated.grant.project_ids,
     )
     return TokenResponse(access.token, access.expires_in, format_scope(rotated.scope), (entry,))

@@ -74,6 +74,7 @@ __all__ = [
     "revoke_installation_tokens",
     "touch_grant",
     "touch_grant_if_stale",
+    "update_grant_projects",
     "update_grant_scope",
 ]
 
@@ -90,6 +91,7 @@ class Grant:
     last_used_at: datetime | None
     revoked_at: datetime | None
     revoked_by: str | None = None
+    project_ids: tuple[str, ...] | None = None  # None: every project, including future ones
 
     @property
     def live(self) -> bool:
@@ -108,6 +110,7 @@ def _grant(row: Row[Any]) -> Grant:
         last_used_at=row.last_used_at,
         revoked_at=row.revoked_at,
         revoked_by=row.revoked_by,
+        project_ids=None if row.project_ids is None else tuple(row.project_ids),
     )
 
 
@@ -123,6 +126,7 @@ def _with_grant(tokens: Table, *columns: ColumnElement[Any]) -> Select[Any]:
             grants.c.scope.label("grant_scope"),
             grants.c.revoked_at.label("grant_revoked_at"),
             grants.c.last_used_at.label("grant_last_used_at"),
+            grants.c.project_ids.label("grant_project_ids"),
             *columns,
         )
         .join_from(tokens, grants, grants.c.id == tokens.c.grant_id)
@@ -155,6 +159,7 @@ _LOCK_FOR_MINT = Statement(
         grants.c.organization_id,
         grants.c.scope,
         grants.c.revoked_at,
+        grants.c.project_ids,
     )
     .where(grants.c.id == bindparam("id"))
     .with_for_update()  # a concurrent re-consent or revocation waits for this mint
@@ -180,7 +185,12 @@ _CLAIM = Statement(
     )
     .values(last_used_at=bindparam("now"))
     .returning(
-        grants.c.id, grants.c.user_id, grants.c.client_id, grants.c.organization_id, grants.c.scope
+        grants.c.id,
+        grants.c.user_id,
+        grants.c.client_id,
+        grants.c.organization_id,
+        grants.c.scope,
+        grants.c.project_ids,
     )
 )
 # Asked after the grant's lock is held, in a statement of its own: on PostgreSQL it then sees
@@ -246,7 +256,13 @@ async def live_grants_of_access_token(
     that are live, the client's and the user's, and whose chain among ``chain_ids`` has not
     ended."""
     rows = await conn.execute(
-        select(grants.c.id, grants.c.organization_id, grants.c.scope, grants.c.last_used_at).where(
+        select(
+            grants.c.id,
+            grants.c.organization_id,
+            grants.c.scope,
+            grants.c.last_used_at,
+            grants.c.project_ids,
+        ).where(
             grants.c.id.in_(grant_ids),
             grants.c.client_id == client_id,
             grants.c.user_id == user_id,
@@ -271,6 +287,7 @@ async def insert_grant(
     client_id: str,
     organization_id: str,
     scope: str,
+    project_ids: Sequence[str] | None,
     now: datetime,
 ) -> bool:
     """Insert a live grant; ``False`` when a concurrent consent inserted the live one first."""
@@ -282,6 +299,7 @@ async def insert_grant(
             client_id=client_id,
             organization_id=organization_id,
             scope=scope,
+            project_ids=None if project_ids is None else list(project_ids),
             created_at=now,
             updated_at=now,
         ),
@@ -293,6 +311,17 @@ async def update_grant_scope(
 ) -> None:
     await conn.execute(
         update(grants).where(grants.c.id == grant_id).values(scope=scope, updated_at=now)
+    )
+
+
+async def update_grant_projects(
+    conn: AsyncConnection, *, grant_id: str, project_ids: Sequence[str] | None, now: datetime
+) -> None:
+    """Set the projects the grant covers (``None``: every project, including future ones)."""
+    await conn.execute(
+        update(grants)
+        .where(grants.c.id == grant_id)
+        .values(project_ids=None if project_ids is None else list(project_ids), updated_at=now)
     )
 
 

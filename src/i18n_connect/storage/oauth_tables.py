@@ -97,6 +97,8 @@ grants = Table(
     Column("last_used_at", UtcDateTime, nullable=True),
     Column("revoked_at", UtcDateTime, nullable=True),
     Column("revoked_by", String(300), nullable=True),
+    # The projects the grant covers; None = every project, including future ones.
+    Column("project_ids", JSON, nullable=True),
     Index(
         "uq_grants_live_user_client_org",
         "user_id",

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from i18n_connect.oauth import consent
+from i18n_connect.oauth import consent, project_choice
 from i18n_connect.oauth.authorize import (
     AuthorizationErrorRedirect,
     UnsafeAuthorizationRequest,
@@ -174,6 +174,7 @@ def _consent_page(
     chosen_scopes: set[str] | None = None,
     error: str | None = None,
     organization_hint: str | None = None,
+    chosen_projects: dict[str, list[str]] | None = None,
 ) -> Response:
     if chosen_organizations is None:
         chosen_organizations = set(consent.preselected(view, organization_hint))
@@ -191,6 +192,8 @@ def _consent_page(
             "chosen_organizations": chosen_organizations,
             "chosen_scopes": chosen_scopes,
             "already_granted": granted_names,
+            "chosen_projects": chosen_projects or {},
+            "mode_field": project_choice.mode_field,
             "error": error,
         },
         status_code=422 if error else 200,
@@ -264,9 +267,18 @@ async def _answer(
         )
     organization_ids = form.get("organization", [])
     scope_names = form.get("scope", [])
+    incomplete: str | None = None
     try:
         chosen_orgs, chosen_scopes = consent.check_choices(view, organization_ids, scope_names)
+        chosen = [org for org in view.organizations if org.id in chosen_orgs]
+        projects = project_choice.choose(form, chosen, view.projects)
+    except project_choice.ProjectChoiceError as exc:
+        if exc.tampered:
+            raise ConsentRefused(exc.message) from exc
+        incomplete = exc.message
     except ConsentIncomplete as exc:
+        incomplete = exc.message
+    if incomplete is not None:
         return _consent_page(
             request,
             view,
@@ -274,7 +286,8 @@ async def _answer(
             session=session,
             chosen_organizations=set(organization_ids),
             chosen_scopes=set(scope_names),
-            error=exc.message,
+            chosen_projects=form,
+            error=incomplete,
         )
     await consent.approve(
         conn,
@@ -285,6 +298,7 @@ async def _answer(
         now=now,
         settings=services.settings,
         hasher=services.hasher,
+        projects=projects,
     )
     return RedirectResponse(_complete_url(pending.id), 303)
 

@@ -7,6 +7,10 @@ It runs the one grant cascade (`grants.revoke_grant`): the grant is revoked,
 its refresh tokens are deleted and its installation tokens answer 410 on the
 very next request. A grant the user may not revoke is answered like an
 unknown one (404), so the page reveals nothing about other organizations.
+
+Owners and admins of a grant's organization may also narrow or widen the
+projects it covers (`grants.set_projects`, audited as ``grant.updated``); the
+app's tokens are held to the new projects from their next request.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import grants
 from i18n_connect.api.metrics import grant_metrics
+from i18n_connect.oauth import project_choice
 from i18n_connect.oauth.clients import get_client
 from i18n_connect.platform.accounts import get_user
 from i18n_connect.platform.organizations import (
@@ -31,6 +36,7 @@ from i18n_connect.platform.organizations import (
     get_organization,
     membership_role,
 )
+from i18n_connect.platform.projects import Project, list_projects
 from i18n_connect.scopes import CATALOG, Scope
 from i18n_connect.web.identity import login_redirect, signed_in_user
 from i18n_connect.web.sessions import csrf_token, csrf_valid, services_of, set_session_cookie
@@ -55,6 +61,8 @@ class ConnectedApp:
     created_at: datetime
     last_used_at: datetime | None
     connected_by: str  # the granting user's email
+    projects: tuple[Project, ...] | None  # those the grant covers; None: all, including future
+    organization_projects: tuple[Project, ...]  # to choose from when changing them
 
 
 async def _describe(conn: AsyncConnection, found: list[grants.Grant]) -> list[ConnectedApp]:
@@ -62,6 +70,7 @@ async def _describe(conn: AsyncConnection, found: list[grants.Grant]) -> list[Co
     names: dict[str, tuple[str, bool]] = {}
     orgs: dict[str, Organization] = {}
     emails: dict[str, str] = {}
+    projects: dict[str, tuple[Project, ...]] = {}
     for grant in found:
         if grant.client_id not in names:
             client = await get_client(conn, grant.client_id)
@@ -73,6 +82,7 @@ async def _describe(conn: AsyncConnection, found: list[grants.Grant]) -> list[Co
             if organization is None:
                 continue
             orgs[grant.organization_id] = organization
+            projects[organization.id] = tuple(await list_projects(conn, organization.id))
         if grant.user_id not in emails:
             user = await get_user(conn, grant.user_id)
             emails[grant.user_id] = user.email if user is not None else grant.user_id
@@ -86,6 +96,14 @@ async def _describe(conn: AsyncConnection, found: list[grants.Grant]) -> list[Co
                 created_at=grant.created_at,
                 last_used_at=grant.last_used_at,
                 connected_by=emails[grant.user_id],
+                projects=(
+                    None
+                    if grant.project_ids is None
+                    else tuple(
+                        p for p in projects[grant.organization_id] if p.id in grant.project_ids
+                    )
+                ),
+                organization_projects=projects[grant.organization_id],
             )
         )
     return sorted(apps, key=lambda app: (app.app_name.lower(), app.organization.name.lower()))
@@ -112,8 +130,14 @@ async def _revoked_notice(
     return described[0] if described else None
 
 
+def _notice_id(value: str | None) -> str | None:
+    return value if value and len(value) <= 64 else None
+
+
 @router.get(PAGE)
-async def connected_apps(request: Request, revoked: str | None = None) -> Response:
+async def connected_apps(
+    request: Request, revoked: str | None = None, updated: str | None = None
+) -> Response:
     """The user's grants, then the other grants on the organizations the user administers."""
     async with services_of(request).db.transaction(readonly=True) as conn:
         session, user = await signed_in_user(request, conn)
@@ -122,7 +146,8 @@ async def connected_apps(request: Request, revoked: str | None = None) -> Respon
         revoked_app = await _revoked_notice(conn, revoked, user.id)
         mine = await _describe(conn, await grants.list_grants(conn, user_id=user.id))
         administered = []
-        for organization in await administered_organizations(conn, user.id):
+        organizations = await administered_organizations(conn, user.id)
+        for organization in organizations:
             others = [
                 grant
                 for grant in await grants.list_grants(conn, organization_id=organization.id)
@@ -137,7 +162,10 @@ async def connected_apps(request: Request, revoked: str | None = None) -> Respon
             "csrf_token": csrf_token(request, session),
             "mine": mine,
             "administered": administered,
+            "administered_ids": {organization.id for organization in organizations},
             "revoked": revoked_app,
+            "updated": _notice_id(updated),
+            "mode_field": project_choice.mode_field,
         },
     )
     set_session_cookie(request, response, session)
@@ -170,3 +198,41 @@ async def revoke_connected_app(
     if revoked:
         grant_metrics(request).grants_revoked.labels(via="connected_apps").inc()
     return RedirectResponse(f"{PAGE}?revoked={quote(grant_id, safe='')}", status_code=303)
+
+
+@router.post(PAGE + "/{grant_id}/projects")
+async def change_projects(
+    request: Request, grant_id: Annotated[str, Path(max_length=64)]
+) -> Response:
+    """Narrow or widen the projects of a live grant on an organization the user administers."""
+    services = services_of(request)
+    form: dict[str, list[str]] = {}
+    for name, value in (await request.form()).multi_items():
+        if isinstance(value, str):
+            form.setdefault(name, []).append(value)
+    async with services.db.transaction() as conn:
+        session, user = await signed_in_user(request, conn)
+        if user is None:
+            return RedirectResponse("/login?next=" + PAGE, status_code=303)
+        submitted = form.get("csrf_token", [])
+        if not csrf_valid(request, session, submitted[0] if len(submitted) == 1 else None):
+            return render_error(
+                request, 403, "Change failed", "This form has expired. Please try again."
+            )
+        grant = await grants.get_grant(conn, grant_id)
+        organization = await get_organization(conn, grant.organization_id) if grant else None
+        if (
+            grant is None
+            or grant.revoked_at is not None
+            or organization is None
+            or await membership_role(conn, organization.id, user.id) not in ADMIN_ROLES
+        ):
+            return render_error(request, 404, "Not found", "No such connected app.")
+        offered = {organization.id: await list_projects(conn, organization.id)}
+        try:
+            chosen = project_choice.choose(form, [organization], offered)[organization.id]
+        except project_choice.ProjectChoiceError as exc:
+            status = 400 if exc.tampered else 422
+            return render_error(request, status, "The projects were not changed", exc.message)
+        await grants.set_projects(conn, grant, chosen, actor=user.id, now=services.clock.now())
+    return RedirectResponse(f"{PAGE}?updated={quote(grant_id, safe='')}", status_code=303)

@@ -1,4 +1,5 @@
-"""organization policies: who may connect apps, which apps, and the approved and blocked lists
+"""organization policies (who may connect apps, which apps, approved and blocked lists) and the
+projects a grant covers
 
 Revision ID: 0008
 Revises: 0003
@@ -27,6 +28,8 @@ def _time() -> i18n_connect.storage.types.UtcDateTime:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("grants") as batch:
+        batch.add_column(sa.Column("project_ids", sa.JSON(), nullable=True))
     op.create_table(
         "organization_policies",
         sa.Column("organization_id", _ID, nullable=False),
@@ -64,3 +67,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("organization_app_lists")
     op.drop_table("organization_policies")
+    with op.batch_alter_table("grants") as batch:
+        batch.drop_column("project_ids")
