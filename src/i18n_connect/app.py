@@ -32,6 +32,7 @@ from i18n_connect.web import (
 )
 from i18n_connect.web.cdn import router as cdn_router
 from i18n_connect.web.connected_apps import router as connected_apps_router
+from i18n_connect.web.connection_request_routes import router as connection_request_router
 from i18n_connect.web.errors import install_error_handlers
 from i18n_connect.web.hot_routes import HotRoutes
 from i18n_connect.web.limits import BodyDeadlineMiddleware, BodyLimitMiddleware
@@ -99,6 +100,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(cdn_router)
     app.include_router(connected_apps_router)
     app.include_router(organization_policy_router)
+    app.include_router(connection_request_router)
     app.router.routes.append(mcp_route)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)

@@ -150,6 +150,7 @@ async def _consent_one(
     organization_id: str,
     scope: str,
     projects: Projects,
+    request_id: str | None,
     now: datetime,
 ) -> tuple[Grant, bool]:
     """The live grant after consent, and whether it already existed (updated in place)."""
@@ -159,7 +160,13 @@ async def _consent_one(
         return await _update_in_place(conn, existing, scope, projects, now), True
     grant_id = new_id("grt")
     if not await stored.insert_grant(
-        conn, grant_id=grant_id, scope=scope, project_ids=projects, now=now, **owner
+        conn,
+        grant_id=grant_id,
+        scope=scope,
+        project_ids=projects,
+        request_id=request_id,
+        now=now,
+        **owner,
     ):
         # A concurrent consent created the live grant first: update that one instead.
         existing = await stored.live_grant(conn, **owner)
@@ -180,13 +187,15 @@ async def consent(
     scope: Sequence[str],
     now: datetime,
     projects: Mapping[str, Projects] | None = None,
+    requests: Mapping[str, str | None] | None = None,
 ) -> list[Grant]:
     """Create or update one live grant per organization, in the given order.
 
     The caller has checked that the user administers every organization, that
     the scopes were requested and that ``projects`` (organization id → chosen
     project ids; absent: every project) are the organization's. Each grant gets
-    exactly ``scope`` and its projects.
+    exactly ``scope`` and its projects; a new grant records the approved
+    connection request (``requests``) that let a member give it.
     """
     scope_text = format_scope(scope)
     result: list[Grant] = []
@@ -198,6 +207,7 @@ async def consent(
             organization_id=organization_id,
             scope=scope_text,
             projects=(projects or {}).get(organization_id),
+            request_id=(requests or {}).get(organization_id),
             now=now,
         )
         await audit.record(

@@ -20,6 +20,7 @@ OWNERS = {
     "memberships": "storage/organizations.py",
     "organization_policies": "storage/policies.py",
     "organization_app_lists": "storage/policies.py",
+    "connection_requests": "storage/connection_requests.py",
     "projects": "storage/projects.py",
     "project_languages": "storage/projects.py",
     "translations": "storage/translations.py",

@@ -30,7 +30,7 @@ from i18n_connect.ids import SecretHasher
 from i18n_connect.oauth.authorize import REQUEST_LIFETIME, redirect_with
 from i18n_connect.oauth.clients import Client, get_client
 from i18n_connect.oauth.codes import issue_code
-from i18n_connect.platform import policies
+from i18n_connect.platform import connection_requests, policies
 from i18n_connect.platform.organizations import (
     ADMIN_ROLES,
     Organization,
@@ -107,6 +107,10 @@ class ConsentView:
     # the user's other organizations, shown disabled with the reason their policy gives
     unavailable: tuple[tuple[Organization, str], ...] = ()
     projects: dict[str, tuple[Project, ...]] = field(default_factory=dict)  # of offered orgs
+    # unavailable organizations whose owners the user may ask (only the role stands in the way)
+    requestable: frozenset[str] = frozenset()
+    asked: dict[str, datetime] = field(default_factory=dict)  # org id → when a pending ask was made
+    approved: frozenset[str] = frozenset()  # offered only thanks to an approved request
 
     @property
     def administers_any(self) -> bool:
@@ -171,20 +175,33 @@ async def load_pending(
     return pending
 
 
-async def consent_view(conn: AsyncConnection, pending: PendingRequest, user_id: str) -> ConsentView:
+async def consent_view(
+    conn: AsyncConnection, pending: PendingRequest, user_id: str, now: datetime
+) -> ConsentView:
     client = await get_client(conn, pending.client_id)
     if client is None:
         raise ConsentRefused(_APP_GONE)
     administered = []
     unavailable = []
+    requestable, approved = set(), set()
+    asks = await connection_requests.live_requests(
+        conn, now=now, user_id=user_id, client_id=client.id
+    )
+    asked = {ask.organization_id: ask.created_at for ask in asks if ask.status == "pending"}
+    waived = {ask.organization_id for ask in asks if ask.status == "approved"}
     memberships = await list_memberships(conn, user_id)
     for org, role in memberships:
         policy = await policies.get_policy(conn, org.id)
-        reason = policy.refusal(org.name, client, role)
+        role_waived = org.id in waived and not policy.may_connect(role)
+        reason = policy.refusal(org.name, client, role, role_waived=role_waived)
         if reason is None:
             administered.append((org, role))
-        else:
-            unavailable.append((org, reason))
+            if role_waived:
+                approved.add(org.id)
+            continue
+        unavailable.append((org, reason))
+        if policy.refusal(org.name, client, role, role_waived=True) is None:
+            requestable.add(org.id)
     connected = set()
     for org, _ in administered:
         if await grants.list_grants(conn, organization_id=org.id, client_id=client.id):
@@ -199,6 +216,9 @@ async def consent_view(conn: AsyncConnection, pending: PendingRequest, user_id: 
         existing_grants=tuple(await grants.list_grants(conn, user_id=user_id, client_id=client.id)),
         connected=frozenset(connected),
         unavailable=tuple(unavailable),
+        requestable=frozenset(requestable),
+        asked=asked,
+        approved=frozenset(approved),
         projects={org.id: tuple(await list_projects(conn, org.id)) for org, _ in administered},
     )
 
@@ -231,7 +251,7 @@ def check_choices(
     foreign_scopes = set(scope_names) - set(offered_scopes)
     if foreign_scopes:
         raise ConsentRefused("You can only give the permissions that the app asked for.")
-    if not view.administers_any:
+    if not offered_orgs and not view.administers_any:
         raise ConsentIncomplete(
             "You are not an owner or admin of any organization, so you cannot connect this app."
         )
@@ -284,14 +304,16 @@ async def approve(
     the page was shown refuses the consent (`ConsentRefused`) before anything is written."""
     pending = view.request
     names = {org.id: org.name for org in view.organizations}
+    requests = {}
     for organization_id in organization_ids:
         try:
-            await policies.require_allowed(
+            requests[organization_id] = await policies.require_allowed(
                 conn,
                 organization_id=organization_id,
                 organization_name=names.get(organization_id, organization_id),
                 client=view.client,
                 user_id=user_id,
+                now=now,
             )
         except policies.PolicyRefusal as exc:
             raise ConsentRefused(exc.message) from exc
@@ -304,6 +326,7 @@ async def approve(
         scope=scope,
         now=now,
         projects=projects,
+        requests=requests,
     )
     code = await issue_code(
         conn,

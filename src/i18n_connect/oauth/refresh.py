@@ -342,7 +342,7 @@ async def rotate(
     token_scope = tuple(row.scope.split())
     allowed = tuple(name for name in token_scope if name in grant.scope)
     scope = _narrowed(requested_scope, allowed)
-    if row.role not in ADMIN_ROLES:
+    if row.role not in ADMIN_ROLES and not (row.role and row.grant_request_id):
         await grants.revoke_grant(conn, grant.id, actor="system", now=now, reason="membership_lost")
         return InvalidGrant(
             "The user no longer administers the organization; the grant is revoked."

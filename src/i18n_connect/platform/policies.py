@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from i18n_connect import audit, grants
 from i18n_connect.errors import InvalidRequest, NotFound
 from i18n_connect.oauth.clients import Client, get_client
+from i18n_connect.storage import connection_requests as request_store
 from i18n_connect.storage import organizations as organization_store
 from i18n_connect.storage import policies as stored
 
@@ -34,6 +35,7 @@ __all__ = [
     "REVOCATION_REASON",
     "Policy",
     "PolicyRefusal",
+    "approved_request",
     "change_list",
     "change_policy",
     "get_policy",
@@ -77,9 +79,16 @@ class Policy:
             return client.id in self.approved
         return True
 
-    def refusal(self, organization_name: str, client: Client, role: str) -> str | None:
-        """Why a user with ``role`` may not connect ``client`` to the organization, or ``None``."""
-        if role not in CONNECT_ROLES[self.connect_roles]:
+    def may_connect(self, role: str) -> bool:
+        """Whether ``role`` may connect apps at all (an approved request waives it for one app)."""
+        return role in CONNECT_ROLES[self.connect_roles]
+
+    def refusal(
+        self, organization_name: str, client: Client, role: str, *, role_waived: bool = False
+    ) -> str | None:
+        """Why a user with ``role`` may not connect ``client`` to the organization, or ``None``;
+        ``role_waived`` when an approved request lets this user connect this app."""
+        if not role_waived and not self.may_connect(role):
             who = "owners" if self.connect_roles == "owners" else "owners and admins"
             return f"Only {who} of {organization_name} can connect apps to it."
         if client.id in self.blocked:
@@ -256,14 +265,40 @@ async def require_allowed(
     organization_name: str,
     client: Client,
     user_id: str,
-) -> None:
+    now: datetime,
+) -> str | None:
     """`PolicyRefusal` unless the policy and the user's role, both read under the
-    organization's row lock, let the user connect ``client`` now."""
+    organization's row lock, let the user connect ``client`` now. A user whose role may not
+    connect apps may still connect this one with an approved request, which this consumes
+    and returns the id of (the grant records it)."""
     await _lock(conn, organization_id)
     role = await organization_store.membership_role(
         conn, organization_id=organization_id, user_id=user_id
     )
     policy = await get_policy(conn, organization_id)
-    reason = policy.refusal(organization_name, client, role or "")
+    waiver = None
+    if role is not None and not policy.may_connect(role):
+        waiver = await approved_request(conn, organization_id, client.id, user_id, now)
+    reason = policy.refusal(organization_name, client, role or "", role_waived=waiver is not None)
     if reason is not None:
         raise PolicyRefusal(reason)
+    if waiver is not None and not await request_store.mark_used(
+        conn, request_id=waiver.id, now=now
+    ):
+        raise PolicyRefusal("Your approved request was used or expired meanwhile.")
+    return waiver.id if waiver is not None else None
+
+
+async def approved_request(
+    conn: AsyncConnection, organization_id: str, client_id: str, user_id: str, now: datetime
+) -> request_store.ConnectionRequest | None:
+    """The user's approved, unused, unexpired request to connect the app, if any."""
+    found = await request_store.live_requests(
+        conn,
+        now=now,
+        organization_id=organization_id,
+        user_id=user_id,
+        client_id=client_id,
+        statuses=("approved",),
+    )
+    return found[0] if found else None

@@ -92,6 +92,7 @@ class Grant:
     revoked_at: datetime | None
     revoked_by: str | None = None
     project_ids: tuple[str, ...] | None = None  # None: every project, including future ones
+    request_id: str | None = None  # the approved request that let a member give it
 
     @property
     def live(self) -> bool:
@@ -111,6 +112,7 @@ def _grant(row: Row[Any]) -> Grant:
         revoked_at=row.revoked_at,
         revoked_by=row.revoked_by,
         project_ids=None if row.project_ids is None else tuple(row.project_ids),
+        request_id=row.request_id,
     )
 
 
@@ -127,6 +129,7 @@ def _with_grant(tokens: Table, *columns: ColumnElement[Any]) -> Select[Any]:
             grants.c.revoked_at.label("grant_revoked_at"),
             grants.c.last_used_at.label("grant_last_used_at"),
             grants.c.project_ids.label("grant_project_ids"),
+            grants.c.request_id.label("grant_request_id"),
             *columns,
         )
         .join_from(tokens, grants, grants.c.id == tokens.c.grant_id)
@@ -289,6 +292,7 @@ async def insert_grant(
     scope: str,
     project_ids: Sequence[str] | None,
     now: datetime,
+    request_id: str | None = None,
 ) -> bool:
     """Insert a live grant; ``False`` when a concurrent consent inserted the live one first."""
     return await insert_unique(
@@ -300,6 +304,7 @@ async def insert_grant(
             organization_id=organization_id,
             scope=scope,
             project_ids=None if project_ids is None else list(project_ids),
+            request_id=request_id,
             created_at=now,
             updated_at=now,
         ),

@@ -25,6 +25,7 @@ from i18n_connect.storage.types import UtcDateTime
 __all__ = [
     "audit_events",
     "browser_sessions",
+    "connection_requests",
     "content_entries",
     "content_models",
     "glossary_terms",
@@ -109,6 +110,26 @@ organization_app_lists = Table(
     Column("client_id", String(512), primary_key=True),
     Column("added_at", UtcDateTime, nullable=False),
     Column("added_by", ID, nullable=False),
+)
+
+# A member's request that the organization let them connect one app (SPEC §6 "Requests").
+connection_requests = Table(
+    "connection_requests",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("client_id", String(512), nullable=False),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | approved | declined | used
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=True),
+    Column("decided_by", ID, nullable=True),
+    Index(None, "organization_id", "status"),
+    Index(None, "user_id"),
 )
 
 projects = Table(

@@ -218,7 +218,7 @@ async def consent_page(request: Request) -> Response:
                 response: Response = _login_redirect(_consent_url(pending.id))
                 set_session_cookie(request, response, session)
                 return response
-            view = await consent.consent_view(conn, pending, user.id)
+            view = await consent.consent_view(conn, pending, user.id, services.clock.now())
         except ConsentAnswered as exc:
             if not exc.approved:
                 return _refused(request, exc.message, session)
@@ -253,7 +253,7 @@ async def _answer(
     pending = await consent.load_pending(
         conn, _one(form.get("request_id", [])), session_hash=session.sid_hash, now=now
     )
-    view = await consent.consent_view(conn, pending, user.id)
+    view = await consent.consent_view(conn, pending, user.id, now)
     action = _one(form.get("action", []))
     if action == "deny":
         location = await consent.deny(

@@ -28,6 +28,7 @@ from i18n_connect import grants
 from i18n_connect.api.metrics import grant_metrics
 from i18n_connect.oauth import project_choice
 from i18n_connect.oauth.clients import get_client
+from i18n_connect.platform import connection_requests
 from i18n_connect.platform.accounts import get_user
 from i18n_connect.platform.organizations import (
     ADMIN_ROLES,
@@ -130,6 +131,29 @@ async def _revoked_notice(
     return described[0] if described else None
 
 
+@dataclass(frozen=True, slots=True)
+class MyRequest:
+    """One of the user's requests to connect an app, as the page tells its outcome."""
+
+    app_name: str
+    organization: Organization
+    status: str  # pending | approved | declined
+    created_at: datetime
+
+
+async def _my_requests(conn: AsyncConnection, user_id: str, now: datetime) -> list[MyRequest]:
+    found = []
+    for ask in await connection_requests.live_requests(
+        conn, now=now, user_id=user_id, statuses=("pending", "approved", "declined")
+    ):
+        client = await get_client(conn, ask.client_id)
+        organization = await get_organization(conn, ask.organization_id)
+        if organization is not None:
+            name = client.name if client is not None else ask.client_id
+            found.append(MyRequest(name, organization, ask.status, ask.created_at))
+    return found
+
+
 def _notice_id(value: str | None) -> str | None:
     return value if value and len(value) <= 64 else None
 
@@ -139,11 +163,13 @@ async def connected_apps(
     request: Request, revoked: str | None = None, updated: str | None = None
 ) -> Response:
     """The user's grants, then the other grants on the organizations the user administers."""
+    now = services_of(request).clock.now()
     async with services_of(request).db.transaction(readonly=True) as conn:
         session, user = await signed_in_user(request, conn)
         if user is None:
             return login_redirect(request)
         revoked_app = await _revoked_notice(conn, revoked, user.id)
+        asks = await _my_requests(conn, user.id, now)
         mine = await _describe(conn, await grants.list_grants(conn, user_id=user.id))
         administered = []
         organizations = await administered_organizations(conn, user.id)
@@ -153,7 +179,10 @@ async def connected_apps(
                 for grant in await grants.list_grants(conn, organization_id=organization.id)
                 if grant.user_id != user.id
             ]
-            administered.append((organization, await _describe(conn, others)))
+            pending = await connection_requests.live_requests(
+                conn, now=now, organization_id=organization.id, statuses=("pending",)
+            )
+            administered.append((organization, await _describe(conn, others), len(pending)))
     response = render(
         request,
         "connected_apps.html",
@@ -164,6 +193,7 @@ async def connected_apps(
             "administered": administered,
             "administered_ids": {organization.id for organization in organizations},
             "revoked": revoked_app,
+            "asks": asks,
             "updated": _notice_id(updated),
             "mode_field": project_choice.mode_field,
         },

@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from i18n_connect import grants
 from i18n_connect.errors import InvalidRequest, NotFound
 from i18n_connect.oauth.clients import get_client
-from i18n_connect.platform import policies
-from i18n_connect.platform.accounts import User
+from i18n_connect.platform import connection_requests, policies
+from i18n_connect.platform.accounts import User, get_user
 from i18n_connect.platform.organizations import (
     ADMIN_ROLES,
     Organization,
@@ -43,7 +43,7 @@ from i18n_connect.web.sessions import (
 )
 from i18n_connect.web.templates import render, render_error
 
-__all__ = ["router"]
+__all__ = ["Viewer", "form_of", "page_url", "router", "viewer_of"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -87,7 +87,7 @@ async def _apps_of(conn: AsyncConnection, found: list[grants.Grant]) -> list[App
     return sorted(lines, key=lambda line: line.name.lower())
 
 
-async def _viewer(request: Request, conn: AsyncConnection, slug: str) -> Viewer | Response:
+async def viewer_of(request: Request, conn: AsyncConnection, slug: str) -> Viewer | Response:
     """The signed-in owner or admin looking at the organization, or the response to send."""
     session, user = await signed_in_user(request, conn)
     if user is None:
@@ -110,7 +110,7 @@ def _form_value(form: dict[str, list[str]], name: str) -> str:
 async def policy_page(request: Request, slug: str) -> Response:
     """The organization's policy, its lists and its connected apps."""
     async with services_of(request).db.transaction(readonly=True) as conn:
-        viewer = await _viewer(request, conn, slug)
+        viewer = await viewer_of(request, conn, slug)
         if isinstance(viewer, Response):
             return viewer
         organization = viewer.organization
@@ -122,6 +122,12 @@ async def policy_page(request: Request, slug: str) -> Response:
         connected = await _apps_of(
             conn, await grants.list_grants(conn, organization_id=organization.id)
         )
+        asks = []
+        for ask in await connection_requests.live_requests(
+            conn, now=services_of(request).clock.now(), organization_id=organization.id
+        ):
+            requester = await get_user(conn, ask.user_id)
+            asks.append((ask, requester, await _app(conn, ask.client_id)))
     revoked = request.query_params.get("revoked", "")
     response = render(
         request,
@@ -135,6 +141,8 @@ async def policy_page(request: Request, slug: str) -> Response:
             "approved": [app for entry, app in listed if entry.list == "approved"],
             "blocked": [app for entry, app in listed if entry.list == "blocked"],
             "connected": connected,
+            "asks": asks,
+            "may_decide": policy.may_connect(viewer.role),
             "saved": "saved" in request.query_params,
             "revoked": int(revoked) if revoked.isdigit() and len(revoked) < 7 else 0,
             "page_url": page_url(organization),
@@ -144,7 +152,7 @@ async def policy_page(request: Request, slug: str) -> Response:
     return response
 
 
-async def _form(request: Request) -> dict[str, list[str]]:
+async def form_of(request: Request) -> dict[str, list[str]]:
     form: dict[str, list[str]] = {}
     for name, value in (await request.form()).multi_items():
         if isinstance(value, str):
@@ -159,9 +167,9 @@ async def _owner_change(
 ) -> Response:
     """Check the session, CSRF and ownership; confirm when grants would go; then apply."""
     services = services_of(request)
-    form = await _form(request)
+    form = await form_of(request)
     async with services.db.transaction() as conn:
-        viewer = await _viewer(request, conn, slug)
+        viewer = await viewer_of(request, conn, slug)
         if isinstance(viewer, Response):
             return viewer
         submitted = form.get("csrf_token", [])
