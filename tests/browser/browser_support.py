@@ -24,6 +24,15 @@ Screenshot = Callable[[Page, str], Path]
 T = TypeVar("T")
 
 
+def fits(page: Page, name: str, save_screenshot: Screenshot) -> None:
+    """Save a screenshot, then assert no horizontal scrolling: the document fits the viewport."""
+    save_screenshot(page, name)
+    scroll_width, inner_width = page.evaluate(
+        "[document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    assert scroll_width <= inner_width, f"{name}: {scroll_width} px wide in {inner_width} px"
+
+
 def off_loop(function: Callable[..., T], *args: Any, timeout: float = 60) -> T:
     """Call ``function(*args)`` in a worker thread and wait for its result.
 

@@ -12,6 +12,7 @@ from browser_support import (
     LiveServer,
     PartnerApp,
     Screenshot,
+    fits,
     run_async,
 )
 from playwright.sync_api import Browser, Page, expect
@@ -58,14 +59,6 @@ async def _grant_projects(settings: Settings, organization_id: str) -> list[obje
         await services.db.dispose()
 
 
-def _fits(page: Page, name: str, save_screenshot: Screenshot) -> None:
-    save_screenshot(page, name)
-    scroll_width, inner_width = page.evaluate(
-        "[document.documentElement.scrollWidth, window.innerWidth]"
-    )
-    assert scroll_width <= inner_width, f"{name}: {scroll_width} px wide in {inner_width} px"
-
-
 def _page(browser: Browser, width: int) -> Page:
     context = browser.new_context(viewport={"width": width, "height": 800})
     context.set_default_timeout(10_000)
@@ -108,10 +101,10 @@ def test_member_asks_owner_approves_member_connects_one_project(
         member.get_by_label("Note for the owners (optional)").fill(
             "For the website's German launch"
         )
-        _fits(member, f"{shot}-ask.png", save_screenshot)
+        fits(member, f"{shot}-ask.png", save_screenshot)
         member.get_by_role("button", name="Send request").click()
         expect(member.get_by_role("status").filter(has_text="You asked its owners")).to_be_visible()
-        _fits(member, f"{shot}-asked.png", save_screenshot)
+        fits(member, f"{shot}-asked.png", save_screenshot)
 
         owner.goto(live_server.url + "/settings/connected-apps")
         owner.get_by_label("Email").fill(live_server.email)
@@ -121,20 +114,20 @@ def test_member_asks_owner_approves_member_connects_one_project(
         request = owner.locator("li[data-request-id]")
         expect(request).to_contain_text("Max")
         expect(request).to_contain_text("For the website's German launch")
-        _fits(owner, f"{shot}-pending.png", save_screenshot)
+        fits(owner, f"{shot}-pending.png", save_screenshot)
         request.get_by_role("button", name="Approve").click()
         expect(owner.locator("li[data-request-id]")).to_contain_text("Approved")
 
         member.goto(live_server.url + "/settings/connected-apps")
         expect(member.get_by_text("connect again to finish")).to_be_visible()
-        _fits(member, f"{shot}-told.png", save_screenshot)
+        fits(member, f"{shot}-told.png", save_screenshot)
         _connect_from_partner_app(member, partner_app, None)
         expect(member.get_by_role("checkbox", name="Acme Corp")).to_be_checked()
         expect(member.get_by_text("Request approved")).to_be_visible()
         projects = member.get_by_role("radiogroup", name="Projects of Acme Corp")
         projects.get_by_role("radio", name="Only these projects:").check()
         projects.get_by_role("checkbox", name="Marketing website").check()
-        _fits(member, f"{shot}-consent.png", save_screenshot)
+        fits(member, f"{shot}-consent.png", save_screenshot)
         member.get_by_role("button", name="Authorize").click()
         expect(member.get_by_text("Connection complete")).to_be_visible()
         assert run_async(_grant_projects(live_server.settings, acme_id)) == [(website_id,)]

@@ -12,6 +12,7 @@ from browser_support import (
     LiveServer,
     PartnerApp,
     Screenshot,
+    fits,
     run_async,
 )
 from playwright.sync_api import Browser, Page, expect
@@ -70,14 +71,6 @@ async def _revoked(settings: Settings, grant_id: str) -> bool:
         await services.db.dispose()
 
 
-def _fits(page: Page, name: str, save_screenshot: Screenshot) -> None:
-    save_screenshot(page, name)
-    scroll_width, inner_width = page.evaluate(
-        "[document.documentElement.scrollWidth, window.innerWidth]"
-    )
-    assert scroll_width <= inner_width, f"{name}: {scroll_width} px wide in {inner_width} px"
-
-
 @pytest.fixture(params=WIDTHS.values(), ids=WIDTHS.keys())
 def page(request: pytest.FixtureRequest, browser: Browser) -> Page:
     context = browser.new_context(viewport={"width": request.param, "height": 800})
@@ -101,13 +94,13 @@ def test_owner_restricts_apps_confirms_the_revocation_and_consent_shows_the_reas
     expect(page.get_by_role("radio", name="Owners and admins")).to_be_checked()
     connected = page.locator("section.card").filter(has_text="Apps connected to Acme Corp")
     expect(connected.get_by_text("1 connection")).to_be_visible()
-    _fits(page, f"{shot}-page.png", save_screenshot)
+    fits(page, f"{shot}-page.png", save_screenshot)
 
     page.get_by_role("radio", name="Only apps from verified publishers").check()
     page.get_by_role("button", name="Save policy").click()
     expect(page.get_by_role("heading", name="Revoke 1 connection?")).to_be_visible()
     expect(page.locator(".app-list")).to_contain_text("Lingo Sync")
-    _fits(page, f"{shot}-confirm.png", save_screenshot)
+    fits(page, f"{shot}-confirm.png", save_screenshot)
     assert not run_async(_revoked(live_server.settings, grant_id))
     page.get_by_role("button", name="Revoke 1 connection and save").click()
     expect(page.get_by_role("status")).to_have_text(
@@ -122,7 +115,7 @@ def test_owner_restricts_apps_confirms_the_revocation_and_consent_shows_the_reas
     blocked.get_by_role("button", name="Block app").click()
     expect(page.get_by_role("status")).to_have_text("Policy saved.")
     expect(blocked.locator(".app-list")).to_contain_text("Example Partner App")
-    _fits(page, f"{shot}-blocked.png", save_screenshot)
+    fits(page, f"{shot}-blocked.png", save_screenshot)
 
     # The partner app asks to connect: Acme Corp is shown, disabled, with the reason.
     page.goto(partner_app.url + "/")
@@ -135,7 +128,7 @@ def test_owner_restricts_apps_confirms_the_revocation_and_consent_shows_the_reas
     expect(acme).to_be_disabled()
     expect(page.get_by_text("Acme Corp has blocked this app.")).to_be_visible()
     expect(page.get_by_role("checkbox", name="Globex")).to_be_enabled()
-    _fits(page, f"{shot}-consent.png", save_screenshot)
+    fits(page, f"{shot}-consent.png", save_screenshot)
 
     # A form tampered to connect Acme Corp anyway is refused.
     page.evaluate(
@@ -150,4 +143,4 @@ def test_owner_restricts_apps_confirms_the_revocation_and_consent_shows_the_reas
         page.get_by_role("button", name="Authorize").click()
     assert answered.value.status == 400
     expect(page.get_by_text("Acme Corp has blocked this app.")).to_be_visible()
-    _fits(page, f"{shot}-tampered.png", save_screenshot)
+    fits(page, f"{shot}-tampered.png", save_screenshot)

@@ -6,11 +6,15 @@ import json
 from typing import Annotated
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit
 from i18n_connect.cli.lookups import organization_by_slug
 from i18n_connect.cli.output import JsonOption, emit, iso
 from i18n_connect.cli.runner import run_async
+from i18n_connect.oauth.clients import get_client
+from i18n_connect.platform.accounts import get_user
+from i18n_connect.platform.organizations import get_organization
 from i18n_connect.services import Services
 
 __all__ = ["group"]
@@ -26,17 +30,19 @@ def audit_tail(
     as_json: JsonOption = False,
 ) -> None:
     """Print the newest audit events, oldest first: consents, mints, revocations, membership
-    changes. Events never contain secrets.
+    changes, policy changes, requests. Events never contain secrets. The text names users by
+    email, apps by name and organizations by slug; ``--json`` keeps the ids.
 
     Example: i18n-connect audit tail --org acme --limit 50 --json
     """
 
-    async def work(services: Services) -> list[audit.AuditEvent]:
+    async def work(services: Services) -> tuple[list[audit.AuditEvent], dict[str, str]]:
         async with services.db.transaction(readonly=True) as conn:
             org_id = (await organization_by_slug(conn, org)).id if org else None
-            return await audit.recent(conn, limit=limit, grant_id=grant, organization_id=org_id)
+            found = await audit.recent(conn, limit=limit, grant_id=grant, organization_id=org_id)
+            return found, await _names(conn, found)
 
-    events = run_async(work)
+    events, names = run_async(work)
     rows = [
         {
             "id": event.id,
@@ -51,10 +57,44 @@ def audit_tail(
         }
         for event in events
     ]
-    lines = [
-        f"{r['occurred_at']}  {r['action']:<28} actor={r['actor']}"
-        + "".join(f" {name}={r[name]}" for name in ("grant_id", "organization_id") if r[name])
-        + (f" {json.dumps(r['detail'], sort_keys=True)}" if r["detail"] else "")
-        for r in rows
-    ]
+    lines = [_line(event, names) for event in events]
     emit({"events": rows}, as_json, "\n".join(lines) if rows else "no audit events")
+
+
+def _line(event: audit.AuditEvent, names: dict[str, str]) -> str:
+    """One event as text, with names where the ids are known."""
+    line = f"{iso(event.occurred_at)}  {event.action:<28} actor={_quoted(event.actor, names)}"
+    for label, value in (
+        ("user", event.user_id),
+        ("app", event.client_id),
+        ("organization", event.organization_id),
+    ):
+        if value:
+            line += f" {label}={_quoted(value, names)}"
+    if event.grant_id:
+        line += f" grant_id={event.grant_id}"
+    return line + (f" {json.dumps(event.detail, sort_keys=True)}" if event.detail else "")
+
+
+def _quoted(value: str, names: dict[str, str]) -> str:
+    return json.dumps(names.get(value, value))
+
+
+async def _names(conn: AsyncConnection, events: list[audit.AuditEvent]) -> dict[str, str]:
+    """A readable name for every id the events mention: a user's email, an app's name, an
+    organization's slug; an id that is gone (or a client id as actor) names itself."""
+    names: dict[str, str] = {}
+    for event in events:
+        for user_id in {event.user_id, event.actor} - {None} - names.keys():
+            user = await get_user(conn, user_id or "")
+            if user is not None:
+                names[user.id] = user.email
+        if event.client_id and event.client_id not in names:
+            client = await get_client(conn, event.client_id)
+            names[event.client_id] = client.name if client is not None else event.client_id
+        if event.organization_id and event.organization_id not in names:
+            organization = await get_organization(conn, event.organization_id)
+            names[event.organization_id] = (
+                organization.slug if organization is not None else event.organization_id
+            )
+    return names
