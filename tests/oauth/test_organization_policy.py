@@ -223,6 +223,32 @@ async def test_approved_only_offers_exactly_the_approved_apps(
     assert checkboxes(page.text, "organization") == {world.acme: False, world.globex: False}
 
 
+async def test_revoke_all_of_an_app_confirms_the_count_and_keeps_the_policy(
+    app_client: httpx.AsyncClient, world: World
+) -> None:
+    grant_id = await connect(app_client, world, world.client_id, world.acme)
+    fields = [("client_id", world.client_id)]
+    asked = await submit(app_client, f"{ACME_POLICY}/revoke", fields)
+    assert asked.status_code == 200 and "Revoke 1 connection?" in asked.text
+    assert "Revoke every connection of Editor &lt;Plugin&gt; to Acme." in asked.text
+    assert len(await live_grants(app_client, world.acme, world.client_id)) == 1
+    done = await submit(app_client, f"{ACME_POLICY}/revoke", [*fields, ("expected", "1")])
+    assert done.status_code == 303
+    assert done.headers["location"] == f"{ACME_POLICY}?saved&revoked=1"
+    assert await live_grants(app_client, world.acme, world.client_id) == []
+    assert await policy_of(app_client, world.acme) == policies.Policy()
+    async with services_of(app_client).db.transaction(readonly=True) as conn:
+        reason = await conn.scalar(
+            select(audit_events.c.detail).where(
+                audit_events.c.action == "grant.revoked", audit_events.c.grant_id == grant_id
+            )
+        )
+    assert reason == {"reason": "organization_admin"}
+    assert await actions(app_client) == [("policy.app_revoked", {"grants_revoked": 1})]
+    nothing_left = await submit(app_client, f"{ACME_POLICY}/revoke", fields)
+    assert nothing_left.status_code == 400
+
+
 # --- consent under "owners only" -----------------------------------------------------------
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "proposed_list_change",
     "proposed_policy",
     "require_allowed",
+    "revoke_app",
 ]
 
 CONNECT_ROLES = {"owners_admins": ("owner", "admin"), "owners": ("owner",)}
@@ -249,6 +250,32 @@ async def change_list(
     await audit.record(
         conn,
         action=f"policy.app_{'' if listed else 'un'}{list_name}",
+        actor=actor,
+        now=now,
+        client_id=client_id,
+        organization_id=organization_id,
+        detail={"grants_revoked": revoked},
+    )
+    return revoked
+
+
+async def revoke_app(
+    conn: AsyncConnection, *, organization_id: str, client_id: str, actor: str, now: datetime
+) -> int:
+    """Revoke every live grant of one app in the organization (an owner's one-click
+    revocation, reason ``organization_admin``), audited as ``policy.app_revoked``; how many."""
+    await _lock(conn, organization_id)
+    revoked = 0
+    for grant in await grants.list_grants(
+        conn, organization_id=organization_id, client_id=client_id
+    ):
+        if await grants.revoke_grant(
+            conn, grant.id, actor=actor, now=now, reason="organization_admin"
+        ):
+            revoked += 1
+    await audit.record(
+        conn,
+        action="policy.app_revoked",
         actor=actor,
         now=now,
         client_id=client_id,

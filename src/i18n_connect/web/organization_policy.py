@@ -185,7 +185,7 @@ async def _owner_change(
             change = await plan(conn, viewer.organization, form)
         except (InvalidRequest, NotFound) as exc:
             return render_error(request, 400, "This change cannot be made", exc.description)
-        affected = await policies.grants_affected(conn, viewer.organization.id, change.policy)
+        affected = change.affected
         expected = (form.get("expected") or [""])[0]
         if affected and expected != str(len(affected)):
             response = render(
@@ -212,9 +212,9 @@ async def _owner_change(
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """A proposed change: the policy it leaves, how the owner's form said it, how to make it."""
+    """A proposed change: the grants it revokes, how the owner's form said it, how to make it."""
 
-    policy: policies.Policy
+    affected: list[grants.Grant]
     summary: str
     fields: dict[str, str]
     apply: Callable[[str, datetime], Awaitable[int]]  # (actor, now) → grants revoked
@@ -251,7 +251,7 @@ async def change_settings(request: Request, slug: str) -> Response:
             )
 
         return Change(
-            proposed,
+            await policies.grants_affected(conn, organization.id, proposed),
             f"Allow {_APPS_WORDS[allowed_apps]}, connected by {_CONNECT_WORDS[connect_roles]}.",
             {"connect_roles": connect_roles, "allowed_apps": allowed_apps},
             apply,
@@ -294,9 +294,39 @@ async def change_list(request: Request, slug: str) -> Response:
             )
 
         return Change(
-            proposed,
+            await policies.grants_affected(conn, organization.id, proposed),
             f"{verb} {app.name}.",
             {"list": list_name, "client_id": client_id, "operation": operation},
+            apply,
+        )
+
+    return await _owner_change(request, slug, plan)
+
+
+@router.post("/orgs/{slug}/app-policy/revoke")
+async def revoke_app(request: Request, slug: str) -> Response:
+    """Revoke every grant of one app in the organization, without changing the policy."""
+
+    async def plan(
+        conn: AsyncConnection, organization: Organization, form: dict[str, list[str]]
+    ) -> Change:
+        client_id = _form_value(form, "client_id")
+        affected = await grants.list_grants(
+            conn, organization_id=organization.id, client_id=client_id
+        )
+        if not affected:
+            raise NotFound("This app has no connection to revoke here.")
+        app = await _app(conn, client_id)
+
+        async def apply(actor: str, now: datetime) -> int:
+            return await policies.revoke_app(
+                conn, organization_id=organization.id, client_id=client_id, actor=actor, now=now
+            )
+
+        return Change(
+            affected,
+            f"Revoke every connection of {app.name} to {organization.name}.",
+            {"client_id": client_id},
             apply,
         )
 
