@@ -42,6 +42,7 @@ from i18n_connect.web.observability import (
     configure_logging,
     metrics_router,
 )
+from i18n_connect.web.organization_audit import router as organization_audit_router
 from i18n_connect.web.organization_policy import router as organization_policy_router
 from i18n_connect.web.revocation_routes import router as revocation_router
 from i18n_connect.web.security import SecurityHeadersMiddleware
@@ -101,6 +102,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(connected_apps_router)
     app.include_router(organization_policy_router)
     app.include_router(connection_request_router)
+    app.include_router(organization_audit_router)
     app.router.routes.append(mcp_route)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)

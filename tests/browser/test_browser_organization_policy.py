@@ -144,3 +144,17 @@ def test_owner_restricts_apps_confirms_the_revocation_and_consent_shows_the_reas
     assert answered.value.status == 400
     expect(page.get_by_text("Acme Corp has blocked this app.")).to_be_visible()
     fits(page, f"{shot}-tampered.png", save_screenshot)
+
+    # The audit trail names the app and the owner, and filters by what happened.
+    page.goto(live_server.url + "/orgs/acme/audit")
+    expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
+    revoked = page.locator('li[data-action="grant.revoked"]')
+    expect(revoked).to_contain_text("Lingo Sync")
+    expect(revoked).to_contain_text(live_server.email)
+    expect(revoked).to_contain_text("reason: organization_policy")
+    fits(page, f"{shot}-audit.png", save_screenshot)
+    page.get_by_label("What").select_option("policy.app_blocked")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("li[data-action]")).to_have_count(1)
+    expect(page.locator("li[data-action]")).to_contain_text("Example Partner App")
+    fits(page, f"{shot}-audit-filtered.png", save_screenshot)

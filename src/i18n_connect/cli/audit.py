@@ -6,15 +6,12 @@ import json
 from typing import Annotated
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit
+from i18n_connect.audit_names import names_of
 from i18n_connect.cli.lookups import organization_by_slug
 from i18n_connect.cli.output import JsonOption, emit, iso
 from i18n_connect.cli.runner import run_async
-from i18n_connect.oauth.clients import get_client
-from i18n_connect.platform.accounts import get_user
-from i18n_connect.platform.organizations import get_organization
 from i18n_connect.services import Services
 
 __all__ = ["group"]
@@ -40,7 +37,7 @@ def audit_tail(
         async with services.db.transaction(readonly=True) as conn:
             org_id = (await organization_by_slug(conn, org)).id if org else None
             found = await audit.recent(conn, limit=limit, grant_id=grant, organization_id=org_id)
-            return found, await _names(conn, found)
+            return found, await names_of(conn, found)
 
     events, names = run_async(work)
     rows = [
@@ -78,23 +75,3 @@ def _line(event: audit.AuditEvent, names: dict[str, str]) -> str:
 
 def _quoted(value: str, names: dict[str, str]) -> str:
     return json.dumps(names.get(value, value))
-
-
-async def _names(conn: AsyncConnection, events: list[audit.AuditEvent]) -> dict[str, str]:
-    """A readable name for every id the events mention: a user's email, an app's name, an
-    organization's slug; an id that is gone (or a client id as actor) names itself."""
-    names: dict[str, str] = {}
-    for event in events:
-        for user_id in {event.user_id, event.actor} - {None} - names.keys():
-            user = await get_user(conn, user_id or "")
-            if user is not None:
-                names[user.id] = user.email
-        if event.client_id and event.client_id not in names:
-            client = await get_client(conn, event.client_id)
-            names[event.client_id] = client.name if client is not None else event.client_id
-        if event.organization_id and event.organization_id not in names:
-            organization = await get_organization(conn, event.organization_id)
-            names[event.organization_id] = (
-                organization.slug if organization is not None else event.organization_id
-            )
-    return names
