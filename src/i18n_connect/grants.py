@@ -19,7 +19,7 @@ every request, so a narrowed grant refuses an old project at once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -40,6 +40,7 @@ __all__ = [
     "lock_grant",
     "record_by_token_client",
     "revoke_grant",
+    "revoke_grants",
     "revoke_user_grants_on_organization",
     "set_projects",
 ]
@@ -293,8 +294,16 @@ async def revoke_user_grants_on_organization(
     reason: str,
 ) -> int:
     """Revoke every live grant of a user on one organization; the number revoked."""
+    found = await list_grants(conn, user_id=user_id, organization_id=organization_id)
+    return await revoke_grants(conn, found, actor=actor, now=now, reason=reason)
+
+
+async def revoke_grants(
+    conn: AsyncConnection, found: Iterable[Grant], *, actor: str, now: datetime, reason: str
+) -> int:
+    """Revoke each grant through `revoke_grant`; the number this call revoked."""
     revoked = 0
-    for grant in await list_grants(conn, user_id=user_id, organization_id=organization_id):
+    for grant in found:
         if await revoke_grant(conn, grant.id, actor=actor, now=now, reason=reason):
             revoked += 1
     return revoked

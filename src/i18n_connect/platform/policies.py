@@ -164,13 +164,10 @@ async def _lock(conn: AsyncConnection, organization_id: str) -> None:
 async def _revoke_affected(
     conn: AsyncConnection, organization_id: str, policy: Policy, *, actor: str, now: datetime
 ) -> int:
-    revoked = 0
-    for grant in await grants_affected(conn, organization_id, policy):
-        if await grants.revoke_grant(
-            conn, grant.id, actor=actor, now=now, reason=REVOCATION_REASON
-        ):
-            revoked += 1
-    return revoked
+    affected = await grants_affected(conn, organization_id, policy)
+    return await grants.revoke_grants(
+        conn, affected, actor=actor, now=now, reason=REVOCATION_REASON
+    )
 
 
 async def change_policy(
@@ -265,14 +262,10 @@ async def revoke_app(
     """Revoke every live grant of one app in the organization (an owner's one-click
     revocation, reason ``organization_admin``), audited as ``policy.app_revoked``; how many."""
     await _lock(conn, organization_id)
-    revoked = 0
-    for grant in await grants.list_grants(
-        conn, organization_id=organization_id, client_id=client_id
-    ):
-        if await grants.revoke_grant(
-            conn, grant.id, actor=actor, now=now, reason="organization_admin"
-        ):
-            revoked += 1
+    found = await grants.list_grants(conn, organization_id=organization_id, client_id=client_id)
+    revoked = await grants.revoke_grants(
+        conn, found, actor=actor, now=now, reason="organization_admin"
+    )
     await audit.record(
         conn,
         action="policy.app_revoked",
