@@ -5,8 +5,10 @@ python -m bench run exchange [--workers N] [--database sqlite|postgres]
                              [--duration S] [--connections C] [--count N] [--rounds R]
 python -m bench run exchange --quick     # 2 s phases, 2 rounds: does it all work?
 python -m bench run verify [--iterations N]
+python -m bench run webhooks [--events N] [--database sqlite|postgres]
 python -m bench soak api-read [--requests 200000] [--chunks 10]
 python -m bench scale refresh [--database postgres]
+python -m bench round-trips            # statements per exchange and rotation on PostgreSQL
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import sys
 from dataclasses import asdict
 
 from bench.references import ensure_tools
-from bench.report import print_outcome, print_scale, print_soak, print_verify
+from bench.report import print_outcome, print_scale, print_soak, print_verify, print_webhooks
+from bench.round_trips import count_round_trips, print_round_trips
 from bench.scenarios import SCENARIOS, run_scenario
 from bench.soak import run_soak
 from bench.verify import run_verify
+from bench.webhooks import run_webhooks
 
-_NAMES = [*SCENARIOS, "verify"]
+_NAMES = [*SCENARIOS, "verify", "webhooks"]
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument("--no-paced", action="store_true", help="skip the 50 %% phase")
     run.add_argument("--iterations", type=int, default=20000, help="verify: loop length")
+    run.add_argument("--events", type=int, default=500, help="webhooks: events delivered")
     run.add_argument("--json", action="store_true", help="also print the results as JSON")
     soak = commands.add_parser("soak", help="RSS across many requests of a cycling scenario")
     soak.add_argument("scenario", choices=[n for n, s in SCENARIOS.items() if s.mode == "cycle"])
@@ -61,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     scale.add_argument("--duration", type=float, default=8.0)
     scale.add_argument("--count", type=int, default=12000)
     scale.add_argument("--rounds", type=int, default=3)
+    commands.add_parser("round-trips", help="statements per exchange and rotation on PostgreSQL")
     args = parser.parse_args(argv)
     if getattr(args, "quick", False):
         args.duration, args.rounds, args.count = 2.0, 2, 3000
@@ -69,12 +75,22 @@ def main(argv: list[str] | None = None) -> int:
         for name, scenario in SCENARIOS.items():
             print(f"{name:<10} {scenario.title}")
         print(f"{'verify':<10} in-process access-token verification vs raw cryptography")
+        print(f"{'webhooks':<10} webhook delivery throughput; the outbox on the revoke path")
+        return 0
+    if args.command == "round-trips":
+        print_round_trips(count_round_trips())
         return 0
     if args.command == "run" and args.scenario == "verify":
         outcome = run_verify(args.iterations)
         print_verify(outcome)
         if args.json:
             print(json.dumps({**asdict(outcome), "ratio": outcome.ratio}))
+        return 0
+    if args.command == "run" and args.scenario == "webhooks":
+        hooks = run_webhooks(args.events, args.database)
+        print_webhooks(hooks)
+        if args.json:
+            print(json.dumps({**asdict(hooks), "outbox_ms": hooks.outbox_ms}))
         return 0
     ensure_tools()
     if args.command == "run":

@@ -9,8 +9,16 @@ from collections.abc import Sequence
 from bench.scenarios import BASELINE, NODE_PEER, STARLETTE_FORM, STARLETTE_READ, Outcome
 from bench.soak import SoakOutcome
 from bench.verify import VerifyOutcome
+from bench.webhooks import WebhookOutcome
 
-__all__ = ["machine", "print_outcome", "print_scale", "print_soak", "print_verify"]
+__all__ = [
+    "machine",
+    "print_outcome",
+    "print_scale",
+    "print_soak",
+    "print_verify",
+    "print_webhooks",
+]
 
 
 def machine() -> str:
@@ -103,6 +111,15 @@ def print_verify(outcome: VerifyOutcome) -> None:
     print(f"services.tokens.verify, the same token again:  {outcome.warm_rate:9.0f}/s")
     print(f"ratio (new tokens) {outcome.ratio:.2f} {_verdict(outcome.ratio, 0.8)}")
     print(f"ratio (same token) {outcome.warm_ratio:.2f}")
+
+
+def print_webhooks(outcome: WebhookOutcome) -> None:
+    print()
+    print(f"webhooks, {outcome.events} events, {outcome.database} — {machine()}")
+    print(f"delivered to a receiver on 127.0.0.1:   {outcome.delivered_per_second:9.0f}/s")
+    print(f"revoke transaction, no endpoint:        {outcome.revoke_ms_without:9.2f} ms")
+    print(f"revoke transaction, endpoint subscribed: {outcome.revoke_ms_with:8.2f} ms")
+    print(f"added by the outbox (median):           {outcome.outbox_ms:9.2f} ms")
 
 
 def print_soak(outcome: SoakOutcome) -> None:

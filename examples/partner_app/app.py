@@ -43,11 +43,13 @@ from i18n_connect.client import (
     ConnectClient,
     I18nConnectError,
     InvalidCallback,
+    InvalidWebhook,
     MissingScope,
     Organization,
     PartnerAPI,
     Project,
     TokenSet,
+    verify_webhook,
 )
 
 __all__ = ["create_app"]
@@ -300,6 +302,24 @@ async def disconnect(request: Request) -> Response:
     return RedirectResponse("/", status_code=303)
 
 
+async def webhook(request: Request) -> Response:
+    """Events from i18n-connect (Standard Webhooks): verified with the SDK, then acted on.
+    On ``grant.revoked`` the connection shows "needs reconnect" before anyone meets a 410.
+    A redelivered event (the same ``webhook-id``) does the same again, harmlessly."""
+    config, store, _ = _state(request)
+    if config.webhook_secret is None:
+        return Response(status_code=404)
+    try:
+        event = verify_webhook(config.webhook_secret, await request.body(), request.headers)
+    except InvalidWebhook:
+        return Response(status_code=400)
+    if event.get("type") == "grant.revoked":
+        data = event.get("data", {})
+        problem = f"Disconnected on i18n-connect ({data.get('reason', 'revoked')}). Reconnect."
+        await run_in_threadpool(store.mark_reconnect, str(data.get("grant_id")), problem)
+    return Response(status_code=204)
+
+
 def create_app(config: Config, *, http: httpx.AsyncClient | None = None) -> Starlette:
     """The partner app; ``http`` lets tests route the SDK to an in-process issuer."""
     store = Store(config.database)
@@ -320,6 +340,7 @@ def create_app(config: Config, *, http: httpx.AsyncClient | None = None) -> Star
             Route("/connect/start", connect_start),
             Route("/connect/callback", connect_callback),
             Route("/connections/{id:int}/disconnect", disconnect, methods=["POST"]),
+            Route("/webhooks", webhook, methods=["POST"]),
         ],
         middleware=[
             Middleware(

@@ -23,6 +23,7 @@ class Config:
     database: Path = Path("partner-app.db")
     session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     scopes: tuple[str, ...] = DEFAULT_SCOPES
+    webhook_secret: str | None = field(default=None, repr=False)  # whsec_…: POST /webhooks
 
     @property
     def redirect_uri(self) -> str:
@@ -37,7 +38,8 @@ class Config:
     def from_env(cls, env: dict[str, str] | None = None) -> Config:
         """From ``PARTNER_CLIENT_ID`` (required), ``PARTNER_ISSUER``,
         ``PARTNER_CLIENT_SECRET``, ``PARTNER_PUBLIC_URL``, ``PARTNER_DATABASE``,
-        ``PARTNER_SESSION_SECRET`` and ``PARTNER_SCOPES``."""
+        ``PARTNER_SESSION_SECRET``, ``PARTNER_SCOPES`` and ``PARTNER_WEBHOOK_SECRET`` (the
+        signing secret of an endpoint at ``<public url>/webhooks``)."""
         values = os.environ if env is None else env
         client_id = values.get("PARTNER_CLIENT_ID")
         if not client_id:
@@ -57,6 +59,8 @@ class Config:
             options["database"] = Path(values["PARTNER_DATABASE"])
         if "PARTNER_SESSION_SECRET" in values:
             options["session_secret"] = values["PARTNER_SESSION_SECRET"]
+        if values.get("PARTNER_WEBHOOK_SECRET"):
+            options["webhook_secret"] = values["PARTNER_WEBHOOK_SECRET"]
         if "PARTNER_SCOPES" in values:
             options["scopes"] = tuple(values["PARTNER_SCOPES"].split())
         return cls(**options)  # type: ignore[arg-type]

@@ -17,12 +17,17 @@ from i18n_connect.api.metrics import GrantMetrics
 from i18n_connect.clock import Clock
 from i18n_connect.gc import periodic_collection
 from i18n_connect.mcp.server import build_mcp
+from i18n_connect.resources import ORGANIZATION_PATH
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
 from i18n_connect.web import (
     api_docs,
+    app_logos,
     authorize_routes,
     bench_routes,
+    developer_app_actions,
+    developer_console,
+    device_routes,
     health,
     introspection_routes,
     oauth_routes,
@@ -34,6 +39,7 @@ from i18n_connect.web.cdn import router as cdn_router
 from i18n_connect.web.connected_apps import router as connected_apps_router
 from i18n_connect.web.connection_request_routes import router as connection_request_router
 from i18n_connect.web.errors import install_error_handlers
+from i18n_connect.web.etags import ConditionalGetMiddleware
 from i18n_connect.web.hot_routes import HotRoutes
 from i18n_connect.web.limits import BodyDeadlineMiddleware, BodyLimitMiddleware
 from i18n_connect.web.observability import (
@@ -48,6 +54,8 @@ from i18n_connect.web.revocation_routes import router as revocation_router
 from i18n_connect.web.security import SecurityHeadersMiddleware
 from i18n_connect.web.templates import STATIC_DIR
 from i18n_connect.web.trailing_slash import redirect_slashes_to_issuer
+from i18n_connect.web.webhook_pages import router as webhook_pages_router
+from i18n_connect.webhooks.worker import deliveries_running
 
 __all__ = ["create_app"]
 
@@ -66,6 +74,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             periodic_collection(
                 services.db, services.clock, interval_seconds=settings.gc_interval_seconds
             ),
+            deliveries_running(services),
         ):
             yield
         await services.api_limiter.close()
@@ -87,8 +96,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(api_docs.router)
     app.include_router(authorize_routes.router)
+    app.include_router(device_routes.router)
     mcp_route = Route("/mcp", mcp_endpoint, methods=["POST"])
-    hot_routes = [oauth_routes.token_route, mcp_route, *resource_routes.hot_routes]
+    mcp_organization_route = Route(ORGANIZATION_PATH + "{org_slug}", mcp_endpoint, methods=["POST"])
+    hot_routes = [
+        oauth_routes.token_route,
+        mcp_route,
+        mcp_organization_route,
+        *resource_routes.hot_routes,
+    ]
     if settings.bench:
         hot_routes.append(bench_routes.form_route)
     app.include_router(oauth_routes.router)
@@ -103,14 +119,23 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(organization_policy_router)
     app.include_router(connection_request_router)
     app.include_router(organization_audit_router)
-    app.router.routes.append(mcp_route)
+    app.include_router(developer_console.router)
+    app.include_router(developer_app_actions.router)
+    app.include_router(app_logos.router)
+    app.include_router(webhook_pages_router)
+    app.router.routes += [mcp_route, mcp_organization_route]
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)
     app.include_router(pages.router)
     if settings.bench:
         app.router.routes.append(bench_routes.form_route)
     app.add_middleware(HotRoutes, routes=hot_routes, handlers=app.exception_handlers)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ConditionalGetMiddleware, prefix="/api/oauth-client/")
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        import_bytes=settings.max_import_bytes,
+    )
     app.add_middleware(BodyDeadlineMiddleware, seconds=settings.body_timeout_seconds)
     app.add_middleware(SecurityHeadersMiddleware, docs_path=api_docs.DOCS_PATH)
     app.add_middleware(ObservabilityMiddleware, metrics=HttpMetrics(services.metrics))

@@ -3,7 +3,7 @@
 The app is ``examples/partner_app`` of a source checkout (it is not part of
 the installed package); it runs on ``http://127.0.0.1:8001``, the host of the
 demo client's redirect URI, in the same event loop as the server; Ctrl+C stops
-both.
+both. Each server's log lines carry its name (`demo_logs`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,23 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 
-__all__ = ["PARTNER_APP_URL", "load_partner_app", "port_is_free", "serve_demo", "serve_together"]
+from i18n_connect.app import create_app
+from i18n_connect.demo_logs import SERVER, configure_demo_logging
+from i18n_connect.settings import Settings
+
+__all__ = [
+    "PARTNER_APP_URL",
+    "load_partner_app",
+    "partner_app_for_demo",
+    "port_is_free",
+    "serve_demo",
+    "serve_together",
+]
 
 PARTNER_APP_URL = "http://127.0.0.1:8001"
+_PARTNER_HOST = "127.0.0.1"
 _PARTNER_PORT = 8001
 
 
@@ -40,6 +53,28 @@ def load_partner_app(client_id: str, issuer: str, database: Path) -> Any | None:
     return module.create_app(config)
 
 
+def partner_app_for_demo(client_id: str, issuer: str, database: Path) -> tuple[Any | None, str]:
+    """The partner app to serve (or ``None``) and the banner's lines about it."""
+    if not port_is_free(_PARTNER_HOST, _PARTNER_PORT):
+        return None, (
+            f"The example partner app is not served: port {_PARTNER_PORT} on {_PARTNER_HOST}, "
+            "the port of its redirect URI, is in use."
+        )
+    app = load_partner_app(client_id, issuer, database)
+    if app is None:
+        return None, (
+            "The example partner app is not served: it comes with a source checkout "
+            "(examples/partner_app), not with the installed package."
+        )
+    return app, "\n".join(
+        [
+            f"  Example partner app  {PARTNER_APP_URL}/",
+            "    sign in there with any email and a password of 8+ characters, then click Connect",
+            f"    its own data: {database}",
+        ]
+    )
+
+
 def port_is_free(host: str, port: int) -> bool:
     with socket.socket() as sock:
         try:
@@ -50,7 +85,16 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 class _Server(uvicorn.Server):
-    """A server whose signals are handled by ``serve_together`` (one handler for both)."""
+    """A server whose signals are handled by ``serve_together`` (one handler for both), and
+    whose log lines carry ``name``."""
+
+    def __init__(self, config: uvicorn.Config, name: str = "demo") -> None:
+        super().__init__(config)
+        self.name = name
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        SERVER.set(self.name)  # this task's context, inherited by its connections
+        await super().serve(sockets)
 
     @contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -75,26 +119,39 @@ async def serve_together(*servers: uvicorn.Server) -> None:
             loop.remove_signal_handler(sig)
 
 
-def serve_demo(host: str, port: int, partner_app: Any) -> None:
-    """Serve i18n-connect on ``host:port`` and the partner app on 127.0.0.1:8001."""
-    main = _Server(
-        uvicorn.Config(
-            "i18n_connect.app:app_from_environment",
-            factory=True,
-            host=host,
-            port=port,
-            proxy_headers=False,
-            server_header=False,
-            log_config=None,
+def _server_app() -> FastAPI:
+    return create_app(Settings())
+
+
+def serve_demo(host: str, port: int, partner_app: Any | None) -> None:
+    """Serve i18n-connect on ``host:port`` and, when given, the partner app on 127.0.0.1:8001,
+    with the demo's plain log lines."""
+    configure_demo_logging(Settings().log_level)
+    servers = [
+        _Server(
+            uvicorn.Config(
+                _server_app,
+                factory=True,
+                host=host,
+                port=port,
+                proxy_headers=False,
+                server_header=False,
+                log_config=None,
+            ),
+            name="i18n-connect",
         )
-    )
-    partner = _Server(
-        uvicorn.Config(
-            partner_app,
-            host="127.0.0.1",
-            port=_PARTNER_PORT,
-            server_header=False,
-            log_config=None,
+    ]
+    if partner_app is not None:
+        servers.append(
+            _Server(
+                uvicorn.Config(
+                    partner_app,
+                    host=_PARTNER_HOST,
+                    port=_PARTNER_PORT,
+                    server_header=False,
+                    log_config=None,
+                ),
+                name="partner-app",
+            )
         )
-    )
-    asyncio.run(serve_together(main, partner))
+    asyncio.run(serve_together(*servers))

@@ -1,5 +1,5 @@
 """One error class per protocol error code (RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1,
-RFC 7591 §3.2.2, RFC 8707 §2, and the partner API of SPEC §4).
+RFC 7591 §3.2.2, RFC 8628 §3.5, RFC 8707 §2, and the partner API of SPEC §4).
 
 Each class carries its public ``error`` code, HTTP status and a short public
 description. The web edge renders them in one place: as a JSON body, a redirect
@@ -13,7 +13,10 @@ from typing import ClassVar
 
 __all__ = [
     "AccessDenied",
+    "AuthorizationPending",
     "ConflictError",
+    "DeviceAccessDenied",
+    "ExpiredToken",
     "GrantNotFound",
     "GrantRevoked",
     "InsufficientScope",
@@ -25,6 +28,8 @@ __all__ = [
     "InvalidScope",
     "InvalidTarget",
     "InvalidToken",
+    "InvalidTranslation",
+    "MalformedFile",
     "MissingScope",
     "NotFound",
     "ProtocolError",
@@ -32,6 +37,7 @@ __all__ = [
     "RequestTimeout",
     "RequestTooLarge",
     "ServerError",
+    "SlowDown",
     "TemporarilyUnavailable",
     "UnauthorizedClient",
     "UnsupportedGrantType",
@@ -53,7 +59,7 @@ class ProtocolError(Exception):
         self.log_detail = log_detail
         super().__init__(self.description)
 
-    def body(self) -> dict[str, str]:
+    def body(self) -> dict[str, object]:
         return {"error": self.error, "error_description": self.description}
 
 
@@ -112,6 +118,25 @@ class AccessDenied(ProtocolError):
     default_description = "The user denied the request."
 
 
+class AuthorizationPending(ProtocolError):
+    error, status = "authorization_pending", 400  # RFC 8628 §3.5
+    default_description = "The user has not answered yet; poll again after the interval."
+
+
+class SlowDown(ProtocolError):
+    error, status = "slow_down", 400  # RFC 8628 §3.5
+    default_description = "Polling too often; the interval grew by 5 seconds."
+
+
+class DeviceAccessDenied(AccessDenied):
+    status = 400  # RFC 8628 §3.5: a token endpoint error (RFC 6749 §5.2)
+
+
+class ExpiredToken(ProtocolError):
+    error, status = "expired_token", 400  # RFC 8628 §3.5
+    default_description = "The device_code has expired; start a new device authorization."
+
+
 class InvalidRedirectUri(ProtocolError):
     error, status = "invalid_redirect_uri", 400
     default_description = "A redirect URI is not acceptable."
@@ -144,7 +169,7 @@ class MissingScope(ProtocolError):
         self.required = required
         super().__init__(description or f"This route needs the scope {required}.")
 
-    def body(self) -> dict[str, str]:
+    def body(self) -> dict[str, object]:
         return {**super().body(), "required": self.required}
 
 
@@ -173,6 +198,50 @@ class ConflictError(ProtocolError):
     default_description = "The resource already exists."
 
 
+class MalformedFile(ProtocolError):
+    """A translation file that its format cannot read: where (line and column, 1-based,
+    when the format has them) and what."""
+
+    error, status = "malformed_file", 422
+    default_description = "The file is not valid in its format."
+
+    def __init__(
+        self, description: str, *, line: int | None = None, column: int | None = None
+    ) -> None:
+        self.line = line
+        self.column = column
+        where = (
+            ""
+            if line is None
+            else f" (line {line}" + (f", column {column})" if column is not None else ")")
+        )
+        super().__init__(description + where)
+
+    def body(self) -> dict[str, object]:
+        body = super().body()
+        if self.line is not None:
+            body["line"] = self.line
+        if self.column is not None:
+            body["column"] = self.column
+        return body
+
+
+class InvalidTranslation(ProtocolError):
+    """A text whose ICU MessageFormat is broken or whose placeholders differ from the
+    source text's; names the key and the problem."""
+
+    error, status = "invalid_translation", 422
+    default_description = "A translation is not acceptable."
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{key}: {problem}")
+
+    def body(self) -> dict[str, object]:
+        return {**super().body(), "key": self.key, "problem": self.problem}
+
+
 class GrantRevoked(ProtocolError):
     error, status = "grant_revoked", 410
     default_description = "The grant behind this token was revoked."
@@ -189,7 +258,7 @@ class RateLimited(ProtocolError):
         self.budget = budget  # which request budget ran out, when there are several
         super().__init__(description or f"Too many requests; retry after {self.retry_after} s.")
 
-    def body(self) -> dict[str, str]:
+    def body(self) -> dict[str, object]:
         body = super().body()
         return body if self.budget is None else {**body, "budget": self.budget}
 

@@ -1,6 +1,7 @@
 """Garbage collection (SPEC §7 ``gc``): delete what can no longer be used.
 
-- authorization codes, pending authorization requests, refresh tokens,
+- authorization codes, pending authorization requests, device authorizations
+  (RFC 8628, answered or not), refresh tokens,
   installation tokens and browser sessions past their expiry, and the refresh
   chains left without a refresh token (every token they issued has expired);
 - rate-limit counters of windows that started more than a day ago (the
@@ -24,15 +25,23 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import delete, func, or_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect.background import running
 from i18n_connect.clock import Clock
-from i18n_connect.storage import Database, authorization_requests, codes, counters, sessions
+from i18n_connect.storage import (
+    Database,
+    authorization_requests,
+    codes,
+    counters,
+    device_authorizations,
+    sessions,
+)
 from i18n_connect.storage.grants import client_has_live_grant, delete_expired_tokens
 from i18n_connect.storage.oauth_tables import oauth_clients
 
@@ -62,6 +71,7 @@ async def collect_garbage(
     removed["authorization_requests"] = await authorization_requests.delete_expired_requests(
         conn, now=now
     )
+    removed["device_authorizations"] = await device_authorizations.delete_expired(conn, now=now)
     removed["browser_sessions"] = await sessions.delete_expired_sessions(conn, now=now)
     cutoff = now - timedelta(days=unused_days)
     # checked in the DELETE itself, so a grant made meanwhile keeps its client
@@ -107,10 +117,5 @@ async def periodic_collection(
     if interval_seconds <= 0:
         yield
         return
-    task = asyncio.create_task(_collect_forever(db, clock, interval_seconds), name="gc")
-    try:
+    async with running(_collect_forever(db, clock, interval_seconds), name="gc"):
         yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task

@@ -30,6 +30,7 @@ from i18n_connect.ids import new_id
 from i18n_connect.scopes import format_scope
 from i18n_connect.storage import grants as stored
 from i18n_connect.storage.grants import Grant
+from i18n_connect.webhooks import events
 
 __all__ = [
     "Grant",
@@ -38,6 +39,7 @@ __all__ = [
     "get_grant",
     "list_grants",
     "lock_grant",
+    "published_projects",
     "record_by_token_client",
     "revoke_grant",
     "revoke_grants",
@@ -57,9 +59,9 @@ async def lock_grant(conn: AsyncConnection, grant_id: str) -> None:
 
     Every path that changes a grant's refresh tokens takes the grant's row first,
     so concurrent ones wait instead of deadlocking on each other's token rows:
-    RFC 7009 revocation here; rotation and code exchange through the UPDATE of
-    the grant they start with (`oauth.refresh.touch_grant`, `claim_live_grants`),
-    which takes the same lock.
+    RFC 7009 revocation here; rotation through the locking read of its token
+    (`storage.grants.refresh_token_to_rotate`) and code exchange through the UPDATE
+    of the grant it starts with (`claim_live_grants`), which take the same lock.
     """
     await stored.lock_grant(conn, grant_id=grant_id)
 
@@ -226,8 +228,24 @@ async def consent(
                 "project_ids": None if grant.project_ids is None else list(grant.project_ids),
             },
         )
+        await events.emit_for_grant(
+            conn,
+            "grant.updated" if updated else "grant.created",
+            client_id=client_id,
+            grant_id=grant.id,
+            organization_id=organization_id,
+            now=now,
+            user_id=user_id,
+            scope=list(grant.scope),
+            projects=published_projects(grant.project_ids),
+        )
         result.append(grant)
     return result
+
+
+def published_projects(projects: Projects) -> str | list[str]:
+    """A grant's projects as the token response and events name them: ``"all"`` or the ids."""
+    return "all" if projects is None else list(projects)
 
 
 async def set_projects(
@@ -256,6 +274,17 @@ async def set_projects(
             ),
         },
     )
+    await events.emit_for_grant(
+        conn,
+        "grant.updated",
+        client_id=grant.client_id,
+        grant_id=grant.id,
+        organization_id=grant.organization_id,
+        now=now,
+        user_id=grant.user_id,
+        scope=list(grant.scope),
+        projects=published_projects(projects),
+    )
     return True
 
 
@@ -280,6 +309,16 @@ async def revoke_grant(
         organization_id=grant.organization_id,
         grant_id=grant_id,
         detail={"reason": reason},
+    )
+    await events.emit_for_grant(
+        conn,
+        "grant.revoked",
+        client_id=grant.client_id,
+        grant_id=grant_id,
+        organization_id=grant.organization_id,
+        now=now,
+        user_id=grant.user_id,
+        reason=events.revocation_reason(reason),
     )
     return True
 

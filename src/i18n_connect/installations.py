@@ -35,6 +35,7 @@ from i18n_connect.scopes import CATALOG
 from i18n_connect.storage import counters
 from i18n_connect.storage import grants as stored
 from i18n_connect.storage.projects import projects_of_organization
+from i18n_connect.webhooks import events
 
 __all__ = [
     "ENDED_CHAIN",
@@ -278,5 +279,14 @@ async def revoke_token(
         organization_id=row.organization_id,
         grant_id=row.grant_id,
         detail={"token_id": row.id, "reason": "rfc7009"},
+    )
+    await events.emit_for_grant(
+        conn,
+        "installation_token.revoked",
+        client_id=client_id,
+        grant_id=row.grant_id,
+        organization_id=row.organization_id,
+        now=now,
+        token_id=row.id,
     )
     return True

@@ -15,6 +15,7 @@ from i18n_connect.oauth.refusal_cache import RefusalCache
 from i18n_connect.ratelimit import LocalRateLimiter, RateLimiter, build_rate_limiter
 from i18n_connect.settings import Settings
 from i18n_connect.storage import Database
+from i18n_connect.webhooks.secrets import SecretBox
 
 __all__ = ["Services"]
 
@@ -28,6 +29,7 @@ class Services:
     keys: KeyRing
     tokens: AccessTokens
     successors: Successors
+    webhook_secrets: SecretBox  # webhook signing secrets, encrypted at rest
     clock: Clock = field(default_factory=SystemClock)
     metrics: CollectorRegistry = field(default_factory=CollectorRegistry)  # this app's /metrics
     api_limiter: RateLimiter = field(default_factory=LocalRateLimiter)  # every request budget
@@ -48,4 +50,5 @@ class Services:
             successors=Successors(settings.derived_key("refresh-successor")),
             clock=clock,
             api_limiter=build_rate_limiter(settings.redis_url),
+            webhook_secrets=SecretBox(settings.derived_key("webhook-secret")),
         )

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     token_rate_per_minute: Annotated[int, Field(ge=1)] = 600  # token endpoint, per client_id
     mint_rate_per_minute: Annotated[int, Field(ge=1)] = 60
     authorize_rate_per_minute: Annotated[int, Field(ge=1)] = 60  # GET /authorize, per address
+    device_poll_interval_seconds: Annotated[int, Field(ge=1, le=60)] = 5  # RFC 8628 §3.2
     refresh_grace_seconds: Annotated[int, Field(ge=0)] = 30  # concurrent holders converge; 0: off
     refresh_chains_per_grant: Annotated[int, Field(ge=1)] = 10  # devices; the oldest is dropped
     login_failures_per_window: Annotated[int, Field(ge=1)] = 5  # per (account, address)
@@ -54,10 +55,17 @@ class Settings(BaseSettings):
     login_account_failures_before_delay: Annotated[int, Field(ge=1)] = 10  # from any address
     login_account_delay_seconds: Annotated[float, Field(ge=0, le=10)] = 2.0
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    max_import_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024  # POST …/import
     body_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0  # to receive a whole body
     gc_interval_seconds: Annotated[int, Field(ge=0)] = 600  # serve's garbage collection; 0: off
     log_level: str = "info"
     cimd_allow_loopback: bool = False
+    # webhooks (`i18n_connect.webhooks`): loopback endpoints, http allowed, for development only
+    webhook_allow_loopback: bool = False
+    webhook_poll_seconds: Annotated[float, Field(ge=0)] = 1.0  # serve's delivery worker; 0: off
+    webhook_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 10.0  # one attempt
+    webhook_retry_base_seconds: Annotated[float, Field(gt=0)] = 10.0  # the first backoff
+    webhook_retry_hours: Annotated[float, Field(gt=0)] = 24.0  # then the endpoint is failing
     metrics_token: SecretStr | None = None  # when set, GET /metrics needs it as a Bearer token
     trusted_proxies: str = ""  # addresses or networks whose X-Forwarded-For/-Proto are believed
     bench: bool = False  # mounts POST /bench/form, the baseline of bench/ (never in production)

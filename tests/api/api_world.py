@@ -8,15 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import insert
 
-from i18n_connect import grants
-from i18n_connect.oauth.clients import create_client
+from factories import consented, partner_client, user_owning
 from i18n_connect.platform import content, glossary, keys, projects, translations
-from i18n_connect.platform.organizations import create_organization
 from i18n_connect.scopes import CATALOG
 from i18n_connect.services import Services
-from i18n_connect.storage.tables import users
 
 ALL_SCOPES: tuple[str, ...] = tuple(CATALOG)
 FIELDS = [{"name": "title", "type": "text", "localized": True}]
@@ -76,24 +72,10 @@ class World:
 
 
 async def build_world(services: Services, http: httpx.AsyncClient) -> World:
-    now = services.clock.now()
+    now, hasher = services.clock.now(), services.hasher
     async with services.db.transaction() as conn:
-        for user_id, email in (("usr_ada", "ada@example.com"), ("usr_bob", "bob@example.com")):
-            await conn.execute(
-                insert(users).values(
-                    id=user_id,
-                    email=email,
-                    name=email.split("@")[0].title(),
-                    password_hash="$argon2id$unused",
-                    created_at=now,
-                )
-            )
-        orgs: dict[str, str] = {}
-        for slug, owner in (("acme", "usr_ada"), ("globex", "usr_ada"), ("initech", "usr_bob")):
-            org = await create_organization(
-                conn, slug=slug, name=slug.title(), owner_user_id=owner, now=now
-            )
-            orgs[slug] = org.id
+        orgs = await user_owning(conn, "usr_ada", "ada@example.com", ("acme", "globex"), now=now)
+        orgs |= await user_owning(conn, "usr_bob", "bob@example.com", ("initech",), now=now)
         project_ids: dict[str, str] = {}
         for org_slug, project_slug in (("acme", "web"), ("acme", "mobile"), ("globex", "web")):
             project = await projects.create_project(
@@ -119,46 +101,27 @@ async def build_world(services: Services, http: httpx.AsyncClient) -> World:
             await content.save_entry(
                 conn, project.id, "page", "home", {"title": {"en": "Home"}}, now
             )
-        client, _ = await create_client(
-            conn,
-            name="Partner App",
-            redirect_uris=["http://127.0.0.1/callback"],
-            confidential=False,
-            now=now,
-            hasher=services.hasher,
-        )
-        other, _ = await create_client(
-            conn,
-            name="Other App",
-            redirect_uris=["http://127.0.0.1/callback"],
-            confidential=False,
-            now=now,
-            hasher=services.hasher,
-        )
-        ada_grants = await grants.consent(
-            conn,
-            user_id="usr_ada",
-            client_id=client.id,
-            organization_ids=[orgs["acme"], orgs["globex"]],
-            scope=ALL_SCOPES,
-            now=now,
-        )
-        [bob_grant] = await grants.consent(
-            conn,
-            user_id="usr_bob",
-            client_id=client.id,
-            organization_ids=[orgs["initech"]],
-            scope=ALL_SCOPES,
-            now=now,
-        )
+        uris = ["http://127.0.0.1/callback"]
+        client_id, _ = await partner_client(conn, "Partner App", uris, hasher=hasher, now=now)
+        other_id, _ = await partner_client(conn, "Other App", uris, hasher=hasher, now=now)
+        granted: dict[str, str] = {}
+        for user_id, slugs in (("usr_ada", ("acme", "globex")), ("usr_bob", ("initech",))):
+            granted |= await consented(
+                conn,
+                user_id=user_id,
+                client_id=client_id,
+                organizations={slug: orgs[slug] for slug in slugs},
+                scope=ALL_SCOPES,
+                now=now,
+            )
     return World(
         services=services,
         http=http,
         ada="usr_ada",
         bob="usr_bob",
-        client_id=client.id,
-        other_client_id=other.id,
+        client_id=client_id,
+        other_client_id=other_id,
         orgs=orgs,
         projects=project_ids,
-        grants={"acme": ada_grants[0].id, "globex": ada_grants[1].id, "initech": bob_grant.id},
+        grants=granted,
     )

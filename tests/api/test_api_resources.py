@@ -42,6 +42,7 @@ class Route:
     body: dict[str, Any] | None = None
     level: str = "project"  # project | org | token | create
     writes: bool = field(default=False)
+    query: str = ""
 
 
 ROUTES = [
@@ -153,6 +154,17 @@ ROUTES = [
         {},
         writes=True,
     ),
+    Route("export", "GET", P + "/export", "translations:read", query="?language=de&format=xliff"),
+    Route(
+        "import",
+        "POST",
+        P + "/import",
+        "translations:write",
+        200,
+        {"home.title": "Neu"},
+        writes=True,
+        query="?language=de&format=json",
+    ),
 ]
 
 CASES = {
@@ -191,11 +203,14 @@ MATRIX = [
 
 
 def _url(world: World, route: Route, *, org: str = "acme", project: str = "web") -> str:
-    return route.path.format(
-        org=world.orgs[org],
-        org_slug=org,
-        project=world.projects.get(f"{org}/{project}", "prj_missing"),
-        project_slug=project,
+    return (
+        route.path.format(
+            org=world.orgs[org],
+            org_slug=org,
+            project=world.projects.get(f"{org}/{project}", "prj_missing"),
+            project_slug=project,
+        )
+        + route.query
     )
 
 
@@ -256,7 +271,8 @@ async def test_resource_route(world: World, clock: FrozenClock, route: Route, ca
             url = _url(world, route, project="missing")
         elif case == "token-in-query-string":
             headers = {}
-            url += f"?access_token={token}&api_key={token}&x-api-key={token}"
+            url += ("&" if "?" in url else "?") + f"access_token={token}&api_key={token}"
+            url += f"&x-api-key={token}"
         elif case == "expired-token":
             clock.advance(hours=1)
         elif case == "revoked-grant":

@@ -104,6 +104,8 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         database_url=f"sqlite:///{tmp_path / 'live.db'}",
         issuer=f"http://127.0.0.1:{port}",
         secret_key=SECRET,
+        webhook_allow_loopback=True,  # the webhook story's receiver is on 127.0.0.1
+        webhook_poll_seconds=0.2,
     )
     off_loop(upgrade, settings.database_url)
     server_info = LiveServer(settings.issuer, settings, "ada@example.com", "correct horse battery")

@@ -20,6 +20,7 @@ from browser_support import (
     LiveServer,
     PartnerApp,
     Screenshot,
+    fits,
 )
 from playwright.sync_api import Browser, Locator, Page, expect
 
@@ -30,15 +31,6 @@ ONE_LINE = (
     "e => e.getBoundingClientRect().height < 1.5 * parseFloat(getComputedStyle(e).lineHeight)"
 )
 UTC_TEXT = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$")
-
-
-def _fits(page: Page, name: str, save_screenshot: Screenshot) -> None:
-    """No horizontal scrolling: the document is no wider than the viewport."""
-    save_screenshot(page, name)
-    scroll_width, inner_width = page.evaluate(
-        "[document.documentElement.scrollWidth, window.innerWidth]"
-    )
-    assert scroll_width <= inner_width, f"{name}: {scroll_width} px wide in {inner_width} px"
 
 
 def _inside(inner: Locator, outer: Locator) -> None:
@@ -70,7 +62,7 @@ def test_a_new_user_connects_revokes_reconnects_and_disconnects_on_any_screen(
 
     # The partner app's own sign-in and its empty connections page.
     page.goto(partner_app.url + "/")
-    _fits(page, f"{shot}-partner-login.png", save_screenshot)
+    fits(page, f"{shot}-partner-login.png", save_screenshot)
     page.get_by_label("Email").fill(PARTNER_EMAIL)
     page.get_by_label("Password").fill(PARTNER_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -80,7 +72,7 @@ def test_a_new_user_connects_revokes_reconnects_and_disconnects_on_any_screen(
     # The platform's sign-in says which app is asking.
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.get_by_text(f"Sign in to continue to {PARTNER_APP_NAME}")).to_be_visible()
-    _fits(page, f"{shot}-login-for-app.png", save_screenshot)
+    fits(page, f"{shot}-login-for-app.png", save_screenshot)
     page.get_by_label("Email").fill(live_server.email)
     page.get_by_label("Password").fill(live_server.password)
     page.get_by_role("button", name="Sign in").click()
@@ -94,7 +86,7 @@ def test_a_new_user_connects_revokes_reconnects_and_disconnects_on_any_screen(
     email_box = page.locator(".account__email").bounding_box()
     assert email_box is not None and email_box["x"] + email_box["width"] <= width
     expect(page.get_by_text("Connected", exact=True)).to_have_count(0)
-    _fits(page, f"{shot}-consent.png", save_screenshot)
+    fits(page, f"{shot}-consent.png", save_screenshot)
     page.get_by_role("checkbox", name="Acme Corp").check()
     page.get_by_role("checkbox", name="Globex").check()
     page.locator('input[name="scope"][value="translations:publish"]').check()
@@ -108,10 +100,10 @@ def test_a_new_user_connects_revokes_reconnects_and_disconnects_on_any_screen(
         "⚠ Can publish translations straight to your live apps and CDN."
     )
     expect(given.get_by_text("Read your organizations", exact=True)).to_be_visible()
-    _fits(page, f"{shot}-complete.png", save_screenshot)
+    fits(page, f"{shot}-complete.png", save_screenshot)
     page.get_by_role("link", name="Continue to your app").click()
     expect(page.get_by_role("status")).to_have_text("Connected 2 organizations.")
-    _fits(page, f"{shot}-partner-connected.png", save_screenshot)
+    fits(page, f"{shot}-partner-connected.png", save_screenshot)
 
     # Connected apps: titles instead of codes, local times with UTC on hover.
     page.goto(live_server.url + "/settings/connected-apps")
@@ -134,18 +126,18 @@ def test_a_new_user_connects_revokes_reconnects_and_disconnects_on_any_screen(
     expect(connected_at).to_have_class("local-time local-time--converted")
     expect(connected_at).to_have_attribute("title", UTC_TEXT)
     expect(connected_at).to_contain_text("GMT+9")
-    _fits(page, f"{shot}-connected-apps.png", save_screenshot)
+    fits(page, f"{shot}-connected-apps.png", save_screenshot)
 
     globex_row.get_by_text("Revoke…").click()
     confirm = globex_row.get_by_role("button", name=f"Revoke access of {PARTNER_APP_NAME}")
     expect(confirm).to_be_visible()
     _inside(globex_row.locator(".confirm__form"), page.locator("section.card").first)
-    _fits(page, f"{shot}-connected-apps-confirm.png", save_screenshot)
+    fits(page, f"{shot}-connected-apps-confirm.png", save_screenshot)
     confirm.click()
     expect(page.get_by_role("status")).to_have_text(
         f"Access revoked: {PARTNER_APP_NAME} can no longer reach Globex. Its tokens no longer work."
     )
-    _fits(page, f"{shot}-connected-apps-revoked.png", save_screenshot)
+    fits(page, f"{shot}-connected-apps-revoked.png", save_screenshot)
 
     # Reconnect Globex: the consent screen has it ticked; Acme is labelled Connected.
     page.goto(partner_app.url + "/")
@@ -157,7 +149,7 @@ def test_a_new_user_connects_revokes_reconnects_and_disconnects_on_any_screen(
     expect(
         page.locator("label.check").filter(has_text="Globex").get_by_text("Connected", exact=True)
     ).to_have_count(0)
-    _fits(page, f"{shot}-consent-reconnect.png", save_screenshot)
+    fits(page, f"{shot}-consent-reconnect.png", save_screenshot)
     page.get_by_role("button", name="Authorize").click()
     page.get_by_role("link", name="Continue to your app").click()
     expect(page.get_by_role("status")).to_have_text("Connected 1 organization.")
@@ -167,11 +159,11 @@ def test_a_new_user_connects_revokes_reconnects_and_disconnects_on_any_screen(
     acme.get_by_text("Disconnect…").click()
     confirm = acme.get_by_role("button", name="Disconnect Acme Corp")
     expect(acme.get_by_text("revokes its access on i18n-connect")).to_be_visible()
-    _fits(page, f"{shot}-partner-disconnect-confirm.png", save_screenshot)
+    fits(page, f"{shot}-partner-disconnect-confirm.png", save_screenshot)
     confirm.click()
     expect(page.get_by_role("status")).to_contain_text("Disconnected Acme Corp.")
     expect(page.locator("section.card")).to_have_count(1)
-    _fits(page, f"{shot}-partner-disconnected.png", save_screenshot)
+    fits(page, f"{shot}-partner-disconnected.png", save_screenshot)
 
 
 def test_home_error_and_not_found_pages_fit_any_screen(
@@ -184,12 +176,12 @@ def test_home_error_and_not_found_pages_fit_any_screen(
     page.get_by_label("Password").fill(live_server.password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Your organizations")).to_be_visible()
-    _fits(page, f"{shot}-home.png", save_screenshot)
+    fits(page, f"{shot}-home.png", save_screenshot)
 
     response = page.goto(live_server.url + "/no/such/page")
     assert response is not None and response.status == 404
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
-    _fits(page, f"{shot}-not-found.png", save_screenshot)
+    fits(page, f"{shot}-not-found.png", save_screenshot)
 
     query = urlencode(
         {
@@ -206,7 +198,7 @@ def test_home_error_and_not_found_pages_fit_any_screen(
     expect(page.get_by_text("an address that it never registered")).to_be_visible()
     expect(page.get_by_text("Nothing was shared with the app")).to_be_visible()
     expect(page.get_by_text("redirect_uri")).to_have_count(0)
-    _fits(page, f"{shot}-authorize-error.png", save_screenshot)
+    fits(page, f"{shot}-authorize-error.png", save_screenshot)
 
 
 def test_the_api_explorer_renders_offline_from_this_server(
@@ -226,7 +218,7 @@ def test_the_api_explorer_renders_offline_from_this_server(
     expect(page.locator(".opblock").first).to_be_visible()
     assert page.locator(".opblock").count() >= 10
     expect(page.get_by_text("/api/oauth-client/organizations", exact=True).first).to_be_visible()
-    _fits(page, f"pages-{width}-docs.png", save_screenshot)
+    fits(page, f"pages-{width}-docs.png", save_screenshot)
     top = save_screenshot(page, f"pages-{width}-docs.png").with_name(f"pages-{width}-docs-top.png")
     page.screenshot(path=str(top))  # the first screenful, legible
     assert hosts == {urlsplit(live_server.url).netloc}

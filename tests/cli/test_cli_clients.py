@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from test_cli_commands import Invoke, count, failed, ok_json
 
-from i18n_connect.cli import clients as clients_cli
+from i18n_connect.cli import output
 from i18n_connect.ids import SecretHasher
 from i18n_connect.settings import Settings
 from i18n_connect.storage.oauth_tables import grants, oauth_clients
@@ -158,10 +158,10 @@ def test_update_replaces_redirect_uris_and_keeps_the_rest(cli: Invoke, sync_db: 
     [
         (
             ["--redirect-uri", "http://app.example/cb"],
-            "An http redirect URI is only allowed on 127.0.0.1, [::1] or localhost; use https.",
+            "an http redirect URI is only allowed on 127.0.0.1, [::1] or localhost; use https",
         ),
-        (["--scope", "admin:all"], "Unknown scope: admin:all."),
-        (["--name", " "], "The client name must be 1 to 200 characters long."),
+        (["--scope", "admin:all"], "unknown scope: admin:all"),
+        (["--name", " "], "the client name must be 1 to 200 characters long"),
     ],
     ids=["bad-redirect-uri", "unknown-scope", "empty-name"],
 )
@@ -227,8 +227,8 @@ def test_rotate_secret_with_grace_zero_and_default_grace(cli: Invoke) -> None:
 @pytest.mark.parametrize(
     ("grace", "message"),
     [
-        ("8d", "The grace period must be between 0 and 7 days."),
-        ("169h", "The grace period must be between 0 and 7 days."),
+        ("8d", "the grace period must be between 0 and 7 days"),
+        ("169h", "the grace period must be between 0 and 7 days"),
         ("tomorrow", "invalid duration 'tomorrow': use e.g. 0, 30m, 24h or 7d"),
         ("-1h", "invalid duration '-1h': use e.g. 0, 30m, 24h or 7d"),
     ],
@@ -245,7 +245,7 @@ def test_rotate_secret_of_a_public_client_is_refused(cli: Invoke) -> None:
     client = create(cli)
     failed(
         cli("clients", "rotate-secret", client["client_id"]),
-        "A public client has no secret to rotate.",
+        "a public client has no secret to rotate",
     )
 
 
@@ -281,7 +281,7 @@ def test_delete_without_a_terminal_needs_yes(cli: Invoke, sync_db: sa.Engine) ->
 def test_delete_on_a_terminal_asks(
     cli: Invoke, sync_db: sa.Engine, monkeypatch: pytest.MonkeyPatch, answer: str, deleted: bool
 ) -> None:
-    monkeypatch.setattr(clients_cli, "_on_terminal", lambda: True)
+    monkeypatch.setattr(output, "on_terminal", lambda: True)
     client = create(cli)
     result = cli("clients", "delete", client["client_id"], input=answer)
     assert f"Delete App ({client['client_id']}) and revoke its 0 grant(s)?" in result.stdout
@@ -309,3 +309,17 @@ def test_help_of_each_command_has_an_example(cli: Invoke) -> None:
         result = cli("clients", command, "--help")
         assert result.exit_code == 0
         assert f"Example: i18n-connect clients {command}" in result.stdout
+
+
+def test_create_with_device_flow_registers_the_device_code_grant(
+    cli: Invoke, sync_db: sa.Engine
+) -> None:
+    device = create(cli, "--device-flow")
+    plain = create(cli)
+
+    assert stored(sync_db, device["client_id"]).grant_types == [
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ]
+    assert stored(sync_db, plain["client_id"]).grant_types is None  # the code flow's default

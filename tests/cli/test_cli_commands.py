@@ -4,14 +4,20 @@ its failures — exit status 1 and exactly one ``error: …`` line, never a trac
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from click.testing import Result
 
+from i18n_connect.cli import output
 from i18n_connect.ids import SecretHasher
 from i18n_connect.settings import Settings
 from i18n_connect.storage.oauth_tables import grants, oauth_clients
@@ -29,15 +35,34 @@ def ok_json(result: Result) -> dict[str, Any]:
 
 
 def failed(result: Result, message: str) -> None:
-    """Exit status 1, nothing on stdout, and exactly ``error: <message>`` on stderr."""
+    """Exit status 1, nothing on stdout, and exactly ``error: <message>`` on stderr, in the one
+    error style: lower-case start, no full stop at the end."""
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == f"error: {message}\n"
+    assert not re.match(r"[A-Z]([a-z]|\s)", message) and not message.endswith(".")
 
 
 def count(engine: sa.Engine, table: sa.Table) -> int:
     with engine.connect() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def insert_grant(
+    engine: sa.Engine, grant_id: str, user_id: str, client_id: str, org_id: str, scope: str
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(grants).values(
+                id=grant_id,
+                user_id=user_id,
+                client_id=client_id,
+                organization_id=org_id,
+                scope=scope,
+                created_at=sa.func.now(),
+                updated_at=sa.func.now(),
+            )
+        )
 
 
 def make_user(cli: Invoke, email: str) -> dict[str, Any]:
@@ -62,7 +87,10 @@ def test_users_create_prints_the_user_as_json(cli: Invoke, sync_db: sa.Engine) -
     assert stored.password_hash.startswith("$argon2id$")
 
 
-def test_users_create_prints_text_and_asks_for_a_missing_password(cli: Invoke) -> None:
+def test_users_create_asks_twice_for_a_missing_password_on_a_terminal(
+    cli: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(output, "on_terminal", lambda: True)
     result = cli(
         "users",
         "create",
@@ -75,6 +103,80 @@ def test_users_create_prints_text_and_asks_for_a_missing_password(cli: Invoke) -
     assert result.exit_code == 0, result.stderr
     assert re.search(r"created user bob@example\.com \(usr_[0-9a-f]+\)\n$", result.stdout)
     assert "pass-word-1" not in result.stdout
+
+
+def test_users_create_reads_one_line_with_password_stdin(cli: Invoke, sync_db: sa.Engine) -> None:
+    data = ok_json(
+        cli(
+            "users",
+            "create",
+            "--email",
+            "bob@example.com",
+            "--password-stdin",
+            "--json",
+            input="pass word 1\nignored\n",
+        )
+    )
+    assert data["email"] == "bob@example.com"
+    assert "pass word 1" not in json.dumps(data)
+    with sync_db.connect() as conn:
+        stored = conn.execute(sa.select(users.c.email, users.c.password_hash)).one()
+    assert stored.email == "bob@example.com"
+    assert PasswordHasher().verify(stored.password_hash, "pass word 1")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "stdin", "message"),
+    [
+        ([], "pass-word-1\n", "no terminal to ask for the password on: use --password-stdin"),
+        (["--password-stdin"], "", "no password on standard input: write it as its first line"),
+        (["--password-stdin"], "\n", "no password on standard input: write it as its first line"),
+        (
+            ["--password-stdin", "--password", "pass-word-1"],
+            "pass-word-1\n",
+            "give the password with --password or --password-stdin, not both",
+        ),
+    ],
+    ids=["piped-without-flag", "empty-stdin", "empty-line", "both"],
+)
+def test_users_create_without_a_usable_password_fails_with_one_line(
+    cli: Invoke, sync_db: sa.Engine, arguments: list[str], stdin: str, message: str
+) -> None:
+    failed(cli("users", "create", "--email", "bob@example.com", *arguments, input=stdin), message)
+    assert count(sync_db, users) == 0
+
+
+def test_piping_a_password_in_a_real_process_warns_of_nothing(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A real pipe (not the test runner's): no GetPassWarning, no "Aborted"."""
+    assert settings.secret_key is not None
+    environment = {
+        **os.environ,
+        "I18N_CONNECT_DATABASE_URL": settings.database_url,
+        "I18N_CONNECT_SECRET_KEY": settings.secret_key.get_secret_value(),
+    }
+    executable = Path(sys.executable).with_name("i18n-connect")
+
+    def create(email: str, *flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(executable), "users", "create", "--email", email, *flags],
+            input="pass-word-1\n",
+            capture_output=True,
+            text=True,
+            env=environment,
+            cwd=tmp_path,
+            timeout=60,
+        )
+
+    piped = create("ada@example.com", "--password-stdin")
+    assert (piped.returncode, piped.stderr) == (0, "")
+    assert piped.stdout.startswith("created user ada@example.com (usr_")
+    unflagged = create("bob@example.com")
+    assert (unflagged.returncode, unflagged.stdout) == (1, "")
+    assert unflagged.stderr == (
+        "error: no terminal to ask for the password on: use --password-stdin\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -199,18 +301,7 @@ def test_removing_a_member_from_the_cli_revokes_their_grants(
             "--json",
         )
     )
-    with sync_db.begin() as conn:
-        conn.execute(
-            sa.insert(grants).values(
-                id="grt_cli",
-                user_id=bob["id"],
-                client_id=client["client_id"],
-                organization_id=org["id"],
-                scope="org:read",
-                created_at=sa.func.now(),
-                updated_at=sa.func.now(),
-            )
-        )
+    insert_grant(sync_db, "grt_cli", bob["id"], client["client_id"], org["id"], "org:read")
     result = cli("orgs", "remove-member", "--org", "acme", "--email", "bob@example.com")
     assert result.stdout == "bob@example.com is no longer a member of acme\n"
     with sync_db.connect() as conn:
@@ -232,7 +323,8 @@ def test_removing_a_member_from_the_cli_revokes_their_grants(
         ),
         (
             ["add-member", "--org", "acme", "--email", "ada@example.com", "--role", "admin"],
-            "the user is already a member of this organization",
+            "ada@example.com is already owner of acme: "
+            "change the role with 'i18n-connect orgs set-role'",
         ),
         (
             ["add-member", "--org", "acme", "--email", "eve@example.com", "--role", "admin"],
@@ -383,19 +475,19 @@ def test_confidential_client_secret_is_printed_once_and_stored_hashed(
     [
         (
             ["--redirect-uri", "http://app.example/cb"],
-            "An http redirect URI is only allowed on 127.0.0.1, [::1] or localhost; use https.",
+            "an http redirect URI is only allowed on 127.0.0.1, [::1] or localhost; use https",
         ),
         (
             ["--redirect-uri", "https://app.example/cb#frag"],
-            "A redirect URI may not contain a fragment.",
+            "a redirect URI may not contain a fragment",
         ),
         (
             ["--redirect-uri", "javascript:alert(1)"],
-            "The scheme javascript: is not allowed in a redirect URI.",
+            "the scheme javascript: is not allowed in a redirect URI",
         ),
         (
             ["--redirect-uri", "https://app.example/cb", "--scope", "admin:all"],
-            "Unknown scope: admin:all.",
+            "unknown scope: admin:all",
         ),
     ],
     ids=["http-not-loopback", "fragment", "javascript", "unknown-scope"],
@@ -415,26 +507,24 @@ def test_clients_create_refuses_a_name_with_a_bidi_override(
     )
     failed(
         result,
-        "The client name may not contain control or bidirectional formatting characters (U+202E).",
+        "the client name may not contain control or bidirectional formatting characters (U+202E)",
     )
     assert count(sync_db, oauth_clients) == 0
 
 
-def test_help_explains_each_command_with_an_example(cli: Invoke) -> None:
-    for command in (
-        ["users", "create"],
-        ["orgs", "create"],
-        ["orgs", "add-member"],
-        ["orgs", "set-role"],
-        ["orgs", "remove-member"],
-        ["orgs", "list"],
-        ["orgs", "members"],
-        ["clients", "create"],
-        ["demo"],
-    ):
-        result = cli(*command, "--help")
-        assert result.exit_code == 0
-        assert "Example: i18n-connect " + " ".join(command) in result.stdout
+@pytest.mark.parametrize(
+    ("message", "line"),
+    [
+        ("The name is bad.", "error: the name is bad"),
+        ("A public client has no secret.", "error: a public client has no secret"),
+        ("PKCE is required.", "error: PKCE is required"),
+        ("I18N_CONNECT_PORT: Input should be ≥ 1", "error: I18N_CONNECT_PORT: Input should be ≥ 1"),
+        ("not deleted", "error: not deleted"),
+        ("wait...", "error: wait..."),
+    ],
+)
+def test_every_error_line_has_one_style(message: str, line: str) -> None:
+    assert output.error_line(message) == line
 
 
 def test_a_missing_option_is_a_usage_error_without_a_traceback(cli: Invoke) -> None:
@@ -442,3 +532,44 @@ def test_a_missing_option_is_a_usage_error_without_a_traceback(cli: Invoke) -> N
     assert result.exit_code == 2
     assert "Missing option '--slug'" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_users_list_prints_every_user_oldest_first(cli: Invoke) -> None:
+    assert ok_json(cli("users", "list", "--json")) == {"users": []}
+    assert cli("users", "list").stdout == "no users yet\n"
+    ada = make_user(cli, "ada@example.com")
+    bob = make_user(cli, "bob@example.com")
+    assert ok_json(cli("users", "list", "--json")) == {"users": [ada, bob]}
+    text = cli("users", "list").stdout.splitlines()
+    assert text[0].split() == ["EMAIL", "ID", "CREATED", "NAME"]
+    assert text[1].split() == ["ada@example.com", ada["id"], ada["created_at"], "ada"]
+    assert text[2].split() == ["bob@example.com", bob["id"], bob["created_at"], "bob"]
+
+
+def test_grants_list_names_the_app(cli: Invoke, sync_db: sa.Engine) -> None:
+    ada = make_user(cli, "ada@example.com")
+    org = make_org(cli, "acme", "ada@example.com")
+    client = ok_json(
+        cli(
+            "clients",
+            "create",
+            "--name",
+            "Example Partner App",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--json",
+        )
+    )
+    scope = "org:read projects:read"
+    insert_grant(sync_db, "grt_listed", ada["id"], client["client_id"], org["id"], scope)
+    (row,) = ok_json(cli("grants", "list", "--json"))["grants"]
+    assert (row["id"], row["client_id"], row["client_name"], row["organization"]) == (
+        "grt_listed",
+        client["client_id"],
+        "Example Partner App",
+        "acme",
+    )
+    header, line = cli("grants", "list").stdout.splitlines()
+    assert header.split() == ["ID", "ORGANIZATION", "USER", "APP", "CLIENT", "SCOPE"]
+    assert "Example Partner App" in line
+    assert line.split()[:3] == ["grt_listed", "acme", "ada@example.com"]

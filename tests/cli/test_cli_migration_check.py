@@ -12,7 +12,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from typer.testing import CliRunner, Result
 
-from i18n_connect.cli import app, server
+from i18n_connect.cli import app
 from i18n_connect.demo import DEMO_EMAIL
 from i18n_connect.storage.migrate import alembic_config
 from i18n_connect.storage.tables import users
@@ -22,6 +22,7 @@ SECRET = "cli-test-secret-0123456789abcdef0123456789"
 
 DATA_COMMANDS = [
     ["users", "create", "--email", "ada@example.com", "--password", "pass-word-1"],
+    ["users", "list"],
     ["orgs", "create", "--slug", "acme", "--name", "Acme", "--owner", "ada@example.com"],
     ["orgs", "add-member", "--org", "acme", "--email", "bob@example.com", "--role", "admin"],
     ["orgs", "set-role", "--org", "acme", "--email", "bob@example.com", "--role", "member"],
@@ -140,7 +141,9 @@ def test_demo_migrates_an_empty_database_then_seeds_it(
     monkeypatch: pytest.MonkeyPatch, empty_sqlite: str
 ) -> None:
     served: list[int] = []
-    monkeypatch.setattr(server, "serve", lambda host, port, workers: served.append(port))
+    monkeypatch.setattr(
+        "i18n_connect.demo_partner.serve_demo", lambda host, port, partner: served.append(port)
+    )
     monkeypatch.setattr("i18n_connect.demo_partner.load_partner_app", lambda *_: None)
     result = _invoke(monkeypatch, empty_sqlite, "demo", "--port", "8123")
     assert result.exit_code == 0, result.stderr

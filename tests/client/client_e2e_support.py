@@ -5,9 +5,8 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
-from factories import ada_and_bob
+from factories import ada_and_bob, partner_client
 from i18n_connect.clock import SystemClock
-from i18n_connect.oauth.clients import create_client
 from i18n_connect.platform.projects import create_project
 from i18n_connect.services import Services
 from i18n_connect.settings import Settings
@@ -46,26 +45,21 @@ async def seed(settings: Settings) -> tuple[str, dict[str, str], tuple[str, str]
                     target_languages=("de",),
                     now=now,
                 )
-            client, _ = await create_client(
-                conn,
-                name="Example Partner App",
-                redirect_uris=[REDIRECT_URI],
-                confidential=False,
-                now=now,
-                hasher=services.hasher,
+            client_id, _ = await partner_client(
+                conn, "Example Partner App", [REDIRECT_URI], hasher=services.hasher, now=now
             )
-            confidential, secret = await create_client(
+            confidential_id, secret = await partner_client(
                 conn,
-                name="Example Partner App Server",
-                redirect_uris=[REDIRECT_URI],
-                confidential=True,
-                now=now,
+                "Example Partner App Server",
+                [REDIRECT_URI],
                 hasher=services.hasher,
+                now=now,
+                confidential=True,
             )
             assert secret is not None
     finally:
         await services.db.dispose()
-    return client.id, {"acme": acme.id, "globex": globex.id}, (confidential.id, secret)
+    return client_id, {"acme": acme.id, "globex": globex.id}, (confidential_id, secret)
 
 
 def free_port() -> int:

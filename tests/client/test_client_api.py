@@ -39,7 +39,7 @@ CASES: list[tuple[str, Callable[[PartnerAPI], Awaitable[Any]], str, str, Any, An
         lambda api: api.create_project("Web", "web", "en"),
         "POST",
         "/api/oauth-client/v1/projects",
-        {"name": "Web", "slug": "web", "sourceLanguage": "en"},
+        {"name": "Web", "slug": "web", "source_language": "en"},
         {"id": "prj_2"},
         {"id": "prj_2"},
     ),

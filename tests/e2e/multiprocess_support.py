@@ -27,14 +27,16 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from factories import (
+    authorization_code,
+    consented,
+    installation_token,
+    partner_client,
+    user_owning,
+)
 from i18n_connect import grants, installations
 from i18n_connect.clock import SystemClock
 from i18n_connect.oauth import refresh
-from i18n_connect.oauth.clients import create_client
-from i18n_connect.oauth.codes import issue_code
-from i18n_connect.oauth.pkce import s256_challenge
-from i18n_connect.platform.accounts import create_user
-from i18n_connect.platform.organizations import create_organization
 from i18n_connect.platform.projects import create_project
 from i18n_connect.scopes import CATALOG
 from i18n_connect.services import Services
@@ -202,29 +204,19 @@ class Seed:
         await services.keys.load()
         now = services.clock.now()
         async with services.db.transaction() as conn:
-            user = await create_user(
-                conn, email="ada@example.com", password="correct horse battery", name=None, now=now
-            )
-            org = await create_organization(
-                conn, slug="acme", name="Acme", owner_user_id=user.id, now=now
-            )
+            orgs = await user_owning(conn, "usr_ada", "ada@example.com", ("acme",), now=now)
             project = await create_project(
                 conn,
-                organization_id=org.id,
+                organization_id=orgs["acme"],
                 name="Website",
                 slug="website",
                 source_language="en",
                 now=now,
             )
-            client, _ = await create_client(
-                conn,
-                name="Partner",
-                redirect_uris=[REDIRECT_URI],
-                confidential=False,
-                now=now,
-                hasher=services.hasher,
+            client_id, _ = await partner_client(
+                conn, "Partner", [REDIRECT_URI], hasher=services.hasher, now=now
             )
-        return cls(settings, services, user.id, org.id, project.id, client.id)
+        return cls(settings, services, "usr_ada", orgs["acme"], project.id, client_id)
 
     async def close(self) -> None:
         await self.services.db.dispose()
@@ -232,47 +224,43 @@ class Seed:
     async def grant(self, client_id: str | None = None) -> str:
         """The live grant of the user and the client on the organization (created once)."""
         async with self.services.db.transaction() as conn:
-            (made,) = await grants.consent(
+            made = await consented(
                 conn,
                 user_id=self.user_id,
                 client_id=client_id or self.client_id,
-                organization_ids=[self.organization_id],
+                organizations={"acme": self.organization_id},
                 scope=SCOPES,
                 now=self.services.clock.now(),
             )
-        return made.id
+        return made["acme"]
 
     async def new_client(self, name: str) -> str:
         async with self.services.db.transaction() as conn:
-            client, _ = await create_client(
+            client_id, _ = await partner_client(
                 conn,
-                name=name,
-                redirect_uris=[REDIRECT_URI],
-                confidential=False,
-                now=self.services.clock.now(),
+                name,
+                [REDIRECT_URI],
                 hasher=self.services.hasher,
+                now=self.services.clock.now(),
             )
-        return client.id
+        return client_id
 
     async def codes(self, count: int, grant_id: str, client_id: str | None = None) -> list[str]:
-        codes = []
         async with self.services.db.transaction() as conn:
-            for _ in range(count):
-                codes.append(
-                    await issue_code(
-                        conn,
-                        client_id=client_id or self.client_id,
-                        user_id=self.user_id,
-                        redirect_uri=REDIRECT_URI,
-                        code_challenge=s256_challenge(VERIFIER),
-                        scope=" ".join(SCOPES),
-                        resource=None,
-                        grant_ids=[grant_id],
-                        now=self.services.clock.now(),
-                        hasher=self.services.hasher,
-                    )
+            return [
+                await authorization_code(
+                    conn,
+                    user_id=self.user_id,
+                    client_id=client_id or self.client_id,
+                    grant_ids=[grant_id],
+                    scope=" ".join(SCOPES),
+                    redirect_uri=REDIRECT_URI,
+                    code_verifier=VERIFIER,
+                    now=self.services.clock.now(),
+                    hasher=self.services.hasher,
                 )
-        return codes
+                for _ in range(count)
+            ]
 
     async def refresh_token(self, grant_id: str) -> str:
         async with self.services.db.transaction() as conn:
@@ -293,25 +281,13 @@ class Seed:
     async def installation_token(
         self, grant_id: str, client_id: str | None = None
     ) -> installations.MintedToken:
-        issued = await self.services.tokens.issue(
+        return await installation_token(
+            self.services,
             user_id=self.user_id,
             client_id=client_id or self.client_id,
+            grant_id=grant_id,
             scope=SCOPES,
-            grant_ids=[grant_id],
-            audience=self.settings.api_resource,
         )
-        async with self.services.db.transaction() as conn:
-            minted = await installations.mint(
-                conn,
-                claims=issued.claims,
-                grant_id=grant_id,
-                project_ids=None,
-                scopes=None,
-                now=self.services.clock.now(),
-                hasher=self.services.hasher,
-                mints_per_minute=1000,
-            )
-        return minted
 
 
 def exchange_form(code: str, client_id: str) -> dict[str, str]:

@@ -72,7 +72,8 @@ def demo(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
         email = re.search(r"Sign in\s+(\S+)", text)
         password = re.search(r"Password\s+(\S+)", text)
         assert email and password, text
-        assert f"Example partner app: {demo_partner.PARTNER_APP_URL}/" in text
+        assert f"Example partner app  {demo_partner.PARTNER_APP_URL}/" in text
+        assert f"its own data: {tmp_path / 'partner-app.db'}" in text
         yield issuer, email[1], password[1]
     finally:
         process.send_signal(signal.SIGINT)  # Ctrl+C ends both servers

@@ -35,6 +35,16 @@ from i18n_connect.storage.tables import translations as translation_rows
 EMAIL = "ada@example.com"
 PASSWORD = "correct horse battery staple"
 SECRET = "interop-secret-0123456789abcdef0123456789"
+FIRST_SCOPES = [  # what an MCP client asks for first: every tool scope consent pre-checks
+    "projects:read",
+    "keys:read",
+    "keys:write",
+    "translations:read",
+    "translations:write",
+    "content:read",
+    "content:write",
+    "glossary:read",
+]
 
 
 @dataclass
@@ -163,6 +173,7 @@ class Consented:
     state: str | None
     iss: str | None
     consent_scopes: list[str]  # the scopes the consent screen offered
+    organizations: list[str]  # the organization ids the consent screen offered
     unverified: bool  # whether the consent screen marked the app "Unverified"
 
 
@@ -229,6 +240,7 @@ class Person:
             state=query.get("state", [None])[0],
             iss=query.get("iss", [None])[0],
             consent_scopes=offered,
+            organizations=[f["value"] for f in consent["fields"] if f["name"] == "organization"],
             unverified='class="badge badge--unverified"' in consent_page,
         )
         self.consents.append(consented)

@@ -15,7 +15,7 @@ from typing import Any
 import httpx2
 import pytest
 from document_server import DocumentServer, Route, serve_documents
-from interop_server import LiveServer, Person, live_server
+from interop_server import EMAIL, FIRST_SCOPES, LiveServer, Person, live_server
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import (
@@ -26,6 +26,9 @@ from mcp.shared.auth import (
 )
 from sqlalchemy import select
 
+from factories import web_project
+from i18n_connect.platform.accounts import get_user_by_email
+from i18n_connect.platform.organizations import create_organization
 from i18n_connect.storage.oauth_tables import grants, oauth_clients, refresh_tokens
 from mcp import Client
 
@@ -53,7 +56,11 @@ class MemoryStorage:
 
 
 def provider_for(
-    server: LiveServer, person: Person, storage: MemoryStorage, **options: Any
+    server: LiveServer,
+    person: Person,
+    storage: MemoryStorage,
+    mcp_path: str = "/mcp",
+    **options: Any,
 ) -> OAuthClientProvider:
     redirect_uri = REDIRECT_URI
     pending: list[AuthorizationCodeResult] = []
@@ -68,7 +75,7 @@ def provider_for(
         return pending.pop()
 
     return OAuthClientProvider(
-        server_url=server.url + "/mcp",
+        server_url=server.url + mcp_path,
         client_metadata=OAuthClientMetadata(
             client_name="MCP Python SDK interop",
             redirect_uris=[redirect_uri],  # type: ignore[list-item]
@@ -91,18 +98,13 @@ async def run_flow(server: LiveServer, person: Person, provider: OAuthClientProv
         Client(streamable_http_client(server.url + "/mcp", http_client=http)) as client,
     ):
         tools = await client.list_tools()
-        assert len(tools.tools) == 10
+        assert len(tools.tools) == 18
+        assert all(tool.annotations and tool.output_schema for tool in tools.tools)
         assert len(person.consents) == 1
         first = person.consents[0]
         assert first.iss == server.url
         assert first.unverified is True  # a self-registered app is never shown as verified
-        assert first.consent_scopes == [
-            "projects:read",
-            "keys:read",
-            "keys:write",
-            "translations:read",
-            "translations:write",
-        ]
+        assert first.consent_scopes == FIRST_SCOPES
         assert storage.tokens is not None
         assert (
             storage.tokens.scope is not None and "translations:publish" not in storage.tokens.scope
@@ -110,9 +112,8 @@ async def run_flow(server: LiveServer, person: Person, provider: OAuthClientProv
 
         listed = await client.call_tool("listKeys", {"project": "web"})
         assert listed.is_error is False
-        assert listed.structured_content == {
-            "keys": [{"name": "home.title", "description": "Title"}]
-        }
+        assert listed.structured_content is not None
+        assert [key["name"] for key in listed.structured_content["keys"]] == ["home.title"]
 
         # Publishing needs a destructive scope that was never granted: the server answers
         # 403 insufficient_scope, the SDK steps up, and the person consents again.
@@ -227,3 +228,87 @@ async def test_mcp_python_sdk_uses_a_client_id_metadata_document(
     )
     assert registered is None  # no dynamic registration happened
     assert documents.hits["/agents/mcp-python-sdk.json"] >= 1
+
+
+async def test_two_connectors_of_one_client_work_side_by_side_for_two_organizations(
+    server: LiveServer, person: Person
+) -> None:
+    """What a person who works in two organizations does in Claude: one connector per
+    organization address, the same registered app, both connected at once."""
+    services = server.services()
+    try:
+        async with services.db.transaction() as conn:
+            owner = await get_user_by_email(conn, EMAIL)
+            assert owner is not None
+            now = server.clock.now()
+            globex = await create_organization(
+                conn, slug="globex", name="Globex", owner_user_id=owner.id, now=now
+            )
+            await web_project(conn, globex.id, now)
+    finally:
+        await services.db.dispose()
+    acme_storage, globex_storage = MemoryStorage(), MemoryStorage()
+    acme = provider_for(server, person, acme_storage, "/mcp/o/acme")
+    async with (
+        httpx2.AsyncClient(auth=acme, timeout=30) as http,
+        Client(streamable_http_client(server.url + "/mcp/o/acme", http_client=http)),
+    ):
+        pass  # connecting registers the app and authorizes it for acme
+    globex_storage.client_info = acme_storage.client_info  # the same app, a second connector
+    globex_provider = provider_for(server, person, globex_storage, "/mcp/o/globex")
+    async with (
+        httpx2.AsyncClient(auth=acme, timeout=30) as acme_http,
+        httpx2.AsyncClient(auth=globex_provider, timeout=30) as globex_http,
+        Client(
+            streamable_http_client(server.url + "/mcp/o/acme", http_client=acme_http)
+        ) as at_acme,
+        Client(
+            streamable_http_client(server.url + "/mcp/o/globex", http_client=globex_http)
+        ) as at_globex,
+    ):
+        assert [c.organizations for c in person.consents] == [
+            [server.organization_id],
+            [globex.id],
+        ]
+        for client, key in ((at_acme, "acme.only"), (at_globex, "globex.only")):
+            created = await client.call_tool(
+                "createKeys", {"project": "web", "keys": [{"name": key}]}
+            )
+            assert created.is_error is False, created
+        acme_keys = await at_acme.call_tool("listKeys", {"project": "web"})
+        globex_keys = await at_globex.call_tool("listKeys", {"project": "web"})
+        assert acme_keys.structured_content is not None
+        assert globex_keys.structured_content is not None
+        assert [k["name"] for k in acme_keys.structured_content["keys"]] == [
+            "acme.only",
+            "home.title",
+        ]
+        assert [k["name"] for k in globex_keys.structured_content["keys"]] == [
+            "globex.only",
+            "home.title",
+        ]
+        projects = await at_globex.call_tool("listProjects", {})
+        assert projects.structured_content is not None
+        assert [p["organization_id"] for p in projects.structured_content["projects"]] == [
+            globex.id
+        ]
+    assert acme_storage.tokens is not None and globex_storage.tokens is not None
+    assert acme_storage.tokens.access_token != globex_storage.tokens.access_token
+    assert len(person.consents) == 2  # neither connection replaced the other
+    services = server.services()
+    try:
+        async with services.db.transaction(readonly=True) as conn:
+            live = (
+                await conn.execute(
+                    select(grants.c.client_id, grants.c.organization_id).where(
+                        grants.c.revoked_at.is_(None)
+                    )
+                )
+            ).all()
+            bound = set(await conn.scalars(select(refresh_tokens.c.resource)))
+    finally:
+        await services.db.dispose()
+    assert acme_storage.client_info is not None
+    client_id = acme_storage.client_info.client_id
+    assert sorted(live) == sorted([(client_id, server.organization_id), (client_id, globex.id)])
+    assert bound == {server.url + "/mcp/o/acme", server.url + "/mcp/o/globex"}

@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from interop_server import LiveServer, Person
+from interop_server import FIRST_SCOPES, LiveServer, Person
 from sqlalchemy import select
 
 from i18n_connect.storage.oauth_tables import oauth_clients
@@ -81,31 +81,20 @@ async def test_mcp_typescript_sdk_connects_steps_up_and_refreshes(
         server.url + "/mcp",
         redirect_prefix="http://127.0.0.1:53683/callback",
     )
-    assert len(events["tools"]["names"]) == 10
-    assert events["authorize-1"]["consent_scopes"] == [
-        "projects:read",
-        "keys:read",
-        "keys:write",
-        "translations:read",
-        "translations:write",
-    ]
-    assert events["listKeys"] == {
-        "event": "listKeys",
-        "result": {"keys": [{"name": "home.title", "description": "Title"}]},
-        "isError": False,
-    }
+    assert len(events["tools"]["names"]) == 18
+    assert events["authorize-1"]["consent_scopes"] == FIRST_SCOPES
+    listed = events["listKeys"]
+    assert listed["isError"] is False  # and the SDK validated it against the output schema
+    assert [key["name"] for key in listed["result"]["keys"]] == ["home.title"]
     # The SDK sees the 403 challenge; its own retry refreshes (which cannot widen a scope)
     # and then gives up, so the script steps up with the challenged scope itself.
     refused = events["refused"]
     assert "403" in refused["message"]
     assert refused["challenge"]["error"] == "insufficient_scope"
     assert refused["challenge"]["scope"].split() == [
-        "projects:read",
-        "keys:read",
-        "keys:write",
-        "translations:read",
-        "translations:write",
+        *FIRST_SCOPES[:5],
         "translations:publish",
+        *FIRST_SCOPES[5:],
     ]
     assert refused["challenge"]["resourceMetadataUrl"] == (
         server.url + "/.well-known/oauth-protected-resource/mcp"

@@ -10,20 +10,16 @@ import httpx
 
 from factories import web_project
 from i18n_connect import grants, installations
+from i18n_connect.mcp import TOOL_SCOPES
 from i18n_connect.oauth.clients import create_client
 from i18n_connect.platform.accounts import create_user
 from i18n_connect.platform.organizations import create_organization
+from i18n_connect.platform.projects import create_project
+from i18n_connect.scopes import format_scope
 from i18n_connect.services import Services
 
 PROTOCOL = "2025-11-25"
-ALL_TOOL_SCOPES = (
-    "projects:read",
-    "keys:read",
-    "keys:write",
-    "translations:read",
-    "translations:write",
-    "translations:publish",
-)
+ALL_TOOL_SCOPES = tuple(format_scope(TOOL_SCOPES.values()).split())
 
 
 @dataclass
@@ -52,6 +48,19 @@ class World:
             audience=audience or self.services.settings.mcp_resource,
         )
         return issued.token
+
+    async def app_project(self, org: str = "acme") -> str:
+        """A second project, "App" (slug ``app``), in ``org``; its id."""
+        async with self.services.db.transaction() as conn:
+            project = await create_project(
+                conn,
+                organization_id=self.orgs[org],
+                name="App",
+                slug="app",
+                source_language="en",
+                now=self.services.clock.now(),
+            )
+        return project.id
 
     async def installation_token(
         self,
@@ -106,9 +115,10 @@ async def rpc(
 
 
 async def call_tool(
-    client: httpx.AsyncClient, token: str, name: str, **arguments: Any
+    client: httpx.AsyncClient, token: str, name: str, *, url: str = "/mcp", **arguments: Any
 ) -> dict[str, Any]:
-    response = await rpc(client, "tools/call", {"name": name, "arguments": arguments}, token=token)
+    params = {"name": name, "arguments": arguments}
+    response = await rpc(client, "tools/call", params, token=token, url=url)
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()["result"]
     return result

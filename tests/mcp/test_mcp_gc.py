@@ -26,6 +26,7 @@ from i18n_connect.settings import Settings
 from i18n_connect.storage.oauth_tables import (
     authorization_codes,
     authorization_requests,
+    device_authorizations,
     grants,
     installation_tokens,
     oauth_clients,
@@ -139,6 +140,19 @@ async def seed(services: Services, now: datetime) -> dict[str, str]:
             await conn.execute(
                 insert(browser_sessions).values(id_hash=f"bs-{tag}", user_id="usr_1", **common)
             )
+            await conn.execute(
+                insert(device_authorizations).values(
+                    id=f"dva_{tag}",
+                    device_code_hash=f"dc-{tag}",
+                    user_code_hash=f"uc-{tag}",
+                    client_id=ids["with_live_grant"],
+                    scope="keys:read",
+                    interval=5,
+                    next_poll_at=now - 2 * hour,
+                    status="pending",
+                    **common,
+                )
+            )
         for key, started in (("old", now - timedelta(days=2)), ("current", now)):
             await conn.execute(
                 insert(rate_counters).values(key=f"test:{key}", window_start=started, count=3)
@@ -157,6 +171,7 @@ async def remaining(services: Services) -> dict[str, Any]:
                 refresh_tokens,
                 installation_tokens,
                 browser_sessions,
+                device_authorizations,
             )
         }
         names = set(await conn.scalars(select(oauth_clients.c.name)))
@@ -177,6 +192,7 @@ async def test_gc_deletes_expired_rows_and_stale_dynamic_clients(
         "refresh_tokens": 1,
         "refresh_chains": 1,
         "installation_tokens": 1,
+        "device_authorizations": 1,
         "browser_sessions": 1,
         "clients": 4,
         "rate_counters": 1,
@@ -231,6 +247,7 @@ def test_gc_command_prints_one_json_object(
             "refresh_tokens": 1,
             "refresh_chains": 1,
             "installation_tokens": 1,
+            "device_authorizations": 1,
             "browser_sessions": 1,
             "clients": 4,
             "rate_counters": 1,
@@ -246,6 +263,7 @@ EXPECTED_FIRST_ROUND = {
     "refresh_tokens": 1,
     "installation_tokens": 1,
     "refresh_chains": 1,
+    "device_authorizations": 1,
     "browser_sessions": 1,
     "clients": 4,
     "rate_counters": 1,

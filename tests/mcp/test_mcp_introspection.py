@@ -137,14 +137,15 @@ async def test_installation_token_is_described(
     }
 
 
+@pytest.mark.parametrize("audience", ["http://testserver/mcp", "http://testserver/mcp/o/acme"])
 async def test_access_token_is_described_with_its_audience(
-    running_app: httpx.AsyncClient, world: World, partner: Partner
+    running_app: httpx.AsyncClient, world: World, partner: Partner, audience: str
 ) -> None:
-    issued = await access_token(world, partner, audience=world.services.settings.mcp_resource)
+    issued = await access_token(world, partner, audience=audience)
     body = (await introspect(running_app, partner, issued.token)).json()
     assert body["active"] is True
     assert body["token_type"] == "Bearer"
-    assert body["aud"] == "http://testserver/mcp"
+    assert body["aud"] == audience
     assert body["grant_ids"] == [partner.grant_id]
     assert body["organization_id"] == world.orgs["acme"]
     assert (body["jti"], body["exp"], body["iat"]) == (
@@ -265,3 +266,14 @@ async def test_introspection_marks_the_client_used(
             select(oauth_clients.c.last_used_at).where(oauth_clients.c.id == partner.client_id)
         )
     assert used == world.services.clock.now()
+
+
+@pytest.mark.parametrize(
+    "audience",
+    ["http://testserver/mcp/o/Acme", "http://testserver/mcp/o/acme/x", "https://evil/mcp/o/acme"],
+)
+async def test_access_token_for_a_resource_this_server_does_not_serve_is_inactive(
+    running_app: httpx.AsyncClient, world: World, partner: Partner, audience: str
+) -> None:
+    issued = await access_token(world, partner, audience=audience)
+    assert (await introspect(running_app, partner, issued.token)).json() == {"active": False}

@@ -4,6 +4,8 @@ step-up challenge; either way nothing is deleted."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 from mcp_helpers import World, call_tool, rpc
 from sqlalchemy import select
@@ -55,10 +57,12 @@ async def test_installation_token_without_publish_gets_missing_scope_and_deletes
     )
 
     assert result["isError"] is True
-    assert result["content"][0]["text"] == (
-        "Error executing tool deleteKeys: missing_scope: Deleting keys with published text "
-        "needs the scope translations:publish: home.title."
-    )
+    assert json.loads(result["content"][0]["text"]) == {  # the partner API's 403 body
+        "error": "missing_scope",
+        "error_description": "Deleting keys with published text needs the scope "
+        "translations:publish: home.title.",
+        "required": "translations:publish",
+    }
     assert await _stored(world) == before
 
 
@@ -139,7 +143,8 @@ async def test_unknown_key_in_a_step_up_check_is_left_to_the_tool(
     )
 
     assert result["isError"] is True
-    assert result["content"][0]["text"] == (
-        "Error executing tool deleteKeys: not_found: unknown key(s): missing"
-    )
+    assert json.loads(result["content"][0]["text"]) == {
+        "error": "not_found",
+        "error_description": "unknown key(s): missing",
+    }
     assert await _stored(world) == before

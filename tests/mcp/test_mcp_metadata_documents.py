@@ -15,11 +15,11 @@ import pytest
 from document_server import DocumentServer, Route, serve_documents
 from sqlalchemy import func, select
 
+from i18n_connect.addresses import address_allowed
 from i18n_connect.clock import FrozenClock
 from i18n_connect.errors import InvalidClient, InvalidClientMetadata, InvalidRedirectUri
 from i18n_connect.oauth import metadata_documents
 from i18n_connect.oauth.metadata_documents import (
-    _address_allowed,
     is_metadata_document_url,
     load_metadata_document,
     resolve_client,
@@ -326,13 +326,13 @@ async def test_bad_client_id_urls_are_refused_before_any_lookup(
     ],
 )
 def test_only_public_addresses_are_fetched(address: str, allowed: bool) -> None:
-    assert _address_allowed(address, allow_loopback=False) is allowed
+    assert address_allowed(address, allow_loopback=False) is allowed
 
 
 def test_loopback_allowance_admits_loopback_only() -> None:
-    assert _address_allowed("127.0.0.1", allow_loopback=True) is True
-    assert _address_allowed("::1", allow_loopback=True) is True
-    assert _address_allowed("10.0.0.1", allow_loopback=True) is False
+    assert address_allowed("127.0.0.1", allow_loopback=True) is True
+    assert address_allowed("::1", allow_loopback=True) is True
+    assert address_allowed("10.0.0.1", allow_loopback=True) is False
 
 
 def test_only_https_client_ids_are_documents() -> None:

@@ -19,11 +19,15 @@ from sqlalchemy import select
 
 from i18n_connect import grants
 from i18n_connect.clock import FrozenClock
+from i18n_connect.mcp import TOOL_SCOPES
 from i18n_connect.storage.oauth_tables import grants as grants_table
 from i18n_connect.storage.tables import translation_keys, translations
 
 RESOURCE_METADATA = 'resource_metadata="http://testserver/.well-known/oauth-protected-resource/mcp"'
-FIRST_SCOPES = "projects:read keys:read keys:write translations:read translations:write"
+FIRST_SCOPES = (
+    "projects:read keys:read keys:write translations:read translations:write "
+    "content:read content:write glossary:read"
+)
 
 
 def b64(data: bytes) -> str:
@@ -285,19 +289,34 @@ async def test_tools_list_names_every_tool_with_its_scope(
 ) -> None:
     response = await rpc(running_app, "tools/list", token=await world.installation_token())
     tools = {tool["name"]: tool for tool in response.json()["result"]["tools"]}
-    assert set(tools) == {
-        "listProjects",
-        "getProject",
-        "getTranslationContext",
-        "listKeys",
-        "createKeys",
-        "deleteKeys",
-        "updateKeys",
-        "setTranslations",
-        "getTranslations",
-        "publishTranslations",
-    }
-    assert "[translations:publish]" in tools["publishTranslations"]["description"]
+    assert (
+        set(tools)
+        == set(TOOL_SCOPES)
+        == {
+            "listProjects",
+            "getProject",
+            "getTranslationContext",
+            "listKeys",
+            "createKeys",
+            "deleteKeys",
+            "updateKeys",
+            "setTranslations",
+            "getTranslations",
+            "publishTranslations",
+            "exportTranslations",
+            "importTranslations",
+            "listGlossaryTerms",
+            "upsertGlossaryTerms",
+            "deleteGlossaryTerms",
+            "listContentModels",
+            "listContentEntries",
+            "getContentEntry",
+            "updateContentEntry",
+            "publishContentEntries",
+        }
+    )
+    for name, scope in TOOL_SCOPES.items():
+        assert f"[{scope}]" in tools[name]["description"], name
 
 
 async def test_installation_token_works_through_the_whole_key_lifecycle(
@@ -309,12 +328,13 @@ async def test_installation_token_works_through_the_whole_key_lifecycle(
     project = await call_tool(running_app, token, "getProject", project=world.projects["acme"])
     assert project["structuredContent"]["languages"] == ["en", "de"]
     context = await call_tool(running_app, token, "getTranslationContext", project="web")
-    assert context["structuredContent"]["targetLanguages"] == ["de"]
+    assert context["structuredContent"]["target_languages"] == ["de"]
+    assert context["structuredContent"]["source_language"] == "en"
 
     created = await call_tool(
         running_app, token, "createKeys", project="web", keys=[{"name": "cart.total"}]
     )
-    assert created["structuredContent"] == {"created": ["cart.total"]}
+    assert [key["name"] for key in created["structuredContent"]["keys"]] == ["cart.total"]
     assert await key_names(world) == ["cart.total", "home.title"]
 
     written = await call_tool(
@@ -325,7 +345,7 @@ async def test_installation_token_works_through_the_whole_key_lifecycle(
         language="de",
         translations={"cart.total": "Summe"},
     )
-    assert written["structuredContent"] == {"written": 1}
+    assert written["structuredContent"] == {"language": "de", "written": 1}
     updated = await call_tool(
         running_app,
         token,
@@ -333,15 +353,20 @@ async def test_installation_token_works_through_the_whole_key_lifecycle(
         project="web",
         keys=[{"name": "cart.total", "description": "Cart sum", "translations": {"en": "Total"}}],
     )
-    assert updated["structuredContent"] == {"updated": ["cart.total"]}
+    assert [key["name"] for key in updated["structuredContent"]["keys"]] == ["cart.total"]
     listed_keys = await call_tool(running_app, token, "listKeys", project="web", prefix="cart.")
-    assert listed_keys["structuredContent"]["keys"] == [
-        {"name": "cart.total", "description": "Cart sum"}
+    assert [(k["name"], k["description"]) for k in listed_keys["structuredContent"]["keys"]] == [
+        ("cart.total", "Cart sum")
     ]
     got = await call_tool(running_app, token, "getTranslations", project="web", language="de")
-    assert {"key": "cart.total", "language": "de", "draft": "Summe", "published": None} in got[
-        "structuredContent"
-    ]["translations"]
+    assert got["structuredContent"]["language"] == "de"
+    assert {
+        "key": "cart.total",
+        "draft": "Summe",
+        "published": None,
+        "published_at": None,
+        "updated_at": "2026-01-01T12:00:00Z",
+    } in got["structuredContent"]["translations"]
 
     published = await call_tool(
         running_app, token, "publishTranslations", project="web", languages=["de"]
@@ -373,7 +398,12 @@ async def test_installation_token_without_scope_gets_tool_error_naming_it(
         running_app, token, "createKeys", project="web", keys=[{"name": "new.key"}]
     )
     assert result["isError"] is True
-    assert "keys:write" in result["content"][0]["text"]
+    assert json.loads(result["content"][0]["text"]) == {
+        "error": "missing_scope",
+        "error_description": "This route needs the scope keys:write.",
+        "required": "keys:write",
+    }
+    assert "structuredContent" not in result
     assert await key_names(world) == ["home.title"]
 
 
@@ -403,7 +433,7 @@ async def test_access_token_calls_tools_it_holds_scopes_for(
 ) -> None:
     token = await world.access_token(scopes=["projects:read", "keys:read"])
     result = await call_tool(running_app, token, "listKeys", project="web")
-    assert result["structuredContent"]["keys"] == [{"name": "home.title", "description": "Title"}]
+    assert [key["name"] for key in result["structuredContent"]["keys"]] == ["home.title"]
 
 
 async def test_access_token_over_two_organizations_needs_organization_argument(
@@ -438,7 +468,10 @@ async def test_organization_outside_the_token_is_refused(
     token = await world.access_token(orgs=("acme",))
     result = await call_tool(running_app, token, "listProjects", organization="globex")
     assert result["isError"] is True
-    assert "does not cover" in result["content"][0]["text"]
+    assert json.loads(result["content"][0]["text"]) == {
+        "error": "wrong_organization",
+        "error_description": "The token does not cover the organization 'globex'.",
+    }
 
 
 async def test_project_of_another_organization_is_wrong_organization_even_by_id(
@@ -449,32 +482,20 @@ async def test_project_of_another_organization_is_wrong_organization_even_by_id(
         running_app, token, "deleteKeys", project=world.projects["globex"], names=["home.title"]
     )
     assert result["isError"] is True
-    assert result["content"][0]["text"] == (  # the partner API's 403 for the same case
-        "Error executing tool deleteKeys: wrong_organization: "
-        "The resource belongs to another organization."
-    )
+    assert json.loads(result["content"][0]["text"]) == {  # the partner API's 403 body
+        "error": "wrong_organization",
+        "error_description": "The resource belongs to another organization.",
+    }
     assert await key_names(world, "globex") == ["home.title"]
 
 
 async def test_project_limited_installation_token_stays_in_its_projects(
     running_app: httpx.AsyncClient, world: World
 ) -> None:
-    services = world.services
-    from i18n_connect.platform.projects import create_project
-
-    async with services.db.transaction() as conn:
-        other = await create_project(
-            conn,
-            organization_id=world.orgs["acme"],
-            name="App",
-            slug="app",
-            source_language="en",
-            now=services.clock.now(),
-        )
-    token = await world.installation_token(project_ids=[other.id])
+    token = await world.installation_token(project_ids=[await world.app_project()])
     refused = await call_tool(running_app, token, "listKeys", project="web")
     assert refused["isError"] is True
-    assert "wrong_project" in refused["content"][0]["text"]
+    assert json.loads(refused["content"][0]["text"])["error"] == "wrong_project"
     listed = await call_tool(running_app, token, "listProjects")
     assert [p["slug"] for p in listed["structuredContent"]["projects"]] == ["app"]
 
@@ -487,7 +508,10 @@ async def test_platform_errors_become_tool_errors(
         running_app, token, "createKeys", project="web", keys=[{"name": "home.title"}]
     )
     assert result["isError"] is True
-    assert "conflict" in result["content"][0]["text"]
+    assert json.loads(result["content"][0]["text"]) == {
+        "error": "conflict",
+        "error_description": "key(s) already exist: home.title",
+    }
 
 
 async def test_calls_are_rate_limited_per_token(app_with: Any, clock: FrozenClock) -> None:

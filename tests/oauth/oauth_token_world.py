@@ -12,13 +12,9 @@ from urllib.parse import quote_plus
 import httpx
 import sqlalchemy as sa
 
+from factories import authorization_code, partner_client, user_owning
 from i18n_connect import grants
-from i18n_connect.oauth.clients import create_client
-from i18n_connect.oauth.codes import issue_code
-from i18n_connect.oauth.pkce import s256_challenge
-from i18n_connect.platform.organizations import create_organization
 from i18n_connect.services import Services
-from i18n_connect.storage.tables import users
 
 TOKEN = "/api/auth/mcp/token"
 REDIRECT = "https://app.example.com/cb"
@@ -92,15 +88,15 @@ class TokenWorld:
                 now=now,
             )
             grant_ids = tuple(grant.id for grant in consented)
-            code = await issue_code(
+            code = await authorization_code(
                 conn,
-                client_id=client_id,
                 user_id=self.user_id,
-                redirect_uri=redirect_uri,
-                code_challenge=s256_challenge(code_verifier),
-                scope=scope,
-                resource=resource,
+                client_id=client_id,
                 grant_ids=grant_ids,
+                scope=scope,
+                redirect_uri=redirect_uri,
+                code_verifier=code_verifier,
+                resource=resource,
                 now=now,
                 hasher=self.services.hasher,
             )
@@ -142,56 +138,27 @@ class TokenWorld:
 
 async def make_token_world(http: httpx.AsyncClient) -> TokenWorld:
     services: Services = http.app.state.services  # type: ignore[attr-defined]
-    now = services.clock.now()
+    now, hasher = services.clock.now(), services.hasher
     async with services.db.transaction() as conn:
-        await conn.execute(
-            sa.insert(users).values(
-                id="usr_alice",
-                email="alice@example.com",
-                name="Alice",
-                password_hash="unused",
-                created_at=now,
-            )
+        orgs = await user_owning(
+            conn, "usr_alice", "alice@example.com", ("acme", "globex"), now=now
         )
-        acme = await create_organization(
-            conn, slug="acme", name="Acme", owner_user_id="usr_alice", now=now
+        public, _ = await partner_client(
+            conn, "Editor plugin", [REDIRECT, LOOPBACK], hasher=hasher, now=now
         )
-        globex = await create_organization(
-            conn, slug="globex", name="Globex", owner_user_id="usr_alice", now=now
-        )
-        public, _ = await create_client(
-            conn,
-            name="Editor plugin",
-            redirect_uris=[REDIRECT, LOOPBACK],
-            confidential=False,
-            now=now,
-            hasher=services.hasher,
-        )
-        other, _ = await create_client(
-            conn,
-            name="Other app",
-            redirect_uris=[REDIRECT],
-            confidential=False,
-            now=now,
-            hasher=services.hasher,
-        )
-        confidential, secret = await create_client(
-            conn,
-            name="Site builder",
-            redirect_uris=[REDIRECT],
-            confidential=True,
-            now=now,
-            hasher=services.hasher,
+        other, _ = await partner_client(conn, "Other app", [REDIRECT], hasher=hasher, now=now)
+        confidential, secret = await partner_client(
+            conn, "Site builder", [REDIRECT], hasher=hasher, now=now, confidential=True
         )
     assert secret is not None
     return TokenWorld(
         services=services,
         http=http,
         user_id="usr_alice",
-        acme=acme.id,
-        globex=globex.id,
-        public_id=public.id,
-        other_public_id=other.id,
-        confidential_id=confidential.id,
+        acme=orgs["acme"],
+        globex=orgs["globex"],
+        public_id=public,
+        other_public_id=other,
+        confidential_id=confidential,
         confidential_secret=secret,
     )

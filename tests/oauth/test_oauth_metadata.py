@@ -34,8 +34,13 @@ async def test_metadata_describes_every_endpoint_and_capability(
     assert body["registration_endpoint"] == f"{base}/api/auth/mcp/register"
     assert body["revocation_endpoint"] == f"{base}/api/auth/mcp/revoke"
     assert body["introspection_endpoint"] == f"{base}/api/auth/mcp/introspect"
+    assert body["device_authorization_endpoint"] == f"{base}/api/auth/mcp/device_authorization"
     assert body["response_types_supported"] == ["code"]
-    assert body["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert body["grant_types_supported"] == [
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ]
     assert body["code_challenge_methods_supported"] == ["S256"]
     assert body["token_endpoint_auth_methods_supported"] == [
         "none",

@@ -254,8 +254,13 @@ HOSTILE: dict[str, Hostile] = {
     ),
     "missing grant_type": Hostile(form(grant_type=None), 400, "invalid_request"),
     "password grant": Hostile(form(grant_type="password"), 400, "unsupported_grant_type"),
-    "implicit-style grant type": Hostile(
+    "device code grant of a client that did not register it": Hostile(
         form(grant_type="urn:ietf:params:oauth:grant-type:device_code"),
+        400,
+        "unauthorized_client",
+    ),
+    "extension grant type": Hostile(
+        form(grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer"),
         400,
         "unsupported_grant_type",
     ),

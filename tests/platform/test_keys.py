@@ -127,7 +127,9 @@ async def test_delete_keys_removes_their_translations(
     async with services.db.transaction() as conn:
         await create_keys(conn, project_id, {"a": "", "b": ""}, clock.now())
         await update_keys(conn, project_id, [KeyUpdate("a", translations={"de": "A"})], clock.now())
-        assert await delete_keys(conn, project_id, ["a"], may_unpublish=True) == ["a"]
+        assert await delete_keys(conn, project_id, ["a"], may_unpublish=True, now=clock.now()) == [
+            "a"
+        ]
     async with services.db.transaction(readonly=True) as conn:
         assert [k.name for k in await list_keys(conn, project_id)] == ["b"]
         count = await conn.scalar(select(func.count()).select_from(translations))
@@ -141,7 +143,7 @@ async def test_delete_of_a_key_in_another_project_is_not_found(
         await create_keys(conn, "prj_b", {"a": ""}, clock.now())
     with pytest.raises(NotFound):
         async with services.db.transaction() as conn:
-            await delete_keys(conn, project_id, ["a"], may_unpublish=True)
+            await delete_keys(conn, project_id, ["a"], may_unpublish=True, now=clock.now())
     async with services.db.transaction(readonly=True) as conn:
         assert len(await list_keys(conn, "prj_b")) == 1
 
@@ -157,14 +159,20 @@ async def test_delete_refuses_keys_with_published_text_unless_allowed(
         await update_keys(conn, project_id, [KeyUpdate("draft", translations={"de": "D"})], now)
     with pytest.raises(MissingScope) as refused:
         async with services.db.transaction() as conn:
-            await delete_keys(conn, project_id, ["bare", "draft", "live"], may_unpublish=False)
+            await delete_keys(
+                conn, project_id, ["bare", "draft", "live"], may_unpublish=False, now=clock.now()
+            )
     assert refused.value.required == "translations:publish"
     assert refused.value.description.endswith(": live.")
     async with services.db.transaction() as conn:
         assert [k.name for k in await list_keys(conn, project_id)] == ["bare", "draft", "live"]
-        assert await delete_keys(conn, project_id, ["bare", "draft"], may_unpublish=False) == [
+        assert await delete_keys(
+            conn, project_id, ["bare", "draft"], may_unpublish=False, now=clock.now()
+        ) == [
             "bare",
             "draft",
         ]
-        assert await delete_keys(conn, project_id, ["live"], may_unpublish=True) == ["live"]
+        assert await delete_keys(
+            conn, project_id, ["live"], may_unpublish=True, now=clock.now()
+        ) == ["live"]
         assert await list_keys(conn, project_id) == []

@@ -56,6 +56,7 @@ def client_values(client_id: str) -> dict[str, object]:
         "previous_secret_hash": None,
         "previous_secret_expires_at": None,
         "deleted_at": None,
+        "grant_types": None,
     }
 
 

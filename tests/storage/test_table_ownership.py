@@ -39,7 +39,13 @@ OWNERS = {
     "translation_keys": "storage/translations.py",
     "browser_sessions": "storage/sessions.py",
     "authorization_requests": "storage/authorization_requests.py",
+    "device_authorizations": "storage/device_authorizations.py",
     "signing_keys": "storage/signing_keys.py",
+    "client_profiles": "storage/client_profiles.py",
+    "client_logos": "storage/client_profiles.py",
+    "webhook_endpoints": "storage/webhooks.py",
+    "webhook_events": "storage/webhooks.py",
+    "webhook_deliveries": "storage/webhooks.py",
 }
 # Readers that still use a table directly; each entry goes when its module calls the owner.
 NOT_YET_MOVED = {

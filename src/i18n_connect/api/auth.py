@@ -44,6 +44,8 @@ __all__ = [
     "access_token_claims",
     "installation_call",
     "installation_caller",
+    "presented_token",
+    "token_security",
 ]
 
 MINT_HINT = (
@@ -100,6 +102,20 @@ def _bearer_credentials(request: Request) -> str | None:
     return credentials
 
 
+def presented_token(request: Request) -> str:
+    """The installation token of the request's headers, checked for its form only (no
+    database): a request without one is refused before its body is read."""
+    return _presented(_bearer_credentials(request), request.headers.get("x-api-key") or None)
+
+
+def token_security(
+    _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    _api_key_token: Annotated[str | None, Security(_api_key)],
+) -> None:
+    """Declares the installation-token schemes in OpenAPI for routes that authenticate
+    inside their handler (`installation_call`)."""
+
+
 @asynccontextmanager
 async def installation_call(
     request: Request, scope: str, *, write: bool = False, token: str | None = None
@@ -107,7 +123,7 @@ async def installation_call(
     """The `Caller` of a request that needs ``scope``, inside the request's transaction;
     ``token`` is read from the headers unless given."""
     if token is None:
-        token = _presented(_bearer_credentials(request), request.headers.get("x-api-key") or None)
+        token = presented_token(request)
     services = services_of(request)
     now = services.clock.now()
     async with services.db.transaction(readonly=not write) as conn:

@@ -1,7 +1,9 @@
-"""Request and response bodies of the partner API, so `/openapi.json` documents every route.
+"""Request and response bodies of the partner API, so `/openapi.json` documents every route;
+the MCP tools take the same items and answer the same bodies (`i18n_connect.mcp`).
 
-Request bodies refuse unknown fields (a typo is a 400, not a silent no-op). Most response
-bodies show one domain object field by field under the same names (`_View.of`).
+Every field is named in snake_case, in REST and MCP alike (docs/decisions.md). Request
+bodies refuse unknown fields (a typo is a 400, not a silent no-op). Most response bodies
+show one domain object field by field under the same names (`_View.of`).
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from i18n_connect.platform.content import ContentEntry
+from i18n_connect.platform.transfer import ImportReport
 
 __all__ = [
     "AddLanguageRequest",
@@ -26,6 +29,7 @@ __all__ = [
     "GlossaryOut",
     "GlossaryTermIn",
     "GlossaryTermOut",
+    "ImportOut",
     "KeyIn",
     "KeyOut",
     "KeyUpdateIn",
@@ -47,6 +51,7 @@ __all__ = [
     "SaveEntryRequest",
     "SaveGlossaryRequest",
     "SetTranslationsRequest",
+    "SkippedOut",
     "TranslationOut",
     "TranslationsOut",
     "UpdateKeysRequest",
@@ -70,6 +75,10 @@ class ErrorBody(BaseModel):
     error: str
     error_description: str
     required: str | None = Field(None, description="The missing scope (missing_scope only).")
+    line: int | None = Field(None, description="Where a malformed file fails (1-based).")
+    column: int | None = Field(None, description="The column of that line (1-based).")
+    key: str | None = Field(None, description="The key of an invalid translation.")
+    problem: str | None = Field(None, description="What is wrong with that translation.")
 
 
 class MintRequest(BaseModel):
@@ -149,7 +158,11 @@ class CreateProjectRequest(BaseModel):
     model_config = _STRICT
     name: str = Field(max_length=200)
     slug: str = Field(max_length=64)
-    sourceLanguage: str = Field(max_length=35)  # the SPEC names it in camelCase
+    source_language: str = Field(
+        max_length=35,
+        # SPEC §4 names it sourceLanguage: still accepted, outside the naming convention
+        validation_alias=AliasChoices("source_language", "sourceLanguage"),
+    )
 
 
 class AddLanguageRequest(BaseModel):
@@ -171,12 +184,16 @@ class ModelsOut(BaseModel):
 class KeyOut(_View):
     name: str
     description: str
+    namespace: str
     created_at: datetime
     updated_at: datetime
 
 
 class KeysOut(BaseModel):
     keys: list[KeyOut]
+    next_cursor: str | None = Field(
+        None, description="Pass as cursor for the next page; absent on the last page."
+    )
 
 
 class KeyIn(BaseModel):
@@ -234,6 +251,39 @@ class SetTranslationsRequest(BaseModel):
 class WrittenOut(BaseModel):
     language: str
     written: int
+
+
+class SkippedOut(BaseModel):
+    key: str
+    reason: str
+    line: int | None = Field(None, description="Where the entry starts, when the format has lines.")
+
+
+class ImportOut(BaseModel):
+    """What an import wrote, as drafts: keys created, drafts updated, entries unchanged,
+    drafts reverted (replace-drafts) and entries skipped with why."""
+
+    language: str
+    format: str
+    mode: str
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    reverted: list[str]
+    skipped: list[SkippedOut]
+
+    @classmethod
+    def of(cls, language: str, format: str, mode: str, report: ImportReport) -> Self:
+        return cls(
+            language=language,
+            format=format,
+            mode=mode,
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            reverted=report.reverted,
+            skipped=[SkippedOut(key=s.key, reason=s.reason, line=s.line) for s in report.skipped],
+        )
 
 
 class PublishRequest(BaseModel):

@@ -94,7 +94,7 @@ async def create_organization_project(
         organization_id=caller.context.organization_id,
         name=body.name,
         slug=body.slug,
-        source_language=body.sourceLanguage,
+        source_language=body.source_language,
         now=caller.now,
     )
     return ProjectOut.of(project)

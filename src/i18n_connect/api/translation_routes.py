@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from i18n_connect import access
 from i18n_connect.api.auth import Caller, installation_caller
+from i18n_connect.api.cursors import decode_cursor, encode_cursor
 from i18n_connect.api.models import (
     ContentEntryOut,
     CreateKeysRequest,
@@ -72,10 +73,23 @@ async def list_project_keys(
     prefix: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=keys.MAX_BATCH)] = keys.MAX_BATCH,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    cursor: Annotated[
+        str | None, Query(max_length=800, description="next_cursor of the previous page.")
+    ] = None,
 ) -> KeysOut:
+    """Keys by name, a page at a time: follow ``next_cursor`` (stable while keys are added),
+    or use ``offset``."""
     project = await access.project_by_id(caller.conn, caller.context, project_id)
-    found = await keys.list_keys(caller.conn, project.id, prefix=prefix, limit=limit, offset=offset)
-    return KeysOut(keys=[KeyOut.of(key) for key in found])
+    found = await keys.list_keys(
+        caller.conn,
+        project.id,
+        prefix=prefix,
+        limit=limit,
+        offset=offset,
+        after=decode_cursor(cursor) if cursor is not None else None,
+    )
+    next_cursor = encode_cursor(found[-1].name) if len(found) == limit else None
+    return KeysOut(keys=[KeyOut.of(key) for key in found], next_cursor=next_cursor)
 
 
 @router.post("/keys", status_code=201, response_model=KeysOut, responses=ERRORS)
@@ -109,7 +123,7 @@ async def delete_project_keys(
     project = await access.project_by_id(caller.conn, caller.context, project_id)
     may_unpublish = PUBLISH_TRANSLATIONS in caller.context.scopes
     deleted = await keys.delete_keys(
-        caller.conn, project.id, body.names, may_unpublish=may_unpublish
+        caller.conn, project.id, body.names, may_unpublish=may_unpublish, now=caller.now
     )
     return NamesOut(deleted=deleted)
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import typer
 
-from i18n_connect.cli import audit, clients, gc, grants, keys, orgs, server, users
+from i18n_connect.cli import audit, clients, gc, grants, keys, orgs, server, users, webhooks
+from i18n_connect.cli.help import plain_help
 
-__all__ = ["app", "main"]
+__all__ = ["app", "command", "main"]
 
 app = typer.Typer(
     name="i18n-connect",
@@ -30,8 +31,11 @@ app.add_typer(clients.group, name="clients")
 app.add_typer(keys.group, name="keys")
 app.add_typer(grants.group, name="grants")
 app.add_typer(audit.group, name="audit")
+app.add_typer(webhooks.group, name="webhooks")
 app.command("gc")(gc.gc_command)
+
+command = plain_help(typer.main.get_command(app))
 
 
 def main() -> None:
-    app()
+    command(prog_name="i18n-connect")

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -12,12 +11,15 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import grants
+from i18n_connect.cli import output
 from i18n_connect.cli.output import JsonOption, emit, fail, iso
 from i18n_connect.cli.runner import run_async
 from i18n_connect.oauth import client_lifecycle
 from i18n_connect.oauth.client_lifecycle import DEFAULT_GRACE, existing_client
 from i18n_connect.oauth.clients import Client, create_client
+from i18n_connect.oauth.registration import DEVICE_CODE_GRANT
 from i18n_connect.services import Services
+from i18n_connect.storage.clients import DEFAULT_GRANT_TYPES
 
 __all__ = ["group"]
 
@@ -56,6 +58,10 @@ def clients_create(
             metavar="SCOPES", help="Space-separated scopes asked for when a request has none."
         ),
     ] = None,
+    device_flow: Annotated[
+        bool,
+        typer.Option("--device-flow", help="Also allow the device authorization grant (RFC 8628)."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Register an OAuth client; prints its client_id and, once, its secret.
@@ -75,6 +81,9 @@ def clients_create(
                 hasher=services.hasher,
                 origin="cli",
                 scope=scope,
+                grant_types=(*DEFAULT_GRANT_TYPES, DEVICE_CODE_GRANT)
+                if device_flow
+                else DEFAULT_GRANT_TYPES,
             )
 
     client, secret = run_async(work)
@@ -85,7 +94,12 @@ def clients_create(
 
 
 ClientIdArgument = Annotated[str, typer.Argument(help="The client's id (cli_... or an https URL).")]
-_ORIGINS = {"cli": "operator", "registration": "registered", "metadata_document": "metadata"}
+_ORIGINS = {
+    "cli": "operator",
+    "registration": "registered",
+    "metadata_document": "metadata",
+    "console": "console",
+}
 _DURATION = re.compile(r"(\d{1,6})([smhd]?)")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "": "seconds"}
 
@@ -282,10 +296,6 @@ def clients_rotate_secret(
     emit(data, as_json, text)
 
 
-def _on_terminal() -> bool:
-    return sys.stdin.isatty()
-
-
 @group.command("delete")
 def clients_delete(
     client_id: ClientIdArgument,
@@ -312,7 +322,7 @@ def clients_delete(
 
     if not yes:
         found = run_async(look)
-        if not _on_terminal():
+        if not output.on_terminal():
             raise fail("deleting a client needs --yes when not run on a terminal")
         question = (
             f"Delete {found['name']} ({client_id}) and revoke its {found['grants']} grant(s)?"

@@ -12,6 +12,7 @@ from i18n_connect.cli.lookups import organization_by_slug, user_by_email
 from i18n_connect.cli.output import JsonOption, emit, iso
 from i18n_connect.cli.runner import run_async
 from i18n_connect.errors import NotFound
+from i18n_connect.oauth.clients import get_client
 from i18n_connect.platform import accounts
 from i18n_connect.platform import organizations as orgs
 from i18n_connect.services import Services
@@ -26,11 +27,13 @@ group = typer.Typer(
 async def _grant_json(conn: AsyncConnection, grant: grants.Grant) -> dict[str, Any]:
     user = await accounts.get_user(conn, grant.user_id)
     org = await orgs.get_organization(conn, grant.organization_id)
+    client = await get_client(conn, grant.client_id)
     return {
         "id": grant.id,
         "user_id": grant.user_id,
         "user_email": user.email if user else None,
         "client_id": grant.client_id,
+        "client_name": client.name if client else None,
         "organization_id": grant.organization_id,
         "organization": org.slug if org else None,
         "scope": " ".join(grant.scope),
@@ -51,7 +54,8 @@ def grants_list(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """List grants, oldest first (live ones unless --include-revoked).
+    """List grants, oldest first (live ones unless --include-revoked), with the app each was
+    given to.
 
     Example: i18n-connect grants list --user ada@example.com --org acme --json
     """
@@ -66,10 +70,11 @@ def grants_list(
             return [await _grant_json(conn, grant) for grant in found]
 
     rows = run_async(work)
-    lines = [f"{'ID':<28} {'ORGANIZATION':<16} {'USER':<24} {'CLIENT':<28} SCOPE"]
+    lines = [f"{'ID':<28} {'ORGANIZATION':<16} {'USER':<24} {'APP':<24} {'CLIENT':<28} SCOPE"]
     lines += [
         f"{r['id']:<28} {r['organization'] or '?':<16} {r['user_email'] or '?':<24} "
-        f"{r['client_id']:<28} {r['scope']}" + (" (revoked)" if r["revoked_at"] else "")
+        f"{r['client_name'] or '?':<24} {r['client_id']:<28} {r['scope']}"
+        + (" (revoked)" if r["revoked_at"] else "")
         for r in rows
     ]
     emit({"grants": rows}, as_json, "\n".join(lines) if rows else "no grants")

@@ -16,7 +16,10 @@ group = typer.Typer(help="Access-token signing keys.", no_args_is_help=True)
 @group.command("rotate")
 def keys_rotate(as_json: JsonOption = False) -> None:
     """Add a signing key that signs from now on; older keys stay published until their tokens
-    have expired. Running servers pick the new key up within a minute."""
+    have expired. Running servers pick the new key up within a minute.
+
+    Example: i18n-connect keys rotate --json
+    """
     from i18n_connect.oauth.access_tokens import ACCESS_TOKEN_LIFETIME
     from i18n_connect.oauth.keys import Rotation, rotate_keys
 

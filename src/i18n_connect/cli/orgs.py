@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from i18n_connect.cli.lookups import organization_by_slug, user_by_email
 from i18n_connect.cli.output import JsonOption, emit, iso
 from i18n_connect.cli.runner import run_async
+from i18n_connect.errors import ConflictError
 from i18n_connect.platform import organizations as orgs
+from i18n_connect.platform.accounts import normalize_email
 from i18n_connect.services import Services
 
 __all__ = ["group"]
@@ -91,6 +93,12 @@ def orgs_add_member(
     """
 
     async def change(conn: AsyncConnection, org_id: str, user_id: str, now: datetime) -> None:
+        current = await orgs.membership_role(conn, org_id, user_id)
+        if current is not None:
+            raise ConflictError(
+                f"{normalize_email(email)} is already {current} of {org}: "
+                "change the role with 'i18n-connect orgs set-role'"
+            )
         await orgs.add_member(
             conn, organization_id=org_id, user_id=user_id, role=role, now=now, actor="cli"
         )

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from i18n_connect.cli.output import fail
 from i18n_connect.cli.runner import load_settings, run_services, upgrade_database
 
 __all__ = ["demo", "migrate", "serve"]
@@ -15,7 +16,10 @@ PortOption = Annotated[int, typer.Option(help="TCP port to listen on.")]
 
 
 def migrate() -> None:
-    """Apply pending database migrations."""
+    """Apply pending database migrations.
+
+    Example: I18N_CONNECT_DATABASE_URL=postgresql://i18n@db/i18n i18n-connect migrate
+    """
     upgrade_database(load_settings())
     typer.echo("database is up to date")
 
@@ -25,7 +29,10 @@ def serve(
     port: PortOption = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
-    """Apply pending migrations, then serve HTTP."""
+    """Apply pending migrations, then serve HTTP.
+
+    Example: i18n-connect serve --host 0.0.0.0 --port 8000 --workers 4
+    """
     import uvicorn
 
     from i18n_connect.web.http_protocol import GuardedHttpProtocol
@@ -48,7 +55,8 @@ def serve(
 
 
 def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
-    """Seed demo data once (a second run reuses it), print how to sign in, then serve.
+    """Seed demo data once (a second run reuses it), print how to sign in, then serve it and
+    the example partner app (port 8001) until Ctrl+C.
 
     Example: i18n-connect demo --port 8000
     """
@@ -57,19 +65,17 @@ def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     from i18n_connect import demo_partner
     from i18n_connect.demo import seed, welcome_text
 
+    if not demo_partner.port_is_free(host, port):
+        raise fail(
+            f"port {port} on {host} is in use: stop what listens there, or pick another --port"
+        )
     settings = load_settings(host, port)
     upgrade_database(settings)
     seeded = run_services(seed, settings)
+    partner, about_partner = demo_partner.partner_app_for_demo(
+        seeded.client_id, settings.issuer, Path("partner-app.db").resolve()
+    )
     typer.echo(welcome_text(seeded, settings.issuer))
-    partner = demo_partner.load_partner_app(
-        seeded.client_id, settings.issuer, Path("partner-app.db")
-    )
-    if partner is None or not demo_partner.port_is_free("127.0.0.1", 8001):
-        typer.echo("The example partner app is not served (needs a source checkout and port 8001).")
-        serve(host=host, port=port, workers=1)
-        return
-    typer.echo(
-        f"Example partner app: {demo_partner.PARTNER_APP_URL}/ (sign in there with any email "
-        "and a password of 8+ characters, then click Connect)\n"
-    )
+    typer.echo(about_partner)
+    typer.echo("\nServing; Ctrl+C stops. Log lines name their server:\n")
     demo_partner.serve_demo(host, port, partner)

@@ -1,5 +1,5 @@
-"""The MCP server at ``/mcp`` (SPEC §5): tools over the platform data, behind bearer-token
-verification and scope step-up challenges."""
+"""The MCP server at ``/mcp`` and ``/mcp/o/{org_slug}`` (SPEC §5): tools over the platform data,
+behind bearer-token verification and scope step-up challenges."""
 
 from i18n_connect.mcp.server import DEFAULT_MCP_SCOPES, McpEndpoint, build_mcp
 from i18n_connect.mcp.tools import TOOL_SCOPES

@@ -1,5 +1,5 @@
-"""Who calls the MCP server: bearer-token verification for ``/mcp`` (RFC 6750 §2.1, RFC 8707,
-MCP authorization 2025-11-25).
+"""Who calls the MCP server: bearer-token verification for ``/mcp`` and ``/mcp/o/{org_slug}``
+(RFC 6750 §2.1, RFC 8707, MCP authorization 2025-11-25).
 
 Two credentials are accepted, in the ``Authorization: Bearer`` header or —
 installation tokens only — in ``x-api-key``:
@@ -11,6 +11,11 @@ installation tokens only — in ``x-api-key``:
   The client's token is never forwarded anywhere: tools work on an
   `Installation` built from the grant, exactly what an installation token of
   that grant would carry.
+
+At ``/mcp/o/{org_slug}`` the caller acts in that organization only: an access
+token must have been issued for that address (its audience), and an
+installation token of another organization is refused as the partner API
+refuses it (403 ``wrong_organization``, or 404 for an unknown slug).
 
 A token in the query string, a token for another audience, an expired,
 forged or revoked one — also an access token whose refresh chain has ended
@@ -26,8 +31,9 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from i18n_connect import installations
+from i18n_connect import access, installations
 from i18n_connect.errors import InvalidRequest, InvalidToken
+from i18n_connect.resources import mcp_organization_resource
 from i18n_connect.services import Services
 from i18n_connect.storage import grants as stored
 from i18n_connect.storage.organizations import organizations_by_id
@@ -91,7 +97,7 @@ async def _slugs(conn: AsyncConnection, organization_ids: list[str]) -> dict[str
 
 
 async def _from_installation_token(
-    conn: AsyncConnection, token: str, services: Services
+    conn: AsyncConnection, token: str, services: Services, organization_slug: str | None
 ) -> McpCaller:
     context = await installations.authenticate(
         conn, token, now=services.clock.now(), hasher=services.hasher
@@ -107,11 +113,22 @@ async def _from_installation_token(
         last_used_at=context.grant_last_used_at,
         grant_project_ids=context.grant_project_ids,
     )
+    if organization_slug not in (None, installation.organization_slug):
+        # another organization's endpoint: 404 or 403 wrong_organization, as the partner API
+        await access.organization_by_slug(conn, installation, organization_slug)
     return McpCaller("installation", context.token_id, context.client_id, scopes, (installation,))
 
 
-async def _from_access_token(conn: AsyncConnection, token: str, services: Services) -> McpCaller:
-    claims = await services.tokens.verify(token, audience=services.settings.mcp_resource)
+async def _from_access_token(
+    conn: AsyncConnection, token: str, services: Services, organization_slug: str | None
+) -> McpCaller:
+    settings = services.settings
+    audience = (
+        settings.mcp_resource
+        if organization_slug is None
+        else mcp_organization_resource(settings, organization_slug)
+    )
+    claims = await services.tokens.verify(token, audience=audience)
     rows = await stored.live_grants_of_access_token(
         conn,
         grant_ids=claims.grant_ids,
@@ -127,28 +144,29 @@ async def _from_access_token(conn: AsyncConnection, token: str, services: Servic
     order = {grant_id: index for index, grant_id in enumerate(claims.grant_ids)}
     slugs = await _slugs(conn, [row.organization_id for row in rows])
     held = frozenset(claims.scope)
-    return McpCaller(
-        "access_token",
-        claims.jti,
-        claims.client_id,
-        held,
-        tuple(
-            Installation(
-                grant_id=row.id,
-                organization_id=row.organization_id,
-                organization_slug=slugs.get(row.organization_id, ""),
-                project_ids=(),
-                scopes=held & frozenset(row.scope.split()),
-                last_used_at=row.last_used_at,
-                grant_project_ids=None if row.project_ids is None else tuple(row.project_ids),
-            )
-            for row in sorted(rows, key=lambda row: order[row.id])
-        ),
+    acting = tuple(
+        Installation(
+            grant_id=row.id,
+            organization_id=row.organization_id,
+            organization_slug=slugs.get(row.organization_id, ""),
+            project_ids=(),
+            scopes=held & frozenset(row.scope.split()),
+            last_used_at=row.last_used_at,
+            grant_project_ids=None if row.project_ids is None else tuple(row.project_ids),
+        )
+        for row in sorted(rows, key=lambda row: order[row.id])
+        if organization_slug in (None, slugs.get(row.organization_id))
     )
+    if not acting:  # none of its live grants is on this organization
+        raise InvalidToken("The access token covers no grant on this organization.")
+    return McpCaller("access_token", claims.jti, claims.client_id, held, acting)
 
 
-async def authenticate(conn: AsyncConnection, token: str, services: Services) -> McpCaller:
-    """The caller behind ``token``; `InvalidToken` (or `GrantRevoked`) otherwise."""
+async def authenticate(
+    conn: AsyncConnection, token: str, services: Services, organization_slug: str | None = None
+) -> McpCaller:
+    """The caller behind ``token`` at ``/mcp``, or at ``/mcp/o/{organization_slug}`` acting in
+    that organization only; `InvalidToken` (or `GrantRevoked`) otherwise."""
     if token.startswith(INSTALLATION_PREFIX):
-        return await _from_installation_token(conn, token, services)
-    return await _from_access_token(conn, token, services)
+        return await _from_installation_token(conn, token, services, organization_slug)
+    return await _from_access_token(conn, token, services, organization_slug)

@@ -1,4 +1,5 @@
-"""The MCP server at ``/mcp``: streamable HTTP (stateless, JSON responses) on the official SDK,
+"""The MCP server at ``/mcp`` and, for one organization, at ``/mcp/o/{org_slug}``
+(`i18n_connect.resources`): streamable HTTP (stateless, JSON responses) on the official SDK,
 behind the bearer-token checks of MCP authorization 2025-11-25 and RFC 6750 §3.
 
 Before a request reaches the SDK, `McpEndpoint`:
@@ -10,7 +11,8 @@ Before a request reaches the SDK, `McpEndpoint`:
   scope the token lacks with 403 ``insufficient_scope`` naming the union of the
   held and needed scopes (step-up authorization) — also a ``deleteKeys`` of keys
   with published text without translations:publish. An installation token
-  cannot step up, so its missing scope becomes a tool error instead;
+  cannot step up, so its missing scope becomes a tool error carrying the partner
+  API's ``missing_scope`` body instead (`mcp.calls`);
 - counts the call against the partner API's budgets of its token, of every
   grant the token acts through and of its client (429 with ``Retry-After``)
   and records when its grants were last used;
@@ -38,6 +40,7 @@ from i18n_connect.errors import (
     InsufficientScope,
     InvalidRequest,
     InvalidToken,
+    NotFound,
     ProtocolError,
 )
 from i18n_connect.mcp.auth import McpCaller, authenticate, bearer_token
@@ -47,6 +50,7 @@ from i18n_connect.mcp.tools import (
     deletes_published_text,
     register_tools,
 )
+from i18n_connect.platform.organizations import is_slug
 from i18n_connect.ratelimit import spend_api_request
 from i18n_connect.scopes import CATALOG, PUBLISH_TRANSLATIONS, format_scope
 from i18n_connect.services import Services
@@ -63,15 +67,15 @@ DEFAULT_MCP_SCOPES = format_scope(
 )
 
 
-def _challenge(services: Services, *, error: ProtocolError | None, scope: str) -> str:
+def _challenge(
+    services: Services, *, error: ProtocolError | None, scope: str, organization: str | None
+) -> str:
     parts = []
     if error is not None:
         description = challenge_text(error.description)
         parts += [f'error="{error.error}"', f'error_description="{description}"']
-    parts += [
-        f'resource_metadata="{mcp_resource_metadata_url(services.settings)}"',
-        f'scope="{scope}"',
-    ]
+    metadata = mcp_resource_metadata_url(services.settings, organization)
+    parts += [f'resource_metadata="{metadata}"', f'scope="{scope}"']
     return "Bearer " + ", ".join(parts)
 
 
@@ -94,7 +98,8 @@ def _tool_calls(body: bytes) -> list[tuple[str, object]]:
 
 
 class McpEndpoint:
-    """ASGI app of ``/mcp``: authentication and scope challenges around the SDK's transport."""
+    """ASGI app of ``/mcp`` and ``/mcp/o/{org_slug}``: authentication and scope challenges
+    around the SDK's transport."""
 
     def __init__(self, services: Services, manager: StreamableHTTPSessionManager) -> None:
         self.services = services
@@ -102,7 +107,10 @@ class McpEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
+        organization: str | None = scope.get("path_params", {}).get("org_slug")
         try:
+            if organization is not None and not is_slug(organization):
+                raise NotFound("No such MCP server.")
             if any(len(headers.getlist(name)) > 1 for name in ("authorization", "x-api-key")):
                 raise InvalidRequest("Send one token in one header.")
             token = bearer_token(headers, QueryParams(scope.get("query_string", b"")))
@@ -110,7 +118,7 @@ class McpEndpoint:
                 await self._refuse(None, DEFAULT_MCP_SCOPES, scope, receive, send)
                 return
             async with self.services.db.transaction(readonly=True) as conn:
-                caller = await authenticate(conn, token, self.services)
+                caller = await authenticate(conn, token, self.services, organization)
             await self._count(caller)
             body = await self._body(receive)
         except InvalidToken as exc:
@@ -198,10 +206,16 @@ class McpEndpoint:
 
         Without any token the challenge carries no error code (RFC 6750 §3.1).
         """
-        challenge = _challenge(self.services, error=error, scope=scope_value)
+        organization = scope.get("path_params", {}).get("org_slug")
+        challenge = _challenge(
+            self.services, error=error, scope=scope_value, organization=organization
+        )
         headers = {**NO_STORE, "WWW-Authenticate": challenge}
         if error is None:
-            body = {"error": "invalid_token", "error_description": "A bearer token is required."}
+            body: dict[str, object] = {
+                "error": "invalid_token",
+                "error_description": "A bearer token is required.",
+            }
             response = JSONResponse(body, status_code=401, headers=headers)
         else:
             body = error.body()
@@ -226,14 +240,16 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 def build_mcp(services: Services) -> tuple[McpEndpoint, StreamableHTTPSessionManager]:
-    """The ``/mcp`` endpoint and its session manager, whose ``run()`` the app lifespan enters."""
+    """The endpoint of ``/mcp`` and ``/mcp/o/{org_slug}``, and its session manager, whose
+    ``run()`` the app lifespan enters."""
     server: MCPServer[Any] = MCPServer(
         name="i18n-connect",
         title="i18n-connect translation platform",
         version=__version__,
         instructions=(
-            "Tools over the translation platform: projects, keys, translations and publishing. "
-            "Pass organization (id or slug) when your token covers several organizations."
+            "Tools over the translation platform: projects, keys, translations, glossary, "
+            "content entries and publishing. Pass organization (id or slug) when your token "
+            "covers several organizations; at /mcp/o/{org_slug} every tool acts in that one."
         ),
     )
     register_tools(server, services)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -156,6 +156,23 @@ class AccessTokens:
         bounded LRU keyed by the whole token string); audience and time are
         checked on every call.
         """
+        claims = await self._signed(token)
+        if claims.aud != audience:
+            raise InvalidToken("The access token is not meant for this resource.")
+        return self._current(claims)
+
+    async def verify_served(
+        self, token: str, *, serves: Callable[[str], bool]
+    ) -> AccessTokenClaims:
+        """The claims of a valid token whose audience ``serves`` accepts — any of this
+        server's resources, for introspection; `InvalidToken` for anything else."""
+        claims = await self._signed(token)
+        if not serves(claims.aud):
+            raise InvalidToken("The access token is not meant for this server.")
+        return self._current(claims)
+
+    async def _signed(self, token: str) -> AccessTokenClaims:
+        """The claims of a token with a valid signature and shape, remembered once checked."""
         claims = self._verified.get(token) if isinstance(token, str) else None
         if claims is None:
             claims = await self._verified_claims(token)
@@ -164,8 +181,10 @@ class AccessTokens:
                 self._verified.popitem(last=False)
         else:
             self._verified.move_to_end(token)
-        if claims.aud != audience:
-            raise InvalidToken("The access token is not meant for this resource.")
+        return claims
+
+    def _current(self, claims: AccessTokenClaims) -> AccessTokenClaims:
+        """``claims`` unless expired or issued in the future."""
         now = int(self._clock.now().timestamp())
         if claims.exp <= now:
             raise InvalidToken("The access token has expired.")

@@ -33,6 +33,7 @@ from i18n_connect.errors import (
 from i18n_connect.oauth.clients import Client, redirect_uri_matches
 from i18n_connect.oauth.metadata_documents import resolve_client
 from i18n_connect.oauth.pkce import validate_challenge
+from i18n_connect.resources import serves
 from i18n_connect.scopes import DEFAULT_SCOPES, parse_scope
 from i18n_connect.services import Services
 from i18n_connect.storage.authorization_requests import StoredRequest, insert_request
@@ -44,6 +45,7 @@ __all__ = [
     "AuthorizationRequest",
     "UnsafeAuthorizationRequest",
     "redirect_with",
+    "requested_scope",
     "store_request",
     "validate_authorization_request",
 ]
@@ -164,7 +166,7 @@ def _check_state(values: list[str] | None) -> None:
         )
 
 
-def _requested_scope(client: Client, value: str | None) -> tuple[str, ...]:
+def requested_scope(client: Client, value: str | None) -> tuple[str, ...]:
     """The scopes to ask the user for (SPEC §2): without any, the client's registered scopes,
     or else the default-on ones. Registered scopes are a default, not a ceiling: the user
     decides on the consent screen."""
@@ -233,9 +235,9 @@ async def validate_authorization_request(
         if not challenge:
             raise InvalidRequest("code_challenge is required (PKCE).")
         validate_challenge(challenge)
-        scope = _requested_scope(client, _single(params, "scope"))
+        scope = requested_scope(client, _single(params, "scope"))
         resource = _single(params, "resource")
-        if resource is not None and resource not in services.settings.resources:
+        if resource is not None and not serves(services.settings, resource):
             raise InvalidTarget("The resource is not served by this authorization server.")
     except ProtocolError as error:
         if not client.verified:

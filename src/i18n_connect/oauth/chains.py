@@ -62,8 +62,7 @@ async def _drop_oldest(
     conn: AsyncConnection, grant: Any, *, keep: int, actor: str, now: datetime
 ) -> None:
     """End the least recently refreshed live chains of the grant until ``keep`` are left."""
-    live = await stored.live_chains_by_last_refresh(conn, grant_id=grant.id)
-    for chain_id in live[keep:]:
+    for chain_id in await stored.live_chains_beyond(conn, grant_id=grant.id, keep=keep):
         if await end_chain(conn, chain_id, now=now, reason="limit"):
             await audit.record(
                 conn,

@@ -117,6 +117,7 @@ async def replace(
         token_endpoint_auth_method=cast(AuthMethod, metadata.token_endpoint_auth_method),
         client_uri=metadata.client_uri,
         logo_uri=metadata.logo_uri,
+        grant_types=metadata.grant_types,
         actor=client.id,
         now=now,
     )

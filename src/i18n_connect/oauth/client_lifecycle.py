@@ -68,6 +68,7 @@ async def update_client(
     token_endpoint_auth_method: AuthMethod | None = None,
     client_uri: str | None = None,
     logo_uri: str | None = None,
+    grant_types: Sequence[str] | None = None,
 ) -> Client:
     """Replace the client's metadata, checked as at registration; the client as stored now.
 
@@ -88,6 +89,7 @@ async def update_client(
         token_endpoint_auth_method=method,
         client_uri=client_uri,
         logo_uri=logo_uri,
+        grant_types=client.grant_types if grant_types is None else grant_types,
     ):
         raise NotFound(f"no client with the id {client.id!r}")
     await audit.record(

@@ -23,7 +23,7 @@ from i18n_connect.errors import InvalidClientMetadata, InvalidRedirectUri
 from i18n_connect.ids import SecretHasher, new_id, new_secret
 from i18n_connect.scopes import format_scope, parse_scope
 from i18n_connect.storage import clients as storage
-from i18n_connect.storage.clients import AuthMethod, Client
+from i18n_connect.storage.clients import DEFAULT_GRANT_TYPES, AuthMethod, Client
 
 __all__ = [
     "AUTH_METHODS",
@@ -33,6 +33,7 @@ __all__ = [
     "create_client",
     "get_client",
     "redirect_uri_matches",
+    "refuse_disguising_characters",
     "validate_client_name",
     "validate_redirect_uri",
 ]
@@ -62,13 +63,25 @@ def validate_client_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > _MAX_NAME_LENGTH:
         raise InvalidClientMetadata("The client name must be 1 to 200 characters long.")
-    for char in name:
-        if unicodedata.category(char) in _UNPRINTABLE_CATEGORIES and char not in _JOINERS:
+    refuse_disguising_characters(name, "client name")
+    return name
+
+
+def refuse_disguising_characters(
+    text: str, label: str, *, also_allowed: frozenset[str] = frozenset()
+) -> None:
+    """`InvalidClientMetadata` naming the first character of ``text`` that could disguise it
+    (see above), unless it is one of ``also_allowed`` (e.g. line breaks in a description)."""
+    for char in text:
+        if (
+            unicodedata.category(char) in _UNPRINTABLE_CATEGORIES
+            and char not in _JOINERS
+            and char not in also_allowed
+        ):
             raise InvalidClientMetadata(
-                f"The client name may not contain control or bidirectional formatting characters "
+                f"The {label} may not contain control or bidirectional formatting characters "
                 f"(U+{ord(char):04X})."
             )
-    return name
 
 
 def validate_redirect_uri(uri: str) -> str:
@@ -218,6 +231,7 @@ async def create_client(
     client_uri: str | None = None,
     logo_uri: str | None = None,
     registration_token_hash: str | None = None,
+    grant_types: Sequence[str] = DEFAULT_GRANT_TYPES,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it and its secret (shown once; only the hash is kept).
 
@@ -239,6 +253,7 @@ async def create_client(
         client_uri=client_uri,
         logo_uri=logo_uri,
         registration_token_hash=registration_token_hash,
+        grant_types=tuple(grant_types),
     )
     await storage.insert_client(conn, client)
     return client, secret

@@ -19,12 +19,14 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit, grants
+from i18n_connect.developer.publisher import Publisher, publisher_of
 from i18n_connect.grants import Grant, Projects
 from i18n_connect.ids import SecretHasher
 from i18n_connect.oauth.authorize import REQUEST_LIFETIME, redirect_with
@@ -38,6 +40,7 @@ from i18n_connect.platform.organizations import (
     list_memberships,
 )
 from i18n_connect.platform.projects import Project, list_projects
+from i18n_connect.resources import organization_of_resource
 from i18n_connect.scopes import CATALOG, Scope, format_scope
 from i18n_connect.settings import Settings
 from i18n_connect.storage import authorization_requests
@@ -57,7 +60,10 @@ __all__ = [
     "deny",
     "load_completion",
     "load_pending",
+    "offer",
+    "organization_names",
     "preselected",
+    "require_allowed",
 ]
 
 
@@ -90,15 +96,16 @@ class ConsentIncomplete(Exception):
 
 
 PendingRequest = StoredRequest  # a request kept by authorize, RFC 6749 §4.1.1
+R = TypeVar("R")  # what is answered: a `PendingRequest`, or a device authorization (RFC 8628)
 
 
 @dataclass(frozen=True, slots=True)
-class ConsentView:
+class ConsentView(Generic[R]):
     """What the consent page shows."""
 
-    request: PendingRequest
+    request: R
     client: Client
-    redirect_host: str
+    redirect_host: str  # empty for a device authorization: nothing is redirected
     organizations: tuple[Organization, ...]  # those the user may connect this app to
     roles: dict[str, str]  # organization id → the user's role there
     scopes: tuple[Scope, ...]
@@ -111,6 +118,8 @@ class ConsentView:
     requestable: frozenset[str] = frozenset()
     asked: dict[str, datetime] = field(default_factory=dict)  # org id → when a pending ask was made
     approved: frozenset[str] = frozenset()  # offered only thanks to an approved request
+    publisher: Publisher | None = None  # a console app's publishing organization, logo, domain
+    only_organization: str | None = None  # the slug a per-organization resource limits it to
 
     @property
     def administers_any(self) -> bool:
@@ -126,7 +135,7 @@ class Completion:
     """The outcome of an approved request, for the "Connection complete" page."""
 
     client: Client
-    continue_uri: str
+    continue_uri: str  # empty for a device authorization: the device polls for its tokens
     redirect_host: str
     organizations: tuple[str, ...]  # names of the connected organizations
     scopes: tuple[Scope, ...]
@@ -177,10 +186,38 @@ async def load_pending(
 
 async def consent_view(
     conn: AsyncConnection, pending: PendingRequest, user_id: str, now: datetime
-) -> ConsentView:
-    client = await get_client(conn, pending.client_id)
+) -> ConsentView[PendingRequest]:
+    return await offer(
+        conn,
+        pending,
+        client_id=pending.client_id,
+        scope=pending.scope,
+        redirect_host=redirect_host(pending.redirect_uri),
+        resource=pending.resource,
+        user_id=user_id,
+        now=now,
+    )
+
+
+async def offer(
+    conn: AsyncConnection,
+    request: R,
+    *,
+    client_id: str,
+    scope: Sequence[str],
+    redirect_host: str,
+    resource: str | None,
+    user_id: str,
+    now: datetime,
+) -> ConsentView[R]:
+    """What the user may choose from to answer ``request`` of ``client_id``: the organizations
+    of the user whose app policy lets them connect it — only the one of a per-organization MCP
+    ``resource`` (`i18n_connect.resources`) — with their projects, the others with the reason,
+    and the requested scopes."""
+    client = await get_client(conn, client_id)
     if client is None:
         raise ConsentRefused(_APP_GONE)
+    only = organization_of_resource(resource)
     administered = []
     unavailable = []
     requestable, approved = set(), set()
@@ -189,7 +226,11 @@ async def consent_view(
     )
     asked = {ask.organization_id: ask.created_at for ask in asks if ask.status == "pending"}
     waived = {ask.organization_id for ask in asks if ask.status == "approved"}
-    memberships = await list_memberships(conn, user_id)
+    memberships = [
+        (org, role)
+        for org, role in await list_memberships(conn, user_id)
+        if only in (None, org.slug)
+    ]
     for org, role in memberships:
         policy = await policies.get_policy(conn, org.id)
         role_waived = org.id in waived and not policy.may_connect(role)
@@ -207,23 +248,29 @@ async def consent_view(
         if await grants.list_grants(conn, organization_id=org.id, client_id=client.id):
             connected.add(org.id)
     return ConsentView(
-        request=pending,
+        request=request,
         client=client,
-        redirect_host=redirect_host(pending.redirect_uri),
+        redirect_host=redirect_host,
         organizations=tuple(org for org, _ in administered),
         roles={org.id: role for org, role in memberships},
-        scopes=tuple(CATALOG[name] for name in pending.scope if name in CATALOG),
-        existing_grants=tuple(await grants.list_grants(conn, user_id=user_id, client_id=client.id)),
+        scopes=tuple(CATALOG[name] for name in scope if name in CATALOG),
+        existing_grants=tuple(
+            grant
+            for grant in await grants.list_grants(conn, user_id=user_id, client_id=client.id)
+            if only is None or grant.organization_id in connected
+        ),
         connected=frozenset(connected),
         unavailable=tuple(unavailable),
         requestable=frozenset(requestable),
         asked=asked,
         approved=frozenset(approved),
         projects={org.id: tuple(await list_projects(conn, org.id)) for org, _ in administered},
+        publisher=await publisher_of(conn, client),
+        only_organization=only,
     )
 
 
-def preselected(view: ConsentView, organization_hint: str | None) -> tuple[str, ...]:
+def preselected(view: ConsentView[Any], organization_hint: str | None) -> tuple[str, ...]:
     """The organizations ticked when the page opens: the one the app hinted at (by id or slug)
     if the user may connect it, else the only one offered, else none."""
     hinted = [org.id for org in view.organizations if organization_hint in (org.id, org.slug)]
@@ -233,7 +280,7 @@ def preselected(view: ConsentView, organization_hint: str | None) -> tuple[str, 
 
 
 def check_choices(
-    view: ConsentView, organization_ids: Sequence[str], scope_names: Sequence[str]
+    view: ConsentView[Any], organization_ids: Sequence[str], scope_names: Sequence[str]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The chosen organizations and scopes, deduplicated in page order.
 
@@ -251,6 +298,11 @@ def check_choices(
     foreign_scopes = set(scope_names) - set(offered_scopes)
     if foreign_scopes:
         raise ConsentRefused("You can only give the permissions that the app asked for.")
+    if not offered_orgs and not view.administers_any and view.only_organization is not None:
+        raise ConsentIncomplete(
+            f"This connection is for the organization {view.only_organization} only, and you "
+            "are not an owner or admin of it, so you cannot connect this app to it."
+        )
     if not offered_orgs and not view.administers_any:
         raise ConsentIncomplete(
             "You are not an owner or admin of any organization, so you cannot connect this app."
@@ -271,6 +323,33 @@ def check_choices(
     )
 
 
+async def require_allowed(
+    conn: AsyncConnection,
+    view: ConsentView[Any],
+    organization_ids: Sequence[str],
+    *,
+    user_id: str,
+    now: datetime,
+) -> dict[str, str | None]:
+    """Each chosen organization's policy read again under its row lock
+    (`policies.require_allowed`): `ConsentRefused` if one changed since the page was shown,
+    else organization id → the approved connection request the grant consumes."""
+    requests = {}
+    for organization_id in organization_ids:
+        try:
+            requests[organization_id] = await policies.require_allowed(
+                conn,
+                organization_id=organization_id,
+                organization_name=view.organization_name(organization_id),
+                client=view.client,
+                user_id=user_id,
+                now=now,
+            )
+        except policies.PolicyRefusal as exc:
+            raise ConsentRefused(exc.message) from exc
+    return requests
+
+
 async def _complete(
     conn: AsyncConnection, pending: PendingRequest, now: datetime, completion: str | None
 ) -> None:
@@ -287,7 +366,7 @@ async def _complete(
 
 async def approve(
     conn: AsyncConnection,
-    view: ConsentView,
+    view: ConsentView[PendingRequest],
     *,
     user_id: str,
     organization_ids: Sequence[str],
@@ -303,20 +382,7 @@ async def approve(
     Each organization's policy is read again under its row lock, so a policy changed since
     the page was shown refuses the consent (`ConsentRefused`) before anything is written."""
     pending = view.request
-    names = {org.id: org.name for org in view.organizations}
-    requests = {}
-    for organization_id in organization_ids:
-        try:
-            requests[organization_id] = await policies.require_allowed(
-                conn,
-                organization_id=organization_id,
-                organization_name=names.get(organization_id, organization_id),
-                client=view.client,
-                user_id=user_id,
-                now=now,
-            )
-        except policies.PolicyRefusal as exc:
-            raise ConsentRefused(exc.message) from exc
+    requests = await require_allowed(conn, view, organization_ids, user_id=user_id, now=now)
     await _complete(conn, pending, now, None)
     consented = await grants.consent(
         conn,
@@ -352,7 +418,12 @@ async def approve(
 
 
 async def deny(
-    conn: AsyncConnection, view: ConsentView, *, user_id: str, now: datetime, issuer: str
+    conn: AsyncConnection,
+    view: ConsentView[PendingRequest],
+    *,
+    user_id: str,
+    now: datetime,
+    issuer: str,
 ) -> str:
     """Record the refusal; the client's redirect URI with ``error=access_denied``."""
     pending = view.request
@@ -402,16 +473,21 @@ async def load_completion(
     client = await get_client(conn, pending.client_id)
     if client is None:
         raise ConsentRefused(_APP_GONE)
-    names = []
-    for grant_id in payload["grant_ids"]:
-        grant = await grants.get_grant(conn, grant_id)
-        organization = grant and await get_organization(conn, grant.organization_id)
-        if organization:
-            names.append(organization.name)
     return Completion(
         client=client,
         continue_uri=payload["uri"],
         redirect_host=redirect_host(pending.redirect_uri),
-        organizations=tuple(names),
+        organizations=await organization_names(conn, payload["grant_ids"]),
         scopes=tuple(CATALOG[name] for name in payload["scope"] if name in CATALOG),
     )
+
+
+async def organization_names(conn: AsyncConnection, grant_ids: Sequence[str]) -> tuple[str, ...]:
+    """The names of the organizations the grants are for, for the "Connection complete" page."""
+    names = []
+    for grant_id in grant_ids:
+        grant = await grants.get_grant(conn, grant_id)
+        organization = grant and await get_organization(conn, grant.organization_id)
+        if organization:
+            names.append(organization.name)
+    return tuple(names)

@@ -1,7 +1,7 @@
 """Token introspection (RFC 7662 §2): what an authenticated client may learn about its tokens.
 
 Three kinds are recognised: installation tokens (``bi_oat_…``), refresh tokens
-(``rt_…``) and access tokens (JWTs for the partner API or the MCP server).
+(``rt_…``) and access tokens (JWTs for the partner API or an MCP server, `resources`).
 Anything unknown, expired, revoked, rotated past its retry window (a used
 refresh token stays active while its successor is unused, as at the token
 endpoint), backed only by revoked grants, or issued to another client is
@@ -14,13 +14,14 @@ nothing about other clients' tokens.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.errors import InvalidToken
 from i18n_connect.grants import client_token
-from i18n_connect.oauth.access_tokens import AccessTokenClaims, AccessTokens
+from i18n_connect.resources import serves
 from i18n_connect.services import Services
 from i18n_connect.storage import grants as stored
 
@@ -106,22 +107,16 @@ async def _refresh_token(
     return body
 
 
-async def _verified(tokens: AccessTokens, token: str, audiences: tuple[str, ...]) -> Any:
-    for audience in audiences:
-        try:
-            return await tokens.verify(token, audience=audience)
-        except InvalidToken:
-            continue
-    return None
-
-
 async def _access_token(
     conn: AsyncConnection, token: str, client_id: str, services: Services
 ) -> dict[str, Any]:
-    claims: AccessTokenClaims | None = await _verified(
-        services.tokens, token, services.settings.resources
-    )
-    if claims is None or claims.client_id != client_id:
+    try:
+        claims = await services.tokens.verify_served(
+            token, serves=partial(serves, services.settings)
+        )
+    except InvalidToken:
+        return INACTIVE
+    if claims.client_id != client_id:
         return INACTIVE
     live = await stored.live_grants_of_access_token(
         conn,

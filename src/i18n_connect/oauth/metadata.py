@@ -19,6 +19,7 @@ ENDPOINTS = {
     "registration_endpoint": "/api/auth/mcp/register",
     "revocation_endpoint": "/api/auth/mcp/revoke",
     "introspection_endpoint": "/api/auth/mcp/introspect",
+    "device_authorization_endpoint": "/api/auth/mcp/device_authorization",  # RFC 8628 §4
 }
 _SECRET_METHODS = [method for method in AUTH_METHODS if method != "none"]
 

@@ -18,11 +18,9 @@ refused document is not fetched again for five minutes (`RefusalCache`). The
 document's ``client_id`` must equal the URL exactly, and the client is public
 (``token_endpoint_auth_method: none``).
 
-The fetch is hardened against server-side request forgery: the host is
-resolved first, every address it resolves to must be public (no private,
-loopback, link-local, multicast, reserved or unspecified address, nor an IPv6
-address carrying such an IPv4 one: mapped, compatible, translated, NAT64, 6to4,
-Teredo), and the connection goes to the address that was checked, with TLS
+The fetch is hardened against server-side request forgery: every address the
+host resolves to must be public (`i18n_connect.addresses`, shared with webhook
+deliveries), and the connection goes to the address that was checked, with TLS
 verified against the host name. Redirects are refused, and so is a compressed
 body (``Content-Encoding``): the body is limited to 5 KB as sent, the whole
 fetch to 3 seconds. ``cimd_allow_loopback`` (tests only)
@@ -32,11 +30,9 @@ admits loopback addresses.
 from __future__ import annotations
 
 import email.utils
-import ipaddress
 import json
 import logging
 import re
-import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,6 +45,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect.addresses import UnsafeAddress, checked_address
 from i18n_connect.errors import InvalidClient, InvalidClientMetadata, ProtocolError
 from i18n_connect.oauth.clients import Client, get_client
 from i18n_connect.oauth.registration import ClientMetadata, parse_client_metadata
@@ -59,8 +56,10 @@ __all__ = [
     "MAX_DOCUMENT_BYTES",
     "FetchedClient",
     "FetchedDocument",
+    "PublicResource",
     "fetch_client",
     "fetch_document",
+    "fetch_public",
     "is_cached",
     "is_metadata_document_url",
     "load_metadata_document",
@@ -80,11 +79,6 @@ _MAX_LIFETIME = timedelta(days=1)
 _MAX_URL_LENGTH = 512
 _DOT_SEGMENT = re.compile(r"(^|/)\.{1,2}(/|$)")
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
-# IPv6 ranges whose last 32 bits are an IPv4 address: NAT64, IPv4-compatible, IPv4-translated.
-_IPV4_IN_LOW_BITS = tuple(
-    ipaddress.IPv6Network(net) for net in ("64:ff9b::/96", "::/96", "::ffff:0:0:0/96")
-)
-_NEVER_PUBLIC_IPV6 = (ipaddress.IPv6Network("64:ff9b:1::/48"),)  # local-use NAT64 (RFC 8215)
 
 
 def is_metadata_document_url(client_id: str) -> bool:
@@ -116,53 +110,16 @@ def _check_url(url: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
-    """The IPv4 addresses an IPv6 address carries (RFC 6052 NAT64, RFC 4291 §2.5.5
-    compatible and mapped, RFC 2765 translated, RFC 3056 6to4, RFC 4380 Teredo)."""
-    if any(ip in network for network in _IPV4_IN_LOW_BITS):
-        return (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF),)
-    if ip.sixtofour is not None:
-        return (ip.sixtofour,)
-    if ip.teredo is not None:
-        return ip.teredo
-    return ()
-
-
-def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if not ip.is_global or ip.is_multicast:
-        return False
-    if isinstance(ip, ipaddress.IPv4Address):
-        return True
-    if any(ip in network for network in _NEVER_PUBLIC_IPV6):
-        return False
-    return all(_public(inner) for inner in _embedded_ipv4(ip))
-
-
-def _address_allowed(address: str, *, allow_loopback: bool) -> bool:
-    """Whether a document may be fetched from ``address``: public, and so is every IPv4
-    address embedded in it (a NAT64 or 6to4 address may lead to a private one)."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip.is_loopback:
-        return allow_loopback
-    return _public(ip)
-
-
-async def _checked_address(host: str, port: int, *, allow_loopback: bool) -> str:
-    """The first address of ``host``, after every address it resolves to was checked."""
+async def _checked_address(host: str, port: int, *, allow_loopback: bool, what: str) -> str:
+    """The checked address of ``host`` (`addresses.checked_address`); `InvalidClient` otherwise."""
     try:
-        infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise InvalidClient(f"The client_id host {host} does not resolve.") from exc
-    addresses = [str(info[4][0]) for info in infos]
-    if not addresses or not all(
-        _address_allowed(address, allow_loopback=allow_loopback) for address in addresses
-    ):
+        return await checked_address(host, port, allow_loopback=allow_loopback)
+    except UnsafeAddress as exc:
+        if not exc.resolved:
+            raise InvalidClient(f"The {what} host {host} does not resolve.") from exc
         raise InvalidClient(
-            "The client_id host resolves to a private, loopback or otherwise non-public address."
-        )
-    return addresses[0]
+            f"The {what} host resolves to a private, loopback or otherwise non-public address."
+        ) from exc
 
 
 def _lifetime(headers: httpx.Headers, now: datetime) -> timedelta:
@@ -197,33 +154,55 @@ class FetchedDocument:
         self.lifetime = lifetime
 
 
-async def _read(response: httpx.Response) -> bytes:
-    """The body as sent, at most 5 KB. A compressed body is refused unread: decoding it
-    first would let a few kilobytes expand to megabytes before the limit applies."""
+@dataclass(frozen=True, slots=True)
+class PublicResource:
+    """What `fetch_public` read: the body as sent and the response's headers."""
+
+    body: bytes
+    headers: httpx.Headers
+
+
+async def _read(response: httpx.Response, *, what: str, max_bytes: int) -> bytes:
+    """The body as sent, at most ``max_bytes``. A compressed body is refused unread: decoding
+    it first would let a few kilobytes expand to megabytes before the limit applies."""
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding != "identity":
         raise InvalidClient(
-            "The client metadata document must be served without Content-Encoding "
-            f"(it came as {encoding[:20]})."
+            f"The {what} must be served without Content-Encoding (it came as {encoding[:20]})."
         )
+    too_large = InvalidClient(f"The {what} is larger than {max_bytes // 1024} KB.")
     declared = response.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_DOCUMENT_BYTES:
-        raise InvalidClient("The client metadata document is larger than 5 KB.")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
     body = b""
     async for chunk in response.aiter_raw():
         body += chunk
-        if len(body) > MAX_DOCUMENT_BYTES:
-            raise InvalidClient("The client metadata document is larger than 5 KB.")
+        if len(body) > max_bytes:
+            raise too_large
     return body
 
 
-async def fetch_document(url: str, *, allow_loopback: bool, now: datetime) -> FetchedDocument:
-    """GET the document at ``url`` under the rules above; `InvalidClient` when that fails."""
-    host, port = _check_url(url)
+async def fetch_public(
+    url: str,
+    host: str,
+    port: int,
+    *,
+    what: str,
+    url_what: str,
+    accept: str,
+    max_bytes: int,
+    allow_loopback: bool,
+) -> PublicResource:
+    """GET ``url`` (already checked to be https on ``host``:``port``) under the rules above:
+    public addresses only, pinned to the checked one, no redirects, no compression, at most
+    ``max_bytes`` within `FETCH_TIMEOUT_SECONDS`. `InvalidClient` names the ``what`` that
+    failed (the ``url_what`` for the host's address)."""
     parts = urlsplit(url)
     try:
         with anyio.fail_after(FETCH_TIMEOUT_SECONDS):
-            address = await _checked_address(host, port, allow_loopback=allow_loopback)
+            address = await _checked_address(
+                host, port, allow_loopback=allow_loopback, what=url_what
+            )
             literal = f"[{address}]" if ":" in address else address
             pinned = parts._replace(netloc=f"{literal}:{port}").geturl()
             async with (
@@ -238,26 +217,39 @@ async def fetch_document(url: str, *, allow_loopback: bool, now: datetime) -> Fe
                     pinned,
                     headers={
                         "Host": parts.netloc,
-                        "Accept": "application/json",
+                        "Accept": accept,
                         "Accept-Encoding": "identity",
                     },
                     extensions={"sni_hostname": host},
                 ) as response,
             ):
                 if response.is_redirect:
-                    raise InvalidClient("The client metadata document URL redirects.")
+                    raise InvalidClient(f"The {what} URL redirects.")
                 if response.status_code != 200:
-                    raise InvalidClient(
-                        f"The client metadata document answered HTTP {response.status_code}."
-                    )
-                body = await _read(response)
-                lifetime = _lifetime(response.headers, now)
+                    raise InvalidClient(f"The {what} answered HTTP {response.status_code}.")
+                body = await _read(response, what=what, max_bytes=max_bytes)
+                return PublicResource(body, response.headers)
     except TimeoutError as exc:
-        raise InvalidClient("The client metadata document took too long to fetch.") from exc
+        raise InvalidClient(f"The {what} took too long to fetch.") from exc
     except httpx.HTTPError as exc:
-        raise InvalidClient("The client metadata document could not be fetched.") from exc
+        raise InvalidClient(f"The {what} could not be fetched.") from exc
+
+
+async def fetch_document(url: str, *, allow_loopback: bool, now: datetime) -> FetchedDocument:
+    """GET the document at ``url`` under the rules above; `InvalidClient` when that fails."""
+    host, port = _check_url(url)
+    fetched = await fetch_public(
+        url,
+        host,
+        port,
+        what="client metadata document",
+        url_what="client_id",
+        accept="application/json",
+        max_bytes=MAX_DOCUMENT_BYTES,
+        allow_loopback=allow_loopback,
+    )
     try:
-        return FetchedDocument(json.loads(body), lifetime)
+        return FetchedDocument(json.loads(fetched.body), _lifetime(fetched.headers, now))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidClientMetadata("The client metadata document is not JSON.") from exc
 
@@ -311,6 +303,7 @@ async def store_client(conn: AsyncConnection, fetched: FetchedClient, *, now: da
         "scope": metadata.scope,
         "client_uri": metadata.client_uri,
         "logo_uri": metadata.logo_uri,
+        "grant_types": list(metadata.grant_types),
         "metadata_expires_at": expires_at,
         "deleted_at": None,  # a deleted document client comes back as a new one when used
     }

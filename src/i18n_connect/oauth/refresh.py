@@ -37,6 +37,7 @@ from i18n_connect.oauth import chains
 from i18n_connect.platform.organizations import ADMIN_ROLES
 from i18n_connect.scopes import parse_scope
 from i18n_connect.storage import grants as stored
+from i18n_connect.webhooks import events
 
 __all__ = [
     "REFRESH_TOKEN_LIFETIME",
@@ -47,7 +48,6 @@ __all__ = [
     "issue_refresh_token",
     "rotate",
     "start_chain",
-    "touch_grant",
 ]
 
 REFRESH_TOKEN_LIFETIME = timedelta(days=30)
@@ -101,13 +101,11 @@ async def issue_refresh_token(
     hasher: SecretHasher,
     chain_id: str | None = None,
     code_id: str | None = None,
-    parent_id: str | None = None,
-    token: str | None = None,
 ) -> str:
-    """Store a refresh token of the chain — ``token``, or a new random one — and return it
-    (its plaintext is never stored). Without ``chain_id`` the token starts a chain of its
-    own, outside the per-grant limit that `start_chain` keeps (seeding and tools)."""
-    token = token or new_secret(_PREFIX)
+    """Store a new refresh token of the chain and return it (its plaintext is never stored).
+    Without ``chain_id`` the token starts a chain of its own, outside the per-grant limit
+    that `start_chain` keeps (seeding and tools)."""
+    token = new_secret(_PREFIX)
     if chain_id is None:
         chain_id = await chains.new_chain(conn, grant_id, code_id=code_id, now=now)
     await stored.insert_refresh_token(
@@ -117,7 +115,7 @@ async def issue_refresh_token(
         grant_id=grant_id,
         chain_id=chain_id,
         code_id=code_id,
-        parent_id=parent_id,
+        parent_id=None,
         scope=scope,
         resource=resource,
         now=now,
@@ -153,16 +151,6 @@ async def start_chain(
         code_id=code_id,
     )
     return chain_id, token
-
-
-async def touch_grant(conn: AsyncConnection, grant_id: str, *, now: datetime) -> None:
-    """Record that the grant was just used (shown on the connected-apps page).
-
-    The UPDATE takes the grant's row lock, like `grants.lock_grant`: rotation
-    touches the grant first, so one statement both records the use and orders
-    concurrent changes of the chain.
-    """
-    await stored.touch_grant(conn, grant_id=grant_id, now=now)
 
 
 def _projects(stored_ids: list[str] | None) -> tuple[str, ...] | None:
@@ -217,6 +205,17 @@ async def _reuse(
         grant_id=grant.id,
         detail={"refresh_token_id": row.id, "chain_id": row.chain_id},
     )
+    await events.emit_for_grant(
+        conn,
+        "grant.revoked",
+        client_id=grant.client_id,
+        grant_id=grant.id,
+        organization_id=grant.organization_id,
+        now=now,
+        user_id=grant.user_id,
+        reason=events.revocation_reason("reuse"),
+        chain_id=row.chain_id,  # only this chain's tokens; the grant's other devices keep theirs
+    )
     return InvalidGrant(
         "The refresh token was already used; every token issued from its chain "
         "(refresh, access and installation tokens) is revoked. Authorize again."
@@ -270,19 +269,21 @@ async def _advance(
                 conn, row, presented, now=now, grace=grace, successors=successors, hasher=hasher
             )
             return held if held is not None else await _reuse(conn, row, grant, now=now)
-        if await stored.mark_refresh_token_used(conn, token_id=row.id, now=now):
-            return await issue_refresh_token(
-                conn,
-                grant_id=grant.id,
-                chain_id=row.chain_id,
-                scope=row.scope,
-                resource=row.resource,
-                now=now,
-                hasher=hasher,
-                code_id=row.code_id,
-                parent_id=row.id,
-                token=successors.of(presented),
-            )
+        successor = successors.of(presented)
+        if await stored.rotate_refresh_token(
+            conn,
+            parent_id=row.id,
+            grant_id=grant.id,
+            successor_id=new_id("rtk"),
+            successor_hash=hasher.hash(successor),
+            chain_id=row.chain_id,
+            code_id=row.code_id,
+            scope=row.scope,
+            resource=row.resource,
+            now=now,
+            expires_at=now + REFRESH_TOKEN_LIFETIME,
+        ):
+            return successor
         # A concurrent refresh moved first.
         row = await stored.refresh_token_by_id(conn, token_id=row.id)
         if row is None:  # its chain was revoked (RFC 7009) meanwhile
@@ -320,7 +321,7 @@ async def rotate(
     """
     if not refresh_token or len(refresh_token) > _MAX_TOKEN_LENGTH:
         raise InvalidGrant("Unknown refresh token.")
-    row = await stored.refresh_token_with_grant(conn, token_hash=hasher.hash(refresh_token))
+    row = await stored.refresh_token_to_rotate(conn, token_hash=hasher.hash(refresh_token))
     if row is None:
         raise InvalidGrant("Unknown refresh token.")
     if row.client_id != client_id:
@@ -347,7 +348,6 @@ async def rotate(
         return InvalidGrant(
             "The user no longer administers the organization; the grant is revoked."
         )
-    await touch_grant(conn, grant.id, now=now)  # and lock it, before the chain changes
     successor = await _advance(
         conn,
         row,

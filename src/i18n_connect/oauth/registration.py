@@ -3,11 +3,12 @@ with client ID metadata documents.
 
 `parse_client_metadata` checks a metadata object: redirect URIs follow the
 policy of `oauth.clients.validate_redirect_uri` (→ ``invalid_redirect_uri``);
-everything else that is wrong — grant or response types other than
-``authorization_code``/``refresh_token`` and ``code``, an unknown scope, a
-non-https ``client_uri``/``logo_uri``/``tos_uri``/``policy_uri``, an oversized
-or non-string name — is ``invalid_client_metadata`` (§3.2.2). Unknown fields
-are ignored (§2). `register` stores a client with ``origin="registration"``,
+everything else that is wrong — grant types other than ``authorization_code``,
+``refresh_token`` and the device code grant (RFC 8628 §7.2), or without
+``authorization_code``; response types other than ``code``; an unknown scope; a
+non-https ``client_uri``/``logo_uri``/``tos_uri``/``policy_uri``; an oversized or
+non-string name — is ``invalid_client_metadata`` (§3.2.2). Unknown fields are
+ignored (§2). `register` stores a client with ``origin="registration"``,
 unverified, and answers with the §3.2.1 body, which always states the
 ``token_endpoint_auth_method`` in force and, per RFC 7592 §3, the client's
 ``registration_client_uri`` and ``registration_access_token``.
@@ -33,8 +34,10 @@ from i18n_connect.oauth.clients import (
     validate_redirect_uri,
 )
 from i18n_connect.scopes import DEFAULT_SCOPES, format_scope, parse_scope
+from i18n_connect.storage.clients import DEFAULT_GRANT_TYPES
 
 __all__ = [
+    "DEVICE_CODE_GRANT",
     "GRANT_TYPES",
     "REGISTRATION_PATH",
     "RESPONSE_TYPES",
@@ -49,7 +52,8 @@ REGISTRATION_PATH = "/api/auth/mcp/register"
 REGISTRATION_TOKEN_PREFIX = "rat_"  # noqa: S105 (a prefix)
 SECRET_EXPIRES_AT = 0  # client secrets do not expire (RFC 7591 §3.2.1)
 
-GRANT_TYPES = ("authorization_code", "refresh_token")
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §7.2
+GRANT_TYPES = (*DEFAULT_GRANT_TYPES, DEVICE_CODE_GRANT)
 RESPONSE_TYPES = ("code",)
 _MAX_URI_LENGTH = 2000
 _MAX_REDIRECT_URIS = 20
@@ -67,6 +71,7 @@ class ClientMetadata:
     scope: str | None  # None: the default-on scopes
     client_uri: str | None
     logo_uri: str | None
+    grant_types: tuple[str, ...] = DEFAULT_GRANT_TYPES  # refresh_token is always allowed
 
     @property
     def confidential(self) -> bool:
@@ -130,7 +135,8 @@ def _auth_method(raw: Mapping[str, Any], default: str) -> str:
     return method
 
 
-def _check_flows(raw: Mapping[str, Any]) -> None:
+def _check_flows(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    """The grant types the client may use: the code flow's, and the device code grant if named."""
     grant_types = _string_list(raw, "grant_types", ("authorization_code",))
     unsupported = sorted(set(grant_types) - set(GRANT_TYPES))
     if unsupported:
@@ -140,6 +146,7 @@ def _check_flows(raw: Mapping[str, Any]) -> None:
         raise InvalidClientMetadata('response_types must be ["code"].')
     if "authorization_code" not in grant_types:
         raise InvalidClientMetadata("grant_types must include authorization_code.")
+    return DEFAULT_GRANT_TYPES + ((DEVICE_CODE_GRANT,) if DEVICE_CODE_GRANT in grant_types else ())
 
 
 def _scope(raw: Mapping[str, Any]) -> str | None:
@@ -159,7 +166,7 @@ def parse_client_metadata(
     if not isinstance(raw, Mapping):
         raise InvalidClientMetadata("The client metadata must be a JSON object.")
     redirect_uris = _redirect_uris(raw)
-    _check_flows(raw)
+    grant_types = _check_flows(raw)
     name = _optional_string(raw, "client_name")
     if name is not None:
         name = validate_client_name(name)
@@ -171,6 +178,7 @@ def parse_client_metadata(
         scope=_scope(raw),
         client_uri=links["client_uri"],
         logo_uri=links["logo_uri"],
+        grant_types=grant_types,
     )
 
 
@@ -185,7 +193,7 @@ def client_information(
         "client_id_issued_at": int(client.created_at.timestamp()),
         "client_name": client.name,
         "redirect_uris": list(client.redirect_uris),
-        "grant_types": list(GRANT_TYPES),
+        "grant_types": list(client.grant_types),
         "response_types": list(RESPONSE_TYPES),
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "scope": client.scope or format_scope(DEFAULT_SCOPES),
@@ -230,6 +238,7 @@ async def register(
         client_uri=metadata.client_uri,
         logo_uri=metadata.logo_uri,
         registration_token_hash=hasher.hash(registration_token),
+        grant_types=metadata.grant_types,
     )
     return client_information(
         client, issuer=issuer, registration_token=registration_token, secret=secret

@@ -16,6 +16,10 @@ names its chain per grant, so ending a chain stops its access tokens too.
 
 ``refresh_token``: rotation with reuse detection, in `oauth.refresh`.
 
+``urn:ietf:params:oauth:grant-type:device_code`` (RFC 8628 §3.4-§3.5): the polling
+answers in `oauth.device`; an approved request is consumed like a code and answered
+exactly as a code exchange is (a new refresh chain per grant).
+
 A refusal whose side effects must persist (code replay, refresh reuse, lost
 membership) is returned instead of raised: the edge commits, then answers
 with it. Everything raised rolls the transaction back.
@@ -38,7 +42,7 @@ from i18n_connect.errors import (
     ProtocolError,
     UnsupportedGrantType,
 )
-from i18n_connect.oauth import refresh
+from i18n_connect.oauth import device, refresh
 from i18n_connect.oauth.client_auth import (
     authenticate_client,
     client_credentials,
@@ -47,12 +51,13 @@ from i18n_connect.oauth.client_auth import (
 from i18n_connect.oauth.clients import Client
 from i18n_connect.oauth.codes import AuthorizationCode, find_code, redeem_code
 from i18n_connect.oauth.pkce import s256_challenge, validate_verifier, verifier_matches
+from i18n_connect.resources import serves
 from i18n_connect.scopes import CATALOG, format_scope
 from i18n_connect.services import Services
 
 __all__ = ["GRANT_TYPES", "GrantTokens", "TokenResponse", "token_request"]
 
-GRANT_TYPES = ("authorization_code", "refresh_token")
+GRANT_TYPES = ("authorization_code", "refresh_token", device.DEVICE_CODE_GRANT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +74,7 @@ class GrantTokens:
             "organization_id": self.organization_id,
             "refresh_token": self.refresh_token,
             "scope": self.scope,
-            "projects": "all" if self.project_ids is None else list(self.project_ids),
+            "projects": grants.published_projects(self.project_ids),
         }
 
 
@@ -104,7 +109,7 @@ def _required(params: Mapping[str, str], name: str) -> str:
 def _resource(services: Services, params: Mapping[str, str], bound: str | None) -> str:
     """The access token's audience: the requested resource, consistent with the binding."""
     requested = params.get("resource")
-    if requested is not None and requested not in services.settings.resources:
+    if requested is not None and not serves(services.settings, requested):
         raise InvalidTarget("The resource is not served by this authorization server.")
     if requested is not None and bound is not None and requested != bound:
         raise InvalidTarget("The resource differs from the one the authorization was for.")
@@ -133,6 +138,8 @@ async def token_request(
     )
     if grant_type == "authorization_code":
         outcome = await _authorization_code(conn, services, client, params)
+    elif grant_type == device.DEVICE_CODE_GRANT:
+        outcome = await _device_code(conn, services, client, params)
     else:
         outcome = await _refresh_token(conn, services, client, params)
     if not isinstance(outcome, ProtocolError):
@@ -159,31 +166,80 @@ async def _authorization_code(
     if code is None:
         return await _refused_code(conn, services, client, code_value, verifier, redirect_uri)
     # consumed: a refusal from here on is raised, and rolling back un-consumes the code
-    audience = _resource(services, params, code.resource)
+    return await _exchange(
+        conn,
+        services,
+        client,
+        params,
+        consumed_id=code.id,
+        user_id=code.user_id,
+        grant_ids=code.grant_ids,
+        scope=set(code.scope.split()),
+        resource=code.resource,
+    )
+
+
+async def _device_code(
+    conn: AsyncConnection, services: Services, client: Client, params: Mapping[str, str]
+) -> TokenResponse | ProtocolError:
+    claimed = await device.claim_device_code(conn, services, client, params)
+    if isinstance(claimed, ProtocolError):
+        return claimed
+    assert claimed.user_id is not None  # an approved request names its user
+    return await _exchange(
+        conn,
+        services,
+        client,
+        params,
+        consumed_id=claimed.id,
+        user_id=claimed.user_id,
+        grant_ids=claimed.grant_ids,
+        scope=set(claimed.scope),
+        resource=claimed.resource,
+    )
+
+
+async def _exchange(
+    conn: AsyncConnection,
+    services: Services,
+    client: Client,
+    params: Mapping[str, str],
+    *,
+    consumed_id: str,
+    user_id: str,
+    grant_ids: tuple[str, ...],
+    scope: set[str],
+    resource: str | None,
+) -> TokenResponse:
+    """The tokens for a consumed code or device authorization: a new refresh chain per live
+    grant, and one access token covering them all."""
+    now = services.clock.now()
+    audience = _resource(services, params, resource)
     live = await refresh.claim_live_grants(
-        conn, code.grant_ids, client_id=client.id, user_id=code.user_id, now=now
+        conn, grant_ids, client_id=client.id, user_id=user_id, now=now
     )
     if live is None:
         raise InvalidGrant("A grant of this authorization was revoked.")
-    code_scope = set(code.scope.split())
     issued = []
     chains: dict[str, str] = {}
     for grant in live:
-        scope = format_scope(code_scope.intersection(grant.scope))
+        granted = format_scope(scope.intersection(grant.scope))
         chains[grant.id], token = await refresh.start_chain(
             conn,
             grant,
-            scope=scope,
+            scope=granted,
             resource=audience,
-            code_id=code.id,
+            code_id=consumed_id,
             chains_per_grant=services.settings.refresh_chains_per_grant,
             now=now,
             hasher=services.hasher,
         )
-        issued.append(GrantTokens(grant.id, grant.organization_id, token, scope, grant.project_ids))
+        issued.append(
+            GrantTokens(grant.id, grant.organization_id, token, granted, grant.project_ids)
+        )
     covered = {name for entry in issued for name in entry.scope.split()}
     access = await services.tokens.issue(
-        user_id=code.user_id,
+        user_id=user_id,
         client_id=client.id,
         scope=[name for name in CATALOG if name in covered],
         grant_ids=[entry.grant_id for entry in issued],

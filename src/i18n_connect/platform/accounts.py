@@ -128,3 +128,7 @@ async def get_user(conn: AsyncConnection, user_id: str) -> User | None:
 
 async def get_user_by_email(conn: AsyncConnection, email: str) -> User | None:
     return await users.get_user_by_email(conn, email=normalize_email(email))
+
+
+async def list_users(conn: AsyncConnection) -> list[User]:
+    return await users.list_users(conn)

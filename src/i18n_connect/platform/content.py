@@ -21,6 +21,7 @@ from i18n_connect.ids import new_id
 from i18n_connect.platform.projects import normalize_language
 from i18n_connect.storage import content as content_store
 from i18n_connect.storage.content import ContentEntry, ContentModel
+from i18n_connect.webhooks import events
 
 __all__ = [
     "FIELD_TYPES",
@@ -208,5 +209,14 @@ async def publish_entries(
     for slug in chosen:
         await content_store.publish_entry(
             conn, entry_id=entries[slug].id, published=entries[slug].draft, published_at=now
+        )
+    if chosen:
+        await events.emit_for_project(
+            conn,
+            "content.published",
+            project_id=project_id,
+            now=now,
+            model=model.slug,
+            entries=chosen,
         )
     return chosen

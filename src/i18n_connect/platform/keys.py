@@ -9,7 +9,8 @@ tells `delete_keys` whether the caller may take published text off the CDN.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,12 +21,16 @@ from i18n_connect.ids import new_id
 from i18n_connect.scopes import PUBLISH_TRANSLATIONS
 from i18n_connect.storage import translations as key_store
 from i18n_connect.storage.translations import TranslationKey
+from i18n_connect.webhooks import events
 
 __all__ = [
+    "DEFAULT_NAMESPACE",
     "MAX_BATCH",
     "KeyUpdate",
     "TranslationKey",
+    "add_keys",
     "check_key_name",
+    "check_namespace",
     "create_keys",
     "delete_keys",
     "key_ids",
@@ -35,6 +40,8 @@ __all__ = [
 ]
 
 MAX_BATCH = 1000  # keys per create/update/delete call
+DEFAULT_NAMESPACE = "common"
+_NAMESPACE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _MAX_NAME = 500
 _MAX_DESCRIPTION = 2000
 
@@ -46,6 +53,16 @@ class KeyUpdate:
     name: str
     description: str | None = None
     translations: Mapping[str, str] | None = None
+
+
+def check_namespace(namespace: str) -> str:
+    """The namespace when it is 1-64 lowercase letters, digits, ``.``, ``_`` or ``-``."""
+    if not _NAMESPACE.fullmatch(namespace):
+        raise InvalidRequest(
+            f"the namespace {namespace[:80]!r} must be 1-64 lowercase letters, digits, '.', '_' "
+            "or '-', starting with a letter or digit"
+        )
+    return namespace
 
 
 def check_key_name(name: str) -> str:
@@ -71,6 +88,15 @@ def _check_batch(size: int) -> None:
         raise InvalidRequest(f"at most {MAX_BATCH} keys per request")
 
 
+async def _changed(
+    conn: AsyncConnection, project_id: str, change: str, count: int, now: datetime
+) -> None:
+    """Write ``keys.changed`` to the webhook outbox: what happened to how many keys."""
+    await events.emit_for_project(
+        conn, "keys.changed", project_id=project_id, now=now, change=change, count=count
+    )
+
+
 async def list_keys(
     conn: AsyncConnection,
     project_id: str,
@@ -78,10 +104,12 @@ async def list_keys(
     prefix: str | None = None,
     limit: int = MAX_BATCH,
     offset: int = 0,
+    after: str | None = None,
 ) -> list[TranslationKey]:
-    """The project's keys by name, optionally only those starting with ``prefix``."""
+    """The project's keys by name, optionally only those starting with ``prefix`` and those
+    after the name ``after`` (a cursor: stable while keys are added concurrently)."""
     return await key_store.list_keys(
-        conn, project_id=project_id, prefix=prefix, limit=limit, offset=offset
+        conn, project_id=project_id, prefix=prefix, limit=limit, offset=offset, after=after
     )
 
 
@@ -108,6 +136,19 @@ async def create_keys(
         else list(names_with_descriptions)
     )
     _check_batch(len(pairs))
+    return await add_keys(conn, project_id, pairs, now)
+
+
+async def add_keys(
+    conn: AsyncConnection,
+    project_id: str,
+    pairs: Sequence[tuple[str, str]],
+    now: datetime,
+    *,
+    namespace: str = DEFAULT_NAMESPACE,
+) -> list[TranslationKey]:
+    """`create_keys` without its batch limit, for imports that bound their own size, in
+    ``namespace``."""
     seen: set[str] = set()
     created: list[TranslationKey] = []
     for name, description in pairs:
@@ -123,14 +164,17 @@ async def create_keys(
                 description=_check_description(description),
                 created_at=now,
                 updated_at=now,
+                namespace=namespace,
             )
         )
     taken = await key_store.existing_key_names(conn, project_id=project_id, names=list(seen))
     if taken:
         raise ConflictError(f"key(s) already exist: {', '.join(taken[:20])}")
-    if not await key_store.insert_keys(conn, keys=created):
-        # a concurrent request created one of them first
-        raise ConflictError("one of the keys was created concurrently")
+    for start in range(0, len(created), MAX_BATCH):
+        if not await key_store.insert_keys(conn, keys=created[start : start + MAX_BATCH]):
+            # a concurrent request created one of them first
+            raise ConflictError("one of the keys was created concurrently")
+    await _changed(conn, project_id, "created", len(created), now)
     return created
 
 
@@ -156,6 +200,7 @@ async def update_keys(
             by_language.setdefault(language, {})[change.name] = text
     for language, texts in by_language.items():
         await set_translations(conn, project_id, language, texts, now)
+    await _changed(conn, project_id, "updated", len(changes), now)
     return await key_store.get_keys(conn, key_ids=list(ids.values()))
 
 
@@ -167,7 +212,12 @@ async def published_key_names(conn: AsyncConnection, ids: Mapping[str, str]) -> 
 
 
 async def delete_keys(
-    conn: AsyncConnection, project_id: str, names: Iterable[str], *, may_unpublish: bool
+    conn: AsyncConnection,
+    project_id: str,
+    names: Iterable[str],
+    *,
+    may_unpublish: bool,
+    now: datetime,
 ) -> list[str]:
     """Delete keys and their translations; returns the names deleted (unknown → `NotFound`).
 
@@ -185,4 +235,5 @@ async def delete_keys(
             f"{', '.join(live[:20])}.",
         )
     await key_store.delete_keys(conn, key_ids=list(ids.values()))
+    await _changed(conn, project_id, "deleted", len(wanted), now)
     return wanted

@@ -34,6 +34,7 @@ __all__ = [
     "create_organization",
     "get_organization",
     "get_organization_by_slug",
+    "is_slug",
     "list_members",
     "list_memberships",
     "list_organizations",
@@ -48,9 +49,14 @@ _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}[a-z0-9]")
 _MAX_NAME_LENGTH = 200
 
 
+def is_slug(value: str) -> bool:
+    """Whether ``value`` is 2-64 lowercase letters, digits and inner hyphens."""
+    return _SLUG.fullmatch(value) is not None
+
+
 def check_slug(slug: str, what: str = "slug") -> str:
     """The slug if it is 2-64 lowercase letters, digits and inner hyphens; else `InvalidRequest`."""
-    if not _SLUG.fullmatch(slug):
+    if not is_slug(slug):
         raise InvalidRequest(
             f"the {what} {slug!r} must be 2-64 lowercase letters, digits or hyphens, "
             "starting and ending with a letter or digit"

@@ -19,6 +19,7 @@ from i18n_connect.storage.oauth_tables import oauth_clients
 from i18n_connect.storage.statements import Statement
 
 __all__ = [
+    "DEFAULT_GRANT_TYPES",
     "AuthMethod",
     "Client",
     "get_client",
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 AuthMethod = Literal["none", "client_secret_basic", "client_secret_post"]
+DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
 _LIVE = oauth_clients.c.deleted_at.is_(None)
 
 
@@ -52,6 +54,7 @@ class Client:
     registration_token_hash: str | None = field(default=None, repr=False)
     previous_secret_hash: str | None = field(default=None, repr=False)
     previous_secret_expires_at: datetime | None = None
+    grant_types: tuple[str, ...] = DEFAULT_GRANT_TYPES  # RFC 7591 §2
 
     @property
     def is_confidential(self) -> bool:
@@ -83,6 +86,7 @@ def _client(row: Any) -> Client:
         registration_token_hash=row.registration_token_hash,
         previous_secret_hash=row.previous_secret_hash,
         previous_secret_expires_at=row.previous_secret_expires_at,
+        grant_types=tuple(row.grant_types or DEFAULT_GRANT_TYPES),
     )
 
 
@@ -123,8 +127,13 @@ async def insert_client(conn: AsyncConnection, client: Client) -> None:
             verified=client.verified,
             created_at=client.created_at,
             registration_token_hash=client.registration_token_hash,
+            grant_types=_stored_grant_types(client.grant_types),
         )
     )
+
+
+def _stored_grant_types(grant_types: Sequence[str]) -> list[str] | None:
+    return None if tuple(grant_types) == DEFAULT_GRANT_TYPES else list(grant_types)
 
 
 async def _update(conn: AsyncConnection, client_id: str, *where: Any, **values: Any) -> bool:
@@ -144,6 +153,7 @@ async def replace_metadata(
     token_endpoint_auth_method: AuthMethod,
     client_uri: str | None,
     logo_uri: str | None,
+    grant_types: Sequence[str] = DEFAULT_GRANT_TYPES,
 ) -> bool:
     """Replace the client's metadata; ``False`` when it is unknown or deleted."""
     return await _update(
@@ -155,6 +165,7 @@ async def replace_metadata(
         token_endpoint_auth_method=token_endpoint_auth_method,
         client_uri=client_uri,
         logo_uri=logo_uri,
+        grant_types=_stored_grant_types(grant_types),
     )
 
 

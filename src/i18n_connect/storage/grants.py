@@ -25,6 +25,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    null,
     or_,
     select,
     update,
@@ -47,6 +48,7 @@ __all__ = [
     "chain_ended",
     "claim_grant",
     "client_has_live_grant",
+    "clients_granted_on",
     "delete_expired_tokens",
     "end_chain",
     "ended_chains",
@@ -57,7 +59,7 @@ __all__ = [
     "insert_refresh_token",
     "installation_token_with_grant",
     "list_grants",
-    "live_chains_by_last_refresh",
+    "live_chains_beyond",
     "live_grant",
     "live_grants_of_access_token",
     "live_installation_tokens",
@@ -65,14 +67,14 @@ __all__ = [
     "lock_grant",
     "lock_grant_for_mint",
     "mark_grant_revoked",
-    "mark_refresh_token_used",
     "refresh_token_by_hash",
     "refresh_token_by_id",
+    "refresh_token_to_rotate",
     "refresh_token_with_grant",
     "revoke_grant_tokens",
     "revoke_installation_token",
     "revoke_installation_tokens",
-    "touch_grant",
+    "rotate_refresh_token",
     "touch_grant_if_stale",
     "update_grant_projects",
     "update_grant_scope",
@@ -247,6 +249,25 @@ async def list_grants(
     return [_grant(row) for row in (await conn.execute(query)).all()]
 
 
+async def clients_granted_on(
+    conn: AsyncConnection, *, organization_id: str, project_id: str | None = None
+) -> list[str]:
+    """The clients holding a live grant on the organization — one covering ``project_id``
+    when it is given (a grant limited to other projects does not)."""
+    rows = await conn.execute(
+        select(grants.c.client_id, grants.c.project_ids)
+        .where(grants.c.organization_id == organization_id, grants.c.revoked_at.is_(None))
+        .order_by(grants.c.client_id)
+    )
+    return list(
+        dict.fromkeys(
+            row.client_id
+            for row in rows
+            if project_id is None or row.project_ids is None or project_id in row.project_ids
+        )
+    )
+
+
 async def live_grants_of_access_token(
     conn: AsyncConnection,
     *,
@@ -353,11 +374,6 @@ async def lock_grant_for_mint(conn: AsyncConnection, *, grant_id: str) -> Any | 
     return await _LOCK_FOR_MINT.first(conn, id=grant_id)
 
 
-async def touch_grant(conn: AsyncConnection, *, grant_id: str, now: datetime) -> None:
-    """Set the grant's ``last_used_at``, taking its row lock."""
-    await _TOUCH.rowcount(conn, id=grant_id, now=now)
-
-
 async def touch_grant_if_stale(
     conn: AsyncConnection, *, grant_id: str, stale_before: datetime, now: datetime
 ) -> None:
@@ -451,22 +467,28 @@ async def ended_chains(conn: AsyncConnection, *, chain_ids: Sequence[str]) -> li
     return list(rows.all())
 
 
-async def live_chains_by_last_refresh(conn: AsyncConnection, *, grant_id: str) -> list[str]:
-    """The grant's live chains, the most recently refreshed (or started) first."""
-    last_refresh = func.coalesce(func.max(refresh_tokens.c.created_at), refresh_chains.c.created_at)
-    return list(
-        (
-            await conn.execute(
-                select(refresh_chains.c.id)
-                .outerjoin(refresh_tokens, refresh_tokens.c.chain_id == refresh_chains.c.id)
-                .where(refresh_chains.c.grant_id == grant_id, refresh_chains.c.revoked_at.is_(None))
-                .group_by(refresh_chains.c.id, refresh_chains.c.created_at)
-                .order_by(last_refresh.desc(), refresh_chains.c.id)
-            )
-        )
-        .scalars()
-        .all()
+_LIVE_CHAINS_BEYOND = Statement(
+    select(refresh_chains.c.id)
+    .outerjoin(refresh_tokens, refresh_tokens.c.chain_id == refresh_chains.c.id)
+    .where(
+        refresh_chains.c.grant_id == bindparam("grant_id"), refresh_chains.c.revoked_at.is_(None)
     )
+    .group_by(refresh_chains.c.id, refresh_chains.c.created_at)
+    .order_by(
+        func.coalesce(func.max(refresh_tokens.c.created_at), refresh_chains.c.created_at).desc(),
+        refresh_chains.c.id,
+    )
+    .limit(bindparam("most"))
+    .offset(bindparam("keep"))
+)
+_MOST_CHAINS = 1_000_000  # no limit, in a form every backend accepts
+
+
+async def live_chains_beyond(conn: AsyncConnection, *, grant_id: str, keep: int) -> list[str]:
+    """The grant's live chains after the ``keep`` most recently refreshed (or started) ones,
+    in that order; found through the (grant, revoked) index, so ended chains cost nothing."""
+    rows = await _LIVE_CHAINS_BEYOND.all(conn, grant_id=grant_id, keep=keep, most=_MOST_CHAINS)
+    return [row.id for row in rows]
 
 
 # Refresh tokens.
@@ -489,7 +511,7 @@ _MARK_USED = Statement(
 )
 # The user's membership is joined here rather than asked of `storage.organizations`: a
 # rotation then costs one read, not two.
-_REFRESH_TOKEN_WITH_GRANT = Statement(
+_refresh_token_with_grant = (
     _with_grant(
         refresh_tokens,
         grants.c.organization_id,
@@ -505,6 +527,10 @@ _REFRESH_TOKEN_WITH_GRANT = Statement(
         ),
     )
 )
+_REFRESH_TOKEN_WITH_GRANT = Statement(_refresh_token_with_grant)
+# Rotation reads the token and takes its grant's row lock in one statement: concurrent
+# changes of the grant's chains (rotation, reuse, revocation) are ordered from here on.
+_REFRESH_TOKEN_TO_ROTATE = Statement(_refresh_token_with_grant.with_for_update(of=grants))
 
 
 async def insert_refresh_token(
@@ -553,9 +579,89 @@ async def refresh_token_with_grant(conn: AsyncConnection, *, token_hash: str) ->
     return await _REFRESH_TOKEN_WITH_GRANT.first(conn, token_hash=token_hash)
 
 
-async def mark_refresh_token_used(conn: AsyncConnection, *, token_id: str, now: datetime) -> bool:
-    """Mark the unused, unrevoked token used; ``False`` if a concurrent use came first."""
-    return await _MARK_USED.rowcount(conn, id=token_id, now=now) == 1
+async def refresh_token_to_rotate(conn: AsyncConnection, *, token_hash: str) -> Any | None:
+    """`refresh_token_with_grant`, holding the grant's row lock until the transaction ends."""
+    return await _REFRESH_TOKEN_TO_ROTATE.first(conn, token_hash=token_hash)
+
+
+def _successor_of_used_parent() -> Statement:
+    """PostgreSQL, one statement (data-modifying CTEs): mark the parent used if it is unused
+    and unrevoked, touch its grant, and insert the successor only if the parent was marked."""
+    now = bindparam("now", type_=refresh_tokens.c.created_at.type)
+    used = (
+        update(refresh_tokens)
+        .where(
+            refresh_tokens.c.id == bindparam("parent_id", type_=refresh_tokens.c.id.type),
+            refresh_tokens.c.used_at.is_(None),
+            refresh_tokens.c.revoked_at.is_(None),
+        )
+        .values(used_at=now)
+        .returning(refresh_tokens.c.id)
+        .cte("used")
+    )
+    touched = (
+        update(grants)
+        .where(grants.c.id == bindparam("grant_id", type_=grants.c.id.type))
+        .values(last_used_at=now)
+        .returning(grants.c.id)
+        .cte("touched")
+    )
+    given = {"created_at": now, "used_at": null(), "revoked_at": null(), "parent_id": used.c.id}
+    values = [
+        given.get(column.key, bindparam(column.key, type_=column.type))
+        for column in refresh_tokens.c
+    ]
+    return Statement(
+        insert(refresh_tokens)
+        .from_select(list(refresh_tokens.c), select(*values).select_from(used))
+        .add_cte(touched)
+    )
+
+
+_SUCCESSOR_OF_USED_PARENT = _successor_of_used_parent()
+
+
+async def rotate_refresh_token(
+    conn: AsyncConnection,
+    *,
+    parent_id: str,
+    grant_id: str,
+    successor_id: str,
+    successor_hash: str,
+    chain_id: str,
+    code_id: str | None,
+    scope: str,
+    resource: str | None,
+    now: datetime,
+    expires_at: datetime,
+) -> bool:
+    """Mark the parent token used, touch its grant and store its successor, all or nothing:
+    ``False`` (nothing written) if a concurrent use or revocation of the parent came first.
+    One round trip on PostgreSQL; on SQLite, whose statements run in-process, three."""
+    successor = {
+        "id": successor_id,
+        "token_hash": successor_hash,
+        "grant_id": grant_id,
+        "chain_id": chain_id,
+        "code_id": code_id,
+        "scope": scope,
+        "resource": resource,
+        "expires_at": expires_at,
+    }
+    if conn.dialect.name == "postgresql":
+        return (
+            await _SUCCESSOR_OF_USED_PARENT.rowcount(
+                conn, parent_id=parent_id, now=now, **successor
+            )
+            == 1
+        )
+    if await _MARK_USED.rowcount(conn, id=parent_id, now=now) != 1:
+        return False
+    await _TOUCH.rowcount(conn, id=grant_id, now=now)
+    await _INSERT_REFRESH_TOKEN.rowcount(
+        conn, parent_id=parent_id, created_at=now, used_at=None, revoked_at=None, **successor
+    )
+    return True
 
 
 async def live_successor(conn: AsyncConnection, *, parent_id: str) -> Row[Any] | None:

@@ -1,5 +1,5 @@
 """The schema of the authorization server: clients, pending authorization requests,
-codes, grants, refresh and installation tokens, and signing keys."""
+codes, device authorizations, grants, refresh and installation tokens, and signing keys."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     String,
     Table,
@@ -22,12 +23,18 @@ from i18n_connect.storage.types import UtcDateTime
 __all__ = [
     "authorization_codes",
     "authorization_requests",
+    "client_logos",
+    "client_profiles",
+    "device_authorizations",
     "grants",
     "installation_tokens",
     "oauth_clients",
     "refresh_chains",
     "refresh_tokens",
     "signing_keys",
+    "webhook_deliveries",
+    "webhook_endpoints",
+    "webhook_events",
 ]
 
 CLIENT_ID = String(512)  # a generated id, or an https URL for client metadata documents
@@ -56,6 +63,8 @@ oauth_clients = Table(
     Column("previous_secret_expires_at", UtcDateTime, nullable=True),
     # Deleted: unknown everywhere, its grants revoked; the row stays so their tokens answer 410.
     Column("deleted_at", UtcDateTime, nullable=True),
+    # RFC 7591 §2 grant_types; None = authorization_code and refresh_token.
+    Column("grant_types", JSON, nullable=True),
 )
 
 authorization_requests = Table(
@@ -134,6 +143,30 @@ authorization_codes = Table(
     Index(None, "expires_at"),
 )
 
+# RFC 8628: one per device authorization request, until gc deletes it after expires_at.
+device_authorizations = Table(
+    "device_authorizations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("device_code_hash", HASH, nullable=False, unique=True),
+    Column("user_code_hash", HASH, nullable=False, unique=True),
+    Column(
+        "client_id", CLIENT_ID, ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("scope", Text, nullable=False),  # requested; after approval, the consented scope
+    Column("resource", Text, nullable=True),
+    Column("interval", Integer, nullable=False),  # seconds between polls (RFC 8628 §3.5)
+    Column("next_poll_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | approved | denied
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("grant_ids", JSON, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("answered_at", UtcDateTime, nullable=True),
+    Column("consumed_at", UtcDateTime, nullable=True),
+    Index(None, "expires_at"),
+)
+
 # One per code exchange and grant: a device's rotation chain, ended on its own.
 refresh_chains = Table(
     "refresh_chains",
@@ -144,7 +177,7 @@ refresh_chains = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
     Column("revoked_reason", String(16), nullable=True),  # reuse | revoked | limit
-    Index(None, "grant_id"),
+    Index(None, "grant_id", "revoked_at"),  # live chains of a grant
 )
 
 refresh_tokens = Table(
@@ -195,4 +228,100 @@ signing_keys = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("retired_at", UtcDateTime, nullable=True),  # no longer signs; still published
     Column("expires_at", UtcDateTime, nullable=True),  # no longer published after this
+)
+
+# Apps created in the developer console: the publishing organization and what the publisher
+# declared beyond RFC 7591's client metadata (which stays in oauth_clients).
+client_profiles = Table(
+    "client_profiles",
+    metadata,
+    Column(
+        "client_id", CLIENT_ID, ForeignKey("oauth_clients.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("description", Text, nullable=False),
+    Column("policy_uri", Text, nullable=True),
+    Column("tos_uri", Text, nullable=True),
+    Column("created_by", ID, nullable=False),  # the user who created the app
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "organization_id"),
+)
+
+# A console app's logo, stored and served by this site (never hot-linked): uploaded, or fetched
+# once from the https URL the publisher gave (source_url).
+client_logos = Table(
+    "client_logos",
+    metadata,
+    Column(
+        "client_id", CLIENT_ID, ForeignKey("oauth_clients.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("content_type", String(32), nullable=False),  # image/png | image/jpeg | image/webp
+    Column("image", LargeBinary, nullable=False),
+    Column("digest", HASH, nullable=False),  # SHA-256 of image: the served URL's version
+    Column("source_url", Text, nullable=True),
+    Column("stored_at", UtcDateTime, nullable=False),
+)
+
+# Webhooks (Standard Webhooks): a client's endpoints, the transactional outbox of events, and one
+# delivery per (event, endpoint) that the workers of `webhooks.worker` claim and retry.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "client_id", CLIENT_ID, ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("url", Text, nullable=False),
+    Column("event_types", JSON, nullable=False),
+    Column("secret_ciphertext", LargeBinary, nullable=False),  # AES-GCM, key from the server secret
+    Column("previous_secret_ciphertext", LargeBinary, nullable=True),  # rotated out, still signing
+    Column("previous_secret_expires_at", UtcDateTime, nullable=True),
+    Column("status", String(16), nullable=False),  # active | failing | disabled
+    Column("failing_since", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "client_id"),
+)
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", ID, primary_key=True),  # the webhook-id header
+    Column(
+        "client_id", CLIENT_ID, ForeignKey("oauth_clients.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("type", String(64), nullable=False),
+    Column("payload", Text, nullable=False),  # the JSON body, exactly as signed
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),  # the order of the outbox
+    Column("id", ID, nullable=False, unique=True),
+    Column("event_id", ID, ForeignKey("webhook_events.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "endpoint_id",
+        ID,
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("ordering_key", String(128), nullable=False),  # the grant, or the organization
+    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_token", String(64), nullable=True),  # the worker holding the attempt
+    Column("lease_expires_at", UtcDateTime, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_latency_ms", Integer, nullable=True),
+    Column("last_response", Text, nullable=True),  # a bounded excerpt, or the error
+    Column("last_attempt_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "endpoint_id", "ordering_key", "status", "seq"),
 )

@@ -7,9 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, case, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect.storage.statements import Statement
 from i18n_connect.storage.tables import memberships, organizations, users
 from i18n_connect.storage.unique import insert_unique
 
@@ -78,15 +90,20 @@ async def insert_organization(conn: AsyncConnection, *, organization: Organizati
     )
 
 
+# Every partner-API call and MCP tool looks its organization up: inline statements.
+_ORGANIZATION_BY_ID = Statement(select(*_COLUMNS).where(organizations.c.id == bindparam("id")))
+_ORGANIZATION_BY_SLUG = Statement(
+    select(*_COLUMNS).where(organizations.c.slug == bindparam("slug"))
+)
+
+
 async def get_organization(conn: AsyncConnection, *, organization_id: str) -> Organization | None:
-    row = (
-        await conn.execute(select(*_COLUMNS).where(organizations.c.id == organization_id))
-    ).first()
+    row = await _ORGANIZATION_BY_ID.first(conn, id=organization_id)
     return _organization(row) if row is not None else None
 
 
 async def get_organization_by_slug(conn: AsyncConnection, *, slug: str) -> Organization | None:
-    row = (await conn.execute(select(*_COLUMNS).where(organizations.c.slug == slug))).first()
+    row = await _ORGANIZATION_BY_SLUG.first(conn, slug=slug)
     return _organization(row) if row is not None else None
 
 

@@ -163,7 +163,10 @@ translation_keys = Table(
     Column("description", Text, nullable=False, default=""),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # a name is unique in its project, whatever its namespace (docs/decisions.md)
+    Column("namespace", String(64), nullable=False, server_default="common"),
     UniqueConstraint("project_id", "name"),
+    Index(None, "project_id", "namespace"),
 )
 
 translations = Table(

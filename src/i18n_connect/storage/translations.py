@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.storage.tables import translation_keys, translations
 from i18n_connect.storage.unique import insert_unique
 
 __all__ = [
+    "KeyText",
+    "PublishedText",
     "Translation",
     "TranslationKey",
     "delete_keys",
@@ -22,11 +24,15 @@ __all__ = [
     "get_keys",
     "insert_keys",
     "key_ids_by_name",
+    "key_texts",
     "keys_with_published_text",
     "list_keys",
     "list_translations",
+    "project_namespaces",
     "publish_drafts",
+    "published_by_namespace",
     "published_texts",
+    "revert_drafts",
     "save_drafts",
     "update_key_description",
 ]
@@ -42,6 +48,7 @@ class TranslationKey:
     description: str
     created_at: datetime
     updated_at: datetime
+    namespace: str = "common"
 
 
 _KEY_COLUMNS = (
@@ -51,6 +58,7 @@ _KEY_COLUMNS = (
     translation_keys.c.description,
     translation_keys.c.created_at,
     translation_keys.c.updated_at,
+    translation_keys.c.namespace,
 )
 
 
@@ -62,6 +70,7 @@ def _key(row: Any) -> TranslationKey:
         description=row.description,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        namespace=row.namespace,
     )
 
 
@@ -70,12 +79,21 @@ def _chunks(values: Sequence[str]) -> list[list[str]]:
 
 
 async def list_keys(
-    conn: AsyncConnection, *, project_id: str, prefix: str | None, limit: int, offset: int
+    conn: AsyncConnection,
+    *,
+    project_id: str,
+    prefix: str | None,
+    limit: int,
+    offset: int,
+    after: str | None = None,
 ) -> list[TranslationKey]:
-    """The project's keys by name, optionally only those starting with ``prefix``."""
+    """The project's keys by name, optionally only those starting with ``prefix`` and those
+    after the name ``after``."""
     query = select(*_KEY_COLUMNS).where(translation_keys.c.project_id == project_id)
     if prefix:
         query = query.where(translation_keys.c.name.startswith(prefix, autoescape=True))
+    if after is not None:
+        query = query.where(translation_keys.c.name > after)
     rows = await conn.execute(query.order_by(translation_keys.c.name).limit(limit).offset(offset))
     return [_key(row) for row in rows]
 
@@ -123,10 +141,11 @@ async def insert_keys(conn: AsyncConnection, *, keys: Sequence[TranslationKey]) 
             "description": key.description,
             "created_at": key.created_at,
             "updated_at": key.updated_at,
+            "namespace": key.namespace,
         }
         for key in keys
     ]
-    return await insert_unique(conn, insert(translation_keys).values(rows))
+    return await insert_unique(conn, insert(translation_keys), rows)
 
 
 async def update_key_description(
@@ -182,28 +201,89 @@ def _translation(row: Any) -> Translation:
 async def save_drafts(
     conn: AsyncConnection, *, language: str, drafts: Mapping[str, str], updated_at: datetime
 ) -> None:
-    """Write the draft of each key id in ``drafts`` for one language, creating missing rows."""
-    existing = set(
-        await conn.scalars(
-            select(translations.c.key_id).where(
-                translations.c.language == language,
-                translations.c.key_id.in_(list(drafts)),
-            )
-        )
-    )
-    for key_id, text in drafts.items():
-        if key_id in existing:
-            await conn.execute(
-                update(translations)
-                .where(translations.c.key_id == key_id, translations.c.language == language)
-                .values(draft=text, updated_at=updated_at)
-            )
-        else:
-            await conn.execute(
-                translations.insert().values(
-                    key_id=key_id, language=language, draft=text, updated_at=updated_at
+    """Write the draft of each key id in ``drafts`` for one language, creating missing rows
+    (one batched UPDATE and one batched INSERT)."""
+    existing: set[str] = set()
+    for chunk in _chunks(list(drafts)):
+        existing.update(
+            await conn.scalars(
+                select(translations.c.key_id).where(
+                    translations.c.language == language, translations.c.key_id.in_(chunk)
                 )
             )
+        )
+    changed = [{"k": key_id, "text": text} for key_id, text in drafts.items() if key_id in existing]
+    if changed:
+        await conn.execute(
+            update(translations)
+            .where(translations.c.key_id == bindparam("k"), translations.c.language == language)
+            .values(draft=bindparam("text"), updated_at=updated_at),
+            changed,
+        )
+    added = [
+        {"key_id": key_id, "language": language, "draft": text, "updated_at": updated_at}
+        for key_id, text in drafts.items()
+        if key_id not in existing
+    ]
+    if added:
+        await conn.execute(insert(translations), added)
+
+
+async def revert_drafts(
+    conn: AsyncConnection, *, language: str, key_ids: Sequence[str], updated_at: datetime
+) -> None:
+    """Drop the unpublished drafts of the keys in one language: a draft becomes its published
+    text again, and a text never published goes."""
+    for chunk in _chunks(key_ids):
+        mine = and_(translations.c.language == language, translations.c.key_id.in_(chunk))
+        await conn.execute(delete(translations).where(mine, translations.c.published.is_(None)))
+        await conn.execute(
+            update(translations)
+            .where(mine, translations.c.draft.is_distinct_from(translations.c.published))
+            .values(draft=translations.c.published, updated_at=updated_at)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyText:
+    """A key with its draft and published text in one language (``None`` when it has none)."""
+
+    key_id: str
+    name: str
+    description: str
+    namespace: str
+    draft: str | None
+    published: str | None
+
+
+async def key_texts(
+    conn: AsyncConnection, *, project_id: str, language: str, namespace: str | None = None
+) -> list[KeyText]:
+    """Every key of the project (of ``namespace`` only, if given) with its texts in
+    ``language``, by name (one query)."""
+    joined = translation_keys.outerjoin(
+        translations,
+        and_(translations.c.key_id == translation_keys.c.id, translations.c.language == language),
+    )
+    query = (
+        select(
+            translation_keys.c.id,
+            translation_keys.c.name,
+            translation_keys.c.description,
+            translation_keys.c.namespace,
+            translations.c.draft,
+            translations.c.published,
+        )
+        .select_from(joined)
+        .where(translation_keys.c.project_id == project_id)
+        .order_by(translation_keys.c.name)
+    )
+    if namespace is not None:
+        query = query.where(translation_keys.c.namespace == namespace)
+    return [
+        KeyText(row.id, row.name, row.description, row.namespace, row.draft, row.published)
+        for row in await conn.execute(query)
+    ]
 
 
 async def list_translations(
@@ -251,10 +331,10 @@ async def publish_drafts(
 
 
 async def published_texts(
-    conn: AsyncConnection, *, project_id: str, language: str
+    conn: AsyncConnection, *, project_id: str, language: str, namespace: str | None = None
 ) -> dict[str, str]:
-    """The published texts of one language, key name → text."""
-    rows = await conn.execute(
+    """The published texts of one language (of ``namespace`` only, if given), key name → text."""
+    query = (
         select(translation_keys.c.name, translations.c.published)
         .join(translations, translations.c.key_id == translation_keys.c.id)
         .where(
@@ -264,4 +344,44 @@ async def published_texts(
         )
         .order_by(translation_keys.c.name)
     )
-    return {row.name: row.published for row in rows}
+    if namespace is not None:
+        query = query.where(translation_keys.c.namespace == namespace)
+    return {row.name: row.published for row in await conn.execute(query)}
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedText:
+    namespace: str
+    language: str
+    name: str
+    text: str
+    published_at: datetime | None
+
+
+async def published_by_namespace(conn: AsyncConnection, *, project_id: str) -> list[PublishedText]:
+    """Every published text of the project, with its key's namespace and its language."""
+    rows = await conn.execute(
+        select(
+            translation_keys.c.namespace,
+            translations.c.language,
+            translation_keys.c.name,
+            translations.c.published,
+            translations.c.published_at,
+        )
+        .join(translations, translations.c.key_id == translation_keys.c.id)
+        .where(translation_keys.c.project_id == project_id, translations.c.published.is_not(None))
+    )
+    return [
+        PublishedText(row.namespace, row.language, row.name, row.published, row.published_at)
+        for row in rows
+    ]
+
+
+async def project_namespaces(conn: AsyncConnection, *, project_id: str) -> list[str]:
+    """The namespaces the project's keys belong to, sorted."""
+    found = await conn.scalars(
+        select(translation_keys.c.namespace)
+        .where(translation_keys.c.project_id == project_id)
+        .distinct()
+    )
+    return sorted(found)

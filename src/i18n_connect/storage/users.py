@@ -19,6 +19,7 @@ __all__ = [
     "get_user",
     "get_user_by_email",
     "insert_user",
+    "list_users",
     "password_hash_of",
     "update_password_hash",
 ]
@@ -62,6 +63,12 @@ async def get_user_by_email(conn: AsyncConnection, *, email: str) -> User | None
     """The account with this (already normalized) email."""
     row = (await conn.execute(select(*_COLUMNS).where(users.c.email == email))).first()
     return _user(row) if row is not None else None
+
+
+async def list_users(conn: AsyncConnection) -> list[User]:
+    """Every account, oldest first."""
+    rows = await conn.execute(select(*_COLUMNS).order_by(users.c.created_at, users.c.id))
+    return [_user(row) for row in rows]
 
 
 async def password_hash_of(conn: AsyncConnection, *, email: str) -> tuple[User, str] | None:

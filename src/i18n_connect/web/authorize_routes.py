@@ -15,12 +15,14 @@ to, and the request is kept only once someone is signed in.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect.grants import Projects
 from i18n_connect.oauth import consent, project_choice
 from i18n_connect.oauth.authorize import (
     AuthorizationErrorRedirect,
@@ -48,7 +50,7 @@ from i18n_connect.web.sessions import (
 )
 from i18n_connect.web.templates import render, render_error
 
-__all__ = ["router"]
+__all__ = ["checked_choices", "consent_page_response", "form_values", "router", "single"]
 
 router = APIRouter(prefix="/api/auth/mcp", include_in_schema=False)
 
@@ -164,9 +166,9 @@ async def authorize(request: Request) -> Response:
     return response
 
 
-def _consent_page(
+def consent_page_response(
     request: Request,
-    view: ConsentView,
+    view: ConsentView[Any],
     *,
     user: User,
     session: BrowserSession,
@@ -175,7 +177,11 @@ def _consent_page(
     error: str | None = None,
     organization_hint: str | None = None,
     chosen_projects: dict[str, list[str]] | None = None,
+    form_action: str = CONSENT_PATH,
+    user_code: str | None = None,
 ) -> Response:
+    """The consent screen; a device authorization's (RFC 8628) posts its ``user_code``, not a
+    request id, to ``form_action``."""
     if chosen_organizations is None:
         chosen_organizations = set(consent.preselected(view, organization_hint))
     if chosen_scopes is None:
@@ -195,6 +201,8 @@ def _consent_page(
             "chosen_projects": chosen_projects or {},
             "mode_field": project_choice.mode_field,
             "error": error,
+            "form_action": form_action,
+            "user_code": user_code,
         },
         status_code=422 if error else 200,
     )
@@ -228,7 +236,7 @@ async def consent_page(request: Request) -> Response:
             return response
         except ConsentRefused as exc:
             return _refused(request, exc.message, session)
-    return _consent_page(
+    return consent_page_response(
         request,
         view,
         user=user,
@@ -237,8 +245,57 @@ async def consent_page(request: Request) -> Response:
     )
 
 
-def _one(values: list[str]) -> str | None:
+def checked_choices(
+    request: Request,
+    view: ConsentView[Any],
+    *,
+    user: User,
+    session: BrowserSession,
+    form: dict[str, list[str]],
+    form_action: str = CONSENT_PATH,
+    user_code: str | None = None,
+) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Projects]] | Response:
+    """The organizations, scopes and projects chosen on the consent form
+    (`consent.check_choices`, `project_choice.choose`), or the consent page again, saying what
+    is missing; a project the page did not offer is `ConsentRefused`."""
+    organization_ids = form.get("organization", [])
+    scope_names = form.get("scope", [])
+    try:
+        chosen_orgs, chosen_scopes = consent.check_choices(view, organization_ids, scope_names)
+        chosen = [org for org in view.organizations if org.id in chosen_orgs]
+        return chosen_orgs, chosen_scopes, project_choice.choose(form, chosen, view.projects)
+    except project_choice.ProjectChoiceError as exc:
+        if exc.tampered:
+            raise ConsentRefused(exc.message) from exc
+        incomplete = exc.message
+    except ConsentIncomplete as exc:
+        incomplete = exc.message
+    return consent_page_response(
+        request,
+        view,
+        user=user,
+        session=session,
+        chosen_organizations=set(organization_ids),
+        chosen_scopes=set(scope_names),
+        chosen_projects=form,
+        error=incomplete,
+        form_action=form_action,
+        user_code=user_code,
+    )
+
+
+def single(values: list[str]) -> str | None:
+    """A form field's value when it was sent exactly once."""
     return values[0] if len(values) == 1 else None
+
+
+async def form_values(request: Request) -> dict[str, list[str]]:
+    """The submitted form's text fields, each with its values in order."""
+    form: dict[str, list[str]] = {}
+    for name, value in (await request.form()).multi_items():
+        if isinstance(value, str):
+            form.setdefault(name, []).append(value)
+    return form
 
 
 async def _answer(
@@ -251,10 +308,10 @@ async def _answer(
     services = services_of(request)
     now = services.clock.now()
     pending = await consent.load_pending(
-        conn, _one(form.get("request_id", [])), session_hash=session.sid_hash, now=now
+        conn, single(form.get("request_id", [])), session_hash=session.sid_hash, now=now
     )
     view = await consent.consent_view(conn, pending, user.id, now)
-    action = _one(form.get("action", []))
+    action = single(form.get("action", []))
     if action == "deny":
         location = await consent.deny(
             conn, view, user_id=user.id, now=now, issuer=services.settings.issuer
@@ -265,30 +322,10 @@ async def _answer(
             "The form did not say whether to authorize or deny. "
             "Go back to the app and connect again."
         )
-    organization_ids = form.get("organization", [])
-    scope_names = form.get("scope", [])
-    incomplete: str | None = None
-    try:
-        chosen_orgs, chosen_scopes = consent.check_choices(view, organization_ids, scope_names)
-        chosen = [org for org in view.organizations if org.id in chosen_orgs]
-        projects = project_choice.choose(form, chosen, view.projects)
-    except project_choice.ProjectChoiceError as exc:
-        if exc.tampered:
-            raise ConsentRefused(exc.message) from exc
-        incomplete = exc.message
-    except ConsentIncomplete as exc:
-        incomplete = exc.message
-    if incomplete is not None:
-        return _consent_page(
-            request,
-            view,
-            user=user,
-            session=session,
-            chosen_organizations=set(organization_ids),
-            chosen_scopes=set(scope_names),
-            chosen_projects=form,
-            error=incomplete,
-        )
+    chosen = checked_choices(request, view, user=user, session=session, form=form)
+    if isinstance(chosen, Response):
+        return chosen
+    chosen_orgs, chosen_scopes, projects = chosen
     await consent.approve(
         conn,
         view,
@@ -307,15 +344,11 @@ async def _answer(
 async def consent_answer(request: Request) -> Response:
     """Authorize or Deny. Only the choices come from the form; the rest from the stored request."""
     services = services_of(request)
-    submitted = await request.form()
-    form: dict[str, list[str]] = {}
-    for name, value in submitted.multi_items():
-        if isinstance(value, str):
-            form.setdefault(name, []).append(value)
+    form = await form_values(request)
     try:
         async with services.db.transaction() as conn:
             session, user = await signed_in_user(request, conn)
-            if not csrf_valid(request, session, _one(form.get("csrf_token", []))):
+            if not csrf_valid(request, session, single(form.get("csrf_token", []))):
                 return render_error(
                     request,
                     403,

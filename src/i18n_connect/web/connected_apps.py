@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import grants
 from i18n_connect.api.metrics import grant_metrics
+from i18n_connect.developer.publisher import Publisher, publisher_of
 from i18n_connect.oauth import project_choice
 from i18n_connect.oauth.clients import get_client
 from i18n_connect.platform import connection_requests
@@ -57,6 +58,7 @@ class ConnectedApp:
     grant_id: str
     app_name: str
     app_verified: bool  # registered by an operator; others show the Unverified mark
+    publisher: Publisher | None  # a console app's publishing organization, logo and domain
     organization: Organization
     scopes: tuple[Scope, ...]  # in plain words, from the catalog
     created_at: datetime
@@ -68,7 +70,7 @@ class ConnectedApp:
 
 async def _describe(conn: AsyncConnection, found: list[grants.Grant]) -> list[ConnectedApp]:
     apps: list[ConnectedApp] = []
-    names: dict[str, tuple[str, bool]] = {}
+    names: dict[str, tuple[str, bool, Publisher | None]] = {}
     orgs: dict[str, Organization] = {}
     emails: dict[str, str] = {}
     projects: dict[str, tuple[Project, ...]] = {}
@@ -76,7 +78,9 @@ async def _describe(conn: AsyncConnection, found: list[grants.Grant]) -> list[Co
         if grant.client_id not in names:
             client = await get_client(conn, grant.client_id)
             names[grant.client_id] = (
-                (client.name, client.verified) if client is not None else (grant.client_id, False)
+                (client.name, client.verified, await publisher_of(conn, client))
+                if client is not None
+                else (grant.client_id, False, None)
             )
         if grant.organization_id not in orgs:
             organization = await get_organization(conn, grant.organization_id)
@@ -92,6 +96,7 @@ async def _describe(conn: AsyncConnection, found: list[grants.Grant]) -> list[Co
                 grant_id=grant.id,
                 app_name=names[grant.client_id][0],
                 app_verified=names[grant.client_id][1],
+                publisher=names[grant.client_id][2],
                 organization=orgs[grant.organization_id],
                 scopes=tuple(CATALOG.get(name, Scope(name, name, False)) for name in grant.scope),
                 created_at=grant.created_at,

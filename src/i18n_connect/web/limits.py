@@ -1,4 +1,5 @@
-"""Request body limits: its size (``I18N_CONNECT_MAX_BODY_BYTES``; RFC 9110 §15.5.14)
+"""Request body limits: its size (``I18N_CONNECT_MAX_BODY_BYTES``, and
+``I18N_CONNECT_MAX_IMPORT_BYTES`` for translation-file imports; RFC 9110 §15.5.14)
 and the time to receive it (``I18N_CONNECT_BODY_TIMEOUT_SECONDS``; §15.5.9).
 
 A declared ``Content-Length`` above the limit is refused with 413 before the
@@ -27,20 +28,25 @@ _DISCONNECT: Message = {"type": "http.disconnect"}
 
 
 class BodyLimitMiddleware:
-    """ASGI middleware: at most ``max_bytes`` of request body per HTTP request."""
+    """ASGI middleware: at most ``max_bytes`` of request body per HTTP request, or
+    ``import_bytes`` for a POST to a path ending in ``/import``."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, import_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.import_bytes = import_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes
+        if scope["method"] == "POST" and scope["path"].endswith("/import"):
+            limit = self.import_bytes
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             # The unread body cannot be skipped cheaply: close the connection after answering.
-            response = error_response(self._error(), headers={"Connection": "close"})
+            response = error_response(_error(limit), headers={"Connection": "close"})
             await response(scope, receive, send)
             return
         received = 0
@@ -50,14 +56,15 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise self._error()
+                if received > limit:
+                    raise _error(limit)
             return message
 
         await self.app(scope, limited, send)
 
-    def _error(self) -> RequestTooLarge:
-        return RequestTooLarge(f"The request body is larger than {self.max_bytes} bytes.")
+
+def _error(limit: int) -> RequestTooLarge:
+    return RequestTooLarge(f"The request body is larger than {limit} bytes.")
 
 
 class BodyDeadlineMiddleware:

@@ -29,7 +29,14 @@ from i18n_connect.web.client_documents import prefetch
 from i18n_connect.web.errors import NO_STORE, error_response
 from i18n_connect.web.sessions import services_of
 
-__all__ = ["client_error_response", "client_request", "parse_token_body", "router", "token_route"]
+__all__ = [
+    "client_error_response",
+    "client_request",
+    "named_client",
+    "parse_token_body",
+    "router",
+    "token_route",
+]
 
 router = APIRouter(include_in_schema=False)
 
@@ -112,7 +119,7 @@ def client_error_response(
     return error_response(error, headers=sent or None)
 
 
-def _named_client(authorization: str | None, params: dict[str, str]) -> str | None:
+def named_client(authorization: str | None, params: dict[str, str]) -> str | None:
     """The client id a token request names, nothing checked yet; a request with malformed
     credentials names its body's ``client_id``, if any (it fails before any database work)."""
     try:
@@ -126,7 +133,7 @@ async def _token_outcome(request: Request) -> dict[str, Any]:
     if request.scope["query_string"]:
         raise InvalidRequest("Token request parameters go in the request body, not the URL.")
     authorization, params = await client_request(request)
-    if (client_id := _named_client(authorization, params)) is not None:
+    if (client_id := named_client(authorization, params)) is not None:
         await spend_token_request(  # before any database work or metadata-document fetch
             services.api_limiter, services.settings, client_id=client_id, now=services.clock.now()
         )

@@ -4,7 +4,8 @@
 ``…/api/oauth-client``, the §3.1 location for its identifier
 ``<issuer>/api/oauth-client``) and ``/.well-known/oauth-protected-resource/mcp``
 the MCP server (the path of a resource identifier is appended to the
-well-known prefix, §3.1). Both name
+well-known prefix, §3.1), and ``…/mcp/o/{org_slug}`` the MCP server of one
+organization (`i18n_connect.resources`). Each names
 this server's issuer — the same string as the authorization server metadata —
 as their only authorization server.
 """
@@ -16,6 +17,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from i18n_connect.errors import NotFound
+from i18n_connect.platform.organizations import is_slug
+from i18n_connect.resources import ORGANIZATION_PATH, mcp_organization_resource
 from i18n_connect.scopes import CATALOG
 from i18n_connect.settings import Settings
 from i18n_connect.web.sessions import services_of
@@ -28,9 +32,12 @@ _CACHE = {"Cache-Control": "public, max-age=3600"}
 router = APIRouter(include_in_schema=False)
 
 
-def mcp_resource_metadata_url(settings: Settings) -> str:
-    """Where the MCP server's metadata lives: the ``resource_metadata`` of its challenges."""
-    return f"{settings.issuer}{PREFIX}/mcp"
+def mcp_resource_metadata_url(settings: Settings, organization_slug: str | None = None) -> str:
+    """Where the metadata of the MCP server (of one organization, when a slug is given) lives:
+    the ``resource_metadata`` of its challenges."""
+    if organization_slug is None:
+        return f"{settings.issuer}{PREFIX}/mcp"
+    return f"{settings.issuer}{PREFIX}{ORGANIZATION_PATH}{organization_slug}"
 
 
 def _document(settings: Settings, resource: str, name: str) -> dict[str, Any]:
@@ -56,4 +63,16 @@ async def partner_api_metadata(request: Request) -> JSONResponse:
 async def mcp_metadata(request: Request) -> JSONResponse:
     settings = services_of(request).settings
     body = _document(settings, settings.mcp_resource, "i18n-connect MCP server")
+    return JSONResponse(body, headers=_CACHE)
+
+
+@router.get(PREFIX + ORGANIZATION_PATH + "{org_slug}")
+async def mcp_organization_metadata(request: Request, org_slug: str) -> JSONResponse:
+    """Served for any well-formed slug: organization slugs are public (the CDN's paths), and
+    the consent screen explains when the person cannot connect that organization."""
+    settings = services_of(request).settings
+    if not is_slug(org_slug):
+        raise NotFound("No such MCP server.")
+    resource = mcp_organization_resource(settings, org_slug)
+    body = _document(settings, resource, f"i18n-connect MCP server of {org_slug}")
     return JSONResponse(body, headers=_CACHE)

@@ -2,7 +2,7 @@
 members' connection requests, and the projects a grant covers
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-03 13:30:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import i18n_connect.storage.types
 
 revision: str = "0008"
-down_revision: str | None = "0003"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

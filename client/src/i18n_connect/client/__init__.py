@@ -1,8 +1,11 @@
 """The partner SDK of i18n-connect: OAuth 2.0 authorization code flow with PKCE (RFC 6749,
 RFC 7636), issuer identification (RFC 9207), refresh-token rotation, token revocation
-(RFC 7009), installation tokens and the partner REST API (SPEC §3 and §4).
+(RFC 7009), installation tokens, the partner REST API and webhook verification (Standard
+Webhooks), as the partner guide (docs/partner-guide.md) describes them.
 
-Needs only httpx and the standard library (``pip install 'i18n-connect[client]'``).
+The distribution ``i18n-connect-client`` (the repository's ``client/`` directory) needs only httpx,
+standardwebhooks (pure Python, no dependencies of its own) and the standard library; the server
+is not installed with it.
 """
 
 from i18n_connect.client.api import (
@@ -55,6 +58,7 @@ from i18n_connect.client.models import GrantTokens, InstallationToken, TokenSet
 from i18n_connect.client.pkce import code_challenge, new_code_verifier, new_state
 from i18n_connect.client.sync import SyncConnectClient, SyncPartnerAPI
 from i18n_connect.client.transport import RetryPolicy
+from i18n_connect.client.webhooks import InvalidWebhook, verify_webhook
 
 __all__ = [
     "AccessDenied",
@@ -78,6 +82,7 @@ __all__ = [
     "InvalidScope",
     "InvalidTarget",
     "InvalidToken",
+    "InvalidWebhook",
     "IssuerMismatch",
     "KeyInput",
     "KeyUpdate",
@@ -110,4 +115,5 @@ __all__ = [
     "code_challenge",
     "new_code_verifier",
     "new_state",
+    "verify_webhook",
 ]

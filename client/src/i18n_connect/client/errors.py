@@ -2,9 +2,9 @@
 
 Codes of the token endpoint (RFC 6749 §5.2), of the authorization response
 (RFC 6749 §4.1.2.1, RFC 9207 for ``iss``), of bearer-token use (RFC 6750 §3.1)
-and of the partner API (SPEC §4). ``error_from_response`` turns an HTTP
-response into the matching exception; ``error_from_code`` does the same for a
-redirect's ``error`` parameter.
+and of the partner API (partner guide, "11. Errors and how to handle each").
+``error_from_response`` turns an HTTP response into the matching exception;
+``error_from_code`` does the same for a redirect's ``error`` parameter.
 """
 
 from __future__ import annotations

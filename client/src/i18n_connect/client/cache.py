@@ -1,4 +1,5 @@
-"""A cache of installation tokens (SPEC §4) keyed by (grant, organization).
+"""A cache of installation tokens keyed by (grant, organization) (partner guide, "7. Installation
+tokens and caching").
 
 A token is reused until 60 seconds before it expires, then renewed. Callers
 that ask for the same key at the same time share one mint (single flight,

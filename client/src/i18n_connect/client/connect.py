@@ -3,14 +3,15 @@
 Token endpoint (RFC 6749 §4.1.3 code exchange with RFC 7636 verifier, §6
 refresh with rotation per OAuth 2.1 §4.3.1), client authentication
 (``client_secret_basic``, RFC 6749 §2.3.1, for confidential clients; ``none``
-for public ones), token revocation (RFC 7009), and SPEC §4's installation-token
-mint and grant revocation.
+for public ones), token revocation (RFC 7009), and the installation-token
+mint and grant revocation (partner guide, "7. Installation tokens and caching").
 
 Refresh rotates the refresh token: ``refresh`` hands the new ``TokenSet`` to
 the caller's ``persist`` callback and returns only after it succeeded, so a
 crash after the call cannot lose the only valid refresh token. A response
 lost in transit is retried once with the same refresh token, which the server
-accepts until the new one has been used (SPEC §3).
+accepts until the new one has been used (partner guide, "9. Refresh rotation and the
+lost-response window").
 """
 
 from __future__ import annotations

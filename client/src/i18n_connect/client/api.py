@@ -1,4 +1,4 @@
-"""Typed calls of the partner REST API (SPEC §4, ``/api/oauth-client``) with an installation token.
+"""Typed calls of the partner REST API (``/api/oauth-client``) with an installation token.
 
 Each helper maps one route and returns the server's JSON as a ``TypedDict``
 (timestamps stay ISO 8601 strings); errors arrive as the typed exceptions of
@@ -159,7 +159,7 @@ class PartnerAPI:
 
     async def create_project(self, name: str, slug: str, source_language: str) -> Project:
         """``POST /v1/projects`` [projects:write]."""
-        body = {"name": name, "slug": slug, "sourceLanguage": source_language}
+        body = {"name": name, "slug": slug, "source_language": source_language}
         return cast(Project, await self._call("POST", "/v1/projects", body))
 
     async def project(self, project_id: str) -> Project:

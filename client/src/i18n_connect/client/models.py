@@ -1,4 +1,5 @@
-"""What the token endpoint (SPEC §3) and the installation-token mint (SPEC §4) return.
+"""What the token endpoint and the installation-token mint return (partner guide, "5. Tokens and
+lifetimes").
 
 Parsed into small frozen dataclasses; ``expires_at`` is computed from
 ``expires_in`` on the caller's clock, which keeps skew between the partner's

@@ -1,0 +1,22 @@
+"""A task that runs beside the server while a block is open (serve's garbage collection and
+webhook delivery), cancelled and awaited when the block ends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+__all__ = ["running"]
+
+
+@asynccontextmanager
+async def running(work: Coroutine[Any, Any, None], *, name: str) -> AsyncIterator[None]:
+    task = asyncio.create_task(work, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
