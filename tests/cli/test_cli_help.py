@@ -52,11 +52,14 @@ def test_help_has_an_example_and_plain_metavars(
     text = _help(path, capsys)
     assert re.search(rf"Example: (\S+=\S+ )*i18n-connect {re.escape(' '.join(path))}\b", text)
     assert not re.search(r"<(str|bool|int|float)|\{\w+\}", text), text
+    arguments = [param.metavar for param in node.params if param.param_type_name == "argument"]
+    if arguments:
+        assert f"Usage: i18n-connect {' '.join(path)} [OPTIONS] {' '.join(arguments)}" in text
     for param in node.params:
         name = param.opts[0] if param.opts else ""
         if param.param_type_name == "argument":
-            assert f"Usage: i18n-connect {' '.join(path)} [OPTIONS] {param.metavar}" in text
-        elif param.is_flag:
+            continue
+        if param.is_flag:
             assert re.search(rf"{name}\s+[A-Z][a-z]", text), f"{name} shows a metavar"
         else:
             assert re.search(rf"{name}\s+[A-Z_]+\b", text), f"{name} has no metavar"

@@ -98,7 +98,7 @@ async def run_flow(server: LiveServer, person: Person, provider: OAuthClientProv
         Client(streamable_http_client(server.url + "/mcp", http_client=http)) as client,
     ):
         tools = await client.list_tools()
-        assert len(tools.tools) == 18
+        assert len(tools.tools) == 20
         assert all(tool.annotations and tool.output_schema for tool in tools.tools)
         assert len(person.consents) == 1
         first = person.consents[0]

@@ -81,7 +81,7 @@ async def test_mcp_typescript_sdk_connects_steps_up_and_refreshes(
         server.url + "/mcp",
         redirect_prefix="http://127.0.0.1:53683/callback",
     )
-    assert len(events["tools"]["names"]) == 18
+    assert len(events["tools"]["names"]) == 20
     assert events["authorize-1"]["consent_scopes"] == FIRST_SCOPES
     listed = events["listKeys"]
     assert listed["isError"] is False  # and the SDK validated it against the output schema

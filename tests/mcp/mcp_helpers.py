@@ -8,12 +8,8 @@ from typing import Any
 
 import httpx
 
-from factories import web_project
-from i18n_connect import grants, installations
+from factories import consented, installation_token, partner_client, user_owning, web_project
 from i18n_connect.mcp import TOOL_SCOPES
-from i18n_connect.oauth.clients import create_client
-from i18n_connect.platform.accounts import create_user
-from i18n_connect.platform.organizations import create_organization
 from i18n_connect.platform.projects import create_project
 from i18n_connect.scopes import format_scope
 from i18n_connect.services import Services
@@ -68,26 +64,15 @@ class World:
         scopes: Sequence[str] | None = None,
         project_ids: Sequence[str] | None = None,
     ) -> str:
-        claims = (
-            await self.services.tokens.issue(
-                user_id=self.user_id,
-                client_id=self.client_id,
-                scope=ALL_TOOL_SCOPES,
-                grant_ids=[self.grants[org]],
-                audience=self.services.settings.api_resource,
-            )
-        ).claims
-        async with self.services.db.transaction() as conn:
-            minted = await installations.mint(
-                conn,
-                claims=claims,
-                grant_id=self.grants[org],
-                project_ids=project_ids,
-                scopes=scopes,
-                now=self.services.clock.now(),
-                hasher=self.services.hasher,
-                mints_per_minute=1000,
-            )
+        minted = await installation_token(
+            self.services,
+            user_id=self.user_id,
+            client_id=self.client_id,
+            grant_id=self.grants[org],
+            scope=ALL_TOOL_SCOPES,
+            project_ids=project_ids,
+            scopes=scopes,
+        )
         return minted.token
 
 
@@ -129,46 +114,28 @@ async def seeded_world(running_app: httpx.AsyncClient) -> World:
     services: Services = running_app.app.state.services  # type: ignore[attr-defined]
     now = services.clock.now()
     async with services.db.transaction() as conn:
-        user = await create_user(
-            conn, email="ada@example.com", password="correct horse battery", name="Ada", now=now
+        orgs = await user_owning(conn, "usr_ada", "ada@example.com", ("acme", "globex"), now=now)
+        project_ids = {slug: (await web_project(conn, org, now)).id for slug, org in orgs.items()}
+        client_id, _ = await partner_client(
+            conn, "Agent", ["http://127.0.0.1/cb"], hasher=services.hasher, now=now
         )
-        orgs, project_ids = {}, {}
-        for slug in ("acme", "globex"):
-            org = await create_organization(
-                conn, slug=slug, name=slug.title(), owner_user_id=user.id, now=now
-            )
-            orgs[slug] = org.id
-            project_ids[slug] = (await web_project(conn, org.id, now)).id
-        client, _ = await create_client(
-            conn,
-            name="Agent",
-            redirect_uris=["http://127.0.0.1/cb"],
-            confidential=False,
-            now=now,
-            hasher=services.hasher,
+        other_id, _ = await partner_client(
+            conn, "Other", ["http://127.0.0.1/cb"], hasher=services.hasher, now=now
         )
-        other, _ = await create_client(
+        granted = await consented(
             conn,
-            name="Other",
-            redirect_uris=["http://127.0.0.1/cb"],
-            confidential=False,
-            now=now,
-            hasher=services.hasher,
-        )
-        granted = await grants.consent(
-            conn,
-            user_id=user.id,
-            client_id=client.id,
-            organization_ids=list(orgs.values()),
+            user_id="usr_ada",
+            client_id=client_id,
+            organizations=orgs,
             scope=ALL_TOOL_SCOPES,
             now=now,
         )
     return World(
         services=services,
-        user_id=user.id,
-        client_id=client.id,
-        other_client_id=other.id,
+        user_id="usr_ada",
+        client_id=client_id,
+        other_client_id=other_id,
         orgs=orgs,
         projects=project_ids,
-        grants={slug: grant.id for slug, grant in zip(orgs, granted, strict=True)},
+        grants=granted,
     )

@@ -110,7 +110,10 @@ def webhooks_rotate(
     ] = 24,
     as_json: JsonOption = False,
 ) -> None:
-    """Rotate an endpoint's signing secret; the new one is printed this once."""
+    """Rotate an endpoint's signing secret; the new one is printed this once.
+
+    Example: i18n-connect webhooks rotate-secret cli_0123 whe_0123 --overlap-hours 48
+    """
 
     async def work(services: Services) -> dict[str, Any]:
         async with services.db.transaction() as conn:
@@ -148,7 +151,10 @@ def _set_enabled(client_id: str, endpoint_id: str, enabled: bool, as_json: bool)
 def webhooks_enable(
     client_id: ClientArg, endpoint_id: EndpointArg, as_json: JsonOption = False
 ) -> None:
-    """Enable an endpoint (also a failing one: its pending deliveries resume)."""
+    """Enable an endpoint (also a failing one: its pending deliveries resume).
+
+    Example: i18n-connect webhooks enable cli_0123 whe_0123
+    """
     _set_enabled(client_id, endpoint_id, True, as_json)
 
 
@@ -156,7 +162,10 @@ def webhooks_enable(
 def webhooks_disable(
     client_id: ClientArg, endpoint_id: EndpointArg, as_json: JsonOption = False
 ) -> None:
-    """Disable an endpoint: no new deliveries are queued for it."""
+    """Disable an endpoint: no new deliveries are queued for it.
+
+    Example: i18n-connect webhooks disable cli_0123 whe_0123
+    """
     _set_enabled(client_id, endpoint_id, False, as_json)
 
 
@@ -164,7 +173,10 @@ def webhooks_disable(
 def webhooks_delete(
     client_id: ClientArg, endpoint_id: EndpointArg, as_json: JsonOption = False
 ) -> None:
-    """Delete an endpoint and its deliveries."""
+    """Delete an endpoint and its deliveries.
+
+    Example: i18n-connect webhooks delete cli_0123 whe_0123
+    """
 
     async def work(services: Services) -> None:
         async with services.db.transaction() as conn:
@@ -180,7 +192,10 @@ def webhooks_deliveries(
     endpoint: Annotated[str | None, typer.Option(help="Only this endpoint.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The app's newest deliveries (100), newest first."""
+    """The app's newest deliveries (100), newest first.
+
+    Example: i18n-connect webhooks deliveries cli_0123 --endpoint whe_0123
+    """
 
     async def work(services: Services) -> list[dict[str, Any]]:
         async with services.db.transaction(readonly=True) as conn:
@@ -203,7 +218,10 @@ def webhooks_redeliver(
     delivery_id: Annotated[str, typer.Argument(help="The delivery's id (whd_...).")],
     as_json: JsonOption = False,
 ) -> None:
-    """Send a delivery's event to its endpoint again (the same webhook-id)."""
+    """Send a delivery's event to its endpoint again (the same webhook-id).
+
+    Example: i18n-connect webhooks redeliver cli_0123 whd_0123
+    """
 
     async def work(services: Services) -> dict[str, Any]:
         async with services.db.transaction() as conn:
