@@ -37,6 +37,7 @@ from i18n_connect.web import (
 )
 from i18n_connect.web.cdn import router as cdn_router
 from i18n_connect.web.connected_apps import router as connected_apps_router
+from i18n_connect.web.connection_request_routes import router as connection_request_router
 from i18n_connect.web.errors import install_error_handlers
 from i18n_connect.web.etags import ConditionalGetMiddleware
 from i18n_connect.web.hot_routes import HotRoutes
@@ -47,6 +48,8 @@ from i18n_connect.web.observability import (
     configure_logging,
     metrics_router,
 )
+from i18n_connect.web.organization_audit import router as organization_audit_router
+from i18n_connect.web.organization_policy import router as organization_policy_router
 from i18n_connect.web.revocation_routes import router as revocation_router
 from i18n_connect.web.security import SecurityHeadersMiddleware
 from i18n_connect.web.templates import STATIC_DIR
@@ -113,6 +116,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(revocation_router)
     app.include_router(cdn_router)
     app.include_router(connected_apps_router)
+    app.include_router(organization_policy_router)
+    app.include_router(connection_request_router)
+    app.include_router(organization_audit_router)
     app.include_router(developer_console.router)
     app.include_router(developer_app_actions.router)
     app.include_router(app_logos.router)

@@ -4,6 +4,6 @@ name the domain modules and the command line know it by."""
 
 from __future__ import annotations
 
-from i18n_connect.storage.audit import AuditEvent, recent, record
+from i18n_connect.storage.audit import AuditEvent, recent, record, search
 
-__all__ = ["AuditEvent", "recent", "record"]
+__all__ = ["AuditEvent", "recent", "record", "search"]

@@ -8,12 +8,18 @@ device; every use narrows to the grant's new scope) but revokes the
 installation tokens holding a scope the grant no longer has; a revoked grant
 is never revived. `revoke_grant` is the one cascade behind every revocation path
 (partner DELETE, RFC 7009, the connected-apps page, administrators, membership
-changes).
+changes, organization policies).
+
+A grant covers every project of its organization, including future ones
+(``project_ids`` ``None``), or only the projects chosen at consent; organization
+owners and admins may change that later (`set_projects`, audited as
+``grant.updated``). Tokens of the grant are checked against its projects on
+every request, so a narrowed grant refuses an old project at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -33,10 +39,15 @@ __all__ = [
     "get_grant",
     "list_grants",
     "lock_grant",
+    "published_projects",
     "record_by_token_client",
     "revoke_grant",
+    "revoke_grants",
     "revoke_user_grants_on_organization",
+    "set_projects",
 ]
+
+Projects = tuple[str, ...] | None  # the projects a grant covers; None: all, including future
 
 
 async def get_grant(conn: AsyncConnection, grant_id: str) -> Grant | None:
@@ -115,8 +126,12 @@ async def record_by_token_client(
     )
 
 
-async def _update_in_place(conn: AsyncConnection, grant: Grant, scope: str, now: datetime) -> Grant:
+async def _update_in_place(
+    conn: AsyncConnection, grant: Grant, scope: str, projects: Projects, now: datetime
+) -> Grant:
     await stored.update_grant_scope(conn, grant_id=grant.id, scope=scope, now=now)
+    if projects != grant.project_ids:
+        await stored.update_grant_projects(conn, grant_id=grant.id, project_ids=projects, now=now)
     kept = set(scope.split())
     wider = [
         row.id
@@ -137,20 +152,30 @@ async def _consent_one(
     client_id: str,
     organization_id: str,
     scope: str,
+    projects: Projects,
+    request_id: str | None,
     now: datetime,
 ) -> tuple[Grant, bool]:
     """The live grant after consent, and whether it already existed (updated in place)."""
     owner = {"user_id": user_id, "client_id": client_id, "organization_id": organization_id}
     existing = await stored.live_grant(conn, **owner)
     if existing is not None:
-        return await _update_in_place(conn, existing, scope, now), True
+        return await _update_in_place(conn, existing, scope, projects, now), True
     grant_id = new_id("grt")
-    if not await stored.insert_grant(conn, grant_id=grant_id, scope=scope, now=now, **owner):
+    if not await stored.insert_grant(
+        conn,
+        grant_id=grant_id,
+        scope=scope,
+        project_ids=projects,
+        request_id=request_id,
+        now=now,
+        **owner,
+    ):
         # A concurrent consent created the live grant first: update that one instead.
         existing = await stored.live_grant(conn, **owner)
         if existing is None:
             raise RuntimeError("the grant was refused, yet no live grant is there")
-        return await _update_in_place(conn, existing, scope, now), True
+        return await _update_in_place(conn, existing, scope, projects, now), True
     created = await get_grant(conn, grant_id)
     assert created is not None
     return created, False
@@ -164,11 +189,16 @@ async def consent(
     organization_ids: Sequence[str],
     scope: Sequence[str],
     now: datetime,
+    projects: Mapping[str, Projects] | None = None,
+    requests: Mapping[str, str | None] | None = None,
 ) -> list[Grant]:
     """Create or update one live grant per organization, in the given order.
 
-    The caller has checked that the user administers every organization and
-    that the scopes were requested. Each grant gets exactly ``scope``.
+    The caller has checked that the user administers every organization, that
+    the scopes were requested and that ``projects`` (organization id → chosen
+    project ids; absent: every project) are the organization's. Each grant gets
+    exactly ``scope`` and its projects; a new grant records the approved
+    connection request (``requests``) that let a member give it.
     """
     scope_text = format_scope(scope)
     result: list[Grant] = []
@@ -179,6 +209,8 @@ async def consent(
             client_id=client_id,
             organization_id=organization_id,
             scope=scope_text,
+            projects=(projects or {}).get(organization_id),
+            request_id=(requests or {}).get(organization_id),
             now=now,
         )
         await audit.record(
@@ -190,7 +222,11 @@ async def consent(
             client_id=client_id,
             organization_id=organization_id,
             grant_id=grant.id,
-            detail={"scope": scope_text, "updated": updated},
+            detail={
+                "scope": scope_text,
+                "updated": updated,
+                "project_ids": None if grant.project_ids is None else list(grant.project_ids),
+            },
         )
         await events.emit_for_grant(
             conn,
@@ -201,9 +237,55 @@ async def consent(
             now=now,
             user_id=user_id,
             scope=list(grant.scope),
+            projects=published_projects(grant.project_ids),
         )
         result.append(grant)
     return result
+
+
+def published_projects(projects: Projects) -> str | list[str]:
+    """A grant's projects as the token response and events name them: ``"all"`` or the ids."""
+    return "all" if projects is None else list(projects)
+
+
+async def set_projects(
+    conn: AsyncConnection, grant: Grant, projects: Projects, *, actor: str, now: datetime
+) -> bool:
+    """Narrow or widen the projects a live grant covers (the caller checked they are the
+    organization's); audited as ``grant.updated``, the event partners learn it from. ``False``
+    when nothing changed."""
+    if projects == grant.project_ids:
+        return False
+    await stored.lock_grant(conn, grant_id=grant.id)
+    await stored.update_grant_projects(conn, grant_id=grant.id, project_ids=projects, now=now)
+    await audit.record(
+        conn,
+        action="grant.updated",
+        actor=actor,
+        now=now,
+        user_id=grant.user_id,
+        client_id=grant.client_id,
+        organization_id=grant.organization_id,
+        grant_id=grant.id,
+        detail={
+            "project_ids": None if projects is None else list(projects),
+            "previous_project_ids": (
+                None if grant.project_ids is None else list(grant.project_ids)
+            ),
+        },
+    )
+    await events.emit_for_grant(
+        conn,
+        "grant.updated",
+        client_id=grant.client_id,
+        grant_id=grant.id,
+        organization_id=grant.organization_id,
+        now=now,
+        user_id=grant.user_id,
+        scope=list(grant.scope),
+        projects=published_projects(projects),
+    )
+    return True
 
 
 async def revoke_grant(
@@ -251,8 +333,16 @@ async def revoke_user_grants_on_organization(
     reason: str,
 ) -> int:
     """Revoke every live grant of a user on one organization; the number revoked."""
+    found = await list_grants(conn, user_id=user_id, organization_id=organization_id)
+    return await revoke_grants(conn, found, actor=actor, now=now, reason=reason)
+
+
+async def revoke_grants(
+    conn: AsyncConnection, found: Iterable[Grant], *, actor: str, now: datetime, reason: str
+) -> int:
+    """Revoke each grant through `revoke_grant`; the number this call revoked."""
     revoked = 0
-    for grant in await list_grants(conn, user_id=user_id, organization_id=organization_id):
+    for grant in found:
         if await revoke_grant(conn, grant.id, actor=actor, now=now, reason=reason):
             revoked += 1
     return revoked

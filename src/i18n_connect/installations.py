@@ -26,6 +26,7 @@ from i18n_connect.errors import (
     InvalidRequest,
     InvalidToken,
     RateLimited,
+    WrongProject,
 )
 from i18n_connect.grants import client_token
 from i18n_connect.ids import SecretHasher, new_id, new_secret
@@ -84,9 +85,18 @@ class InstallationContext:
     user_id: str
     expires_at: datetime
     grant_last_used_at: datetime | None
+    # the grant's projects as they are now (None: all): narrowing the grant narrows its tokens
+    grant_project_ids: tuple[str, ...] | None = None
+
+    @property
+    def limited(self) -> bool:
+        """Whether the token or its grant covers only some projects."""
+        return bool(self.project_ids) or self.grant_project_ids is not None
 
     def allows_project(self, project_id: str) -> bool:
-        return not self.project_ids or project_id in self.project_ids
+        return (not self.project_ids or project_id in self.project_ids) and (
+            self.grant_project_ids is None or project_id in self.grant_project_ids
+        )
 
 
 def looks_like_installation_token(token: str) -> bool:
@@ -94,10 +104,15 @@ def looks_like_installation_token(token: str) -> bool:
 
 
 async def _narrowed_projects(
-    conn: AsyncConnection, organization_id: str, wanted: Sequence[str] | None
+    conn: AsyncConnection,
+    organization_id: str,
+    wanted: Sequence[str] | None,
+    granted: Sequence[str] | None,
 ) -> tuple[str, ...]:
+    """The token's projects: those asked for, each a project of the organization (else 400)
+    that the grant covers (else 403 ``wrong_project``); by default the grant's."""
     if not wanted:
-        return ()
+        return tuple(granted or ())
     unique = list(dict.fromkeys(wanted))
     if len(unique) > _MAX_PROJECTS:
         raise InvalidRequest(f"at most {_MAX_PROJECTS} project_ids")
@@ -109,6 +124,8 @@ async def _narrowed_projects(
             raise InvalidRequest(
                 f"project_ids: {project_id[:60]!r} is not a project of the grant's organization"
             )
+        if granted is not None and project_id not in granted:
+            raise WrongProject(f"project_ids: {project_id[:60]!r} is not covered by the grant.")
     return tuple(unique)
 
 
@@ -160,7 +177,9 @@ async def mint(
     held = set(claims.scope)
     allowed = tuple(name for name in row.scope.split() if name in held)
     chosen_scopes = _narrowed_scopes(allowed, scopes)
-    chosen_projects = await _narrowed_projects(conn, row.organization_id, project_ids)
+    chosen_projects = await _narrowed_projects(
+        conn, row.organization_id, project_ids, row.project_ids
+    )
     token = new_secret(TOKEN_PREFIX)
     minted = MintedToken(
         token=token,
@@ -227,6 +246,7 @@ async def authenticate(
         user_id=row.user_id,
         expires_at=row.expires_at,
         grant_last_used_at=row.grant_last_used_at,
+        grant_project_ids=(None if row.grant_project_ids is None else tuple(row.grant_project_ids)),
     )
 
 

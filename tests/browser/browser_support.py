@@ -24,6 +24,15 @@ Screenshot = Callable[[Page, str], Path]
 T = TypeVar("T")
 
 
+def fits(page: Page, name: str, save_screenshot: Screenshot) -> None:
+    """Save a screenshot, then assert no horizontal scrolling: the document fits the viewport."""
+    save_screenshot(page, name)
+    scroll_width, inner_width = page.evaluate(
+        "[document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    assert scroll_width <= inner_width, f"{name}: {scroll_width} px wide in {inner_width} px"
+
+
 def off_loop(function: Callable[..., T], *args: Any, timeout: float = 60) -> T:
     """Call ``function(*args)`` in a worker thread and wait for its result.
 
@@ -37,15 +46,6 @@ def off_loop(function: Callable[..., T], *args: Any, timeout: float = 60) -> T:
 def run_async(coroutine: Coroutine[Any, Any, T], timeout: float = 60) -> T:
     """Run a coroutine to completion on its own loop, off the test's thread."""
     return off_loop(asyncio.run, coroutine, timeout=timeout)
-
-
-def fits(page: Page, name: str, save_screenshot: Screenshot) -> None:
-    """No horizontal scrolling: the document is no wider than the viewport (and a screenshot)."""
-    save_screenshot(page, name)
-    scroll_width, inner_width = page.evaluate(
-        "[document.documentElement.scrollWidth, window.innerWidth]"
-    )
-    assert scroll_width <= inner_width, f"{name}: {scroll_width} px wide in {inner_width} px"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import Result
 
-from i18n_connect.storage.tables import audit_events, organizations
+from i18n_connect.storage.oauth_tables import oauth_clients
+from i18n_connect.storage.tables import audit_events, organizations, users
 
 Invoke = Callable[..., Result]
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -78,8 +79,8 @@ def test_audit_tail_prints_the_newest_events_oldest_first(cli: Invoke, sync_db: 
     text = cli("audit", "tail", "--limit", "1")
     assert text.exit_code == 0
     assert text.output.splitlines() == [
-        "2026-01-01T12:03:00Z  grant.revoked                actor=cli_partner grant_id=grt_1 "
-        'organization_id=org_a {"reason": "test"}'
+        '2026-01-01T12:03:00Z  grant.revoked                actor="cli_partner" '
+        'organization="acme" grant_id=grt_1 {"reason": "test"}'
     ]
 
 
@@ -98,3 +99,49 @@ def test_audit_tail_refuses_an_unknown_organization_and_bad_limits(cli: Invoke) 
     assert cli("audit", "tail", "--limit", "0").exit_code == 2
     empty = cli("audit", "tail")
     assert (empty.exit_code, empty.output.strip()) == (0, "no audit events")
+
+
+def test_audit_tail_names_users_apps_and_organizations_and_json_keeps_the_ids(
+    cli: Invoke, sync_db: sa.Engine
+) -> None:
+    _seed(sync_db)
+    with sync_db.begin() as conn:
+        conn.execute(
+            sa.insert(users).values(
+                id="usr_a", email="ada@example.com", name="Ada", password_hash="-", created_at=T0
+            )
+        )
+        conn.execute(
+            sa.insert(oauth_clients).values(
+                id="cli_a",
+                name="Lingo Sync",
+                token_endpoint_auth_method="none",
+                redirect_uris=["https://lingo.example/cb"],
+                origin="cli",
+                verified=True,
+                created_at=T0,
+            )
+        )
+        conn.execute(
+            sa.insert(audit_events).values(
+                occurred_at=T0 + timedelta(minutes=9),
+                action="policy.app_blocked",
+                actor="usr_a",
+                user_id="usr_a",
+                client_id="cli_a",
+                organization_id="org_a",
+                detail={"grants_revoked": 2},
+            )
+        )
+    text = cli("audit", "tail", "--limit", "1")
+    assert text.output.splitlines() == [
+        '2026-01-01T12:09:00Z  policy.app_blocked           actor="ada@example.com" '
+        'user="ada@example.com" app="Lingo Sync" organization="acme" {"grants_revoked": 2}'
+    ]
+    (event,) = json.loads(cli("audit", "tail", "--limit", "1", "--json").output)["events"]
+    assert (event["actor"], event["user_id"], event["client_id"], event["organization_id"]) == (
+        "usr_a",
+        "usr_a",
+        "cli_a",
+        "org_a",
+    )

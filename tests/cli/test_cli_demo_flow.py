@@ -48,7 +48,7 @@ async def _connect(app_client: httpx.AsyncClient) -> tuple[DemoSeed, dict[str, A
     assert signed_in.status_code == 303
     consent = await app_client.get(signed_in.headers["location"], follow_redirects=True)
     assert consent.status_code == 200
-    offered = re.findall(r'name="organization" value="([^"]+)"', consent.text)
+    offered = re.findall(r'type="checkbox" name="organization" value="([^"]+)"', consent.text)
     assert len(offered) == 2  # Acme and Globex; Initech (member only) is not offered
     scopes = re.findall(r'name="scope" value="([^"]+)"', consent.text)
     assert set(scopes) == set(DEMO_SCOPE.split(" "))

@@ -1,15 +1,20 @@
 """The /device page (RFC 8628 §3.3, §5.1, SPEC §3 "Consent screen"): sign-in first, the code
 typed or confirmed, the shared consent screen, "Connection complete" without a redirect,
-CSRF, tampered and replayed answers, and the guess limits per address and per code."""
+CSRF, tampered and replayed answers, the guess limits per address and per code, and the
+organization's app policy and project choice, as on the browser's consent screen."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
-from authorize_flow import checkboxes, csrf_from
+from authorize_flow import checkboxes, csrf_from, services_of
 from device_flow import SCOPE, DeviceWorld, make_device_world
 
+from i18n_connect import grants
 from i18n_connect.clock import FrozenClock
+from i18n_connect.oauth.project_choice import mode_field
+from i18n_connect.platform import policies
+from i18n_connect.platform.projects import create_project
 from i18n_connect.web.device_routes import ADDRESS_TRIES_PER_MINUTE, CODE_TRIES_PER_MINUTE
 
 
@@ -218,3 +223,81 @@ async def test_guesses_are_limited_per_address(world: DeviceWorld, clock: Frozen
     assert limited.status_code == 429
     clock.advance(seconds=60)
     assert (await world.enter_code(started["user_code"], csrf=csrf)).status_code == 200
+
+
+async def test_the_device_screen_applies_the_organizations_policy(
+    world: DeviceWorld, clock: FrozenClock
+) -> None:
+    """A blocked app is shown disabled with the reason (no "Ask an owner": that names a browser
+    request); a block made after the screen was shown refuses the answer, nothing granted."""
+    people, services = world.people, services_of(world.http)
+    started = await world.start()
+    clock.advance(seconds=60 - clock.now().second)
+    page = await world.enter_code(started["user_code"])
+    async with services.db.transaction() as conn:
+        await policies.change_list(
+            conn,
+            organization_id=people.acme,
+            list_name="blocked",
+            client_id=world.public_id,
+            listed=True,
+            actor=people.alice,
+            now=clock.now(),
+        )
+    refused = await world.http.post(
+        "/device/consent",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "user_code": started["user_code"],
+            "action": "authorize",
+            "organization": people.acme,
+            "scope": "org:read",
+        },
+    )
+    clock.advance(seconds=60)
+    blocked = await world.enter_code(started["user_code"])
+
+    assert refused.status_code == 400
+    assert "Acme has blocked this app." in refused.text
+    assert error_code(await world.poll(started["device_code"])) == "authorization_pending"
+    assert blocked.status_code == 200
+    assert people.acme not in checkboxes(blocked.text, "organization")
+    assert "Acme has blocked this app." in blocked.text
+    assert "consent/ask" not in blocked.text
+    async with services.db.transaction(readonly=True) as conn:
+        assert await grants.list_grants(conn, client_id=world.public_id) == []
+
+
+async def test_the_device_screen_records_the_chosen_projects(world: DeviceWorld) -> None:
+    people, services = world.people, services_of(world.http)
+    async with services.db.transaction() as conn:
+        web, _ = [
+            await create_project(
+                conn,
+                organization_id=people.acme,
+                name=slug,
+                slug=slug,
+                source_language="en",
+                now=services.clock.now(),
+            )
+            for slug in ("web", "app")
+        ]
+    started = await world.start()
+    page = await world.enter_code(started["user_code"])
+    form = {
+        "csrf_token": csrf_from(page.text),
+        "user_code": started["user_code"],
+        "action": "authorize",
+        "organization": people.acme,
+        "scope": "org:read",
+        mode_field(people.acme): "some",
+        "project": web.id,
+    }
+
+    done = await world.http.post("/device/consent", data=form)
+    tokens = await world.poll(started["device_code"])
+
+    assert done.status_code == 200
+    assert "Connection complete" in done.text
+    assert tokens.status_code == 200
+    assert [grant["projects"] for grant in tokens.json()["grants"]] == [[web.id]]

@@ -57,6 +57,7 @@ async def test_refresh_rotates_and_returns_the_grant_shape(world: TokenWorld) ->
             "organization_id": world.acme,
             "refresh_token": body["refresh_token"],
             "scope": "org:read keys:read keys:write",
+            "projects": "all",
         }
     ]
     claims = await world.services.tokens.verify(

@@ -18,6 +18,9 @@ DEFINITIONS = ("storage/tables.py", "storage/oauth_tables.py", "storage/migratio
 OWNERS = {
     "organizations": "storage/organizations.py",
     "memberships": "storage/organizations.py",
+    "organization_policies": "storage/policies.py",
+    "organization_app_lists": "storage/policies.py",
+    "connection_requests": "storage/connection_requests.py",
     "projects": "storage/projects.py",
     "project_languages": "storage/projects.py",
     "translations": "storage/translations.py",

@@ -66,6 +66,7 @@ async def test_connect_then_revoke_delivers_created_then_revoked_signed(
         "organization_id": world.acme,
         "user_id": world.ada,
         "scope": ["org:read"],
+        "projects": "all",
     }
     assert events[1]["data"]["reason"] == "user"
     assert "ada@example.com" not in str(events)

@@ -1,6 +1,7 @@
 """Which changes write which events to the outbox, with which payload: project events reach
 every app connected to the project's organization (and no other), installation-token
-revocation reaches the token's app, a re-consent is grant.updated."""
+revocation reaches the token's app, a re-consent or a change of the grant's projects is
+grant.updated, and a grant limited to other projects hears nothing of a project."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from webhook_world import World
 from factories import web_project
 from i18n_connect import grants, installations
 from i18n_connect.platform import content, keys, translations
+from i18n_connect.platform.projects import create_project
 from i18n_connect.webhooks.events import EVENT_TYPES, revocation_reason
 
 FIELDS = [{"name": "title", "type": "text", "localized": True}]
@@ -28,7 +30,12 @@ async def _outbox(world: World) -> list[tuple[str, dict[str, object]]]:
         return [(row.type, json.loads(row.payload)["data"]) for row in rows]
 
 
-async def _consent(world: World, organization_id: str, scope: tuple[str, ...]) -> str:
+async def _consent(
+    world: World,
+    organization_id: str,
+    scope: tuple[str, ...],
+    projects: grants.Projects = None,
+) -> str:
     async with world.services.db.transaction() as conn:
         (grant,) = await grants.consent(
             conn,
@@ -37,6 +44,7 @@ async def _consent(world: World, organization_id: str, scope: tuple[str, ...]) -
             organization_ids=[organization_id],
             scope=scope,
             now=world.services.clock.now(),
+            projects={organization_id: projects},
         )
     return grant.id
 
@@ -117,6 +125,56 @@ async def test_reconsent_is_an_update_and_a_revoked_installation_token_is_announ
     assert minted.token not in json.dumps(outbox)
 
 
+async def test_changing_a_grants_projects_is_announced_and_narrows_its_project_events(
+    world: World,
+) -> None:
+    await world.endpoint("https://hooks.example.com/x", list(EVENT_TYPES))
+    now = world.services.clock.now()
+    async with world.services.db.transaction() as conn:
+        first, second = [
+            await create_project(
+                conn,
+                organization_id=world.acme,
+                name=slug,
+                slug=slug,
+                source_language="en",
+                target_languages=("de",),
+                now=now,
+            )
+            for slug in ("first", "second")
+        ]
+    grant_id = await _consent(world, world.acme, ("org:read",), (first.id,))
+    async with world.services.db.transaction() as conn:
+        await keys.create_keys(conn, second.id, {"a": "A"}, now)  # not covered: no event
+        await keys.create_keys(conn, first.id, {"a": "A"}, now)
+        grant = await grants.get_grant(conn, grant_id)
+        assert grant is not None
+        assert await grants.set_projects(conn, grant, None, actor=world.ada, now=now)
+        await keys.create_keys(conn, second.id, {"b": "B"}, now)
+    outbox = await _outbox(world)
+    assert [kind for kind, _ in outbox] == [
+        "grant.created",
+        "keys.changed",
+        "grant.updated",
+        "keys.changed",
+    ]
+    assert outbox[0][1]["projects"] == [first.id]
+    assert outbox[1][1]["project_id"] == first.id
+    assert outbox[2][1] == {
+        "grant_id": grant_id,
+        "organization_id": world.acme,
+        "user_id": world.ada,
+        "scope": ["org:read"],
+        "projects": "all",
+    }
+    assert outbox[3][1] == {
+        "organization_id": world.acme,
+        "project_id": second.id,
+        "change": "created",
+        "count": 1,
+    }
+
+
 def test_every_revocation_path_has_a_published_reason() -> None:
     assert [
         revocation_reason(internal)
@@ -129,6 +187,8 @@ def test_every_revocation_path_has_a_published_reason() -> None:
             "reuse",
             "client_deleted",
             "cli",
+            "organization_policy",
+            "organization_admin",
         )
     ] == [
         "user",
@@ -139,4 +199,6 @@ def test_every_revocation_path_has_a_published_reason() -> None:
         "refresh_token_reuse",
         "app_deleted",
         "operator",
+        "organization_policy",
+        "organization_admin",
     ]

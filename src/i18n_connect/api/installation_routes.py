@@ -146,6 +146,7 @@ async def me(request: Request, claims: AccessToken) -> MeOut:
                 grant_id=grant.id,
                 organization=orgs[grant.organization_id],
                 scopes=list(grant.scope),
+                projects=grants.published_projects(grant.project_ids),
                 created_at=grant.created_at,
                 last_used_at=grant.last_used_at,
             )

@@ -9,7 +9,7 @@ show one domain object field by field under the same names (`_View.of`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
@@ -115,6 +115,10 @@ class MeGrant(BaseModel):
     grant_id: str
     organization: OrganizationOut
     scopes: list[str]
+    projects: Literal["all"] | list[str] = Field(
+        description='"all" (every project, including future ones) or the ids of the projects '
+        "the grant covers"
+    )
     created_at: datetime
     last_used_at: datetime | None
 

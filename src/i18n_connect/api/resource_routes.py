@@ -87,7 +87,7 @@ async def create_organization_project(
     caller: ProjectsWrite, body: CreateProjectRequest
 ) -> ProjectOut:
     """Create a project in the token's organization (a project-limited token may not)."""
-    if caller.context.project_ids:
+    if caller.context.limited:
         raise WrongProject("A token limited to some projects cannot create projects.")
     project = await create_project(
         caller.conn,

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from i18n_connect import audit
+from i18n_connect.audit_names import names_of
 from i18n_connect.cli.lookups import organization_by_slug
 from i18n_connect.cli.output import JsonOption, emit, iso
 from i18n_connect.cli.runner import run_async
@@ -26,17 +27,19 @@ def audit_tail(
     as_json: JsonOption = False,
 ) -> None:
     """Print the newest audit events, oldest first: consents, mints, revocations, membership
-    changes. Events never contain secrets.
+    changes, policy changes, requests. Events never contain secrets. The text names users by
+    email, apps by name and organizations by slug; ``--json`` keeps the ids.
 
     Example: i18n-connect audit tail --org acme --limit 50 --json
     """
 
-    async def work(services: Services) -> list[audit.AuditEvent]:
+    async def work(services: Services) -> tuple[list[audit.AuditEvent], dict[str, str]]:
         async with services.db.transaction(readonly=True) as conn:
             org_id = (await organization_by_slug(conn, org)).id if org else None
-            return await audit.recent(conn, limit=limit, grant_id=grant, organization_id=org_id)
+            found = await audit.recent(conn, limit=limit, grant_id=grant, organization_id=org_id)
+            return found, await names_of(conn, found)
 
-    events = run_async(work)
+    events, names = run_async(work)
     rows = [
         {
             "id": event.id,
@@ -51,10 +54,24 @@ def audit_tail(
         }
         for event in events
     ]
-    lines = [
-        f"{r['occurred_at']}  {r['action']:<28} actor={r['actor']}"
-        + "".join(f" {name}={r[name]}" for name in ("grant_id", "organization_id") if r[name])
-        + (f" {json.dumps(r['detail'], sort_keys=True)}" if r["detail"] else "")
-        for r in rows
-    ]
+    lines = [_line(event, names) for event in events]
     emit({"events": rows}, as_json, "\n".join(lines) if rows else "no audit events")
+
+
+def _line(event: audit.AuditEvent, names: dict[str, str]) -> str:
+    """One event as text, with names where the ids are known."""
+    line = f"{iso(event.occurred_at)}  {event.action:<28} actor={_quoted(event.actor, names)}"
+    for label, value in (
+        ("user", event.user_id),
+        ("app", event.client_id),
+        ("organization", event.organization_id),
+    ):
+        if value:
+            line += f" {label}={_quoted(value, names)}"
+    if event.grant_id:
+        line += f" grant_id={event.grant_id}"
+    return line + (f" {json.dumps(event.detail, sort_keys=True)}" if event.detail else "")
+
+
+def _quoted(value: str, names: dict[str, str]) -> str:
+    return json.dumps(names.get(value, value))

@@ -50,12 +50,15 @@ class Installation:
     grant_id: str
     organization_id: str
     organization_slug: str
-    project_ids: tuple[str, ...]  # empty: every project
+    project_ids: tuple[str, ...]  # the token's; empty: every project
     scopes: frozenset[str]
     last_used_at: datetime | None  # of the grant
+    grant_project_ids: tuple[str, ...] | None = None  # the grant's now; None: every project
 
     def allows_project(self, project_id: str) -> bool:
-        return not self.project_ids or project_id in self.project_ids
+        return (not self.project_ids or project_id in self.project_ids) and (
+            self.grant_project_ids is None or project_id in self.grant_project_ids
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,7 @@ async def _from_installation_token(
         project_ids=tuple(context.project_ids),
         scopes=scopes,
         last_used_at=context.grant_last_used_at,
+        grant_project_ids=context.grant_project_ids,
     )
     if organization_slug not in (None, installation.organization_slug):
         # another organization's endpoint: 404 or 403 wrong_organization, as the partner API
@@ -148,6 +152,7 @@ async def _from_access_token(
             project_ids=(),
             scopes=held & frozenset(row.scope.split()),
             last_used_at=row.last_used_at,
+            grant_project_ids=None if row.project_ids is None else tuple(row.project_ids),
         )
         for row in sorted(rows, key=lambda row: order[row.id])
         if organization_slug in (None, slugs.get(row.organization_id))

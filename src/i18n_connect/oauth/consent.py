@@ -16,8 +16,8 @@ from __future__ import annotations
 import base64
 import hmac
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
@@ -27,17 +27,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit, grants
 from i18n_connect.developer.publisher import Publisher, publisher_of
-from i18n_connect.grants import Grant
+from i18n_connect.grants import Grant, Projects
 from i18n_connect.ids import SecretHasher
 from i18n_connect.oauth.authorize import REQUEST_LIFETIME, redirect_with
 from i18n_connect.oauth.clients import Client, get_client
 from i18n_connect.oauth.codes import issue_code
+from i18n_connect.platform import connection_requests, policies
 from i18n_connect.platform.organizations import (
     ADMIN_ROLES,
     Organization,
     get_organization,
     list_memberships,
 )
+from i18n_connect.platform.projects import Project, list_projects
 from i18n_connect.resources import organization_of_resource
 from i18n_connect.scopes import CATALOG, Scope, format_scope
 from i18n_connect.settings import Settings
@@ -61,6 +63,7 @@ __all__ = [
     "offer",
     "organization_names",
     "preselected",
+    "require_allowed",
 ]
 
 
@@ -103,13 +106,24 @@ class ConsentView(Generic[R]):
     request: R
     client: Client
     redirect_host: str  # empty for a device authorization: nothing is redirected
-    organizations: tuple[Organization, ...]  # those the user owns or administers
+    organizations: tuple[Organization, ...]  # those the user may connect this app to
     roles: dict[str, str]  # organization id → the user's role there
     scopes: tuple[Scope, ...]
     existing_grants: tuple[Grant, ...]
     connected: frozenset[str]  # offered organizations the client holds a live grant for
+    # the user's other organizations, shown disabled with the reason their policy gives
+    unavailable: tuple[tuple[Organization, str], ...] = ()
+    projects: dict[str, tuple[Project, ...]] = field(default_factory=dict)  # of offered orgs
+    # unavailable organizations whose owners the user may ask (only the role stands in the way)
+    requestable: frozenset[str] = frozenset()
+    asked: dict[str, datetime] = field(default_factory=dict)  # org id → when a pending ask was made
+    approved: frozenset[str] = frozenset()  # offered only thanks to an approved request
     publisher: Publisher | None = None  # a console app's publishing organization, logo, domain
     only_organization: str | None = None  # the slug a per-organization resource limits it to
+
+    @property
+    def administers_any(self) -> bool:
+        return any(role in ADMIN_ROLES for role in self.roles.values())
 
     def organization_name(self, organization_id: str) -> str:
         names = {org.id: org.name for org in self.organizations}
@@ -171,7 +185,7 @@ async def load_pending(
 
 
 async def consent_view(
-    conn: AsyncConnection, pending: PendingRequest, user_id: str
+    conn: AsyncConnection, pending: PendingRequest, user_id: str, now: datetime
 ) -> ConsentView[PendingRequest]:
     return await offer(
         conn,
@@ -181,6 +195,7 @@ async def consent_view(
         redirect_host=redirect_host(pending.redirect_uri),
         resource=pending.resource,
         user_id=user_id,
+        now=now,
     )
 
 
@@ -193,19 +208,41 @@ async def offer(
     redirect_host: str,
     resource: str | None,
     user_id: str,
+    now: datetime,
 ) -> ConsentView[R]:
     """What the user may choose from to answer ``request`` of ``client_id``: the organizations
-    the user owns or administers — only the one of a per-organization MCP ``resource``
-    (`i18n_connect.resources`) — and the requested scopes."""
+    of the user whose app policy lets them connect it — only the one of a per-organization MCP
+    ``resource`` (`i18n_connect.resources`) — with their projects, the others with the reason,
+    and the requested scopes."""
     client = await get_client(conn, client_id)
     if client is None:
         raise ConsentRefused(_APP_GONE)
     only = organization_of_resource(resource)
-    administered = [
+    administered = []
+    unavailable = []
+    requestable, approved = set(), set()
+    asks = await connection_requests.live_requests(
+        conn, now=now, user_id=user_id, client_id=client.id
+    )
+    asked = {ask.organization_id: ask.created_at for ask in asks if ask.status == "pending"}
+    waived = {ask.organization_id for ask in asks if ask.status == "approved"}
+    memberships = [
         (org, role)
         for org, role in await list_memberships(conn, user_id)
-        if role in ADMIN_ROLES and only in (None, org.slug)
+        if only in (None, org.slug)
     ]
+    for org, role in memberships:
+        policy = await policies.get_policy(conn, org.id)
+        role_waived = org.id in waived and not policy.may_connect(role)
+        reason = policy.refusal(org.name, client, role, role_waived=role_waived)
+        if reason is None:
+            administered.append((org, role))
+            if role_waived:
+                approved.add(org.id)
+            continue
+        unavailable.append((org, reason))
+        if policy.refusal(org.name, client, role, role_waived=True) is None:
+            requestable.add(org.id)
     connected = set()
     for org, _ in administered:
         if await grants.list_grants(conn, organization_id=org.id, client_id=client.id):
@@ -215,7 +252,7 @@ async def offer(
         client=client,
         redirect_host=redirect_host,
         organizations=tuple(org for org, _ in administered),
-        roles={org.id: role for org, role in administered},
+        roles={org.id: role for org, role in memberships},
         scopes=tuple(CATALOG[name] for name in scope if name in CATALOG),
         existing_grants=tuple(
             grant
@@ -223,6 +260,11 @@ async def offer(
             if only is None or grant.organization_id in connected
         ),
         connected=frozenset(connected),
+        unavailable=tuple(unavailable),
+        requestable=frozenset(requestable),
+        asked=asked,
+        approved=frozenset(approved),
+        projects={org.id: tuple(await list_projects(conn, org.id)) for org, _ in administered},
         publisher=await publisher_of(conn, client),
         only_organization=only,
     )
@@ -247,20 +289,27 @@ def check_choices(
     """
     offered_orgs = [org.id for org in view.organizations]
     offered_scopes = [scope.name for scope in view.scopes]
+    for org, reason in view.unavailable:
+        if org.id in organization_ids and view.roles[org.id] in ADMIN_ROLES:
+            raise ConsentRefused(reason)
     foreign_orgs = set(organization_ids) - set(offered_orgs)
     if foreign_orgs:
         raise ConsentRefused("You can only connect organizations that you own or administer.")
     foreign_scopes = set(scope_names) - set(offered_scopes)
     if foreign_scopes:
         raise ConsentRefused("You can only give the permissions that the app asked for.")
-    if not offered_orgs and view.only_organization is not None:
+    if not offered_orgs and not view.administers_any and view.only_organization is not None:
         raise ConsentIncomplete(
             f"This connection is for the organization {view.only_organization} only, and you "
             "are not an owner or admin of it, so you cannot connect this app to it."
         )
-    if not offered_orgs:
+    if not offered_orgs and not view.administers_any:
         raise ConsentIncomplete(
             "You are not an owner or admin of any organization, so you cannot connect this app."
+        )
+    if not offered_orgs:
+        raise ConsentIncomplete(
+            "None of your organizations lets you connect this app: the reason is next to each."
         )
     if not organization_ids:
         raise ConsentIncomplete("Choose at least one organization.")
@@ -272,6 +321,33 @@ def check_choices(
         tuple(org for org in offered_orgs if org in chosen_orgs),
         tuple(name for name in offered_scopes if name in chosen_scopes),
     )
+
+
+async def require_allowed(
+    conn: AsyncConnection,
+    view: ConsentView[Any],
+    organization_ids: Sequence[str],
+    *,
+    user_id: str,
+    now: datetime,
+) -> dict[str, str | None]:
+    """Each chosen organization's policy read again under its row lock
+    (`policies.require_allowed`): `ConsentRefused` if one changed since the page was shown,
+    else organization id → the approved connection request the grant consumes."""
+    requests = {}
+    for organization_id in organization_ids:
+        try:
+            requests[organization_id] = await policies.require_allowed(
+                conn,
+                organization_id=organization_id,
+                organization_name=view.organization_name(organization_id),
+                client=view.client,
+                user_id=user_id,
+                now=now,
+            )
+        except policies.PolicyRefusal as exc:
+            raise ConsentRefused(exc.message) from exc
+    return requests
 
 
 async def _complete(
@@ -298,9 +374,15 @@ async def approve(
     now: datetime,
     settings: Settings,
     hasher: SecretHasher,
+    projects: Mapping[str, Projects] | None = None,
 ) -> list[Grant]:
-    """Record the consent: grants, a code, and the encrypted continue URL on the request."""
+    """Record the consent: grants (each on ``projects``' choice for its organization, all
+    projects by default), a code, and the encrypted continue URL on the request.
+
+    Each organization's policy is read again under its row lock, so a policy changed since
+    the page was shown refuses the consent (`ConsentRefused`) before anything is written."""
     pending = view.request
+    requests = await require_allowed(conn, view, organization_ids, user_id=user_id, now=now)
     await _complete(conn, pending, now, None)
     consented = await grants.consent(
         conn,
@@ -309,6 +391,8 @@ async def approve(
         organization_ids=organization_ids,
         scope=scope,
         now=now,
+        projects=projects,
+        requests=requests,
     )
     code = await issue_code(
         conn,

@@ -9,12 +9,13 @@ page's guess limits. Answering is one conditional update: of several answers, on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import audit, grants
+from i18n_connect.grants import Projects
 from i18n_connect.ids import SecretHasher
 from i18n_connect.oauth.consent import (
     Completion,
@@ -23,6 +24,7 @@ from i18n_connect.oauth.consent import (
     ConsentView,
     offer,
     organization_names,
+    require_allowed,
 )
 from i18n_connect.oauth.device import format_user_code, normalize_user_code, user_code_hash
 from i18n_connect.scopes import CATALOG, format_scope
@@ -62,7 +64,7 @@ async def pending_by_code(
 
 
 async def device_view(
-    conn: AsyncConnection, pending: DeviceAuthorization, user_id: str
+    conn: AsyncConnection, pending: DeviceAuthorization, user_id: str, now: datetime
 ) -> ConsentView[DeviceAuthorization]:
     return await offer(
         conn,
@@ -72,6 +74,7 @@ async def device_view(
         redirect_host="",
         resource=pending.resource,
         user_id=user_id,
+        now=now,
     )
 
 
@@ -83,9 +86,13 @@ async def approve_device(
     organization_ids: Sequence[str],
     scope: Sequence[str],
     now: datetime,
+    projects: Mapping[str, Projects] | None = None,
 ) -> Completion:
-    """Record the consent (grants) and approve the request; what the complete page shows."""
+    """Record the consent (grants on ``projects``' choice, each organization's policy read
+    again under its lock, as `consent.approve`) and approve the request; what the complete
+    page shows."""
     pending = view.request
+    requests = await require_allowed(conn, view, organization_ids, user_id=user_id, now=now)
     consented = await grants.consent(
         conn,
         user_id=user_id,
@@ -93,6 +100,8 @@ async def approve_device(
         organization_ids=organization_ids,
         scope=scope,
         now=now,
+        projects=projects,
+        requests=requests,
     )
     grant_ids = [grant.id for grant in consented]
     if not await stored.answer(

@@ -78,6 +78,7 @@ class GrantRef:
     client_id: str
     organization_id: str
     scope: tuple[str, ...]
+    project_ids: tuple[str, ...] | None = None  # None: every project, including future ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,10 @@ async def start_chain(
     return chain_id, token
 
 
+def _projects(stored_ids: list[str] | None) -> tuple[str, ...] | None:
+    return None if stored_ids is None else tuple(stored_ids)
+
+
 async def claim_live_grants(
     conn: AsyncConnection,
     grant_ids: tuple[str, ...],
@@ -171,7 +176,12 @@ async def claim_live_grants(
             return None
         claimed.append(
             GrantRef(
-                row.id, row.user_id, row.client_id, row.organization_id, tuple(row.scope.split())
+                row.id,
+                row.user_id,
+                row.client_id,
+                row.organization_id,
+                tuple(row.scope.split()),
+                _projects(row.project_ids),
             )
         )
     return claimed
@@ -328,11 +338,12 @@ async def rotate(
         row.client_id,
         row.organization_id,
         tuple(row.grant_scope.split()),
+        _projects(row.grant_project_ids),
     )
     token_scope = tuple(row.scope.split())
     allowed = tuple(name for name in token_scope if name in grant.scope)
     scope = _narrowed(requested_scope, allowed)
-    if row.role not in ADMIN_ROLES:
+    if row.role not in ADMIN_ROLES and not (row.role and row.grant_request_id):
         await grants.revoke_grant(conn, grant.id, actor="system", now=now, reason="membership_lost")
         return InvalidGrant(
             "The user no longer administers the organization; the grant is revoked."

@@ -66,13 +66,15 @@ class GrantTokens:
     organization_id: str
     refresh_token: str
     scope: str
+    project_ids: tuple[str, ...] | None  # None: every project, including future ones
 
-    def body(self) -> dict[str, str]:
+    def body(self) -> dict[str, Any]:
         return {
             "grant_id": self.grant_id,
             "organization_id": self.organization_id,
             "refresh_token": self.refresh_token,
             "scope": self.scope,
+            "projects": grants.published_projects(self.project_ids),
         }
 
 
@@ -232,7 +234,9 @@ async def _exchange(
             now=now,
             hasher=services.hasher,
         )
-        issued.append(GrantTokens(grant.id, grant.organization_id, token, granted))
+        issued.append(
+            GrantTokens(grant.id, grant.organization_id, token, granted, grant.project_ids)
+        )
     covered = {name for entry in issued for name in entry.scope.split()}
     access = await services.tokens.issue(
         user_id=user_id,
@@ -320,5 +324,6 @@ async def _refresh_token(
         rotated.grant.organization_id,
         rotated.refresh_token,
         rotated.refresh_scope,
+        rotated.grant.project_ids,
     )
     return TokenResponse(access.token, access.expires_in, format_scope(rotated.scope), (entry,))

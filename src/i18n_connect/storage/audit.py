@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.storage.statements import Statement
 from i18n_connect.storage.tables import audit_events
 
-__all__ = ["AuditEvent", "recent", "record"]
+__all__ = ["AuditEvent", "recent", "record", "search"]
 
 _INSERT = Statement.insert(audit_events, generated=("id",))
 
@@ -71,7 +72,44 @@ async def recent(
         query = query.where(audit_events.c.grant_id == grant_id)
     if organization_id is not None:
         query = query.where(audit_events.c.organization_id == organization_id)
-    rows = (await conn.execute(query)).all()
+    return _events(reversed((await conn.execute(query)).all()))
+
+
+async def search(
+    conn: AsyncConnection,
+    *,
+    organization_id: str,
+    limit: int,
+    client_id: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[AuditEvent]:
+    """The organization's newest ``limit`` events matching every given filter, newest first
+    (``action`` also matches its family: ``grant`` finds ``grant.revoked``)."""
+    query = (
+        select(audit_events)
+        .where(audit_events.c.organization_id == organization_id)
+        .order_by(audit_events.c.id.desc())
+        .limit(limit)
+    )
+    if client_id is not None:
+        query = query.where(audit_events.c.client_id == client_id)
+    if actor is not None:
+        query = query.where(audit_events.c.actor == actor)
+    if action is not None:
+        query = query.where(
+            (audit_events.c.action == action) | audit_events.c.action.startswith(action + ".")
+        )
+    if since is not None:
+        query = query.where(audit_events.c.occurred_at >= since)
+    if until is not None:
+        query = query.where(audit_events.c.occurred_at < until)
+    return _events((await conn.execute(query)).all())
+
+
+def _events(rows: Iterable[Row[Any]]) -> list[AuditEvent]:
     return [
         AuditEvent(
             id=row.id,
@@ -84,5 +122,5 @@ async def recent(
             grant_id=row.grant_id,
             detail=dict(row.detail or {}),
         )
-        for row in reversed(rows)
+        for row in rows
     ]

@@ -76,6 +76,7 @@ __all__ = [
     "revoke_installation_tokens",
     "rotate_refresh_token",
     "touch_grant_if_stale",
+    "update_grant_projects",
     "update_grant_scope",
 ]
 
@@ -92,6 +93,8 @@ class Grant:
     last_used_at: datetime | None
     revoked_at: datetime | None
     revoked_by: str | None = None
+    project_ids: tuple[str, ...] | None = None  # None: every project, including future ones
+    request_id: str | None = None  # the approved request that let a member give it
 
     @property
     def live(self) -> bool:
@@ -110,6 +113,8 @@ def _grant(row: Row[Any]) -> Grant:
         last_used_at=row.last_used_at,
         revoked_at=row.revoked_at,
         revoked_by=row.revoked_by,
+        project_ids=None if row.project_ids is None else tuple(row.project_ids),
+        request_id=row.request_id,
     )
 
 
@@ -125,6 +130,8 @@ def _with_grant(tokens: Table, *columns: ColumnElement[Any]) -> Select[Any]:
             grants.c.scope.label("grant_scope"),
             grants.c.revoked_at.label("grant_revoked_at"),
             grants.c.last_used_at.label("grant_last_used_at"),
+            grants.c.project_ids.label("grant_project_ids"),
+            grants.c.request_id.label("grant_request_id"),
             *columns,
         )
         .join_from(tokens, grants, grants.c.id == tokens.c.grant_id)
@@ -157,6 +164,7 @@ _LOCK_FOR_MINT = Statement(
         grants.c.organization_id,
         grants.c.scope,
         grants.c.revoked_at,
+        grants.c.project_ids,
     )
     .where(grants.c.id == bindparam("id"))
     .with_for_update()  # a concurrent re-consent or revocation waits for this mint
@@ -182,7 +190,12 @@ _CLAIM = Statement(
     )
     .values(last_used_at=bindparam("now"))
     .returning(
-        grants.c.id, grants.c.user_id, grants.c.client_id, grants.c.organization_id, grants.c.scope
+        grants.c.id,
+        grants.c.user_id,
+        grants.c.client_id,
+        grants.c.organization_id,
+        grants.c.scope,
+        grants.c.project_ids,
     )
 )
 # Asked after the grant's lock is held, in a statement of its own: on PostgreSQL it then sees
@@ -236,14 +249,23 @@ async def list_grants(
     return [_grant(row) for row in (await conn.execute(query)).all()]
 
 
-async def clients_granted_on(conn: AsyncConnection, *, organization_id: str) -> list[str]:
-    """The clients holding a live grant on the organization."""
+async def clients_granted_on(
+    conn: AsyncConnection, *, organization_id: str, project_id: str | None = None
+) -> list[str]:
+    """The clients holding a live grant on the organization — one covering ``project_id``
+    when it is given (a grant limited to other projects does not)."""
     rows = await conn.execute(
-        select(grants.c.client_id)
-        .distinct()
+        select(grants.c.client_id, grants.c.project_ids)
         .where(grants.c.organization_id == organization_id, grants.c.revoked_at.is_(None))
+        .order_by(grants.c.client_id)
     )
-    return list(rows.scalars().all())
+    return list(
+        dict.fromkeys(
+            row.client_id
+            for row in rows
+            if project_id is None or row.project_ids is None or project_id in row.project_ids
+        )
+    )
 
 
 async def live_grants_of_access_token(
@@ -258,7 +280,13 @@ async def live_grants_of_access_token(
     that are live, the client's and the user's, and whose chain among ``chain_ids`` has not
     ended."""
     rows = await conn.execute(
-        select(grants.c.id, grants.c.organization_id, grants.c.scope, grants.c.last_used_at).where(
+        select(
+            grants.c.id,
+            grants.c.organization_id,
+            grants.c.scope,
+            grants.c.last_used_at,
+            grants.c.project_ids,
+        ).where(
             grants.c.id.in_(grant_ids),
             grants.c.client_id == client_id,
             grants.c.user_id == user_id,
@@ -283,7 +311,9 @@ async def insert_grant(
     client_id: str,
     organization_id: str,
     scope: str,
+    project_ids: Sequence[str] | None,
     now: datetime,
+    request_id: str | None = None,
 ) -> bool:
     """Insert a live grant; ``False`` when a concurrent consent inserted the live one first."""
     return await insert_unique(
@@ -294,6 +324,8 @@ async def insert_grant(
             client_id=client_id,
             organization_id=organization_id,
             scope=scope,
+            project_ids=None if project_ids is None else list(project_ids),
+            request_id=request_id,
             created_at=now,
             updated_at=now,
         ),
@@ -305,6 +337,17 @@ async def update_grant_scope(
 ) -> None:
     await conn.execute(
         update(grants).where(grants.c.id == grant_id).values(scope=scope, updated_at=now)
+    )
+
+
+async def update_grant_projects(
+    conn: AsyncConnection, *, grant_id: str, project_ids: Sequence[str] | None, now: datetime
+) -> None:
+    """Set the projects the grant covers (``None``: every project, including future ones)."""
+    await conn.execute(
+        update(grants)
+        .where(grants.c.id == grant_id)
+        .values(project_ids=None if project_ids is None else list(project_ids), updated_at=now)
     )
 
 

@@ -106,6 +106,10 @@ grants = Table(
     Column("last_used_at", UtcDateTime, nullable=True),
     Column("revoked_at", UtcDateTime, nullable=True),
     Column("revoked_by", String(300), nullable=True),
+    # The projects the grant covers; None = every project, including future ones.
+    Column("project_ids", JSON, nullable=True),
+    # The approved connection request that let a member give this grant (SPEC §6 "Requests").
+    Column("request_id", ID, nullable=True),
     Index(
         "uq_grants_live_user_client_org",
         "user_id",

@@ -25,11 +25,14 @@ from i18n_connect.storage.types import UtcDateTime
 __all__ = [
     "audit_events",
     "browser_sessions",
+    "connection_requests",
     "content_entries",
     "content_models",
     "glossary_terms",
     "memberships",
     "metadata",
+    "organization_app_lists",
+    "organization_policies",
     "organizations",
     "project_languages",
     "projects",
@@ -79,6 +82,53 @@ memberships = Table(
     Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("role", String(16), nullable=False),  # owner | admin | member
     Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "user_id"),
+)
+
+# Who may connect apps to an organization, and which apps (SPEC §6 "Organization policy");
+# an organization without a row has the defaults: owners and admins, any app.
+organization_policies = Table(
+    "organization_policies",
+    metadata,
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("connect_roles", String(16), nullable=False),  # owners_admins | owners
+    Column("allowed_apps", String(16), nullable=False),  # any | verified | approved
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", ID, nullable=False),
+)
+
+# The organization's approved and blocked apps (a client id is on each list at most once).
+organization_app_lists = Table(
+    "organization_app_lists",
+    metadata,
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("list", String(16), primary_key=True),  # approved | blocked
+    Column("client_id", String(512), primary_key=True),
+    Column("added_at", UtcDateTime, nullable=False),
+    Column("added_by", ID, nullable=False),
+)
+
+# A member's request that the organization let them connect one app (SPEC §6 "Requests").
+connection_requests = Table(
+    "connection_requests",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("client_id", String(512), nullable=False),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | approved | declined | used
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=True),
+    Column("decided_by", ID, nullable=True),
+    Index(None, "organization_id", "status"),
     Index(None, "user_id"),
 )
 

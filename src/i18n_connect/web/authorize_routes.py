@@ -22,7 +22,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from i18n_connect.oauth import consent
+from i18n_connect.grants import Projects
+from i18n_connect.oauth import consent, project_choice
 from i18n_connect.oauth.authorize import (
     AuthorizationErrorRedirect,
     UnsafeAuthorizationRequest,
@@ -175,6 +176,7 @@ def consent_page_response(
     chosen_scopes: set[str] | None = None,
     error: str | None = None,
     organization_hint: str | None = None,
+    chosen_projects: dict[str, list[str]] | None = None,
     form_action: str = CONSENT_PATH,
     user_code: str | None = None,
 ) -> Response:
@@ -196,6 +198,8 @@ def consent_page_response(
             "chosen_organizations": chosen_organizations,
             "chosen_scopes": chosen_scopes,
             "already_granted": granted_names,
+            "chosen_projects": chosen_projects or {},
+            "mode_field": project_choice.mode_field,
             "error": error,
             "form_action": form_action,
             "user_code": user_code,
@@ -222,7 +226,7 @@ async def consent_page(request: Request) -> Response:
                 response: Response = _login_redirect(_consent_url(pending.id))
                 set_session_cookie(request, response, session)
                 return response
-            view = await consent.consent_view(conn, pending, user.id)
+            view = await consent.consent_view(conn, pending, user.id, services.clock.now())
         except ConsentAnswered as exc:
             if not exc.approved:
                 return _refused(request, exc.message, session)
@@ -250,25 +254,34 @@ def checked_choices(
     form: dict[str, list[str]],
     form_action: str = CONSENT_PATH,
     user_code: str | None = None,
-) -> tuple[tuple[str, ...], tuple[str, ...]] | Response:
-    """The organizations and scopes chosen on the consent form (`consent.check_choices`), or
-    the consent page again, saying what is missing."""
+) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Projects]] | Response:
+    """The organizations, scopes and projects chosen on the consent form
+    (`consent.check_choices`, `project_choice.choose`), or the consent page again, saying what
+    is missing; a project the page did not offer is `ConsentRefused`."""
     organization_ids = form.get("organization", [])
     scope_names = form.get("scope", [])
     try:
-        return consent.check_choices(view, organization_ids, scope_names)
+        chosen_orgs, chosen_scopes = consent.check_choices(view, organization_ids, scope_names)
+        chosen = [org for org in view.organizations if org.id in chosen_orgs]
+        return chosen_orgs, chosen_scopes, project_choice.choose(form, chosen, view.projects)
+    except project_choice.ProjectChoiceError as exc:
+        if exc.tampered:
+            raise ConsentRefused(exc.message) from exc
+        incomplete = exc.message
     except ConsentIncomplete as exc:
-        return consent_page_response(
-            request,
-            view,
-            user=user,
-            session=session,
-            chosen_organizations=set(organization_ids),
-            chosen_scopes=set(scope_names),
-            error=exc.message,
-            form_action=form_action,
-            user_code=user_code,
-        )
+        incomplete = exc.message
+    return consent_page_response(
+        request,
+        view,
+        user=user,
+        session=session,
+        chosen_organizations=set(organization_ids),
+        chosen_scopes=set(scope_names),
+        chosen_projects=form,
+        error=incomplete,
+        form_action=form_action,
+        user_code=user_code,
+    )
 
 
 def single(values: list[str]) -> str | None:
@@ -297,7 +310,7 @@ async def _answer(
     pending = await consent.load_pending(
         conn, single(form.get("request_id", [])), session_hash=session.sid_hash, now=now
     )
-    view = await consent.consent_view(conn, pending, user.id)
+    view = await consent.consent_view(conn, pending, user.id, now)
     action = single(form.get("action", []))
     if action == "deny":
         location = await consent.deny(
@@ -312,7 +325,7 @@ async def _answer(
     chosen = checked_choices(request, view, user=user, session=session, form=form)
     if isinstance(chosen, Response):
         return chosen
-    chosen_orgs, chosen_scopes = chosen
+    chosen_orgs, chosen_scopes, projects = chosen
     await consent.approve(
         conn,
         view,
@@ -322,6 +335,7 @@ async def _answer(
         now=now,
         settings=services.settings,
         hasher=services.hasher,
+        projects=projects,
     )
     return RedirectResponse(_complete_url(pending.id), 303)
 

@@ -204,7 +204,7 @@ async def device_code_entered(request: Request) -> Response:
             user_code, pending = await pending_by_code(
                 conn, typed, hasher=services.hasher, now=services.clock.now()
             )
-            view = await device_view(conn, pending, user.id)
+            view = await device_view(conn, pending, user.id, services.clock.now())
         except UserCodeRefused as exc:
             return _code_page(
                 request, session, user, user_code=typed, error=exc.message, status=400
@@ -228,7 +228,7 @@ async def _answer(
     user_code, pending = await pending_by_code(
         conn, single(form.get("user_code", [])) or "", hasher=services.hasher, now=now
     )
-    view = await device_view(conn, pending, user.id)
+    view = await device_view(conn, pending, user.id, now)
     action = single(form.get("action", []))
     if action == "deny":
         await deny_device(conn, view, user_id=user.id, now=now)
@@ -254,9 +254,15 @@ async def _answer(
         )
         if isinstance(chosen, Response):
             return chosen
-        chosen_orgs, chosen_scopes = chosen
+        chosen_orgs, chosen_scopes, projects = chosen
         completion = await approve_device(
-            conn, view, user_id=user.id, organization_ids=chosen_orgs, scope=chosen_scopes, now=now
+            conn,
+            view,
+            user_id=user.id,
+            organization_ids=chosen_orgs,
+            scope=chosen_scopes,
+            now=now,
+            projects=projects,
         )
         response = render(
             request,

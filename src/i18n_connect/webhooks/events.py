@@ -42,6 +42,8 @@ EVENT_TYPES = (
 REVOCATION_REASONS = {
     "connected_apps": "user",
     "connected_apps.admin": "organization_admin",
+    "organization_admin": "organization_admin",  # an owner revoked every connection of an app
+    "organization_policy": "organization_policy",  # a policy change disallowed the app
     "membership.removed": "membership_removed",
     "membership.demoted": "membership_removed",
     "membership_lost": "membership_removed",
@@ -111,11 +113,14 @@ async def emit_for_grant(
 async def emit_for_project(
     conn: AsyncConnection, event_type: str, *, project_id: str, now: datetime, **data: Any
 ) -> None:
-    """Write a project event for every client with a live grant on its organization."""
+    """Write a project event for every client with a live grant on its organization that
+    covers the project (all projects, or a choice that includes it)."""
     project = await project_store.get_project(conn, project_id=project_id)
     if project is None:
         return
-    clients = await grant_store.clients_granted_on(conn, organization_id=project.organization_id)
+    clients = await grant_store.clients_granted_on(
+        conn, organization_id=project.organization_id, project_id=project_id
+    )
     if not clients:
         return
     body = {"organization_id": project.organization_id, "project_id": project_id, **data}
