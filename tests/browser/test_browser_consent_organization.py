@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
-from browser_support import LiveServer, Screenshot, run_async
+from browser_support import LiveServer, Screenshot, fits, run_async
 from playwright.sync_api import Browser, Page, expect
 
 from i18n_connect.clock import SystemClock
@@ -53,14 +53,6 @@ def _authorize(live_server: LiveServer, client_id: str, slug: str) -> str:
     return f"{live_server.url}/api/auth/mcp/authorize?{urlencode(query)}"
 
 
-def _fits(page: Page, name: str, save_screenshot: Screenshot) -> None:
-    save_screenshot(page, name)
-    scroll_width, inner_width = page.evaluate(
-        "[document.documentElement.scrollWidth, window.innerWidth]"
-    )
-    assert scroll_width <= inner_width, f"{name}: {scroll_width} px wide in {inner_width} px"
-
-
 @pytest.fixture(params=WIDTHS.values(), ids=WIDTHS.keys())
 def page(request: pytest.FixtureRequest, browser: Browser) -> Page:
     context = browser.new_context(viewport={"width": request.param, "height": 800})
@@ -85,7 +77,7 @@ def test_consent_for_one_organization_offers_it_alone_or_says_why_not(
     globex = page.get_by_role("checkbox", name="Globex")
     expect(globex).to_be_checked()
     expect(page.get_by_role("button", name="Authorize")).to_be_enabled()
-    _fits(page, f"consent-organization-{width}.png", save_screenshot)
+    fits(page, f"consent-organization-{width}.png", save_screenshot)
     page.get_by_role("button", name="Authorize").click()
     expect(page.get_by_text("It can now work with Globex.")).to_be_visible()
 
@@ -96,4 +88,4 @@ def test_consent_for_one_organization_offers_it_alone_or_says_why_not(
     expect(page.get_by_role("button", name="Authorize")).to_be_disabled()
     expect(page.get_by_role("button", name="Deny")).to_be_enabled()
     expect(page.get_by_text("You already connected")).to_have_count(0)  # Globex is not offered
-    _fits(page, f"consent-organization-refused-{width}.png", save_screenshot)
+    fits(page, f"consent-organization-refused-{width}.png", save_screenshot)

@@ -9,7 +9,7 @@ import re
 
 import httpx
 import pytest
-from browser_support import LiveServer, Screenshot, run_async
+from browser_support import LiveServer, Screenshot, fits, run_async
 from playwright.sync_api import Browser, Page, expect
 
 from i18n_connect.clock import SystemClock
@@ -43,14 +43,6 @@ async def _register_device_client(live_server: LiveServer) -> str:
     return client.id
 
 
-def _fits(page: Page, name: str, save_screenshot: Screenshot) -> None:
-    save_screenshot(page, name)
-    scroll_width, inner_width = page.evaluate(
-        "[document.documentElement.scrollWidth, window.innerWidth]"
-    )
-    assert scroll_width <= inner_width, f"{name}: {scroll_width} px wide in {inner_width} px"
-
-
 @pytest.fixture(params=WIDTHS.values(), ids=WIDTHS.keys())
 def page(request: pytest.FixtureRequest, browser: Browser) -> Page:
     context = browser.new_context(viewport={"width": request.param, "height": 800})
@@ -82,7 +74,7 @@ def test_a_person_approves_one_device_and_denies_another(
         first = start()
         page.goto(first["verification_uri_complete"])
         expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-        _fits(page, f"{shot}-login.png", save_screenshot)
+        fits(page, f"{shot}-login.png", save_screenshot)
         page.get_by_label("Email").fill(live_server.email)
         page.get_by_label("Password").fill(live_server.password)
         page.get_by_role("button", name="Sign in").click()
@@ -90,7 +82,7 @@ def test_a_person_approves_one_device_and_denies_another(
         heading = page.get_by_role("heading", name="Enter the code shown on your device")
         expect(heading).to_be_visible()
         expect(page.get_by_role("textbox", name="Code")).to_have_value(first["user_code"])
-        _fits(page, f"{shot}-code.png", save_screenshot)
+        fits(page, f"{shot}-code.png", save_screenshot)
         assert poll(first["device_code"]).json()["error"] == "authorization_pending"
         page.get_by_role("button", name="Continue").click()
 
@@ -102,7 +94,7 @@ def test_a_person_approves_one_device_and_denies_another(
         publish = page.get_by_role("checkbox", name=re.compile("^Publish translations"))
         expect(publish).not_to_be_checked()
         page.get_by_role("checkbox", name="Acme Corp").check()
-        _fits(page, f"{shot}-consent.png", save_screenshot)
+        fits(page, f"{shot}-consent.png", save_screenshot)
         page.get_by_role("button", name="Authorize").click()
 
         expect(page.get_by_text("Connection complete")).to_be_visible()
@@ -110,7 +102,7 @@ def test_a_person_approves_one_device_and_denies_another(
         expect(page.get_by_text("It can now work with Acme Corp.")).to_be_visible()
         expect(page.get_by_role("link", name="Continue to your app")).to_have_count(0)
         assert page.url == live_server.url + "/device/consent"
-        _fits(page, f"{shot}-complete.png", save_screenshot)
+        fits(page, f"{shot}-complete.png", save_screenshot)
         tokens = poll(first["device_code"])
         assert tokens.status_code == 200, tokens.text
         assert tokens.json()["scope"] == "org:read projects:read keys:read"
@@ -122,6 +114,6 @@ def test_a_person_approves_one_device_and_denies_another(
         page.get_by_role("button", name="Continue").click()
         page.get_by_role("button", name="Deny").click()
         expect(page.get_by_role("heading", name="Nothing was shared")).to_be_visible()
-        _fits(page, f"{shot}-denied.png", save_screenshot)
+        fits(page, f"{shot}-denied.png", save_screenshot)
         denied = poll(second["device_code"])
         assert (denied.status_code, denied.json()["error"]) == (400, "access_denied")
