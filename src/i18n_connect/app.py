@@ -38,20 +38,13 @@ from i18n_connect.web import (
 from i18n_connect.web.cdn import router as cdn_router
 from i18n_connect.web.connected_apps import router as connected_apps_router
 from i18n_connect.web.connection_request_routes import router as connection_request_router
+from i18n_connect.web.edge import Edge, EdgeLimits
 from i18n_connect.web.errors import install_error_handlers
-from i18n_connect.web.etags import ConditionalGetMiddleware
 from i18n_connect.web.hot_routes import HotRoutes
-from i18n_connect.web.limits import BodyDeadlineMiddleware, BodyLimitMiddleware
-from i18n_connect.web.observability import (
-    HttpMetrics,
-    ObservabilityMiddleware,
-    configure_logging,
-    metrics_router,
-)
+from i18n_connect.web.observability import HttpMetrics, configure_logging, metrics_router
 from i18n_connect.web.organization_audit import router as organization_audit_router
 from i18n_connect.web.organization_policy import router as organization_policy_router
 from i18n_connect.web.revocation_routes import router as revocation_router
-from i18n_connect.web.security import SecurityHeadersMiddleware
 from i18n_connect.web.templates import STATIC_DIR
 from i18n_connect.web.trailing_slash import redirect_slashes_to_issuer
 from i18n_connect.web.webhook_pages import router as webhook_pages_router
@@ -129,16 +122,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(pages.router)
     if settings.bench:
         app.router.routes.append(bench_routes.form_route)
-    app.add_middleware(HotRoutes, routes=hot_routes, handlers=app.exception_handlers)
-    app.add_middleware(ConditionalGetMiddleware, prefix="/api/oauth-client/")
     app.add_middleware(
-        BodyLimitMiddleware,
-        max_bytes=settings.max_body_bytes,
-        import_bytes=settings.max_import_bytes,
+        Edge,
+        metrics=HttpMetrics(services.metrics),
+        limits=EdgeLimits(
+            max_bytes=settings.max_body_bytes,
+            import_bytes=settings.max_import_bytes,
+            body_seconds=settings.body_timeout_seconds,
+            docs_path=api_docs.DOCS_PATH,
+        ),
+        hot_routes=HotRoutes(hot_routes, app.exception_handlers),
     )
-    app.add_middleware(BodyDeadlineMiddleware, seconds=settings.body_timeout_seconds)
-    app.add_middleware(SecurityHeadersMiddleware, docs_path=api_docs.DOCS_PATH)
-    app.add_middleware(ObservabilityMiddleware, metrics=HttpMetrics(services.metrics))
     return app
 
 

@@ -1,4 +1,4 @@
-"""The body deadline as ASGI middleware: a body that arrives too slowly is answered 408 and
+"""The body deadline of the edge layer: a body that arrives too slowly is answered 408 and
 the application sees a disconnected client; a body in time is never cut, nor is waiting for
 the client to go away once the body is complete."""
 
@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 
 import anyio
+from prometheus_client import CollectorRegistry
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from i18n_connect.web.limits import BodyDeadlineMiddleware
+from i18n_connect.web.edge import Edge, EdgeLimits
+from i18n_connect.web.observability import HttpMetrics
 
 DEADLINE = 0.2
 SCOPE: Scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
@@ -36,7 +38,12 @@ async def echo_length(scope: Scope, receive: Receive, send: Send) -> None:
     await JSONResponse({"length": len(body)})(scope, receive, send)
 
 
-async def run(app: BodyDeadlineMiddleware, receive: Receive) -> list[Message]:
+def with_deadline(app: ASGIApp) -> Edge:
+    limits = EdgeLimits(max_bytes=1024, body_seconds=DEADLINE)
+    return Edge(app, metrics=HttpMetrics(CollectorRegistry()), limits=limits)
+
+
+async def run(app: Edge, receive: Receive) -> list[Message]:
     sent: list[Message] = []
 
     async def send(message: Message) -> None:
@@ -48,7 +55,7 @@ async def run(app: BodyDeadlineMiddleware, receive: Receive) -> list[Message]:
 
 
 async def test_a_body_slower_than_the_deadline_is_answered_408_and_the_connection_closed() -> None:
-    sent = await run(BodyDeadlineMiddleware(echo_length, seconds=DEADLINE), trickle(0, 0.1, 0.3))
+    sent = await run(with_deadline(echo_length), trickle(0, 0.1, 0.3))
     start, body = sent  # the application's own answer to the "disconnect" was dropped
     assert start["status"] == 408
     assert (b"connection", b"close") in start["headers"]
@@ -60,7 +67,7 @@ async def test_a_body_slower_than_the_deadline_is_answered_408_and_the_connectio
 
 
 async def test_a_body_in_time_is_read_whole() -> None:
-    sent = await run(BodyDeadlineMiddleware(echo_length, seconds=DEADLINE), trickle(0, 0.05, 0.05))
+    sent = await run(with_deadline(echo_length), trickle(0, 0.05, 0.05))
     assert sent[0]["status"] == 200
     assert json.loads(sent[1]["body"]) == {"length": 3}
 
@@ -73,6 +80,6 @@ async def test_waiting_for_a_disconnect_after_the_body_is_not_cut() -> None:
         events.append((await receive())["type"])  # e.g. a streaming response's listener
         await JSONResponse({})(scope, receive, send)
 
-    sent = await run(BodyDeadlineMiddleware(listener, seconds=DEADLINE), trickle(0))
+    sent = await run(with_deadline(listener), trickle(0))
     assert events == ["http.disconnect"]
     assert sent[0]["status"] == 200

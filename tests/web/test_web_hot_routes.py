@@ -36,14 +36,21 @@ async def _protocol_error(_request: Request, exc: Exception) -> Response:
 
 @pytest.fixture
 def client() -> httpx.AsyncClient:
-    app = HotRoutes(
-        _fallback,
-        routes=[
+    hot = HotRoutes(
+        [
             Route("/bench/form", _form, methods=["POST"]),
             Route("/api/items/{item_id}", _item, methods=["GET"]),
         ],
-        handlers={ProtocolError: _protocol_error},
+        {ProtocolError: _protocol_error},
     )
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        route = hot.find(scope)
+        if route is None:
+            await _fallback(scope, receive, send)
+        else:
+            await hot.answer(route, scope, receive, send)
+
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 

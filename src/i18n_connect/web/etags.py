@@ -1,14 +1,14 @@
 """Entity tags of generated bodies and ``If-None-Match`` (RFC 9110 §8.8.3, §13.1.2), for the
-CDN, exports and, through `ConditionalGetMiddleware`, every GET of the partner API."""
+CDN, exports and, through `web.edge`, every GET of the partner API."""
 
 from __future__ import annotations
 
 import hashlib
 
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.datastructures import MutableHeaders
+from starlette.types import Message
 
-__all__ = ["ConditionalGetMiddleware", "etag_of", "none_match"]
+__all__ = ["etag_of", "none_match", "tagged_answer"]
 
 
 def etag_of(body: bytes) -> str:
@@ -28,55 +28,17 @@ def none_match(if_none_match: str | None, etag: str) -> bool:
     return False
 
 
-class ConditionalGetMiddleware:
-    """ASGI middleware: a strong ``ETag`` on every 200 answer to a GET under ``prefix`` that
-    has none, and 304 without a body when ``If-None-Match`` names it (RFC 9110 §13.1.2,
-    §15.4.5). The answer is held until complete, so only small JSON routes belong under it."""
-
-    def __init__(self, app: ASGIApp, *, prefix: str) -> None:
-        self.app = app
-        self.prefix = prefix
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "GET"
-            or not scope["path"].startswith(self.prefix)
-        ):
-            await self.app(scope, receive, send)
-            return
-        if_none_match = Headers(scope=scope).get("if-none-match")
-        start: Message | None = None
-        passing = False  # an answer this middleware leaves alone
-        chunks: list[bytes] = []
-
-        async def held(message: Message) -> None:
-            nonlocal start, passing
-            if passing:
-                await send(message)
-                return
-            if start is None:
-                present = MutableHeaders(raw=list(message.get("headers", [])))
-                passing = message["status"] != 200 or "etag" in present
-                if passing:
-                    await send(message)
-                else:
-                    start = message
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            body = b"".join(chunks)
-            headers = MutableHeaders(raw=list(start.get("headers", [])))
-            headers["etag"] = etag = etag_of(body)
-            if none_match(if_none_match, etag):
-                del headers["content-length"]
-                del headers["content-type"]
-                await send({**start, "status": 304, "headers": headers.raw})
-                await send({"type": "http.response.body", "body": b""})
-                return
-            headers["content-length"] = str(len(body))
-            await send({**start, "headers": headers.raw})
-            await send({"type": "http.response.body", "body": body})
-
-        await self.app(scope, receive, held)
+def tagged_answer(start: Message, body: bytes, if_none_match: str | None) -> list[Message]:
+    """A held 200 answer with a strong ``ETag``, or 304 without a body when ``If-None-Match``
+    names it (RFC 9110 §13.1.2, §15.4.5): the messages to send in its place."""
+    headers = MutableHeaders(raw=list(start.get("headers", [])))
+    headers["etag"] = etag = etag_of(body)
+    if none_match(if_none_match, etag):
+        del headers["content-length"]
+        del headers["content-type"]
+        return [
+            {**start, "status": 304, "headers": headers.raw},
+            {"type": "http.response.body", "body": b""},
+        ]
+    headers["content-length"] = str(len(body))
+    return [{**start, "headers": headers.raw}, {"type": "http.response.body", "body": body}]

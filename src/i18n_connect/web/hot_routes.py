@@ -1,43 +1,44 @@
-"""The hot routes, answered by one dictionary look-up instead of the app's router.
+"""The hot routes, found by one dictionary look-up instead of the app's router.
 
 The token endpoint, the partner-API reads, mint, ``/mcp`` and the benchmark's
 baseline are requested far more often than the rest. The app's router tries its
 routes one by one (about 80 of them, with regular expressions) and FastAPI adds
-its own layers of exception handling per request; this middleware finds an
-exact path and method in a dictionary (or a path whose last segment is the
-route's one parameter, at most `MAX_PARAMETER_LENGTH` characters) and calls the
-route's Starlette app, with the app's exception handlers, so the errors become
-the same responses. Anything else, a longer parameter included, goes on to the
-app, whose FastAPI route validates it.
+its own layers of exception handling per request; `HotRoutes` finds an exact
+path and method in a dictionary (or a path whose last segment is the route's
+one parameter, at most `MAX_PARAMETER_LENGTH` characters) and calls the route's
+endpoint itself, turning its exceptions into the app's error responses. Anything
+else, a longer parameter included, goes on to the app, whose FastAPI route
+validates it.
 Every route here stays in the app's router too: trailing-slash redirects, 405s
 and the OpenAPI document see them there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 __all__ = ["MAX_PARAMETER_LENGTH", "HotRoutes"]
+
+# Starlette's exception handler of an HTTP request: a response, or an awaitable of one.
+_Handler = Callable[[Request, Exception], Any]
 
 MAX_PARAMETER_LENGTH = 64  # the partner API's ids and slugs (`Path(max_length=64)`)
 
 
 class HotRoutes:
-    """ASGI middleware: ``routes`` by path and method, else ``app``. A route's path is plain
-    or ends with its one parameter (``/v1/projects/{project_id}``)."""
+    """``routes`` by path and method. A route's path is plain or ends with its one parameter
+    (``/v1/projects/{project_id}``); its endpoint takes a `Request` and returns a `Response`,
+    or is an ASGI app. ``handlers`` are the app's exception handlers by exception class
+    (``Exception`` is left to the server-error layer: a 500)."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        routes: Sequence[Route],
-        handlers: Mapping[Any, ExceptionHandler],
-    ) -> None:
-        self.app = app
+    def __init__(self, routes: Sequence[Route], handlers: Mapping[Any, Callable[..., Any]]) -> None:
         self.routes: dict[tuple[str, str], Route] = {}
         self.last_parameter: dict[tuple[str, str], tuple[Route, str]] = {}
         for route in routes:
@@ -49,38 +50,53 @@ class HotRoutes:
                 name = last.removeprefix("{").removesuffix("}")
                 assert list(route.param_convertors) == [name] and "{" not in head, route.path
                 self.last_parameter[(head + "/", method)] = (route, name)
-        exception_handlers: dict[Any, ExceptionHandler] = {}
-        status_handlers: dict[int, ExceptionHandler] = {}
-        for key, handler in handlers.items():
-            if isinstance(key, int):
-                status_handlers[key] = handler
-            elif key is not Exception:  # a 500: the server error middleware's
-                exception_handlers[key] = handler
-        self.handlers = (exception_handlers, status_handlers)
+        self.handlers: dict[type, _Handler] = {
+            key: handler
+            for key, handler in handlers.items()
+            if isinstance(key, type) and key is not Exception
+        }
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = self._find(scope) if scope["type"] == "http" else None
-        if found is None:
-            await self.app(scope, receive, send)
-            return
-        route, path_params = found
-        scope["route"] = route
-        scope["endpoint"] = route.endpoint
-        scope["path_params"] = path_params
-        scope["starlette.exception_handlers"] = self.handlers  # as ExceptionMiddleware sets them
-        await route.app(scope, receive, send)
-
-    def _find(self, scope: Scope) -> tuple[Route, dict[str, str]] | None:
+    def find(self, scope: Scope) -> Route | None:
+        """The hot route of this request, its path parameter put in the scope; else ``None``."""
         path: str = scope["path"]
         method: str = scope["method"]
         route = self.routes.get((path, method))
         if route is not None:
-            return route, {}
-        cut = path.rfind("/") + 1
-        value = path[cut:]
-        if not 0 < len(value) <= MAX_PARAMETER_LENGTH:
-            return None
-        named = self.last_parameter.get((path[:cut], method))
-        if named is None:
-            return None
-        return named[0], {named[1]: value}
+            scope["path_params"] = {}
+        else:
+            cut = path.rfind("/") + 1
+            value = path[cut:]
+            if not 0 < len(value) <= MAX_PARAMETER_LENGTH:
+                return None
+            named = self.last_parameter.get((path[:cut], method))
+            if named is None:
+                return None
+            route = named[0]
+            scope["path_params"] = {named[1]: value}
+        scope["route"] = route
+        scope["endpoint"] = route.endpoint
+        return route
+
+    async def answer(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
+        """Call the route's endpoint; an exception with a handler becomes its response. A route
+        whose endpoint is an ASGI app (``/mcp``) is that app, answering its own errors."""
+        if route.app is route.endpoint:
+            await route.app(scope, receive, send)
+            return
+        request = Request(scope, receive, send)
+        try:
+            response: Response = await route.endpoint(request)
+        except Exception as exc:
+            handler = self._handler_of(exc)
+            if handler is None:
+                raise
+            answered = handler(request, exc)
+            response = await answered if inspect.isawaitable(answered) else answered
+        await response(scope, receive, send)
+
+    def _handler_of(self, exc: Exception) -> _Handler | None:
+        for cls in type(exc).__mro__:
+            handler = self.handlers.get(cls)
+            if handler is not None:
+                return handler
+        return None

@@ -1,5 +1,5 @@
-"""Security headers on every response (CSP Level 3 ``frame-ancestors``, RFC 7034
-``X-Frame-Options``), as a pure ASGI middleware.
+"""The security headers that `web.edge` adds to every response (CSP Level 3
+``frame-ancestors``, RFC 7034 ``X-Frame-Options``).
 
 There is deliberately no ``form-action`` directive: the consent form's POST
 answers with a 303 to the partner's redirect URI, and browsers apply
@@ -9,17 +9,19 @@ answers with a 303 to the partner's redirect URI, and browsers apply
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-__all__ = ["CONTENT_SECURITY_POLICY", "DOCS_CONTENT_SECURITY_POLICY", "SecurityHeadersMiddleware"]
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "DOCS_CONTENT_SECURITY_POLICY",
+    "with_security_headers",
+]
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    b"default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 # The OpenAPI explorer at /docs: Swagger UI from this site; its icons are data: images.
 DOCS_CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; "
-    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    b"default-src 'self'; img-src 'self' data:; "
+    b"frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 
 _HEADERS = [
@@ -31,33 +33,7 @@ _CSP = b"content-security-policy"
 _NO_STORE = (b"cache-control", b"no-store")
 
 
-class SecurityHeadersMiddleware:
-    """Adds the security headers unless a route set its own value."""
-
-    def __init__(self, app: ASGIApp, *, docs_path: str | None = None) -> None:
-        self.app = app
-        self.docs_path = docs_path
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        policy = (
-            DOCS_CONTENT_SECURITY_POLICY
-            if self.docs_path and scope["path"] == self.docs_path
-            else CONTENT_SECURITY_POLICY
-        ).encode()
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = _with_security_headers(list(message["headers"]), policy)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-def _with_security_headers(
+def with_security_headers(
     headers: list[tuple[bytes, bytes]], policy: bytes
 ) -> list[tuple[bytes, bytes]]:
     """``headers`` (raw ASGI pairs) with each security header the response has not set itself:
