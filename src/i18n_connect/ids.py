@@ -39,7 +39,7 @@ class SecretHasher:
         self._key = hashlib.sha256(b"i18n-connect/secret-hash\x00" + key).digest()
 
     def hash(self, secret: str) -> str:
-        return hmac.new(self._key, secret.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, secret.encode(), "sha256").hex()  # one-shot, in C
 
     def matches(self, secret: str, stored_hash: str | None) -> bool:
         """Whether ``secret`` hashes to ``stored_hash``, in constant time; with no stored hash,
