@@ -9,6 +9,7 @@ python -m bench run webhooks [--events N] [--database sqlite|postgres]
 python -m bench soak api-read [--requests 200000] [--chunks 10]
 python -m bench scale refresh [--database postgres]
 python -m bench round-trips            # statements per exchange and rotation on PostgreSQL
+python -m bench instructions exchange [--requests N]   # callgrind counts, load-independent
 """
 
 from __future__ import annotations
@@ -18,8 +19,16 @@ import json
 import sys
 from dataclasses import asdict
 
+from bench.instructions import count_instructions
 from bench.references import ensure_tools
-from bench.report import print_outcome, print_scale, print_soak, print_verify, print_webhooks
+from bench.report import (
+    print_instructions,
+    print_outcome,
+    print_scale,
+    print_soak,
+    print_verify,
+    print_webhooks,
+)
 from bench.round_trips import count_round_trips, print_round_trips
 from bench.scenarios import SCENARIOS, run_scenario
 from bench.soak import run_soak
@@ -67,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     scale.add_argument("--count", type=int, default=12000)
     scale.add_argument("--rounds", type=int, default=3)
     commands.add_parser("round-trips", help="statements per exchange and rotation on PostgreSQL")
+    instructions = commands.add_parser(
+        "instructions", help="instructions per request under callgrind, product and references"
+    )
+    instructions.add_argument("scenario", choices=list(SCENARIOS))
+    instructions.add_argument("--requests", type=int, default=300, help="counted per series")
     args = parser.parse_args(argv)
     if getattr(args, "quick", False):
         args.duration, args.rounds, args.count = 2.0, 2, 3000
@@ -93,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({**asdict(hooks), "outbox_ms": hooks.outbox_ms}))
         return 0
     ensure_tools()
+    if args.command == "instructions":
+        scenario = SCENARIOS[args.scenario]
+        print_instructions(scenario, count_instructions(scenario, requests=args.requests))
+        return 0
     if args.command == "run":
         result = run_scenario(
             SCENARIOS[args.scenario],

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.seed import Line, form_line
-from bench.server import Server, free_port, running_process
+from bench.server import START_TIMEOUT_S, Server, free_port, running_process
 
 __all__ = [
     "NODE_DIR",
@@ -107,7 +107,11 @@ class References:
 
 @contextmanager
 def running_references(
-    organizations_by_token: dict[str, dict[str, str]], *, log_dir: Path, pin: Pinning
+    organizations_by_token: dict[str, dict[str, str]],
+    *,
+    log_dir: Path,
+    pin: Pinning,
+    start_timeout: float = START_TIMEOUT_S,
 ) -> Iterator[References]:
     """Start the Starlette reference and the node peer on loopback; stop both afterwards."""
     tokens = log_dir / "reference-tokens.json"
@@ -129,6 +133,7 @@ def running_references(
                 ready_path="/readyz",
                 log_path=log_dir / f"starlette-reference-{starlette_port}.log",
                 cwd=Path(__file__).parent.parent,
+                start_timeout=start_timeout,
             )
         )
         node = stack.enter_context(
@@ -139,6 +144,7 @@ def running_references(
                 log_path=log_dir / f"node-oidc-provider-{node_port}.log",
                 env=node_env,
                 cwd=NODE_DIR,
+                start_timeout=start_timeout,
             )
         )
         yield References(starlette=starlette, node=node)

@@ -6,13 +6,22 @@ import os
 import platform
 from collections.abc import Sequence
 
-from bench.scenarios import BASELINE, NODE_PEER, STARLETTE_FORM, STARLETTE_READ, Outcome
+from bench.instructions import Count
+from bench.scenarios import (
+    BASELINE,
+    NODE_PEER,
+    STARLETTE_FORM,
+    STARLETTE_READ,
+    Outcome,
+    Scenario,
+)
 from bench.soak import SoakOutcome
 from bench.verify import VerifyOutcome
 from bench.webhooks import WebhookOutcome
 
 __all__ = [
     "machine",
+    "print_instructions",
     "print_outcome",
     "print_scale",
     "print_soak",
@@ -149,3 +158,32 @@ def print_scale(outcomes: Sequence[Outcome]) -> None:
         f"{one.scenario.title} on {one.database}: 1 worker {one.rate(name):.0f} req/s, "
         f"2 workers {two.rate(name):.0f} req/s: {speedup:.2f}x {_verdict(speedup, 1.6)}"
     )
+
+
+def print_instructions(scenario: Scenario, counts: Sequence[Count]) -> None:
+    """Instructions per request and, for the product, the Starlette reference's count over its
+    own (higher is better, as with rates). The node peer's count is shown without a ratio:
+    a JIT's instructions and CPython's take different times, so only counts of the same
+    interpreter compare."""
+    per_request = {count.series: count.per_request for count in counts}
+
+    def ratio(series: str, reference: str) -> str:
+        mine, theirs = per_request.get(series), per_request.get(reference)
+        return f"{theirs / mine:5.2f} x {reference}" if mine and theirs else ""
+
+    print(f"\n{scenario.title}: instructions per request under callgrind, SQLite, one process")
+    print(f"machine: {machine()}; user space only, whatever the machine's load")
+    print(f"  {'series':<16} {'instructions':>14}  ratios (reference / product)")
+    for count in counts:
+        ratios = ""
+        if count.series == BASELINE:
+            ratios = ratio(BASELINE, STARLETTE_FORM)
+        elif count.series == scenario.name:
+            ratios = "   ".join(
+                filter(
+                    None,
+                    [ratio(count.series, scenario.counterpart), ratio(count.series, NODE_PEER)],
+                )
+            )
+        errors = f"  errors {count.errors}" if count.errors else ""
+        print(f"  {count.series:<16} {count.per_request:14,.0f}  {ratios}{errors}")

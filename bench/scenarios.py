@@ -29,7 +29,7 @@ from bench.server import BENCH_SECRET, Server, free_port, running_server
 from i18n_connect import grants
 from i18n_connect.settings import Settings
 
-__all__ = ["SCENARIOS", "Outcome", "Scenario", "prepare", "run_scenario"]
+__all__ = ["SCENARIOS", "Outcome", "Scenario", "organizations_lines", "prepare", "run_scenario"]
 
 # (world, lines for the full-speed phases, lines for the paced phase) -> (full, paced)
 Prepare = Callable[[World, int, int], Awaitable[tuple[list[Line], list[Line]]]]
@@ -91,7 +91,7 @@ async def _api_read(world: World, count: int, _: int) -> tuple[list[Line], list[
 
 async def _org_read(world: World, count: int, _: int) -> tuple[list[Line], list[Line]]:
     world.readers = await world.installation_tokens(min(count, 1000))
-    lines = _organizations_lines(world)
+    lines = organizations_lines(world)
     return lines, lines
 
 
@@ -101,7 +101,7 @@ async def _mcp(world: World, count: int, _: int) -> tuple[list[Line], list[Line]
     return lines, lines
 
 
-def _organizations_lines(world: World) -> list[Line]:
+def organizations_lines(world: World) -> list[Line]:
     """``GET /api/oauth-client/organizations`` with each read token (product and reference)."""
     return [
         Line("GET", "/api/oauth-client/organizations", None, (f"Authorization: Bearer {token}",))
@@ -328,7 +328,7 @@ async def _revocation_check(world: World, server: Server) -> str:
 
 def _same_answer_check(world: World, server: Server, references: References) -> str:
     """The Starlette read must answer what the product answers for the same token."""
-    line = _organizations_lines(world)[0]
+    line = organizations_lines(world)[0]
     headers = dict(header.split(": ", 1) for header in line.headers)
     product = httpx.get(server.url + line.path, headers=headers)
     reference = httpx.get(references.starlette.url + line.path, headers=headers)
@@ -381,7 +381,7 @@ def run_scenario(
         base_feed = write_feed(directory / "baseline.feed", baseline_lines())
         peer_feed = write_feed(directory / "peer.feed", peer_lines())
         read_feed = (
-            write_feed(directory / "read.feed", _organizations_lines(world))
+            write_feed(directory / "read.feed", organizations_lines(world))
             if scenario.counterpart == STARLETTE_READ
             else None
         )

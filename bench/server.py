@@ -18,6 +18,7 @@ from urllib.request import urlopen
 
 __all__ = [
     "BENCH_SECRET",
+    "START_TIMEOUT_S",
     "Server",
     "free_port",
     "running_process",
@@ -27,7 +28,7 @@ __all__ = [
 
 BENCH_SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 _CLI = Path(sys.executable).with_name("i18n-connect")
-_START_TIMEOUT_S = 60.0
+START_TIMEOUT_S = 60.0
 
 
 def free_port() -> int:
@@ -125,8 +126,8 @@ def _is_worker(pid: int) -> bool:
     return b"multiprocessing.resource_tracker" not in cmdline
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + _START_TIMEOUT_S
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(
@@ -140,7 +141,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> N
         except (URLError, OSError):
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"{log_path.stem} did not become ready within {_START_TIMEOUT_S:.0f} s")
+    raise RuntimeError(f"{log_path.stem} did not become ready within {timeout:.0f} s")
 
 
 @contextmanager
@@ -152,6 +153,7 @@ def running_process(
     log_path: Path,
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
+    start_timeout: float = START_TIMEOUT_S,
 ) -> Iterator[Server]:
     """Start a server on 127.0.0.1:``port``, wait until ``ready_path`` answers 200, stop it
     (SIGTERM, then SIGKILL of its process group) afterwards."""
@@ -166,7 +168,7 @@ def running_process(
         )
     server = Server(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
     try:
-        _wait_ready(server.url + ready_path, process, log_path)
+        _wait_ready(server.url + ready_path, process, log_path, start_timeout)
         yield server
     finally:
         if process.poll() is None:
@@ -187,6 +189,7 @@ def running_server(
     port: int | None = None,
     env: dict[str, str] | None = None,
     pin: Sequence[str] = (),
+    start_timeout: float = START_TIMEOUT_S,
 ) -> Iterator[Server]:
     """Start ``i18n-connect serve`` on 127.0.0.1 (behind the ``pin`` command prefix, e.g.
     ``taskset -c 0``), wait until ready, stop it afterwards."""
@@ -208,5 +211,6 @@ def running_server(
         ready_path="/readyz",
         log_path=log_dir / f"i18n-connect-{port}.log",
         env=server_environment(database_url, port, **(env or {})),
+        start_timeout=start_timeout,
     ) as server:
         yield server
