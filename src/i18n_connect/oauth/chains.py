@@ -25,10 +25,10 @@ from i18n_connect.storage import grants as stored
 
 __all__ = [
     "REFUSALS",
+    "end_beyond_limit",
     "end_chain",
     "ended_grants",
     "new_chain",
-    "start_chain",
 ]
 
 REFUSALS = {
@@ -58,16 +58,18 @@ async def end_chain(conn: AsyncConnection, chain_id: str, *, now: datetime, reas
     return await stored.end_chain(conn, chain_id=chain_id, now=now, reason=reason)
 
 
-async def _drop_oldest(
-    conn: AsyncConnection, grant: Any, *, keep: int, actor: str, now: datetime
+async def end_beyond_limit(
+    conn: AsyncConnection, grant: Any, chain_ids: list[str], *, keep: int, now: datetime
 ) -> None:
-    """End the least recently refreshed live chains of the grant until ``keep`` are left."""
-    for chain_id in await stored.live_chains_beyond(conn, grant_id=grant.id, keep=keep):
+    """End the grant's live chains past the ``keep`` most recently refreshed (``chain_ids``,
+    found as a new chain starts), each audited as dropped by the client (``id``, ``user_id``,
+    ``client_id`` and ``organization_id`` of ``grant``)."""
+    for chain_id in chain_ids:
         if await end_chain(conn, chain_id, now=now, reason="limit"):
             await audit.record(
                 conn,
                 action="token.refresh_chain_dropped",
-                actor=actor,
+                actor=grant.client_id,
                 now=now,
                 user_id=grant.user_id,
                 client_id=grant.client_id,
@@ -80,16 +82,7 @@ async def _drop_oldest(
 async def new_chain(
     conn: AsyncConnection, grant_id: str, *, code_id: str | None, now: datetime
 ) -> str:
-    """Insert a live chain of the grant, whatever the limit (see `start_chain`); its id."""
+    """Insert a live chain of the grant, outside the per-grant limit; its id."""
     chain_id = new_id("rch")
     await stored.insert_chain(conn, chain_id=chain_id, grant_id=grant_id, code_id=code_id, now=now)
     return chain_id
-
-
-async def start_chain(
-    conn: AsyncConnection, grant: Any, *, code_id: str | None, limit: int, now: datetime
-) -> str:
-    """Start a new chain of the grant (``id``, ``user_id``, ``client_id``,
-    ``organization_id``) for a code exchange, keeping at most ``limit`` live chains."""
-    await _drop_oldest(conn, grant, keep=limit - 1, actor=grant.client_id, now=now)
-    return await new_chain(conn, grant.id, code_id=code_id, now=now)

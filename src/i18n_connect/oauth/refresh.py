@@ -136,20 +136,25 @@ async def start_chain(
     hasher: SecretHasher,
 ) -> tuple[str, str]:
     """A new chain of the grant for one code exchange (one device), and its first refresh
-    token; the grant's other chains stay, up to ``chains_per_grant`` (`chains.start_chain`)."""
-    chain_id = await chains.start_chain(
-        conn, grant, code_id=code_id, limit=chains_per_grant, now=now
-    )
-    token = await issue_refresh_token(
+    token; the grant's other chains stay, up to ``chains_per_grant``: past it, the least
+    recently refreshed ones end (`chains.end_beyond_limit`)."""
+    token = new_secret(_PREFIX)
+    chain_id = new_id("rch")
+    keep = chains_per_grant - 1
+    beyond = await stored.open_chain(
         conn,
-        grant_id=grant.id,
         chain_id=chain_id,
+        grant_id=grant.id,
+        code_id=code_id,
+        keep=keep,
+        token_id=new_id("rtk"),
+        token_hash=hasher.hash(token),
         scope=scope,
         resource=resource,
         now=now,
-        hasher=hasher,
-        code_id=code_id,
+        expires_at=now + REFRESH_TOKEN_LIFETIME,
     )
+    await chains.end_beyond_limit(conn, grant, beyond, keep=keep, now=now)
     return chain_id, token
 
 

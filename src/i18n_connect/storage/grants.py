@@ -67,6 +67,7 @@ __all__ = [
     "lock_grant",
     "lock_grant_for_mint",
     "mark_grant_revoked",
+    "open_chain",
     "refresh_token_by_hash",
     "refresh_token_by_id",
     "refresh_token_to_rotate",
@@ -467,7 +468,7 @@ async def ended_chains(conn: AsyncConnection, *, chain_ids: Sequence[str]) -> li
     return list(rows.all())
 
 
-_LIVE_CHAINS_BEYOND = Statement(
+_LIVE_CHAINS_BEYOND_QUERY = (
     select(refresh_chains.c.id)
     .outerjoin(refresh_tokens, refresh_tokens.c.chain_id == refresh_chains.c.id)
     .where(
@@ -481,6 +482,7 @@ _LIVE_CHAINS_BEYOND = Statement(
     .limit(bindparam("most"))
     .offset(bindparam("keep"))
 )
+_LIVE_CHAINS_BEYOND = Statement(_LIVE_CHAINS_BEYOND_QUERY)
 _MOST_CHAINS = 1_000_000  # no limit, in a form every backend accepts
 
 
@@ -531,6 +533,98 @@ _REFRESH_TOKEN_WITH_GRANT = Statement(_refresh_token_with_grant)
 # Rotation reads the token and takes its grant's row lock in one statement: concurrent
 # changes of the grant's chains (rotation, reuse, revocation) are ordered from here on.
 _REFRESH_TOKEN_TO_ROTATE = Statement(_refresh_token_with_grant.with_for_update(of=grants))
+
+
+def _chain_with_first_token() -> Statement:
+    """PostgreSQL, one statement (data-modifying CTEs): the grant's live chains beyond
+    ``keep`` as they were before, a new chain, and its first refresh token."""
+    now = bindparam("now", type_=refresh_chains.c.created_at.type)
+    beyond = _LIVE_CHAINS_BEYOND_QUERY.cte("beyond")
+    chain = (
+        insert(refresh_chains)
+        .values(
+            id=bindparam("chain_id", type_=refresh_chains.c.id.type),
+            grant_id=bindparam("grant_id", type_=refresh_chains.c.grant_id.type),
+            code_id=bindparam("code_id", type_=refresh_chains.c.code_id.type),
+            created_at=now,
+            revoked_at=null(),
+            revoked_reason=null(),
+        )
+        .cte("chain")
+    )
+    given = {
+        "id": bindparam("token_id", type_=refresh_tokens.c.id.type),
+        "chain_id": bindparam("chain_id", type_=refresh_tokens.c.chain_id.type),
+        "parent_id": null(),
+        "created_at": now,
+        "used_at": null(),
+        "revoked_at": null(),
+    }
+    token = (
+        insert(refresh_tokens)
+        .values(
+            {
+                column: given.get(column.key, bindparam(column.key, type_=column.type))
+                for column in refresh_tokens.c
+            }
+        )
+        .cte("token")
+    )
+    return Statement(select(beyond.c.id).add_cte(chain).add_cte(token))
+
+
+_CHAIN_WITH_FIRST_TOKEN = _chain_with_first_token()
+
+
+async def open_chain(
+    conn: AsyncConnection,
+    *,
+    chain_id: str,
+    grant_id: str,
+    code_id: str | None,
+    keep: int,
+    token_id: str,
+    token_hash: str,
+    scope: str,
+    resource: str | None,
+    now: datetime,
+    expires_at: datetime,
+) -> list[str]:
+    """Store a new chain of the grant with its first refresh token; the grant's live chains
+    beyond the ``keep`` most recently used ones before it (for the caller to end). One round
+    trip on PostgreSQL; on SQLite, whose statements run in-process, three."""
+    token = {
+        "token_hash": token_hash,
+        "grant_id": grant_id,
+        "code_id": code_id,
+        "scope": scope,
+        "resource": resource,
+        "expires_at": expires_at,
+    }
+    if conn.dialect.name == "postgresql":
+        rows = await _CHAIN_WITH_FIRST_TOKEN.all(
+            conn,
+            chain_id=chain_id,
+            keep=keep,
+            most=_MOST_CHAINS,
+            token_id=token_id,
+            now=now,
+            **token,
+        )
+        return [row.id for row in rows]
+    beyond = await live_chains_beyond(conn, grant_id=grant_id, keep=keep)
+    await insert_chain(conn, chain_id=chain_id, grant_id=grant_id, code_id=code_id, now=now)
+    await _INSERT_REFRESH_TOKEN.rowcount(
+        conn,
+        id=token_id,
+        chain_id=chain_id,
+        parent_id=None,
+        created_at=now,
+        used_at=None,
+        revoked_at=None,
+        **token,
+    )
+    return beyond
 
 
 async def insert_refresh_token(
