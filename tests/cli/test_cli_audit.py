@@ -145,3 +145,60 @@ def test_audit_tail_names_users_apps_and_organizations_and_json_keeps_the_ids(
         "cli_a",
         "org_a",
     )
+
+
+def test_orgs_create_and_every_membership_command_show_in_audit_tail_with_names(
+    cli: Invoke, sync_db: sa.Engine
+) -> None:
+    def ok(*args: str) -> str:
+        result = cli(*args)
+        assert result.exit_code == 0, result.stderr
+        return result.stdout
+
+    ada = json.loads(
+        ok("users", "create", "--email", "ada@example.com", "--password", "pw-1x1x1x", "--json")
+    )
+    bob = json.loads(
+        ok("users", "create", "--email", "bob@example.com", "--password", "pw-1x1x1x", "--json")
+    )
+    org = json.loads(
+        ok(
+            "orgs",
+            "create",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme",
+            "--owner",
+            "ada@example.com",
+            "--json",
+        )
+    )
+    ok("orgs", "add-member", "--org", "acme", "--email", "bob@example.com", "--role", "member")
+    ok("orgs", "set-role", "--org", "acme", "--email", "bob@example.com", "--role", "admin")
+    ok("orgs", "remove-member", "--org", "acme", "--email", "bob@example.com")
+    # a refused command records nothing
+    refused = cli("orgs", "remove-member", "--org", "acme", "--email", "ada@example.com")
+    assert (refused.exit_code, refused.stderr) == (
+        1,
+        "error: an organization must keep at least one owner\n",
+    )
+
+    lines = [line.split("  ", 1)[1] for line in ok("audit", "tail", "--org", "acme").splitlines()]
+    assert lines == [
+        'organization.created         actor="cli" user="ada@example.com" organization="acme" '
+        '{"name": "Acme", "role": "owner", "slug": "acme"}',
+        'membership.added             actor="cli" user="bob@example.com" organization="acme" '
+        '{"role": "member"}',
+        'membership.role_changed      actor="cli" user="bob@example.com" organization="acme" '
+        '{"from": "member", "to": "admin"}',
+        'membership.removed           actor="cli" user="bob@example.com" organization="acme" '
+        '{"role": "admin"}',
+    ]
+    events = json.loads(ok("audit", "tail", "--org", "acme", "--json"))["events"]
+    assert [(e["action"], e["actor"], e["user_id"], e["organization_id"]) for e in events] == [
+        ("organization.created", "cli", ada["id"], org["id"]),
+        ("membership.added", "cli", bob["id"], org["id"]),
+        ("membership.role_changed", "cli", bob["id"], org["id"]),
+        ("membership.removed", "cli", bob["id"], org["id"]),
+    ]

@@ -48,7 +48,7 @@ async def test_the_page_names_apps_and_people_and_filters(
     assert by_actor.text.count("data-action=") == 1
     today = services_of(app_client).clock.now().strftime("%Y-%m-%d")
     dated = await app_client.get(AUDIT, params={"since": today, "until": today})
-    assert dated.text.count("data-action=") == 4  # with Carol's membership.added
+    assert dated.text.count("data-action=") == 5  # with Acme's creation and Carol's joining
     before = await app_client.get(AUDIT, params={"until": "2000-01-01"})
     assert "No event matches." in before.text
 
@@ -71,8 +71,31 @@ async def test_exports_carry_ids_and_names(app_client: httpx.AsyncClient, world:
         "grant.revoked",
         "grant.consented",
         "membership.added",
+        "organization.created",
     ]
     assert rows[1]["detail"] == '{"reason": "organization_policy"}'
+    # who joined and who owned it first, by id and by name
+    assert (rows[3]["actor"], rows[3]["user_id"], rows[3]["user"]) == (
+        "system",
+        world.carol,
+        "carol@example.com",
+    )
+    assert json.loads(rows[3]["detail"]) == {"role": "member"}
+    assert (rows[4]["user_id"], rows[4]["user"]) == (world.alice, "alice@example.com")
+    assert json.loads(rows[4]["detail"]) == {"slug": "acme", "name": "Acme", "role": "owner"}
+
+
+async def test_the_page_names_who_joined_and_who_created_the_organization(
+    app_client: httpx.AsyncClient, world: World
+) -> None:
+    await sign_in_browser(app_client, world.alice)
+    page = await app_client.get(AUDIT, params={"action": "membership.added"})
+    assert page.status_code == 200
+    assert page.text.count("data-action=") == 1
+    assert "user carol@example.com" in page.text and world.carol not in page.text
+    created = await app_client.get(AUDIT, params={"action": "organization.created"})
+    assert created.text.count('data-action="organization.created"') == 1
+    assert "user alice@example.com" in created.text
 
 
 @pytest.mark.parametrize(
