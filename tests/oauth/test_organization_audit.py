@@ -13,6 +13,11 @@ import pytest
 from authorize_flow import World, make_world, services_of, sign_in_browser
 from test_organization_policy import connect, submit
 
+from i18n_connect import grants
+from i18n_connect.oauth.client_lifecycle import delete_client
+from i18n_connect.oauth.clients import get_client
+from i18n_connect.platform.projects import create_project
+
 AUDIT = "/orgs/acme/audit"
 
 
@@ -116,3 +121,44 @@ async def test_only_owners_and_admins_see_it(app_client: httpx.AsyncClient, worl
     assert (
         await app_client.get("/orgs/umbrella/audit", params={"format": "csv"})
     ).status_code == 404
+
+
+async def test_a_deleted_app_and_a_grants_projects_are_named_and_exports_keep_the_ids(
+    app_client: httpx.AsyncClient, world: World
+) -> None:
+    services = services_of(app_client)
+    await connect(app_client, world, world.client_id, world.acme)
+    async with services.db.transaction() as conn:
+        website = await create_project(
+            conn,
+            organization_id=world.acme,
+            name="Web <site>",
+            slug="website",
+            source_language="en",
+            now=services.clock.now(),
+        )
+        (grant,) = await grants.list_grants(conn, organization_id=world.acme)
+        await grants.set_projects(
+            conn, grant, (website.id,), actor=world.alice, now=services.clock.now()
+        )
+        app = await get_client(conn, world.client_id)
+        assert app is not None
+        await delete_client(
+            conn, app, actor="cli", now=services.clock.now(), reason="client_deleted"
+        )
+    page = await app_client.get(AUDIT, params={"action": "grant"})
+    assert page.status_code == 200
+    assert page.text.count("data-action=") == 3  # consented, updated, revoked
+    assert "reason: client_deleted" in page.text
+    assert page.text.count("app <strong>Editor &lt;Plugin&gt;</strong>") == 3
+    assert "previous_project_ids: none; project_ids: Web &lt;site&gt;" in page.text
+    assert website.id not in page.text
+    lines = await app_client.get(AUDIT, params={"format": "jsonl", "action": "grant.updated"})
+    (row,) = [json.loads(line) for line in lines.text.splitlines()]
+    assert row["app"] == "Editor <Plugin>"
+    assert row["detail"] == {"project_ids": [website.id], "previous_project_ids": None}
+    assert row["detail_named"] == {"project_ids": ["Web <site>"], "previous_project_ids": None}
+    table = await app_client.get(AUDIT, params={"format": "csv", "action": "grant.updated"})
+    (line,) = list(csv.DictReader(io.StringIO(table.text)))
+    assert json.loads(line["detail"])["project_ids"] == [website.id]
+    assert json.loads(line["detail_named"])["project_ids"] == ["Web <site>"]
