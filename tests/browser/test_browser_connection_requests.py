@@ -127,7 +127,7 @@ def test_member_asks_owner_approves_member_connects_one_project(
         expect(owner.get_by_role("link", name="1 app request")).to_have_count(0)
 
         member.goto(live_server.url + "/")
-        told = member.get_by_role("link", name="Request approved: connect now")
+        told = member.get_by_role("link", name="App request approved")
         expect(told).to_be_visible()
         fits(member, f"{shot}-told-header.png", save_screenshot)
         told.click()
@@ -135,7 +135,7 @@ def test_member_asks_owner_approves_member_connects_one_project(
         fits(member, f"{shot}-told.png", save_screenshot)
         _connect_from_partner_app(member, partner_app, None)
         expect(member.get_by_role("checkbox", name="Acme Corp")).to_be_checked()
-        expect(member.get_by_text("Request approved")).to_be_visible()
+        expect(member.get_by_text("Request approved", exact=True)).to_be_visible()
         projects = member.get_by_role("radiogroup", name="Projects of Acme Corp")
         projects.get_by_role("radio", name="Only these projects:").check()
         projects.get_by_role("checkbox", name="Marketing website").check()
@@ -144,7 +144,7 @@ def test_member_asks_owner_approves_member_connects_one_project(
         expect(member.get_by_text("Connection complete")).to_be_visible()
         assert run_async(_grant_projects(live_server.settings, acme_id)) == [(website_id,)]
         member.goto(live_server.url + "/")
-        expect(member.get_by_role("link", name="Request approved: connect now")).to_have_count(0)
+        expect(member.get_by_role("link", name="App request approved")).to_have_count(0)
     finally:
         member.context.close()
         owner.context.close()

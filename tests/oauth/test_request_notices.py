@@ -64,7 +64,7 @@ async def test_the_owner_is_pointed_to_the_request_and_the_requester_to_finishin
     assert await notices(app_client) == {}
 
     await sign_in_browser(app_client, world.carol)
-    told = {"approved": ("/settings/connected-apps#asks", "Acme", "Request approved: connect now")}
+    told = {"approved": ("/settings/connected-apps#asks", "Acme", "App request approved")}
     assert await notices(app_client) == told
     apps = await app_client.get("/settings/connected-apps")
     assert 'id="asks"' in apps.text and "connect again to finish" in apps.text
