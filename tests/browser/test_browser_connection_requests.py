@@ -1,7 +1,8 @@
 """A member asks to connect an app and connects it once an owner approved, choosing one project,
 in Chromium on a 375 px phone and a 1280 px desktop: the consent screen shows the organization
-disabled with "Ask an owner", the owner sees the request and its note on the App policy page,
-and the member's grant covers only the project she chose."""
+disabled with "Ask an owner", the owner signs in to a header badge that leads to the request
+and its note on the App policy page, the member is told of the approval in the header, and the
+member's grant covers only the project she chose."""
 
 from __future__ import annotations
 
@@ -106,24 +107,35 @@ def test_member_asks_owner_approves_member_connects_one_project(
         expect(member.get_by_role("status").filter(has_text="You asked its owners")).to_be_visible()
         fits(member, f"{shot}-asked.png", save_screenshot)
 
-        owner.goto(live_server.url + "/settings/connected-apps")
+        owner.goto(live_server.url + "/")
         owner.get_by_label("Email").fill(live_server.email)
         owner.get_by_label("Password").fill(live_server.password)
         owner.get_by_role("button", name="Sign in").click()
-        owner.get_by_role("link", name="App policy 1 request").click()
+        badge = owner.get_by_role("navigation", name="Account").get_by_role(
+            "link", name="1 app request"
+        )
+        expect(badge).to_be_visible()
+        fits(owner, f"{shot}-badge.png", save_screenshot)
+        badge.click()
+        expect(owner).to_have_url(live_server.url + "/orgs/acme/app-policy#requests-title")
         request = owner.locator("li[data-request-id]")
         expect(request).to_contain_text("Max")
         expect(request).to_contain_text("For the website's German launch")
         fits(owner, f"{shot}-pending.png", save_screenshot)
         request.get_by_role("button", name="Approve").click()
         expect(owner.locator("li[data-request-id]")).to_contain_text("Approved")
+        expect(owner.get_by_role("link", name="1 app request")).to_have_count(0)
 
-        member.goto(live_server.url + "/settings/connected-apps")
+        member.goto(live_server.url + "/")
+        told = member.get_by_role("link", name="App request approved")
+        expect(told).to_be_visible()
+        fits(member, f"{shot}-told-header.png", save_screenshot)
+        told.click()
         expect(member.get_by_text("connect again to finish")).to_be_visible()
         fits(member, f"{shot}-told.png", save_screenshot)
         _connect_from_partner_app(member, partner_app, None)
         expect(member.get_by_role("checkbox", name="Acme Corp")).to_be_checked()
-        expect(member.get_by_text("Request approved")).to_be_visible()
+        expect(member.get_by_text("Request approved", exact=True)).to_be_visible()
         projects = member.get_by_role("radiogroup", name="Projects of Acme Corp")
         projects.get_by_role("radio", name="Only these projects:").check()
         projects.get_by_role("checkbox", name="Marketing website").check()
@@ -131,6 +143,8 @@ def test_member_asks_owner_approves_member_connects_one_project(
         member.get_by_role("button", name="Authorize").click()
         expect(member.get_by_text("Connection complete")).to_be_visible()
         assert run_async(_grant_projects(live_server.settings, acme_id)) == [(website_id,)]
+        member.goto(live_server.url + "/")
+        expect(member.get_by_role("link", name="App request approved")).to_have_count(0)
     finally:
         member.context.close()
         owner.context.close()

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 from i18n_connect import grants
 from i18n_connect.clock import SystemClock
 from i18n_connect.oauth.clients import create_client
+from i18n_connect.platform import policies
 from i18n_connect.platform.accounts import get_user_by_email
 from i18n_connect.platform.organizations import get_organization_by_slug
 from i18n_connect.services import Services
@@ -158,3 +159,101 @@ def test_owner_restricts_apps_confirms_the_revocation_and_consent_shows_the_reas
     expect(page.locator("li[data-action]")).to_have_count(1)
     expect(page.locator("li[data-action]")).to_contain_text("Example Partner App")
     fits(page, f"{shot}-audit-filtered.png", save_screenshot)
+
+
+async def _owners_only_globex(settings: Settings) -> tuple[str, str]:
+    """Grace, Globex's owner, lets only owners connect apps to it: Acme's and Globex's ids."""
+    services = Services.build(settings, clock=SystemClock())
+    try:
+        async with services.db.transaction() as conn:
+            grace = await get_user_by_email(conn, "grace@example.com")
+            acme = await get_organization_by_slug(conn, "acme")
+            globex = await get_organization_by_slug(conn, "globex")
+            assert grace is not None and acme is not None and globex is not None
+            await policies.change_policy(
+                conn,
+                organization_id=globex.id,
+                connect_roles="owners",
+                allowed_apps="any",
+                actor=grace.id,
+                now=services.clock.now(),
+            )
+        return acme.id, globex.id
+    finally:
+        await services.db.dispose()
+
+
+def test_approved_list_and_owners_only_show_their_reasons_and_refuse_the_tampered_form(
+    live_server: LiveServer, partner_app: PartnerApp, page: Page, save_screenshot: Screenshot
+) -> None:
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    shot = f"policy-approved-{width}"
+    acme_id, globex_id = run_async(_owners_only_globex(live_server.settings))
+
+    page.goto(live_server.url + "/orgs/acme/app-policy")
+    page.get_by_label("Email").fill(live_server.email)
+    page.get_by_label("Password").fill(live_server.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("radio", name="Only approved apps").check()
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.get_by_role("status")).to_have_text("Policy saved.")
+
+    # Acme allows only approved apps; Globex, where Ada is an admin, only its owners.
+    page.goto(partner_app.url + "/")
+    page.get_by_label("Email").fill(PARTNER_EMAIL)
+    page.get_by_label("Password").fill(PARTNER_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Connect").click()
+    expect(page.get_by_role("checkbox", name="Acme Corp")).to_be_disabled()
+    expect(page.get_by_text("Acme Corp allows only apps its owners approved.")).to_be_visible()
+    expect(page.get_by_role("checkbox", name="Globex")).to_be_disabled()
+    expect(page.get_by_text("Only owners of Globex can connect apps to it.")).to_be_visible()
+    expect(page.get_by_text("Ask an owner of Globex")).to_be_visible()  # the role alone
+    expect(page.get_by_text("Ask an owner of Acme Corp")).to_have_count(0)  # the app policy
+    expect(page.get_by_text("None of your organizations lets you connect")).to_be_visible()
+    fits(page, f"{shot}-consent.png", save_screenshot)
+
+    for organization_id, reason in (
+        (acme_id, "Acme Corp allows only apps its owners approved."),
+        (globex_id, "Only owners of Globex can connect apps to it."),
+    ):
+        page.goto(partner_app.url + "/")
+        page.get_by_role("link", name="Connect").click()
+        page.evaluate(
+            """id => {
+                const input = document.createElement("input");
+                input.type = "hidden"; input.name = "organization"; input.value = id;
+                document.querySelector("form[action='/api/auth/mcp/consent']").append(input);
+                document.querySelector("button[value='authorize']").disabled = false;
+            }""",
+            organization_id,
+        )
+        with page.expect_response(lambda r: r.url.endswith("/api/auth/mcp/consent")) as answered:
+            page.get_by_role("button", name="Authorize").click()
+        assert answered.value.status == 400
+        expect(page.get_by_text(reason)).to_be_visible()
+    fits(page, f"{shot}-tampered.png", save_screenshot)
+
+    assert run_async(_grant_count(live_server.settings)) == 0
+
+    # Once Ada approves the app on Acme's page, Acme is offered; Globex still is not.
+    page.goto(live_server.url + "/orgs/acme/app-policy")
+    approved = page.locator("section.card").filter(has_text="Approved apps")
+    approved.get_by_label("Client id of the app").fill(partner_app.config.client_id)
+    approved.get_by_role("button", name="Approve app").click()
+    expect(page.get_by_role("status")).to_have_text("Policy saved.")
+    expect(approved.locator(".app-list")).to_contain_text("Example Partner App")
+    page.goto(partner_app.url + "/")
+    page.get_by_role("link", name="Connect").click()
+    expect(page.get_by_role("checkbox", name="Acme Corp")).to_be_enabled()
+    expect(page.get_by_role("checkbox", name="Globex")).to_be_disabled()
+    fits(page, f"{shot}-allowed.png", save_screenshot)
+
+
+async def _grant_count(settings: Settings) -> int:
+    services = Services.build(settings, clock=SystemClock())
+    try:
+        async with services.db.transaction(readonly=True) as conn:
+            return len(await grants.list_grants(conn))
+    finally:
+        await services.db.dispose()

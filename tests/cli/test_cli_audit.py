@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from click.testing import Result
 
 from i18n_connect.storage.oauth_tables import oauth_clients
-from i18n_connect.storage.tables import audit_events, organizations, users
+from i18n_connect.storage.tables import audit_events, organizations, projects, users
 
 Invoke = Callable[..., Result]
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -144,4 +144,112 @@ def test_audit_tail_names_users_apps_and_organizations_and_json_keeps_the_ids(
         "usr_a",
         "cli_a",
         "org_a",
+    )
+
+
+def test_orgs_create_and_every_membership_command_show_in_audit_tail_with_names(
+    cli: Invoke, sync_db: sa.Engine
+) -> None:
+    def ok(*args: str) -> str:
+        result = cli(*args)
+        assert result.exit_code == 0, result.stderr
+        return result.stdout
+
+    ada = json.loads(
+        ok("users", "create", "--email", "ada@example.com", "--password", "pw-1x1x1x", "--json")
+    )
+    bob = json.loads(
+        ok("users", "create", "--email", "bob@example.com", "--password", "pw-1x1x1x", "--json")
+    )
+    org = json.loads(
+        ok(
+            "orgs",
+            "create",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme",
+            "--owner",
+            "ada@example.com",
+            "--json",
+        )
+    )
+    ok("orgs", "add-member", "--org", "acme", "--email", "bob@example.com", "--role", "member")
+    ok("orgs", "set-role", "--org", "acme", "--email", "bob@example.com", "--role", "admin")
+    ok("orgs", "remove-member", "--org", "acme", "--email", "bob@example.com")
+    # a refused command records nothing
+    refused = cli("orgs", "remove-member", "--org", "acme", "--email", "ada@example.com")
+    assert (refused.exit_code, refused.stderr) == (
+        1,
+        "error: an organization must keep at least one owner\n",
+    )
+
+    lines = [line.split("  ", 1)[1] for line in ok("audit", "tail", "--org", "acme").splitlines()]
+    assert lines == [
+        'organization.created         actor="cli" user="ada@example.com" organization="acme" '
+        '{"name": "Acme", "role": "owner", "slug": "acme"}',
+        'membership.added             actor="cli" user="bob@example.com" organization="acme" '
+        '{"role": "member"}',
+        'membership.role_changed      actor="cli" user="bob@example.com" organization="acme" '
+        '{"from": "member", "to": "admin"}',
+        'membership.removed           actor="cli" user="bob@example.com" organization="acme" '
+        '{"role": "admin"}',
+    ]
+    events = json.loads(ok("audit", "tail", "--org", "acme", "--json"))["events"]
+    assert [(e["action"], e["actor"], e["user_id"], e["organization_id"]) for e in events] == [
+        ("organization.created", "cli", ada["id"], org["id"]),
+        ("membership.added", "cli", bob["id"], org["id"]),
+        ("membership.role_changed", "cli", bob["id"], org["id"]),
+        ("membership.removed", "cli", bob["id"], org["id"]),
+    ]
+
+
+def test_audit_tail_names_a_deleted_app_and_a_grants_projects(
+    cli: Invoke, sync_db: sa.Engine
+) -> None:
+    _seed(sync_db)
+    with sync_db.begin() as conn:
+        conn.execute(
+            sa.insert(oauth_clients).values(
+                id="cli_gone",
+                name="Old Sync",
+                token_endpoint_auth_method="none",
+                redirect_uris=["https://old.example/cb"],
+                origin="cli",
+                verified=False,
+                created_at=T0,
+                deleted_at=T0,
+            )
+        )
+        conn.execute(
+            sa.insert(projects).values(
+                id="prj_w",
+                organization_id="org_a",
+                slug="web",
+                name="Website",
+                source_language="en",
+                created_at=T0,
+            )
+        )
+        conn.execute(
+            sa.insert(audit_events).values(
+                occurred_at=T0 + timedelta(minutes=9),
+                action="grant.updated",
+                actor="cli",
+                client_id="cli_gone",
+                organization_id="org_a",
+                grant_id="grt_9",
+                detail={"project_ids": ["prj_w", "prj_unknown"], "previous_project_ids": None},
+            )
+        )
+    text = cli("audit", "tail", "--limit", "1")
+    assert text.output.splitlines() == [
+        '2026-01-01T12:09:00Z  grant.updated                actor="cli" app="Old Sync" '
+        'organization="acme" grant_id=grt_9 '
+        '{"previous_project_ids": null, "project_ids": ["Website", "prj_unknown"]}'
+    ]
+    (event,) = json.loads(cli("audit", "tail", "--limit", "1", "--json").output)["events"]
+    assert (event["client_id"], event["detail"]["project_ids"]) == (
+        "cli_gone",
+        ["prj_w", "prj_unknown"],
     )

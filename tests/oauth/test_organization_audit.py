@@ -13,6 +13,11 @@ import pytest
 from authorize_flow import World, make_world, services_of, sign_in_browser
 from test_organization_policy import connect, submit
 
+from i18n_connect import grants
+from i18n_connect.oauth.client_lifecycle import delete_client
+from i18n_connect.oauth.clients import get_client
+from i18n_connect.platform.projects import create_project
+
 AUDIT = "/orgs/acme/audit"
 
 
@@ -48,7 +53,7 @@ async def test_the_page_names_apps_and_people_and_filters(
     assert by_actor.text.count("data-action=") == 1
     today = services_of(app_client).clock.now().strftime("%Y-%m-%d")
     dated = await app_client.get(AUDIT, params={"since": today, "until": today})
-    assert dated.text.count("data-action=") == 4  # with Carol's membership.added
+    assert dated.text.count("data-action=") == 5  # with Acme's creation and Carol's joining
     before = await app_client.get(AUDIT, params={"until": "2000-01-01"})
     assert "No event matches." in before.text
 
@@ -71,8 +76,31 @@ async def test_exports_carry_ids_and_names(app_client: httpx.AsyncClient, world:
         "grant.revoked",
         "grant.consented",
         "membership.added",
+        "organization.created",
     ]
     assert rows[1]["detail"] == '{"reason": "organization_policy"}'
+    # who joined and who owned it first, by id and by name
+    assert (rows[3]["actor"], rows[3]["user_id"], rows[3]["user"]) == (
+        "system",
+        world.carol,
+        "carol@example.com",
+    )
+    assert json.loads(rows[3]["detail"]) == {"role": "member"}
+    assert (rows[4]["user_id"], rows[4]["user"]) == (world.alice, "alice@example.com")
+    assert json.loads(rows[4]["detail"]) == {"slug": "acme", "name": "Acme", "role": "owner"}
+
+
+async def test_the_page_names_who_joined_and_who_created_the_organization(
+    app_client: httpx.AsyncClient, world: World
+) -> None:
+    await sign_in_browser(app_client, world.alice)
+    page = await app_client.get(AUDIT, params={"action": "membership.added"})
+    assert page.status_code == 200
+    assert page.text.count("data-action=") == 1
+    assert "user carol@example.com" in page.text and world.carol not in page.text
+    created = await app_client.get(AUDIT, params={"action": "organization.created"})
+    assert created.text.count('data-action="organization.created"') == 1
+    assert "user alice@example.com" in created.text
 
 
 @pytest.mark.parametrize(
@@ -93,3 +121,44 @@ async def test_only_owners_and_admins_see_it(app_client: httpx.AsyncClient, worl
     assert (
         await app_client.get("/orgs/umbrella/audit", params={"format": "csv"})
     ).status_code == 404
+
+
+async def test_a_deleted_app_and_a_grants_projects_are_named_and_exports_keep_the_ids(
+    app_client: httpx.AsyncClient, world: World
+) -> None:
+    services = services_of(app_client)
+    await connect(app_client, world, world.client_id, world.acme)
+    async with services.db.transaction() as conn:
+        website = await create_project(
+            conn,
+            organization_id=world.acme,
+            name="Web <site>",
+            slug="website",
+            source_language="en",
+            now=services.clock.now(),
+        )
+        (grant,) = await grants.list_grants(conn, organization_id=world.acme)
+        await grants.set_projects(
+            conn, grant, (website.id,), actor=world.alice, now=services.clock.now()
+        )
+        app = await get_client(conn, world.client_id)
+        assert app is not None
+        await delete_client(
+            conn, app, actor="cli", now=services.clock.now(), reason="client_deleted"
+        )
+    page = await app_client.get(AUDIT, params={"action": "grant"})
+    assert page.status_code == 200
+    assert page.text.count("data-action=") == 3  # consented, updated, revoked
+    assert "reason: client_deleted" in page.text
+    assert page.text.count("app <strong>Editor &lt;Plugin&gt;</strong>") == 3
+    assert "previous_project_ids: none; project_ids: Web &lt;site&gt;" in page.text
+    assert website.id not in page.text
+    lines = await app_client.get(AUDIT, params={"format": "jsonl", "action": "grant.updated"})
+    (row,) = [json.loads(line) for line in lines.text.splitlines()]
+    assert row["app"] == "Editor <Plugin>"
+    assert row["detail"] == {"project_ids": [website.id], "previous_project_ids": None}
+    assert row["detail_named"] == {"project_ids": ["Web <site>"], "previous_project_ids": None}
+    table = await app_client.get(AUDIT, params={"format": "csv", "action": "grant.updated"})
+    (line,) = list(csv.DictReader(io.StringIO(table.text)))
+    assert json.loads(line["detail"])["project_ids"] == [website.id]
+    assert json.loads(line["detail_named"])["project_ids"] == ["Web <site>"]

@@ -130,6 +130,7 @@ async def test_duplicate_slug_is_a_conflict_and_adds_nothing(
     async with services.db.transaction(readonly=True) as conn:
         assert await conn.scalar(select(func.count()).select_from(organizations)) == 1
         assert await conn.scalar(select(func.count()).select_from(memberships)) == 1
+        assert await _actions(conn) == ["organization.created"]
 
 
 @pytest.mark.parametrize(
@@ -188,6 +189,7 @@ async def test_empty_name_and_unknown_owner_are_refused(
             )
     async with services.db.transaction(readonly=True) as conn:
         assert await conn.scalar(select(func.count()).select_from(organizations)) == 0
+        assert await _actions(conn) == []
 
 
 async def test_members_are_listed_with_roles_and_only_admins_administer(
@@ -225,13 +227,24 @@ async def test_members_are_listed_with_roles_and_only_admins_administer(
         assert await orgs.list_organizations(conn) == [(acme, 2), (globex, 2), (initech, 2)]
         added = (
             await conn.execute(
-                select(audit_events.c.action, audit_events.c.detail).where(
-                    audit_events.c.organization_id == initech.id
+                select(
+                    audit_events.c.action,
+                    audit_events.c.actor,
+                    audit_events.c.user_id,
+                    audit_events.c.detail,
                 )
+                .where(audit_events.c.organization_id == initech.id)
+                .order_by(audit_events.c.id)
             )
         ).all()
-        assert [(row.action, row.detail) for row in added] == [
-            ("membership.added", {"role": "member"})
+        assert [tuple(row) for row in added] == [
+            (
+                "organization.created",
+                "system",
+                alice.id,
+                {"slug": "initech", "name": "Initech", "role": "owner"},
+            ),
+            ("membership.added", "system", bob.id, {"role": "member"}),
         ]
 
 
@@ -264,6 +277,92 @@ async def test_members_are_listed_owners_first_then_by_email(
         user_id=zoe.id, email=zoe.email, name="zoe", role="owner", joined_at=acme.created_at
     )
     assert members[2].joined_at == clock.now()
+
+
+async def _actions(conn: AsyncConnection) -> list[str]:
+    return list(await conn.scalars(select(audit_events.c.action).order_by(audit_events.c.id)))
+
+
+async def _events(conn: AsyncConnection, organization_id: str) -> list[tuple[object, ...]]:
+    """The organization's events as (action, actor, user_id, detail), oldest first."""
+    rows = await conn.execute(
+        select(
+            audit_events.c.action,
+            audit_events.c.actor,
+            audit_events.c.user_id,
+            audit_events.c.detail,
+        )
+        .where(audit_events.c.organization_id == organization_id)
+        .order_by(audit_events.c.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+async def test_creation_and_every_membership_change_name_the_member_and_the_actor(
+    services: Services, clock: FrozenClock
+) -> None:
+    async with services.db.transaction() as conn:
+        alice = await _user(conn, clock, "alice@example.com")
+        bob = await _user(conn, clock, "bob@example.com")
+        acme = await orgs.create_organization(
+            conn, slug="acme", name="Acme", owner_user_id=alice.id, now=clock.now(), actor="cli"
+        )
+        await orgs.add_member(
+            conn,
+            organization_id=acme.id,
+            user_id=bob.id,
+            role="member",
+            now=clock.now(),
+            actor=alice.id,
+        )
+        await orgs.set_role(
+            conn,
+            organization_id=acme.id,
+            user_id=bob.id,
+            role="admin",
+            now=clock.now(),
+            actor="cli",
+        )
+        # the same role again changes nothing and records nothing
+        await orgs.set_role(
+            conn,
+            organization_id=acme.id,
+            user_id=bob.id,
+            role="admin",
+            now=clock.now(),
+            actor="cli",
+        )
+        await orgs.remove_member(
+            conn, organization_id=acme.id, user_id=bob.id, now=clock.now(), actor=alice.id
+        )
+    # refused changes record nothing either
+    for demote in (True, False):
+        with pytest.raises(ConflictError, match="at least one owner"):
+            async with services.db.transaction() as conn:
+                if demote:
+                    await orgs.set_role(
+                        conn,
+                        organization_id=acme.id,
+                        user_id=alice.id,
+                        role="member",
+                        now=clock.now(),
+                    )
+                else:
+                    await orgs.remove_member(
+                        conn, organization_id=acme.id, user_id=alice.id, now=clock.now()
+                    )
+    async with services.db.transaction(readonly=True) as conn:
+        assert await _events(conn, acme.id) == [
+            (
+                "organization.created",
+                "cli",
+                alice.id,
+                {"slug": "acme", "name": "Acme", "role": "owner"},
+            ),
+            ("membership.added", alice.id, bob.id, {"role": "member"}),
+            ("membership.role_changed", "cli", bob.id, {"from": "member", "to": "admin"}),
+            ("membership.removed", alice.id, bob.id, {"role": "admin"}),
+        ]
 
 
 async def test_add_member_refuses_bad_role_existing_member_and_unknowns(

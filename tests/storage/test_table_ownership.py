@@ -54,8 +54,12 @@ NOT_YET_MOVED = {
 # Owners that join another owner's table inside one hot-path statement, where calling that
 # owner would cost a second round trip.
 JOINED = {
-    "memberships": {"storage/grants.py"},  # the refresh token's lookup, for the user's role
+    # the refresh token's lookup, for the user's role; the site header's request counts (with
+    # the policy and the slug), read only
+    "memberships": {"storage/grants.py", "storage/connection_requests.py"},
     "users": {"storage/organizations.py"},  # the member list, read only
+    "organization_policies": {"storage/connection_requests.py"},
+    "organizations": {"storage/connection_requests.py"},
 }
 
 

@@ -12,7 +12,7 @@ from webhook_world import World
 
 from factories import web_project
 from i18n_connect import grants, installations
-from i18n_connect.platform import content, keys, translations
+from i18n_connect.platform import content, keys, policies, translations
 from i18n_connect.platform.projects import create_project
 from i18n_connect.webhooks.events import EVENT_TYPES, revocation_reason
 
@@ -202,3 +202,41 @@ def test_every_revocation_path_has_a_published_reason() -> None:
         "organization_policy",
         "organization_admin",
     ]
+
+
+async def test_a_blocking_policy_and_revoke_all_announce_each_revoked_grant(world: World) -> None:
+    """An owner's policy change and one-click "revoke all" reach the app as grant.revoked with
+    the reasons it reads (organization_policy, organization_admin); nothing else is sent."""
+    await world.endpoint("https://hooks.example.com/x", ["grant.revoked"])
+    blocked = await _consent(world, world.acme, ("org:read",))
+    revoked_all = await _consent(world, world.globex, ("org:read",))
+    now = world.services.clock.now()
+    async with world.services.db.transaction() as conn:
+        assert (
+            await policies.change_list(
+                conn,
+                organization_id=world.acme,
+                list_name="blocked",
+                client_id=world.client_id,
+                listed=True,
+                actor=world.ada,
+                now=now,
+            )
+            == 1
+        )
+        assert (
+            await policies.revoke_app(
+                conn,
+                organization_id=world.globex,
+                client_id=world.client_id,
+                actor=world.ada,
+                now=now,
+            )
+            == 1
+        )
+    outbox = await _outbox(world)
+    assert [(kind, data["grant_id"], data["reason"]) for kind, data in outbox] == [
+        ("grant.revoked", blocked, "organization_policy"),
+        ("grant.revoked", revoked_all, "organization_admin"),
+    ]
+    assert [data["organization_id"] for _, data in outbox] == [world.acme, world.globex]

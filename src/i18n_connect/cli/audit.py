@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from i18n_connect import audit
-from i18n_connect.audit_names import names_of
+from i18n_connect.audit_names import named_detail, names_of
 from i18n_connect.cli.lookups import organization_by_slug
 from i18n_connect.cli.output import JsonOption, emit, iso
 from i18n_connect.cli.runner import run_async
@@ -28,7 +28,8 @@ def audit_tail(
 ) -> None:
     """Print the newest audit events, oldest first: consents, mints, revocations, membership
     changes, policy changes, requests. Events never contain secrets. The text names users by
-    email, apps by name and organizations by slug; ``--json`` keeps the ids.
+    email, apps (deleted ones too) by name, organizations by slug and projects by name;
+    ``--json`` keeps the ids.
 
     Example: i18n-connect audit tail --org acme --limit 50 --json
     """
@@ -70,7 +71,8 @@ def _line(event: audit.AuditEvent, names: dict[str, str]) -> str:
             line += f" {label}={_quoted(value, names)}"
     if event.grant_id:
         line += f" grant_id={event.grant_id}"
-    return line + (f" {json.dumps(event.detail, sort_keys=True)}" if event.detail else "")
+    detail = named_detail(event.detail, names)
+    return line + (f" {json.dumps(detail, sort_keys=True)}" if detail else "")
 
 
 def _quoted(value: str, names: dict[str, str]) -> str:

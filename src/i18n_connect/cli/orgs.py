@@ -46,7 +46,12 @@ def orgs_create(
         async with services.db.transaction() as conn:
             user = await user_by_email(conn, owner)
             return await orgs.create_organization(
-                conn, slug=slug, name=name, owner_user_id=user.id, now=services.clock.now()
+                conn,
+                slug=slug,
+                name=name,
+                owner_user_id=user.id,
+                now=services.clock.now(),
+                actor="cli",
             )
 
     org = run_async(work)

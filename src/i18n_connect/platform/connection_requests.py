@@ -10,7 +10,9 @@ or approved. Every step is audited.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,15 +22,17 @@ from i18n_connect.ids import new_id
 from i18n_connect.oauth.clients import Client
 from i18n_connect.platform import policies
 from i18n_connect.storage import connection_requests as stored
-from i18n_connect.storage.connection_requests import ConnectionRequest
+from i18n_connect.storage.connection_requests import ConnectionRequest, WaitingCount
 
 __all__ = [
     "LIFETIME",
     "MAX_NOTE_LENGTH",
     "ConnectionRequest",
+    "Waiting",
     "ask",
     "decide",
     "live_requests",
+    "waiting_for",
 ]
 
 LIFETIME = timedelta(days=14)
@@ -52,6 +56,59 @@ async def live_requests(
         user_id=user_id,
         client_id=client_id,
         statuses=statuses,
+    )
+
+
+# Where the site header's notices point: the one organization's App policy page, where its
+# requests are listed and decided, or — for several — Connected apps, which links each one's
+# page with its count; the requester's own approved requests are told there too.
+CONNECTED_APPS = "/settings/connected-apps"
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """What waits for a signed-in user, as the site header shows it: requests the user may
+    decide (``to_decide``) and the user's own approved requests (``approved``), per
+    organization."""
+
+    to_decide: tuple[WaitingCount, ...] = ()
+    approved: tuple[WaitingCount, ...] = ()
+
+    @property
+    def to_decide_count(self) -> int:
+        return sum(waiting.count for waiting in self.to_decide)
+
+    @property
+    def approved_count(self) -> int:
+        return sum(waiting.count for waiting in self.approved)
+
+    @property
+    def decide_url(self) -> str:
+        if len(self.to_decide) == 1:
+            slug = quote(self.to_decide[0].organization_slug, safe="")
+            return f"/orgs/{slug}/app-policy#requests-title"
+        return CONNECTED_APPS
+
+    @property
+    def approved_url(self) -> str:
+        return f"{CONNECTED_APPS}#asks"
+
+
+async def waiting_for(conn: AsyncConnection, *, user_id: str, now: datetime) -> Waiting:
+    """The user's `Waiting`, in one read: pending requests of the organizations where the
+    user's role may decide them under that organization's policy (owners and admins, or only
+    owners under "owners only"), and the user's approved requests not yet used. Expired ones
+    count for nobody."""
+    found = await stored.waiting_counts(
+        conn,
+        user_id=user_id,
+        now=now,
+        deciding_roles=policies.CONNECT_ROLES,
+        default_connect_roles=policies.DEFAULT_CONNECT_ROLES,
+    )
+    return Waiting(
+        to_decide=tuple(w for w in found if w.kind == "to_decide"),
+        approved=tuple(w for w in found if w.kind == "approved"),
     )
 
 

@@ -79,9 +79,17 @@ def _check_role(role: str) -> str:
 
 
 async def create_organization(
-    conn: AsyncConnection, *, slug: str, name: str, owner_user_id: str, now: datetime
+    conn: AsyncConnection,
+    *,
+    slug: str,
+    name: str,
+    owner_user_id: str,
+    now: datetime,
+    actor: str = "system",
 ) -> Organization:
-    """Create an organization with its first owner; a taken slug is a `ConflictError`."""
+    """Create an organization with its first owner; a taken slug is a `ConflictError`.
+    Audited as ``organization.created``, whose user is the first owner (that event is the
+    first membership's record)."""
     organization = Organization(
         id=new_id("org"), slug=check_slug(slug), name=check_name(name), created_at=now
     )
@@ -93,6 +101,15 @@ async def create_organization(
         raise ConflictError(f"an organization with the slug {slug!r} already exists")
     await organization_store.insert_membership(
         conn, organization_id=organization.id, user_id=owner_user_id, role="owner", created_at=now
+    )
+    await audit.record(
+        conn,
+        action="organization.created",
+        actor=actor,
+        now=now,
+        user_id=owner_user_id,
+        organization_id=organization.id,
+        detail={"slug": organization.slug, "name": organization.name, "role": "owner"},
     )
     return organization
 

@@ -31,6 +31,7 @@ from i18n_connect.storage import policies as stored
 __all__ = [
     "ALLOWED_APPS",
     "CONNECT_ROLES",
+    "DEFAULT_CONNECT_ROLES",
     "LISTS",
     "REVOCATION_REASON",
     "Policy",
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 CONNECT_ROLES = {"owners_admins": ("owner", "admin"), "owners": ("owner",)}
+DEFAULT_CONNECT_ROLES = "owners_admins"  # an organization without a policy row
 ALLOWED_APPS = ("any", "verified", "approved")
 LISTS = ("approved", "blocked")
 REVOCATION_REASON = "organization_policy"  # grant.revoked's reason when a policy change revokes
@@ -117,7 +119,7 @@ async def get_policy(conn: AsyncConnection, organization_id: str) -> Policy:
     row = await stored.get_policy(conn, organization_id=organization_id)
     listed = await stored.listed_apps(conn, organization_id=organization_id)
     return Policy(
-        connect_roles=row.connect_roles if row else "owners_admins",
+        connect_roles=row.connect_roles if row else DEFAULT_CONNECT_ROLES,
         allowed_apps=row.allowed_apps if row else "any",
         approved=frozenset(app.client_id for app in listed if app.list == "approved"),
         blocked=frozenset(app.client_id for app in listed if app.list == "blocked"),

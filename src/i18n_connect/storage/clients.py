@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_GRANT_TYPES",
     "AuthMethod",
     "Client",
+    "client_name",
     "get_client",
     "insert_client",
     "list_clients",
@@ -102,6 +103,15 @@ async def get_client(conn: AsyncConnection, client_id: str) -> Client | None:
     """The client, or ``None`` when the id is unknown or the client was deleted."""
     row = await _CLIENT_BY_ID.first(conn, id=client_id)
     return _client(row) if row is not None else None
+
+
+async def client_name(conn: AsyncConnection, client_id: str) -> str | None:
+    """The client's name, a deleted client's included (the audit trail names apps that are
+    gone); ``None`` for an unknown id."""
+    name: str | None = await conn.scalar(
+        select(oauth_clients.c.name).where(oauth_clients.c.id == client_id)
+    )
+    return name
 
 
 async def list_clients(conn: AsyncConnection) -> list[Client]:

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, and_, func, insert, literal_column, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from i18n_connect.storage.tables import connection_requests
+from i18n_connect.storage.tables import (
+    connection_requests,
+    memberships,
+    organization_policies,
+    organizations,
+)
 
 __all__ = [
     "ConnectionRequest",
+    "WaitingCount",
     "decide",
     "get_request",
     "insert_request",
     "live_requests",
     "mark_used",
+    "waiting_counts",
 ]
 
 
@@ -137,3 +145,82 @@ async def mark_used(conn: AsyncConnection, *, request_id: str, now: datetime) ->
         .values(status="used")
     )
     return result.rowcount == 1
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingCount:
+    """Live requests of one organization that wait for one user: ``to_decide`` (pending, and
+    the user may decide them) or ``approved`` (the user's own, approved and not yet used)."""
+
+    kind: str  # to_decide | approved
+    organization_slug: str
+    organization_name: str
+    count: int
+
+
+async def waiting_counts(
+    conn: AsyncConnection,
+    *,
+    user_id: str,
+    now: datetime,
+    deciding_roles: Mapping[str, tuple[str, ...]],
+    default_connect_roles: str,
+) -> list[WaitingCount]:
+    """The site header's counts, per organization, in one statement: pending requests of the
+    organizations where the user's role may decide them under the organization's policy
+    (``deciding_roles``: a policy's ``connect_roles`` → the roles it lets connect apps; an
+    organization without a policy row has ``default_connect_roles``), and the user's own
+    approved requests. Reads ``memberships``, ``organization_policies`` and ``organizations``
+    in the join, read only."""
+    requests, members, policies, orgs = (
+        connection_requests,
+        memberships,
+        organization_policies,
+        organizations,
+    )
+    connect_roles = func.coalesce(policies.c.connect_roles, default_connect_roles)
+    may_decide = or_(
+        *(
+            and_(connect_roles == setting, members.c.role.in_(roles))
+            for setting, roles in deciding_roles.items()
+        )
+    )
+    to_decide = (
+        select(
+            literal_column("'to_decide'").label("kind"),
+            orgs.c.slug,
+            orgs.c.name,
+            func.count().label("waiting"),
+        )
+        .select_from(
+            requests.join(
+                members,
+                and_(
+                    members.c.organization_id == requests.c.organization_id,
+                    members.c.user_id == user_id,
+                ),
+            )
+            .join(orgs, orgs.c.id == requests.c.organization_id)
+            .outerjoin(policies, policies.c.organization_id == requests.c.organization_id)
+        )
+        .where(requests.c.status == "pending", requests.c.expires_at > now, may_decide)
+        .group_by(orgs.c.id, orgs.c.slug, orgs.c.name)
+    )
+    approved = (
+        select(
+            literal_column("'approved'").label("kind"),
+            orgs.c.slug,
+            orgs.c.name,
+            func.count().label("waiting"),
+        )
+        .select_from(requests.join(orgs, orgs.c.id == requests.c.organization_id))
+        .where(
+            requests.c.user_id == user_id,
+            requests.c.status == "approved",
+            requests.c.expires_at > now,
+        )
+        .group_by(orgs.c.id, orgs.c.slug, orgs.c.name)
+    )
+    rows = (await conn.execute(union_all(to_decide, approved))).all()
+    found = [WaitingCount(row.kind, row.slug, row.name, row.waiting) for row in rows]
+    return sorted(found, key=lambda w: (w.kind, w.organization_name.lower(), w.organization_slug))

@@ -28,7 +28,7 @@ from i18n_connect import grants
 from i18n_connect.api.metrics import grant_metrics
 from i18n_connect.developer.publisher import Publisher, publisher_of
 from i18n_connect.oauth import project_choice
-from i18n_connect.oauth.clients import get_client
+from i18n_connect.oauth.clients import Client, get_client
 from i18n_connect.platform import connection_requests
 from i18n_connect.platform.accounts import get_user
 from i18n_connect.platform.organizations import (
@@ -144,6 +144,13 @@ class MyRequest:
     organization: Organization
     status: str  # pending | approved | declined
     created_at: datetime
+    expires_at: datetime  # an approval lasts until then
+    app_url: str | None = None  # the app's https home page, to go back and connect from
+
+
+def _home_page(client: Client | None) -> str | None:
+    uri = client.client_uri if client is not None else None
+    return uri if uri and uri.startswith("https://") else None
 
 
 async def _my_requests(conn: AsyncConnection, user_id: str, now: datetime) -> list[MyRequest]:
@@ -155,7 +162,16 @@ async def _my_requests(conn: AsyncConnection, user_id: str, now: datetime) -> li
         organization = await get_organization(conn, ask.organization_id)
         if organization is not None:
             name = client.name if client is not None else ask.client_id
-            found.append(MyRequest(name, organization, ask.status, ask.created_at))
+            found.append(
+                MyRequest(
+                    name,
+                    organization,
+                    ask.status,
+                    ask.created_at,
+                    ask.expires_at,
+                    _home_page(client),
+                )
+            )
     return found
 
 

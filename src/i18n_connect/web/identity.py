@@ -1,4 +1,9 @@
-"""Who is signed in: the browser session and its user, and the way to ask for a sign-in."""
+"""Who is signed in: the browser session and its user, and the way to ask for a sign-in.
+
+`signed_in_user` also reads, for a signed-in user, what waits for them — connection requests
+they may decide, their own approved ones (`connection_requests.waiting_for`, one indexed
+read) — and leaves it on ``request.state.waiting`` for the site header that `render` draws.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,9 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect.platform import connection_requests
 from i18n_connect.platform.accounts import User, get_user
-from i18n_connect.web.sessions import BrowserSession, current_session
+from i18n_connect.web.sessions import BrowserSession, current_session, services_of
 
 __all__ = ["client_address", "login_redirect", "safe_next", "signed_in_user"]
 
@@ -17,11 +23,17 @@ __all__ = ["client_address", "login_redirect", "safe_next", "signed_in_user"]
 async def signed_in_user(
     request: Request, conn: AsyncConnection
 ) -> tuple[BrowserSession, User | None]:
-    """The caller's session (possibly new and anonymous) and its user, if one is signed in."""
+    """The caller's session (possibly new and anonymous) and its user, if one is signed in;
+    for a signed-in user, the header's `connection_requests.Waiting` on ``request.state``."""
     session = await current_session(request, conn)
     if session.user_id is None:
         return session, None
-    return session, await get_user(conn, session.user_id)
+    user = await get_user(conn, session.user_id)
+    if user is not None:
+        request.state.waiting = await connection_requests.waiting_for(
+            conn, user_id=user.id, now=services_of(request).clock.now()
+        )
+    return session, user
 
 
 def safe_next(target: str | None) -> str:

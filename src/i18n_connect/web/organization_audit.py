@@ -1,7 +1,8 @@
 """``/orgs/{slug}/audit`` (SPEC §6 "Audit trail"): every event of one organization for its
-owners and admins, with names (app, user, organization) rather than ids, filtered by app,
-actor, action and time, and exported as CSV or JSON Lines (``?format=csv|jsonl``, ids and names
-both). Anyone else gets the 404 of an unknown organization; a malformed filter is 400.
+owners and admins, with names (app, user, organization, project) rather than ids, filtered by
+app, actor, action and time, and exported as CSV or JSON Lines (``?format=csv|jsonl``, ids and
+names both: ``detail`` keeps the ids, ``detail_named`` names the projects). Anyone else gets
+the 404 of an unknown organization; a malformed filter is 400.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fastapi.responses import Response
 
 from i18n_connect import audit
 from i18n_connect.audit import AuditEvent
-from i18n_connect.audit_names import names_of
+from i18n_connect.audit_names import named_detail, names_of
 from i18n_connect.web.organization_policy import page_url, viewer_of
 from i18n_connect.web.sessions import csrf_token, services_of, set_session_cookie
 from i18n_connect.web.templates import render, render_error, utc_iso
@@ -67,6 +68,7 @@ def _row(event: AuditEvent, names: dict[str, str]) -> dict[str, Any]:
         "app": names.get(event.client_id or "", event.client_id),
         "grant_id": event.grant_id,
         "detail": event.detail,
+        "detail_named": named_detail(event.detail, names),
     }
 
 
@@ -80,7 +82,13 @@ def _export(rows: list[dict[str, Any]], kind: str, slug: str) -> Response:
     writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["occurred_at"])
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "detail": json.dumps(row["detail"], sort_keys=True)})
+        writer.writerow(
+            {
+                **row,
+                "detail": json.dumps(row["detail"], sort_keys=True),
+                "detail_named": json.dumps(row["detail_named"], sort_keys=True),
+            }
+        )
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
@@ -123,7 +131,7 @@ async def audit_page(request: Request, slug: str) -> Response:
             "user": viewer.user,
             "csrf_token": csrf_token(request, viewer.session),
             "organization": organization,
-            "events": events,
+            "events": [(event, named_detail(event.detail, names)) for event in events],
             "names": names,
             "chosen": chosen,
             "apps": sorted(

@@ -5,9 +5,11 @@ optionally ``{% block title %}``, ``{% block page_class %}`` (e.g.
 ``page--narrow``) and ``{% block head %}`` (a page's own stylesheet).
 Undefined variables raise. Two context keys drive the shared header: ``user``
 (a signed-in `User`: shows the email and a Sign out form) and ``csrf_token``
-(needed by that form). Errors that must never redirect — an unknown client or
-redirect URI at the authorization endpoint, a failed CSRF check — use
-`render_error`.
+(needed by that form); with a user, the header also shows what
+`identity.signed_in_user` found waiting (``request.state.waiting``): connection
+requests to decide, and the user's approved ones. Errors that must never
+redirect — an unknown client or redirect URI at the authorization endpoint, a
+failed CSRF check — use `render_error`.
 """
 
 from __future__ import annotations
@@ -72,7 +74,13 @@ def render(
     request: Request, template_name: str, context: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
     """Render a page; ``user`` and ``csrf_token`` default to none (signed-out header)."""
-    page = {"request": request, "user": None, "csrf_token": None, **context}
+    page = {
+        "request": request,
+        "user": None,
+        "csrf_token": None,
+        "waiting": getattr(request.state, "waiting", None),
+        **context,
+    }
     html = environment().get_template(template_name).render(page)
     return HTMLResponse(html, status_code=status_code)
 
