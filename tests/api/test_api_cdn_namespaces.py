@@ -83,3 +83,37 @@ async def test_an_unknown_project_or_language_is_404_and_drafts_never_show(world
     await _import(world, b'{"draft.only": "Entwurf"}', "common")
     common = await world.http.get("/cdn/acme/web/common/de.json")
     assert common.json() == {}
+
+
+async def test_keys_created_through_the_api_go_to_their_namespace(world: World) -> None:
+    token = await world.mint()
+    keys_url = f"/api/oauth-client/v1/projects/{world.projects['acme/web']}/keys"
+    created = await world.http.post(
+        keys_url,
+        json={"keys": [{"name": "cart.total", "namespace": "shop"}, {"name": "nav.home"}]},
+        headers={"x-api-key": token},
+    )
+    assert created.status_code == 201, created.text
+    assert [(k["name"], k["namespace"]) for k in created.json()["keys"]] == [
+        ("cart.total", "shop"),
+        ("nav.home", "common"),
+    ]
+    listed = (await world.http.get(keys_url, headers={"x-api-key": token})).json()["keys"]
+    assert {k["name"]: k["namespace"] for k in listed}["cart.total"] == "shop"
+    result = await _import(world, b'{"cart.total": "Summe"}', "shop")
+    assert result["skipped"] == []  # the key is the namespace's own
+
+
+async def test_a_malformed_namespace_is_refused_and_nothing_is_created(world: World) -> None:
+    token = await world.mint()
+    keys_url = f"/api/oauth-client/v1/projects/{world.projects['acme/web']}/keys"
+    refused = await world.http.post(
+        keys_url,
+        json={"keys": [{"name": "fine.key"}, {"name": "bad.key", "namespace": "Shop/../x"}]},
+        headers={"x-api-key": token},
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_request"
+    assert "the namespace 'Shop/../x' must be" in refused.json()["error_description"]
+    listed = (await world.http.get(keys_url, headers={"x-api-key": token})).json()["keys"]
+    assert "fine.key" not in {k["name"] for k in listed}

@@ -49,11 +49,11 @@ def pairs() -> list[Pair]:
         Pair("listKeys", {"project": "web"}, "GET", "{P}/keys"),
         Pair(
             "createKeys",
-            {"project": "web", "keys": [{"name": "mcp.key"}]},
+            {"project": "web", "keys": [{"name": "mcp.key", "namespace": "shop"}]},
             "POST",
             "{P}/keys",
-            {"keys": [{"name": "mcp.key"}]},
-            {"keys": [{"name": "rest.key"}]},
+            {"keys": [{"name": "mcp.key", "namespace": "shop"}]},
+            {"keys": [{"name": "rest.key", "namespace": "shop"}]},
         ),
         Pair(
             "updateKeys",

@@ -200,6 +200,13 @@ class KeyIn(BaseModel):
     model_config = _STRICT
     name: str
     description: str = ""
+    namespace: str = Field(
+        "common",
+        description=(
+            "The key's namespace: 1-64 lowercase letters, digits, '.', '_' or '-'. "
+            "A key name is unique in its project whatever its namespace."
+        ),
+    )
 
 
 class CreateKeysRequest(BaseModel):

@@ -98,7 +98,11 @@ async def create_project_keys(
 ) -> KeysOut:
     project = await access.project_by_id(caller.conn, caller.context, project_id)
     created = await keys.create_keys(
-        caller.conn, project.id, [(key.name, key.description) for key in body.keys], caller.now
+        caller.conn,
+        project.id,
+        [(key.name, key.description) for key in body.keys],
+        caller.now,
+        namespaces={key.name: key.namespace for key in body.keys},
     )
     return KeysOut(keys=[KeyOut.of(key) for key in created])
 

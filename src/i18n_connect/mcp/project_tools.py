@@ -119,6 +119,7 @@ def register_project_tools(server: MCPServer[Any], services: Services) -> None:
                 found.id,
                 [(key.name, key.description) for key in keys],
                 call.services.clock.now(),
+                namespaces={key.name: key.namespace for key in keys},
             )
             return KeysOut(keys=[KeyOut.of(key) for key in created])
 

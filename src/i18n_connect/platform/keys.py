@@ -128,15 +128,19 @@ async def create_keys(
     project_id: str,
     names_with_descriptions: Mapping[str, str] | Iterable[tuple[str, str]],
     now: datetime,
+    *,
+    namespaces: Mapping[str, str] | None = None,
 ) -> list[TranslationKey]:
-    """Create keys (name → description); an existing name is a `ConflictError` naming it."""
+    """Create keys (name → description), each in its namespace (``namespaces``: name →
+    namespace; `DEFAULT_NAMESPACE` for the others); an existing name is a `ConflictError`
+    naming it, whatever its namespace (a name is unique in its project)."""
     pairs = (
         list(names_with_descriptions.items())
         if isinstance(names_with_descriptions, Mapping)
         else list(names_with_descriptions)
     )
     _check_batch(len(pairs))
-    return await add_keys(conn, project_id, pairs, now)
+    return await add_keys(conn, project_id, pairs, now, namespaces=namespaces or {})
 
 
 async def add_keys(
@@ -146,9 +150,10 @@ async def add_keys(
     now: datetime,
     *,
     namespace: str = DEFAULT_NAMESPACE,
+    namespaces: Mapping[str, str] | None = None,
 ) -> list[TranslationKey]:
     """`create_keys` without its batch limit, for imports that bound their own size, in
-    ``namespace``."""
+    ``namespace`` unless ``namespaces`` names another for a key."""
     seen: set[str] = set()
     created: list[TranslationKey] = []
     for name, description in pairs:
@@ -164,7 +169,7 @@ async def add_keys(
                 description=_check_description(description),
                 created_at=now,
                 updated_at=now,
-                namespace=namespace,
+                namespace=check_namespace((namespaces or {}).get(name, namespace)),
             )
         )
     taken = await key_store.existing_key_names(conn, project_id=project_id, names=list(seen))
