@@ -54,7 +54,9 @@ async def test_a_round_failing_as_it_is_stopped_ends_the_worker(
         try:
             await asyncio.Event().wait()
         except asyncio.CancelledError:
-            raise RuntimeError("cleanup failed") from None
+            if rounds == 1:
+                raise RuntimeError("cleanup failed") from None
+            raise
         return 0
 
     monkeypatch.setattr(worker, "deliver_due", failing_when_stopped)
