@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-__all__ = ["running"]
+__all__ = ["running", "stopping"]
 
 
 @asynccontextmanager
@@ -20,3 +20,10 @@ async def running(work: Coroutine[Any, Any, None], *, name: str) -> AsyncIterato
         task.cancel()
         with suppress(asyncio.CancelledError):
             await task
+
+
+def stopping() -> bool:
+    """Whether the current task has been asked to stop: a round that failed meanwhile may have
+    raised its own error instead of the cancellation, and must not start another."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

@@ -32,7 +32,7 @@ import structlog
 from sqlalchemy import delete, func, or_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from i18n_connect.background import running
+from i18n_connect.background import running, stopping
 from i18n_connect.clock import Clock
 from i18n_connect.storage import (
     Database,
@@ -105,6 +105,8 @@ async def _collect_forever(db: Database, clock: Clock, interval_seconds: float) 
             removed = await collect_once(db, clock)
         except Exception as exc:  # the database may be away for a while: try again next time
             _log.warning("gc.failed", error=type(exc).__name__, detail=str(exc)[:200])
+            if stopping():
+                return
         else:
             _log.info("gc.collected", **removed)
 

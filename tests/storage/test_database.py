@@ -208,3 +208,25 @@ async def test_after_a_lost_server_connection_the_parked_ones_are_dropped_too(
     assert db._parking_of_this_loop().parked == 0
     async with db.transaction(readonly=True) as conn:
         assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
+
+
+@pytest.mark.parametrize("readonly", [True, False], ids=["readonly", "write"])
+async def test_a_statement_cancelled_midway_cancels_the_transaction(
+    db: Database, readonly: bool
+) -> None:
+    """SQLAlchemy closes a connection whose statement is interrupted; the transaction still
+    ends with the cancellation, not with an error about the closed connection."""
+    first = await _connection_of(db, readonly=readonly)
+    executing = asyncio.Event()
+
+    async def read() -> None:
+        async with db.transaction(readonly=readonly) as conn:
+            executing.set()
+            await conn.execute(text("SELECT 1"))
+
+    task = asyncio.create_task(read())
+    await executing.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await _connection_of(db, readonly=readonly) is not first

@@ -257,7 +257,7 @@ async def _sqlite_transaction(conn: AsyncConnection, readonly: bool) -> AsyncIte
     except BaseException:
         if conn.in_transaction():
             await conn.rollback()
-        elif driver.in_transaction:
+        elif not conn.invalidated and driver.in_transaction:
             _sqlite_statement(driver, "ROLLBACK")
         raise
     if conn.in_transaction():

@@ -27,7 +27,7 @@ import structlog
 from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from i18n_connect.background import running
+from i18n_connect.background import running, stopping
 from i18n_connect.services import Services
 from i18n_connect.storage import webhooks as stored
 from i18n_connect.storage.webhooks import Claimed
@@ -149,6 +149,8 @@ async def _loop(services: Services, interval: float) -> None:
                 continue  # more may be due at once
         except Exception:  # a failed round is logged; the next one tries again
             _log.exception("webhook.round_failed")
+            if stopping():
+                return
         await asyncio.sleep(interval)
 
 
