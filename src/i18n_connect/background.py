@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import Any
 
 __all__ = ["running", "stopping"]
@@ -18,8 +18,11 @@ async def running(work: Coroutine[Any, Any, None], *, name: str) -> AsyncIterato
         yield
     finally:
         task.cancel()
-        with suppress(asyncio.CancelledError):
+        try:
             await task
+        except asyncio.CancelledError:
+            if stopping():  # the block's own task is being cancelled too: let that through
+                raise
 
 
 def stopping() -> bool:
