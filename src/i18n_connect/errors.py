@@ -19,6 +19,8 @@ __all__ = [
     "ExpiredToken",
     "GrantNotFound",
     "GrantRevoked",
+    "IdempotencyKeyInFlight",
+    "IdempotencyKeyReused",
     "InsufficientScope",
     "InvalidClient",
     "InvalidClientMetadata",
@@ -196,6 +198,26 @@ class NotFound(ProtocolError):
 class ConflictError(ProtocolError):
     error, status = "conflict", 409
     default_description = "The resource already exists."
+
+
+class IdempotencyKeyInFlight(ProtocolError):
+    """A write whose ``Idempotency-Key`` a request still running holds (draft-ietf-httpapi-
+    idempotency-key-header §2.6: 409)."""
+
+    error, status = "idempotency_key_in_flight", 409
+    default_description = (
+        "A request with this Idempotency-Key is still being processed; retry in a moment."
+    )
+
+
+class IdempotencyKeyReused(ProtocolError):
+    """A write whose ``Idempotency-Key`` was used for a different request (another method,
+    path, query or body) within 24 hours (draft §2.6: 422)."""
+
+    error, status = "idempotency_key_reused", 422
+    default_description = (
+        "This Idempotency-Key was used for a different request; use a new key for a new request."
+    )
 
 
 class MalformedFile(ProtocolError):

@@ -14,10 +14,15 @@ budgets of its token, grant and client (`ratelimit`), checks the route's scope
 and yields everything the handler needs;
 `installation_caller(scope)` is the same as a dependency. Use it with
 ``scope="function"`` so the transaction commits before the response is sent.
+
+`write_caller(request)` names who sends a write, for its ``Idempotency-Key``
+(`api.idempotency`): the grant of an installation token, the grant in the path of an
+access-token route, or the client of a client-credential route.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -31,9 +36,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import installations
 from i18n_connect.access import require_scope
-from i18n_connect.errors import InvalidToken
+from i18n_connect.errors import InvalidToken, ProtocolError
 from i18n_connect.installations import InstallationContext
 from i18n_connect.oauth.access_tokens import AccessTokenClaims
+from i18n_connect.oauth.client_auth import authenticate_client, client_credentials, uses_basic
 from i18n_connect.ratelimit import spend_api_request
 from i18n_connect.services import Services
 from i18n_connect.web.sessions import services_of
@@ -46,6 +52,7 @@ __all__ = [
     "installation_caller",
     "presented_token",
     "token_security",
+    "write_caller",
 ]
 
 MINT_HINT = (
@@ -174,3 +181,42 @@ async def access_token_claims(
 
 
 AccessToken = Annotated[AccessTokenClaims, Depends(access_token_claims)]
+
+_GRANT_PATH = re.compile(r"/api/oauth-client/installations/([^/]+)")
+
+
+async def write_caller(request: Request) -> str | None:
+    """Who sends a partner-API write, proven by its credentials in a short read-only
+    transaction: ``grant:<id>`` for an installation token (its grant) or for the OAuth access
+    token on ``/installations/{grant_id}`` when it covers that grant, ``client:<client_id>``
+    for HTTP Basic client credentials (the webhook routes). ``None`` when the credentials
+    prove nobody; the route itself then answers them as it always does."""
+    services = services_of(request)
+    now = services.clock.now()
+    authorization = request.headers.get("authorization")
+    try:
+        if authorization is not None and uses_basic(authorization):
+            credentials = client_credentials(authorization, {})
+            if credentials.secret is None:
+                return None
+            async with services.db.transaction(readonly=True) as conn:
+                client = await authenticate_client(
+                    conn, credentials, hasher=services.hasher, now=now, stamp=False
+                )
+            return "client:" + client.id
+        bearer = _bearer_credentials(request)
+        token = (bearer or request.headers.get("x-api-key") or "").strip()
+        if installations.looks_like_installation_token(token):
+            async with services.db.transaction(readonly=True) as conn:
+                context = await installations.authenticate(
+                    conn, token, now=now, hasher=services.hasher
+                )
+            return "grant:" + context.grant_id
+        grant_path = _GRANT_PATH.fullmatch(request.url.path)
+        if bearer is None or grant_path is None:
+            return None
+        claims = await services.tokens.verify(bearer, audience=services.settings.api_resource)
+    except ProtocolError:
+        return None
+    grant_id = grant_path.group(1)
+    return "grant:" + grant_id if grant_id in claims.grant_ids else None
