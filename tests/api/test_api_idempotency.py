@@ -14,6 +14,7 @@ from api_world import World
 from sqlalchemy import func, select, text
 
 from i18n_connect.api.idempotency import KEY_LIFETIME, STALE_CLAIM, request_hash
+from i18n_connect.client import ConnectClient, IdempotencyKeyReused
 from i18n_connect.clock import FrozenClock
 from i18n_connect.platform import keys
 from i18n_connect.storage import idempotency_keys
@@ -353,3 +354,18 @@ async def test_openapi_documents_the_header_on_writes_only(world: World) -> None
         if p["name"] == "Idempotency-Key"
     )
     assert parameter["in"] == "header" and parameter["schema"]["maxLength"] == 255
+
+
+async def test_the_sdk_sends_the_key_and_a_repeat_is_answered_not_written(world: World) -> None:
+    token = await world.mint()
+    project_id = world.projects["acme/web"]
+    before = await _key_count(world)
+    async with ConnectClient("http://testserver", "cid", http=world.http) as client:
+        api = client.partner_api(token)
+        first = await api.create_keys(project_id, [{"name": "sdk.key"}], idempotency_key=KEY)
+        second = await api.create_keys(project_id, [{"name": "sdk.key"}], idempotency_key=KEY)
+        with pytest.raises(IdempotencyKeyReused):
+            await api.create_keys(project_id, [{"name": "sdk.other"}], idempotency_key=KEY)
+    assert first == second
+    assert [key["name"] for key in first] == ["sdk.key"]
+    assert await _key_count(world) == before + 1
