@@ -201,8 +201,8 @@ class ConflictError(ProtocolError):
 
 
 class IdempotencyKeyInFlight(ProtocolError):
-    """A write whose ``Idempotency-Key`` a request still running holds (draft-ietf-httpapi-
-    idempotency-key-header §2.6: 409)."""
+    """A write whose ``Idempotency-Key`` a request still running holds (409 in the error
+    scenarios of draft-ietf-httpapi-idempotency-key-header)."""
 
     error, status = "idempotency_key_in_flight", 409
     default_description = (
@@ -212,7 +212,7 @@ class IdempotencyKeyInFlight(ProtocolError):
 
 class IdempotencyKeyReused(ProtocolError):
     """A write whose ``Idempotency-Key`` was used for a different request (another method,
-    path, query or body) within 24 hours (draft §2.6: 422)."""
+    path, query or body) within 24 hours (422 in the draft's error scenarios)."""
 
     error, status = "idempotency_key_reused", 422
     default_description = (

@@ -13,6 +13,8 @@ import pytest
 from api_world import World
 from sqlalchemy import func, select, text
 
+from i18n_connect import installations
+from i18n_connect.api.auth import installation_write_caller
 from i18n_connect.api.idempotency import KEY_LIFETIME, STALE_CLAIM, request_hash
 from i18n_connect.client import ConnectClient, IdempotencyKeyReused
 from i18n_connect.clock import FrozenClock
@@ -53,9 +55,28 @@ async def _key_count(world: World, project: str = "acme/web") -> int:
     return int(count or 0)
 
 
-async def _record(world: World, caller: str, key: str = KEY) -> Any:
+async def _record(world: World, caller: str | None = None, key: str = KEY) -> Any:
+    """The kept record of ``key`` (of ``caller``, or of the one caller that used it)."""
     async with world.services.db.transaction(readonly=True) as conn:
+        if caller is None:
+            callers = list(
+                await conn.scalars(
+                    text("SELECT caller FROM idempotency_keys WHERE key = :k"), {"k": key}
+                )
+            )
+            assert len(callers) <= 1
+            if not callers:
+                return None
+            caller = callers[0]
         return await idempotency_keys.find(conn, caller=caller, key=key)
+
+
+async def _caller(world: World, token: str) -> str:
+    async with world.services.db.transaction(readonly=True) as conn:
+        context = await installations.authenticate(
+            conn, token, now=world.services.clock.now(), hasher=world.services.hasher
+        )
+    return installation_write_caller(context)
 
 
 async def test_a_retry_answers_the_first_answer_and_writes_nothing(world: World) -> None:
@@ -83,7 +104,7 @@ async def test_the_kept_answer_is_encrypted_and_bound_to_the_request(world: Worl
     token = await world.mint()
     first = await _create(world, token, ["secret.looking.name"])
     assert first.status_code == 201
-    record = await _record(world, f"grant:{world.grants['acme']}")
+    record = await _record(world, await _caller(world, token))
     assert record is not None and record.status == 201 and record.body is not None
     assert b"secret.looking.name" not in record.body
     assert record.headers == {"content-type": "application/json"}
@@ -146,7 +167,7 @@ async def test_a_running_request_holds_its_key_until_its_claim_goes_stale(
     async with world.services.db.transaction() as conn:  # a request whose process then died
         taken = await idempotency_keys.claim(
             conn,
-            caller=f"grant:{world.grants['acme']}",
+            caller=await _caller(world, token),
             key=KEY,
             request_hash=request_hash("POST", _keys_url(world), b"", [body]),
             now=now,
@@ -185,6 +206,36 @@ async def test_each_grant_has_its_own_keys(world: World) -> None:
     assert hostile.status_code == 403
     assert "idempotent-replayed" not in hostile.headers
     assert "second.key" not in hostile.text
+
+
+async def test_a_narrower_token_of_the_grant_never_gets_a_wider_tokens_answer(
+    world: World,
+) -> None:
+    wide = await world.mint()
+    first = await _create(world, wide, ["wide.key"])
+    assert first.status_code == 201
+    assert (await _caller(world, await world.mint())) == await _caller(world, wide)
+    narrow = await world.mint(project_ids=[world.projects["acme/mobile"]])
+    assert await _caller(world, narrow) != await _caller(world, wide)
+    refused = await _create(world, narrow, ["wide.key"])  # the same key and request
+    assert (refused.status_code, refused.json()["error"]) == (403, "wrong_project")
+    assert "idempotent-replayed" not in refused.headers
+    read_only = await world.mint(scopes=["keys:read"])
+    assert (await _create(world, read_only, ["wide.key"])).json()["error"] == "missing_scope"
+
+
+async def test_a_revoked_grant_gets_410_not_the_kept_answer(world: World) -> None:
+    token = await world.mint()
+    assert (await _create(world, token, ["revoked.key"])).status_code == 201
+    access = await world.access_token()
+    revoked = await world.http.delete(
+        f"/api/oauth-client/installations/{world.grants['acme']}",
+        headers={"Authorization": f"Bearer {access}"},
+    )
+    assert revoked.status_code == 204
+    again = await _create(world, token, ["revoked.key"])
+    assert (again.status_code, again.json()["error"]) == (410, "grant_revoked")
+    assert "idempotent-replayed" not in again.headers
 
 
 async def test_a_key_lasts_24_hours(world: World, clock: FrozenClock) -> None:
@@ -254,7 +305,7 @@ async def test_a_server_error_is_not_kept_so_a_retry_runs(
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         failed = await _create(world, token, ["fire.key"], http=http)
     assert failed.status_code == 500
-    assert await _record(world, f"grant:{world.grants['acme']}") is None
+    assert await _record(world) is None
     monkeypatch.setattr(keys, "create_keys", real)
     retried = await _create(world, token, ["fire.key"])
     assert retried.status_code == 201

@@ -22,6 +22,7 @@ access-token route, or the client of a client-credential route.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -50,6 +51,7 @@ __all__ = [
     "access_token_claims",
     "installation_call",
     "installation_caller",
+    "installation_write_caller",
     "presented_token",
     "token_security",
     "write_caller",
@@ -185,10 +187,20 @@ AccessToken = Annotated[AccessTokenClaims, Depends(access_token_claims)]
 _GRANT_PATH = re.compile(r"/api/oauth-client/installations/([^/]+)")
 
 
+def installation_write_caller(context: InstallationContext) -> str:
+    """The caller of an installation token's writes: its grant and what the token may reach
+    (scopes and projects, as minted), so that a narrower token of the grant never receives
+    the kept answer of a wider one."""
+    reach = " ".join(sorted(context.scopes)) + "|" + " ".join(sorted(context.project_ids))
+    digest = hashlib.sha256(reach.encode()).hexdigest()[:16]
+    return f"grant:{context.grant_id}/{digest}"
+
+
 async def write_caller(request: Request) -> str | None:
     """Who sends a partner-API write, proven by its credentials in a short read-only
-    transaction: ``grant:<id>`` for an installation token (its grant) or for the OAuth access
-    token on ``/installations/{grant_id}`` when it covers that grant, ``client:<client_id>``
+    transaction: ``grant:<id>/<reach>`` for an installation token (`installation_write_caller`),
+    ``grant:<id>`` for the OAuth access token on ``/installations/{grant_id}`` when it covers
+    that grant, ``client:<client_id>``
     for HTTP Basic client credentials (the webhook routes). ``None`` when the credentials
     prove nobody; the route itself then answers them as it always does."""
     services = services_of(request)
@@ -211,7 +223,7 @@ async def write_caller(request: Request) -> str | None:
                 context = await installations.authenticate(
                     conn, token, now=now, hasher=services.hasher
                 )
-            return "grant:" + context.grant_id
+            return installation_write_caller(context)
         grant_path = _GRANT_PATH.fullmatch(request.url.path)
         if bearer is None or grant_path is None:
             return None

@@ -17,11 +17,13 @@ at most once per caller and key for 24 hours (`KEY_LIFETIME`):
 - a key that is empty, longer than 255 characters or not printable ASCII is 400
   ``invalid_request``. The draft's structured-field form (``"…"``) and a bare value both work.
 
-The caller is the grant of an installation token (tokens last an hour; a retry with a
-fresh token of the same grant is the same caller), or the client of the client-credential
-webhook routes (`api.auth.write_caller`). Requests whose credentials prove nobody, reads,
-requests without the header and minting installation tokens (`EXCLUDED`: its answer is a
-live credential, never kept) pass through untouched.
+The caller is the grant of an installation token together with the token's reach — its
+scopes and projects as minted: tokens last an hour, and a retry with a fresh token minted
+alike is the same caller, while a narrower token is another — the grant of the access-token
+route, or the client of the client-credential webhook routes (`api.auth.write_caller`).
+Requests whose credentials prove nobody, reads, requests without the header and minting
+installation tokens (`EXCLUDED`: its answer is a live credential, never kept) pass through
+untouched.
 """
 
 from __future__ import annotations
