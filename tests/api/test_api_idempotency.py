@@ -420,3 +420,36 @@ async def test_the_sdk_sends_the_key_and_a_repeat_is_answered_not_written(world:
     assert first == second
     assert [key["name"] for key in first] == ["sdk.key"]
     assert await _key_count(world) == before + 1
+
+
+async def test_a_kept_answer_that_cannot_be_read_is_forgotten_and_the_request_runs(
+    world: World, clock: FrozenClock
+) -> None:
+    token = await world.mint()
+    body = httpx.Request("POST", "http://x", json={"keys": [{"name": "sealed.key"}]}).content
+    caller, now = await _caller(world, token), clock.now()
+    async with world.services.db.transaction() as conn:  # kept under another server secret
+        await idempotency_keys.claim(
+            conn,
+            caller=caller,
+            key=KEY,
+            request_hash=request_hash("POST", _keys_url(world), b"", [body]),
+            now=now,
+            expires_at=now + KEY_LIFETIME,
+            stale_before=now - STALE_CLAIM,
+        )
+        await idempotency_keys.complete(
+            conn,
+            caller=caller,
+            key=KEY,
+            claimed_at=now,
+            status=201,
+            headers={"content-type": "application/json"},
+            body=b"\x00" * 40,
+        )
+    clock.advance(seconds=1)
+    ran = await _create(world, token, ["sealed.key"])
+    assert ran.status_code == 201
+    assert "idempotent-replayed" not in ran.headers
+    replay = await _create(world, token, ["sealed.key"])
+    assert (replay.content, replay.headers["idempotent-replayed"]) == (ran.content, "true")

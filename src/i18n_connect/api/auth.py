@@ -189,9 +189,17 @@ _GRANT_PATH = re.compile(r"/api/oauth-client/installations/([^/]+)")
 
 def installation_write_caller(context: InstallationContext) -> str:
     """The caller of an installation token's writes: its grant and what the token may reach
-    (scopes and projects, as minted), so that a narrower token of the grant never receives
+    (its scopes and projects as minted, and the grant's projects as they are now), so that a
+    narrower token of the grant, or any token after the grant was narrowed, never receives
     the kept answer of a wider one."""
-    reach = " ".join(sorted(context.scopes)) + "|" + " ".join(sorted(context.project_ids))
+    grant_projects = context.grant_project_ids
+    reach = "|".join(
+        (
+            " ".join(sorted(context.scopes)),
+            " ".join(sorted(context.project_ids)),
+            "*" if grant_projects is None else " ".join(sorted(grant_projects)),
+        )
+    )
     digest = hashlib.sha256(reach.encode()).hexdigest()[:16]
     return f"grant:{context.grant_id}/{digest}"
 

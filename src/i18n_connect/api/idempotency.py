@@ -39,6 +39,7 @@ from typing import Any
 
 import anyio
 import structlog
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -171,24 +172,52 @@ class IdempotencyMiddleware:
             return
         if messages is None:  # the client went away (or was answered 408) before the end
             return
-        body = (message.get("body", b"") for message in messages)
-        hashed = request_hash(scope["method"], scope["path"], scope.get("query_string", b""), body)
+        chunks = (message.get("body", b"") for message in messages)
+        hashed = request_hash(
+            scope["method"], scope["path"], scope.get("query_string", b""), chunks
+        )
         replay = _replaying(messages, receive)
         try:
             caller = await write_caller(Request(scope))
-            if caller is None:
-                await self.app(scope, replay, send)
-                return
-            claim = _Claim(caller, key, hashed, self.services.clock.now())
-            held = await self._claim(claim)
+            now = self.services.clock.now()
+            claim = None if caller is None else _Claim(caller, key, hashed, now)
+            answered = claim is not None and await self._answer_or_claim(claim, scope, send)
         except DATABASE_UNAVAILABLE:
             answer = error_response(TemporarilyUnavailable(), headers={"Retry-After": "1"})
             await answer(scope, receive, send)
             return
-        if held is not None:
-            await self._answer_held(claim, held, scope, receive, send)
-            return
-        await self._run(claim, scope, replay, send)
+        if claim is None:  # the credentials prove nobody: the route answers them
+            await self.app(scope, replay, send)
+        elif not answered:
+            await self._run(claim, scope, replay, send)
+
+    async def _answer_or_claim(self, claim: _Claim, scope: Scope, send: Send) -> bool:
+        """Answer from the record holding the key (``True``), or claim it (``False``). A kept
+        answer that cannot be read — sealed under another server secret — is forgotten, and
+        the request runs."""
+        for _ in range(2):
+            held = await self._claim(claim)
+            if held is None:
+                return False
+            if await self._answer_held(claim, held, scope, send):
+                return True
+        await _send_error(IdempotencyKeyInFlight(), scope, send, {"Retry-After": "1"})
+        return True
+
+    def _opened(self, claim: _Claim, held: idempotency_keys.IdempotencyRecord) -> bytes | None:
+        try:
+            return self.box.open(
+                held.body or b"", caller=claim.caller, key=claim.key, hashed=claim.hashed
+            )
+        except InvalidTag:
+            _log.warning("idempotency.unreadable", key_created_at=held.created_at.isoformat())
+            return None
+
+    async def _forget(self, claim: _Claim, held: idempotency_keys.IdempotencyRecord) -> None:
+        async with self.services.db.transaction() as conn:
+            await idempotency_keys.forget(
+                conn, caller=claim.caller, key=claim.key, created_at=held.created_at
+            )
 
     async def _claim(self, claim: _Claim) -> idempotency_keys.IdempotencyRecord | None:
         async with self.services.db.transaction() as conn:
@@ -203,27 +232,27 @@ class IdempotencyMiddleware:
             )
 
     async def _answer_held(
-        self,
-        claim: _Claim,
-        held: idempotency_keys.IdempotencyRecord,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-    ) -> None:
+        self, claim: _Claim, held: idempotency_keys.IdempotencyRecord, scope: Scope, send: Send
+    ) -> bool:
+        """Answer from the record that holds the key; ``False`` (and the record forgotten)
+        when its kept answer cannot be read: it was sealed under another server secret."""
         if held.request_hash != claim.hashed:
-            await error_response(IdempotencyKeyReused())(scope, receive, send)
-            return
-        if held.status is None or held.body is None:
-            answer = error_response(IdempotencyKeyInFlight(), headers={"Retry-After": "1"})
-            await answer(scope, receive, send)
-            return
-        body = self.box.open(held.body, caller=claim.caller, key=claim.key, hashed=claim.hashed)
+            await _send_error(IdempotencyKeyReused(), scope, send)
+            return True
+        if held.status is None:
+            await _send_error(IdempotencyKeyInFlight(), scope, send, {"Retry-After": "1"})
+            return True
+        body = self._opened(claim, held)
+        if body is None:
+            await self._forget(claim, held)
+            return False
         headers = [(name.encode(), value.encode()) for name, value in (held.headers or {}).items()]
         headers.append((REPLAYED.lower().encode(), b"true"))
         if held.status >= 200 and held.status not in (204, 304):
             headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": held.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+        return True
 
     async def _run(self, claim: _Claim, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the route, hold its answer, keep it (or give the key back), then send it."""
@@ -282,6 +311,15 @@ class IdempotencyMiddleware:
             await idempotency_keys.release(
                 conn, caller=claim.caller, key=claim.key, claimed_at=claim.at
             )
+
+
+async def _send_error(
+    error: ProtocolError, scope: Scope, send: Send, headers: dict[str, str] | None = None
+) -> None:
+    async def nothing() -> Message:  # an error response reads no body
+        return {"type": "http.disconnect"}
+
+    await error_response(error, headers=headers)(scope, nothing, send)
 
 
 def _kept_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:

@@ -21,7 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.storage.tables import idempotency_keys as table
 
-__all__ = ["IdempotencyRecord", "claim", "complete", "delete_expired", "find", "release"]
+__all__ = [
+    "IdempotencyRecord",
+    "claim",
+    "complete",
+    "delete_expired",
+    "find",
+    "forget",
+    "release",
+]
 
 _INSERT: dict[str, Any] = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 
@@ -145,6 +153,16 @@ async def release(conn: AsyncConnection, *, caller: str, key: str, claimed_at: d
             table.c.key == key,
             table.c.created_at == claimed_at,
             table.c.status.is_(None),
+        )
+    )
+
+
+async def forget(conn: AsyncConnection, *, caller: str, key: str, created_at: datetime) -> None:
+    """Delete the record of ``key`` made at ``created_at``, answered or not (its kept answer
+    can no longer be read)."""
+    await conn.execute(
+        delete(table).where(
+            table.c.caller == caller, table.c.key == key, table.c.created_at == created_at
         )
     )
 
