@@ -5,13 +5,14 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
 
 from i18n_connect import __version__
-from i18n_connect.api import resource_routes
+from i18n_connect.api import idempotency, resource_routes
 from i18n_connect.api import router as partner_api_router
 from i18n_connect.api.metrics import GrantMetrics
 from i18n_connect.clock import Clock
@@ -83,6 +84,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         redirect_slashes=False,  # done by redirect_slashes_to_issuer, from the issuer
     )
     app.router.default = redirect_slashes_to_issuer(app.router, settings.issuer)
+    _document_idempotency(app)
     app.state.services = services
     app.state.grant_metrics = GrantMetrics(services.metrics)
     install_error_handlers(app)
@@ -122,6 +124,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(pages.router)
     if settings.bench:
         app.router.routes.append(bench_routes.form_route)
+    # inside the edge, so the body limits apply; the hot routes (reads) never reach it
+    app.add_middleware(idempotency.IdempotencyMiddleware, services=services)
     app.add_middleware(
         Edge,
         metrics=HttpMetrics(services.metrics),
@@ -134,6 +138,20 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         hot_routes=HotRoutes(hot_routes, app.exception_handlers),
     )
     return app
+
+
+def _document_idempotency(app: FastAPI) -> None:
+    """The OpenAPI document with the ``Idempotency-Key`` of the partner API's writes."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        idempotency.document(schema)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_from_environment() -> FastAPI:

@@ -19,6 +19,8 @@ __all__ = [
     "ExpiredToken",
     "GrantNotFound",
     "GrantRevoked",
+    "IdempotencyKeyInFlight",
+    "IdempotencyKeyReused",
     "InsufficientScope",
     "InvalidClient",
     "InvalidClientMetadata",
@@ -196,6 +198,26 @@ class NotFound(ProtocolError):
 class ConflictError(ProtocolError):
     error, status = "conflict", 409
     default_description = "The resource already exists."
+
+
+class IdempotencyKeyInFlight(ProtocolError):
+    """A write whose ``Idempotency-Key`` a request still running holds (409 in the error
+    scenarios of draft-ietf-httpapi-idempotency-key-header)."""
+
+    error, status = "idempotency_key_in_flight", 409
+    default_description = (
+        "A request with this Idempotency-Key is still being processed; retry in a moment."
+    )
+
+
+class IdempotencyKeyReused(ProtocolError):
+    """A write whose ``Idempotency-Key`` was used for a different request (another method,
+    path, query or body) within 24 hours (422 in the draft's error scenarios)."""
+
+    error, status = "idempotency_key_reused", 422
+    default_description = (
+        "This Idempotency-Key was used for a different request; use a new key for a new request."
+    )
 
 
 class MalformedFile(ProtocolError):

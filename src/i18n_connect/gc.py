@@ -6,6 +6,7 @@
   chains left without a refresh token (every token they issued has expired);
 - rate-limit counters of windows that started more than a day ago (the
   longest window in use is an hour, so no limit changes);
+- the idempotency keys of partner-API writes past their 24 hours;
 - clients that registered themselves (RFC 7591) or were cached from a client
   metadata document, that have not been used for ``unused_days`` (never used:
   counted from their registration) and hold no live grant — a client that a
@@ -40,6 +41,7 @@ from i18n_connect.storage import (
     codes,
     counters,
     device_authorizations,
+    idempotency_keys,
     sessions,
 )
 from i18n_connect.storage.grants import client_has_live_grant, delete_expired_tokens
@@ -87,6 +89,7 @@ async def collect_garbage(
     )
     removed["clients"] = int(result.rowcount or 0)
     removed["rate_counters"] = await counters.purge(conn, before=now - _COUNTER_AGE)
+    removed["idempotency_keys"] = await idempotency_keys.delete_expired(conn, now=now)
     return removed
 
 

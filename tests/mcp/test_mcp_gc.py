@@ -33,7 +33,13 @@ from i18n_connect.storage.oauth_tables import (
     refresh_chains,
     refresh_tokens,
 )
-from i18n_connect.storage.tables import browser_sessions, organizations, rate_counters, users
+from i18n_connect.storage.tables import (
+    browser_sessions,
+    idempotency_keys,
+    organizations,
+    rate_counters,
+    users,
+)
 
 
 async def seed(services: Services, now: datetime) -> dict[str, str]:
@@ -141,6 +147,17 @@ async def seed(services: Services, now: datetime) -> dict[str, str]:
                 insert(browser_sessions).values(id_hash=f"bs-{tag}", user_id="usr_1", **common)
             )
             await conn.execute(
+                insert(idempotency_keys).values(
+                    caller="grant:grt_with_live_grant",
+                    key=f"key-{tag}",
+                    request_hash="0" * 64,
+                    status=201,
+                    headers={},
+                    body=b"",
+                    **common,
+                )
+            )
+            await conn.execute(
                 insert(device_authorizations).values(
                     id=f"dva_{tag}",
                     device_code_hash=f"dc-{tag}",
@@ -172,6 +189,7 @@ async def remaining(services: Services) -> dict[str, Any]:
                 installation_tokens,
                 browser_sessions,
                 device_authorizations,
+                idempotency_keys,
             )
         }
         names = set(await conn.scalars(select(oauth_clients.c.name)))
@@ -196,6 +214,7 @@ async def test_gc_deletes_expired_rows_and_stale_dynamic_clients(
         "browser_sessions": 1,
         "clients": 4,
         "rate_counters": 1,
+        "idempotency_keys": 1,
     }
     left = await remaining(services)
     assert set(left["counts"].values()) == {1}
@@ -251,6 +270,7 @@ def test_gc_command_prints_one_json_object(
             "browser_sessions": 1,
             "clients": 4,
             "rate_counters": 1,
+            "idempotency_keys": 1,
         }
     }
     bad = CliRunner().invoke(cli_app, ["gc", "--unused-days", "0"])
@@ -267,6 +287,7 @@ EXPECTED_FIRST_ROUND = {
     "browser_sessions": 1,
     "clients": 4,
     "rate_counters": 1,
+    "idempotency_keys": 1,
 }
 
 

@@ -29,6 +29,7 @@ OWNERS = {
     "content_entries": "storage/content.py",
     "audit_events": "storage/audit.py",
     "rate_counters": "storage/counters.py",
+    "idempotency_keys": "storage/idempotency_keys.py",
     "oauth_clients": "storage/clients.py",
     "grants": "storage/grants.py",
     "refresh_chains": "storage/grants.py",

@@ -14,10 +14,16 @@ budgets of its token, grant and client (`ratelimit`), checks the route's scope
 and yields everything the handler needs;
 `installation_caller(scope)` is the same as a dependency. Use it with
 ``scope="function"`` so the transaction commits before the response is sent.
+
+`write_caller(request)` names who sends a write, for its ``Idempotency-Key``
+(`api.idempotency`): the grant of an installation token, the grant in the path of an
+access-token route, or the client of a client-credential route.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -31,9 +37,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect import installations
 from i18n_connect.access import require_scope
-from i18n_connect.errors import InvalidToken
+from i18n_connect.errors import InvalidToken, ProtocolError
 from i18n_connect.installations import InstallationContext
 from i18n_connect.oauth.access_tokens import AccessTokenClaims
+from i18n_connect.oauth.client_auth import authenticate_client, client_credentials, uses_basic
 from i18n_connect.ratelimit import spend_api_request
 from i18n_connect.services import Services
 from i18n_connect.web.sessions import services_of
@@ -44,8 +51,10 @@ __all__ = [
     "access_token_claims",
     "installation_call",
     "installation_caller",
+    "installation_write_caller",
     "presented_token",
     "token_security",
+    "write_caller",
 ]
 
 MINT_HINT = (
@@ -174,3 +183,60 @@ async def access_token_claims(
 
 
 AccessToken = Annotated[AccessTokenClaims, Depends(access_token_claims)]
+
+_GRANT_PATH = re.compile(r"/api/oauth-client/installations/([^/]+)")
+
+
+def installation_write_caller(context: InstallationContext) -> str:
+    """The caller of an installation token's writes: its grant and what the token may reach
+    (its scopes and projects as minted, and the grant's projects as they are now), so that a
+    narrower token of the grant, or any token after the grant was narrowed, never receives
+    the kept answer of a wider one."""
+    grant_projects = context.grant_project_ids
+    reach = "|".join(
+        (
+            " ".join(sorted(context.scopes)),
+            " ".join(sorted(context.project_ids)),
+            "*" if grant_projects is None else " ".join(sorted(grant_projects)),
+        )
+    )
+    digest = hashlib.sha256(reach.encode()).hexdigest()[:16]
+    return f"grant:{context.grant_id}/{digest}"
+
+
+async def write_caller(request: Request) -> str | None:
+    """Who sends a partner-API write, proven by its credentials in a short read-only
+    transaction: ``grant:<id>/<reach>`` for an installation token (`installation_write_caller`),
+    ``grant:<id>`` for the OAuth access token on ``/installations/{grant_id}`` when it covers
+    that grant, ``client:<client_id>``
+    for HTTP Basic client credentials (the webhook routes). ``None`` when the credentials
+    prove nobody; the route itself then answers them as it always does."""
+    services = services_of(request)
+    now = services.clock.now()
+    authorization = request.headers.get("authorization")
+    try:
+        if authorization is not None and uses_basic(authorization):
+            credentials = client_credentials(authorization, {})
+            if credentials.secret is None:
+                return None
+            async with services.db.transaction(readonly=True) as conn:
+                client = await authenticate_client(
+                    conn, credentials, hasher=services.hasher, now=now, stamp=False
+                )
+            return "client:" + client.id
+        bearer = _bearer_credentials(request)
+        token = (bearer or request.headers.get("x-api-key") or "").strip()
+        if installations.looks_like_installation_token(token):
+            async with services.db.transaction(readonly=True) as conn:
+                context = await installations.authenticate(
+                    conn, token, now=now, hasher=services.hasher
+                )
+            return installation_write_caller(context)
+        grant_path = _GRANT_PATH.fullmatch(request.url.path)
+        if bearer is None or grant_path is None:
+            return None
+        claims = await services.tokens.verify(bearer, audience=services.settings.api_resource)
+    except ProtocolError:
+        return None
+    grant_id = grant_path.group(1)
+    return "grant:" + grant_id if grant_id in claims.grant_ids else None

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -29,6 +30,7 @@ __all__ = [
     "content_entries",
     "content_models",
     "glossary_terms",
+    "idempotency_keys",
     "memberships",
     "metadata",
     "organization_app_lists",
@@ -253,4 +255,18 @@ rate_counters = Table(
     Column("key", String(200), primary_key=True),  # purpose:subject, e.g. login:ip:127.0.0.1
     Column("window_start", UtcDateTime, nullable=False),
     Column("count", Integer, nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("caller", String(600), primary_key=True),  # grant:<grant id> or client:<client_id>
+    Column("key", String(255), primary_key=True),  # the request's Idempotency-Key
+    Column("request_hash", String(64), nullable=False),  # SHA-256 of method, path and body
+    Column("status", Integer, nullable=True),  # None while the first request runs
+    Column("headers", JSON, nullable=True),  # content-type, location, etag, cache-control
+    Column("body", LargeBinary, nullable=True),  # the response body, encrypted (AES-256-GCM)
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index(None, "expires_at"),
 )

@@ -4,6 +4,13 @@ Each helper maps one route and returns the server's JSON as a ``TypedDict``
 (timestamps stay ISO 8601 strings); errors arrive as the typed exceptions of
 ``i18n_connect.client.errors``. The token is a string or an async callable
 returning one, asked once per call.
+
+Every write takes ``idempotency_key``: sent as ``Idempotency-Key``, it makes the
+write safe to send again (after a timeout or a dropped connection) — the server
+answers a repeat with the first answer and changes nothing. Keep the key with the
+work it stands for (a UUID per logical write) and send the same key with the same
+arguments on every retry; a different write with a used key is
+``IdempotencyKeyReused``.
 """
 
 from __future__ import annotations
@@ -134,10 +141,16 @@ class PartnerAPI:
         path: str,
         body: Any = None,
         params: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
     ) -> Any:
         token = self._token if isinstance(self._token, str) else await self._token()
         response = await self._requester.request(
-            method, API + path, bearer=token, json=body, params=params
+            method,
+            API + path,
+            bearer=token,
+            json=body,
+            params=params,
+            idempotency_key=idempotency_key,
         )
         return response.json() if response.content else None
 
@@ -157,19 +170,27 @@ class PartnerAPI:
         data = await self._call("GET", f"/organizations/{_q(organization_id)}/projects")
         return cast(list[Project], data["projects"])
 
-    async def create_project(self, name: str, slug: str, source_language: str) -> Project:
+    async def create_project(
+        self, name: str, slug: str, source_language: str, *, idempotency_key: str | None = None
+    ) -> Project:
         """``POST /v1/projects`` [projects:write]."""
         body = {"name": name, "slug": slug, "source_language": source_language}
-        return cast(Project, await self._call("POST", "/v1/projects", body))
+        return cast(
+            Project, await self._call("POST", "/v1/projects", body, idempotency_key=idempotency_key)
+        )
 
     async def project(self, project_id: str) -> Project:
         """``GET /v1/projects/{project_id}`` [projects:read]."""
         return cast(Project, await self._call("GET", self._project(project_id)))
 
-    async def add_language(self, project_id: str, code: str) -> Project:
+    async def add_language(
+        self, project_id: str, code: str, *, idempotency_key: str | None = None
+    ) -> Project:
         """``POST /v1/projects/{project_id}/languages`` [projects:write]."""
         path = self._project(project_id) + "/languages"
-        return cast(Project, await self._call("POST", path, {"code": code}))
+        return cast(
+            Project, await self._call("POST", path, {"code": code}, idempotency_key=idempotency_key)
+        )
 
     async def content_models(self, organization_slug: str, project_slug: str) -> list[ContentModel]:
         """``GET /organizations/{org_slug}/projects/{project_slug}/models`` [content:read]."""
@@ -188,23 +209,40 @@ class PartnerAPI:
         data = await self._call("GET", self._project(project_id) + "/keys", params=params)
         return cast(list[TranslationKey], data["keys"])
 
-    async def create_keys(self, project_id: str, keys: Sequence[KeyInput]) -> list[TranslationKey]:
+    async def create_keys(
+        self, project_id: str, keys: Sequence[KeyInput], *, idempotency_key: str | None = None
+    ) -> list[TranslationKey]:
         """``POST …/keys`` [keys:write]; an existing name is a ``Conflict``."""
-        data = await self._call("POST", self._project(project_id) + "/keys", {"keys": list(keys)})
+        data = await self._call(
+            "POST",
+            self._project(project_id) + "/keys",
+            {"keys": list(keys)},
+            idempotency_key=idempotency_key,
+        )
         return cast(list[TranslationKey], data["keys"])
 
     async def update_keys(
-        self, project_id: str, updates: Sequence[KeyUpdate]
+        self,
+        project_id: str,
+        updates: Sequence[KeyUpdate],
+        *,
+        idempotency_key: str | None = None,
     ) -> list[TranslationKey]:
         """``PATCH …/keys`` [translations:write]: descriptions and draft translations."""
         path = self._project(project_id) + "/keys"
-        data = await self._call("PATCH", path, {"keys": list(updates)})
+        data = await self._call(
+            "PATCH", path, {"keys": list(updates)}, idempotency_key=idempotency_key
+        )
         return cast(list[TranslationKey], data["keys"])
 
-    async def delete_keys(self, project_id: str, names: Sequence[str]) -> list[str]:
+    async def delete_keys(
+        self, project_id: str, names: Sequence[str], *, idempotency_key: str | None = None
+    ) -> list[str]:
         """``POST …/keys/delete`` [keys:write]: the names deleted."""
         path = self._project(project_id) + "/keys/delete"
-        data = await self._call("POST", path, {"names": list(names)})
+        data = await self._call(
+            "POST", path, {"names": list(names)}, idempotency_key=idempotency_key
+        )
         return [str(name) for name in data["deleted"]]
 
     # translations and publishing
@@ -215,16 +253,34 @@ class PartnerAPI:
         return cast(Translations, await self._call("GET", path))
 
     async def set_translations(
-        self, project_id: str, language: str, texts: Mapping[str, str]
+        self,
+        project_id: str,
+        language: str,
+        texts: Mapping[str, str],
+        *,
+        idempotency_key: str | None = None,
     ) -> Written:
         """``PUT …/translations/{language}`` [translations:write]: drafts by key name."""
         path = f"{self._project(project_id)}/translations/{_q(language)}"
-        return cast(Written, await self._call("PUT", path, {"translations": dict(texts)}))
+        return cast(
+            Written,
+            await self._call(
+                "PUT", path, {"translations": dict(texts)}, idempotency_key=idempotency_key
+            ),
+        )
 
-    async def publish(self, project_id: str, languages: Sequence[str] | None = None) -> int:
+    async def publish(
+        self,
+        project_id: str,
+        languages: Sequence[str] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> int:
         """``POST …/publish`` [translations:publish]: how many translations went live."""
         body = {} if languages is None else {"languages": list(languages)}
-        data = await self._call("POST", self._project(project_id) + "/publish", body)
+        data = await self._call(
+            "POST", self._project(project_id) + "/publish", body, idempotency_key=idempotency_key
+        )
         return int(data["published"])
 
     # glossary
@@ -235,17 +291,23 @@ class PartnerAPI:
         return cast(list[GlossaryTerm], data["terms"])
 
     async def save_glossary(
-        self, project_id: str, terms: Sequence[TermInput]
+        self, project_id: str, terms: Sequence[TermInput], *, idempotency_key: str | None = None
     ) -> list[GlossaryTerm]:
         """``PUT …/glossary`` [glossary:write]: create or replace terms by name."""
         path = self._project(project_id) + "/glossary"
-        data = await self._call("PUT", path, {"terms": list(terms)})
+        data = await self._call(
+            "PUT", path, {"terms": list(terms)}, idempotency_key=idempotency_key
+        )
         return cast(list[GlossaryTerm], data["terms"])
 
-    async def delete_glossary_terms(self, project_id: str, terms: Sequence[str]) -> list[str]:
+    async def delete_glossary_terms(
+        self, project_id: str, terms: Sequence[str], *, idempotency_key: str | None = None
+    ) -> list[str]:
         """``POST …/glossary/delete`` [glossary:write]: the terms deleted."""
         path = self._project(project_id) + "/glossary/delete"
-        data = await self._call("POST", path, {"terms": list(terms)})
+        data = await self._call(
+            "POST", path, {"terms": list(terms)}, idempotency_key=idempotency_key
+        )
         return [str(term) for term in data["deleted"]]
 
     # content entries
@@ -263,17 +325,31 @@ class PartnerAPI:
         return cast(ContentEntry, await self._call("GET", path))
 
     async def save_content_entry(
-        self, project_id: str, model_slug: str, entry_slug: str, data: Mapping[str, Any]
+        self,
+        project_id: str,
+        model_slug: str,
+        entry_slug: str,
+        data: Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
     ) -> ContentEntry:
         """``PUT …/models/{model}/entries/{entry}`` [content:write]: create or change a draft."""
         path = f"{self._project(project_id)}/models/{_q(model_slug)}/entries/{_q(entry_slug)}"
-        return cast(ContentEntry, await self._call("PUT", path, {"data": dict(data)}))
+        return cast(
+            ContentEntry,
+            await self._call("PUT", path, {"data": dict(data)}, idempotency_key=idempotency_key),
+        )
 
     async def publish_content(
-        self, project_id: str, model_slug: str, entries: Sequence[str] | None = None
+        self,
+        project_id: str,
+        model_slug: str,
+        entries: Sequence[str] | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> list[str]:
         """``POST …/models/{model}/publish`` [content:publish]: the entry slugs published."""
         path = f"{self._project(project_id)}/models/{_q(model_slug)}/publish"
         body = {} if entries is None else {"entries": list(entries)}
-        data = await self._call("POST", path, body)
+        data = await self._call("POST", path, body, idempotency_key=idempotency_key)
         return [str(slug) for slug in data["published"]]

@@ -24,6 +24,8 @@ __all__ = [
     "GrantNotFound",
     "GrantRevoked",
     "I18nConnectError",
+    "IdempotencyKeyInFlight",
+    "IdempotencyKeyReused",
     "InsufficientScope",
     "InvalidCallback",
     "InvalidClient",
@@ -186,6 +188,32 @@ class Conflict(I18nConnectError):
     code = "conflict"
 
 
+class IdempotencyKeyInFlight(Conflict):
+    """409 ``idempotency_key_in_flight``: a request with this ``Idempotency-Key`` is still
+    running; retry after ``retry_after`` seconds (`RetryPolicy` does)."""
+
+    code = "idempotency_key_in_flight"
+
+    def __init__(
+        self,
+        description: str = "",
+        *,
+        status: int | None = None,
+        error: str | None = None,
+        body: Mapping[str, object] | None = None,
+        retry_after: float = 1.0,
+    ) -> None:
+        super().__init__(description, status=status, error=error, body=body)
+        self.retry_after = retry_after
+
+
+class IdempotencyKeyReused(I18nConnectError):
+    """422 ``idempotency_key_reused``: the ``Idempotency-Key`` was used for a different
+    request within 24 hours; a new request needs a new key."""
+
+    code = "idempotency_key_reused"
+
+
 class GrantRevoked(I18nConnectError):
     """410 ``grant_revoked``: the user or an admin revoked the grant — reconnect."""
 
@@ -247,6 +275,8 @@ _BY_CODE: dict[str, type[I18nConnectError]] = {
         Conflict,
         GrantNotFound,
         GrantRevoked,
+        IdempotencyKeyInFlight,
+        IdempotencyKeyReused,
         InsufficientScope,
         InvalidClient,
         InvalidGrant,
@@ -336,12 +366,13 @@ def error_from_response(response: httpx.Response) -> I18nConnectError:
         code = code if isinstance(code, str) else None
     if not description:
         description = response.reason_phrase or f"HTTP {response.status_code}"
+    retry_after = retry_after_seconds(response.headers.get("retry-after"))
     if cls is RateLimited:
         return RateLimited(
-            description,
-            status=response.status_code,
-            error=code,
-            body=body,
-            retry_after=retry_after_seconds(response.headers.get("retry-after")),
+            description, status=response.status_code, error=code, body=body, retry_after=retry_after
+        )
+    if cls is IdempotencyKeyInFlight:
+        return IdempotencyKeyInFlight(
+            description, status=response.status_code, error=code, body=body, retry_after=retry_after
         )
     return cls(description, status=response.status_code, error=code, body=body)

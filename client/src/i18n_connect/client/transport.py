@@ -2,7 +2,10 @@
 
 Retrying a 429 is opt-in (``RetryPolicy``): it honours ``Retry-After``
 (RFC 9110 §10.2.3, RFC 6585 §4) and gives up after a bounded number of
-attempts or when the server asks for a longer wait than allowed.
+attempts or when the server asks for a longer wait than allowed. The same policy
+retries a 409 ``idempotency_key_in_flight`` (a write with the same
+``Idempotency-Key`` still running): every attempt of a call sends the same key,
+so a retry answers the first request's answer instead of writing again.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from i18n_connect.client.errors import RateLimited, error_from_response
+from i18n_connect.client.errors import IdempotencyKeyInFlight, RateLimited, error_from_response
 
 __all__ = ["Requester", "RetryPolicy"]
 
@@ -23,7 +26,8 @@ Sleep = Callable[[float], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Retry 429 answers up to ``max_retries`` times, each wait at most ``max_wait`` seconds."""
+    """Retry 429 answers (and 409 ``idempotency_key_in_flight``) up to ``max_retries`` times,
+    each wait at most ``max_wait`` seconds."""
 
     max_retries: int = 3
     max_wait: float = 60.0
@@ -55,11 +59,15 @@ class Requester:
         data: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         auth: tuple[str, str] | None = None,
+        idempotency_key: str | None = None,
     ) -> httpx.Response:
-        """The 2xx response, or the typed error of any other (after opt-in 429 retries)."""
+        """The 2xx response, or the typed error of any other (after opt-in 429 retries).
+        ``idempotency_key`` is sent as ``Idempotency-Key``, the same on every attempt."""
         headers = {"Accept": "application/json"}
         if bearer is not None:
             headers["Authorization"] = f"Bearer {bearer}"
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
         attempt = 0
         while True:
             response = await self.http.request(
@@ -75,7 +83,7 @@ class Requester:
                 return response
             error = error_from_response(response)
             if (
-                isinstance(error, RateLimited)
+                isinstance(error, RateLimited | IdempotencyKeyInFlight)
                 and self.retry is not None
                 and attempt < self.retry.max_retries
                 and error.retry_after <= self.retry.max_wait
