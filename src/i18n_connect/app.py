@@ -39,7 +39,7 @@ from i18n_connect.web.cdn import router as cdn_router
 from i18n_connect.web.connected_apps import router as connected_apps_router
 from i18n_connect.web.connection_request_routes import router as connection_request_router
 from i18n_connect.web.errors import install_error_handlers
-from i18n_connect.web.etags import ConditionalGetMiddleware
+from i18n_connect.web.etags import ConditionalGetMiddleware, document_conditional_gets
 from i18n_connect.web.hot_routes import HotRoutes
 from i18n_connect.web.limits import BodyDeadlineMiddleware, BodyLimitMiddleware
 from i18n_connect.web.observability import (
@@ -131,6 +131,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         app.router.routes.append(bench_routes.form_route)
     app.add_middleware(HotRoutes, routes=hot_routes, handlers=app.exception_handlers)
     app.add_middleware(ConditionalGetMiddleware, prefix="/api/oauth-client/")
+    document_conditional_gets(app, prefix="/api/oauth-client/")
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
