@@ -20,7 +20,13 @@ from i18n_connect.platform.organizations import (
     get_organization,
     get_organization_by_slug,
 )
-from i18n_connect.platform.projects import Project, get_project, get_project_by_slug, list_projects
+from i18n_connect.platform.projects import (
+    Project,
+    get_project,
+    get_project_by_slug,
+    list_projects,
+    page_projects,
+)
 
 __all__ = [
     "Reach",
@@ -31,6 +37,7 @@ __all__ = [
     "project_by_slug",
     "require_scope",
     "visible_projects",
+    "visible_projects_page",
 ]
 
 
@@ -102,3 +109,18 @@ async def visible_projects(conn: AsyncConnection, reach: Reach) -> list[Project]
         for project in await list_projects(conn, reach.organization_id)
         if reach.allows_project(project.id)
     ]
+
+
+async def visible_projects_page(
+    conn: AsyncConnection, reach: Reach, *, after: tuple[str, str] | None, limit: int
+) -> list[Project]:
+    """At most ``limit`` of the projects the caller may see, by (name, slug), after the
+    position ``after``: batches of the organization's projects, in order, until enough."""
+    found: list[Project] = []
+    while len(found) < limit:
+        batch = await page_projects(conn, reach.organization_id, after=after, limit=limit)
+        found += [project for project in batch if reach.allows_project(project.id)]
+        if len(batch) < limit:
+            break
+        after = (batch[-1].name, batch[-1].slug)
+    return found[:limit]

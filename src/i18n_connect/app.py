@@ -41,6 +41,7 @@ from i18n_connect.web.connected_apps import router as connected_apps_router
 from i18n_connect.web.connection_request_routes import router as connection_request_router
 from i18n_connect.web.edge import Edge, EdgeLimits
 from i18n_connect.web.errors import install_error_handlers
+from i18n_connect.web.etags import document_conditional_gets
 from i18n_connect.web.hot_routes import HotRoutes
 from i18n_connect.web.observability import HttpMetrics, configure_logging, metrics_router
 from i18n_connect.web.organization_audit import router as organization_audit_router
@@ -126,6 +127,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         app.router.routes.append(bench_routes.form_route)
     # inside the edge, so the body limits apply; the hot routes (reads) never reach it
     app.add_middleware(idempotency.IdempotencyMiddleware, services=services)
+    document_conditional_gets(app, prefix="/api/oauth-client/")
     app.add_middleware(
         Edge,
         metrics=HttpMetrics(services.metrics),

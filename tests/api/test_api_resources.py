@@ -335,7 +335,8 @@ async def test_a_project_limited_token_lists_only_its_projects(world: World) -> 
     assert sorted(p["slug"] for p in full.json()["projects"]) == ["mobile", "web"]
     orgs = await world.http.get("/api/oauth-client/organizations", headers=headers)
     assert orgs.json() == {
-        "organizations": [{"id": world.orgs["acme"], "slug": "acme", "name": "Acme"}]
+        "organizations": [{"id": world.orgs["acme"], "slug": "acme", "name": "Acme"}],
+        "next_cursor": None,
     }
 
 

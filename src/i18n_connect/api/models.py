@@ -16,7 +16,12 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from i18n_connect.platform.content import ContentEntry
 from i18n_connect.platform.transfer import ImportReport
 
+NEXT_CURSOR = (
+    "Pass as cursor for the next page; null on the last page (and in the answer to a write)."
+)
+
 __all__ = [
+    "NEXT_CURSOR",
     "AddLanguageRequest",
     "ContentEntryOut",
     "ContentModelOut",
@@ -109,6 +114,7 @@ class OrganizationOut(_View):
 
 class OrganizationsOut(BaseModel):
     organizations: list[OrganizationOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
 
 
 class MeGrant(BaseModel):
@@ -152,6 +158,7 @@ class ProjectOut(_View):
 
 class ProjectsOut(BaseModel):
     projects: list[ProjectOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
 
 
 class CreateProjectRequest(BaseModel):
@@ -179,6 +186,7 @@ class ContentModelOut(_View):
 
 class ModelsOut(BaseModel):
     models: list[ContentModelOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
 
 
 class KeyOut(_View):
@@ -191,9 +199,7 @@ class KeyOut(_View):
 
 class KeysOut(BaseModel):
     keys: list[KeyOut]
-    next_cursor: str | None = Field(
-        None, description="Pass as cursor for the next page; absent on the last page."
-    )
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
 
 
 class KeyIn(BaseModel):
@@ -248,6 +254,7 @@ class TranslationOut(_View):
 class TranslationsOut(BaseModel):
     language: str
     translations: list[TranslationOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
 
 
 class SetTranslationsRequest(BaseModel):
@@ -319,6 +326,7 @@ class GlossaryTermOut(_View):
 
 class GlossaryOut(BaseModel):
     terms: list[GlossaryTermOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
 
 
 class SaveGlossaryRequest(BaseModel):
@@ -353,6 +361,7 @@ class ContentEntryOut(BaseModel):
 
 class EntriesOut(BaseModel):
     entries: list[ContentEntryOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
 
 
 class SaveEntryRequest(BaseModel):

@@ -18,20 +18,19 @@ from pydantic import BaseModel
 from starlette.routing import Route
 
 from i18n_connect import access
+from i18n_connect.api import listings
 from i18n_connect.api.auth import Caller, installation_call, installation_caller
+from i18n_connect.api.cursors import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from i18n_connect.api.models import (
     AddLanguageRequest,
-    ContentModelOut,
     CreateProjectRequest,
     ErrorBody,
     ModelsOut,
-    OrganizationOut,
     OrganizationsOut,
     ProjectOut,
     ProjectsOut,
 )
 from i18n_connect.errors import WrongProject
-from i18n_connect.platform.content import list_models
 from i18n_connect.platform.projects import add_language, create_project
 
 __all__ = ["ERRORS", "hot_routes", "router"]
@@ -53,20 +52,25 @@ Slug = Annotated[str, Path(max_length=64)]
 
 
 @router.get("/organizations", response_model=OrganizationsOut, responses=ERRORS)
-async def list_organizations(caller: OrgRead) -> OrganizationsOut:
-    """The one organization of the installation token."""
+async def list_organizations(
+    caller: OrgRead, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+) -> OrganizationsOut:
+    """The one organization of the installation token (a list of one, paged as every list)."""
     organization = await access.organization_by_id(
         caller.conn, caller.context, caller.context.organization_id
     )
-    return OrganizationsOut(organizations=[OrganizationOut.of(organization)])
+    return listings.organizations_page(caller.services, organization, limit=limit, cursor=cursor)
 
 
 @router.get("/organizations/{org_id}/projects", response_model=ProjectsOut, responses=ERRORS)
-async def list_organization_projects(caller: ProjectsRead, org_id: Id) -> ProjectsOut:
-    """The organization's projects that the token may see."""
+async def list_organization_projects(
+    caller: ProjectsRead, org_id: Id, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+) -> ProjectsOut:
+    """The organization's projects that the token may see, by name, then slug."""
     await access.organization_by_id(caller.conn, caller.context, org_id)  # 403/404 first
-    projects = await access.visible_projects(caller.conn, caller.context)
-    return ProjectsOut(projects=[ProjectOut.of(project) for project in projects])
+    return await listings.projects_page(
+        caller.conn, caller.services, caller.context, limit=limit, cursor=cursor
+    )
 
 
 @router.get(
@@ -74,12 +78,19 @@ async def list_organization_projects(caller: ProjectsRead, org_id: Id) -> Projec
     response_model=ModelsOut,
     responses=ERRORS,
 )
-async def list_project_models(caller: ContentRead, org_slug: Slug, project_slug: Slug) -> ModelsOut:
-    """The content models of a project, by organization and project slug."""
+async def list_project_models(
+    caller: ContentRead,
+    org_slug: Slug,
+    project_slug: Slug,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> ModelsOut:
+    """The content models of a project, by organization and project slug; by model slug."""
     organization = await access.organization_by_slug(caller.conn, caller.context, org_slug)
     project = await access.project_by_slug(caller.conn, caller.context, organization, project_slug)
-    models = await list_models(caller.conn, project.id)
-    return ModelsOut(models=[ContentModelOut.of(model) for model in models])
+    return await listings.models_page(
+        caller.conn, caller.services, project.id, limit=limit, cursor=cursor
+    )
 
 
 @router.post("/v1/projects", status_code=201, response_model=ProjectOut, responses=ERRORS)

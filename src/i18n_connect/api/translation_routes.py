@@ -12,8 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from i18n_connect import access
+from i18n_connect.api import listings
 from i18n_connect.api.auth import Caller, installation_caller
-from i18n_connect.api.cursors import decode_cursor, encode_cursor
+from i18n_connect.api.cursors import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from i18n_connect.api.models import (
     ContentEntryOut,
     CreateKeysRequest,
@@ -32,7 +33,6 @@ from i18n_connect.api.models import (
     SaveEntryRequest,
     SaveGlossaryRequest,
     SetTranslationsRequest,
-    TranslationOut,
     TranslationsOut,
     UpdateKeysRequest,
     WrittenOut,
@@ -71,25 +71,24 @@ async def list_project_keys(
     caller: KeysRead,
     project_id: Id,
     prefix: Annotated[str | None, Query(max_length=500)] = None,
-    limit: Annotated[int, Query(ge=1, le=keys.MAX_BATCH)] = keys.MAX_BATCH,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    cursor: Annotated[
-        str | None, Query(max_length=800, description="next_cursor of the previous page.")
-    ] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    offset: Annotated[
+        int, Query(ge=0, le=10_000_000, description="Deprecated: follow next_cursor instead.")
+    ] = 0,
+    cursor: CursorQuery = None,
 ) -> KeysOut:
-    """Keys by name, a page at a time: follow ``next_cursor`` (stable while keys are added),
-    or use ``offset``."""
+    """Keys by name, a page at a time: follow ``next_cursor`` (stable while keys are added);
+    ``offset`` still skips that many."""
     project = await access.project_by_id(caller.conn, caller.context, project_id)
-    found = await keys.list_keys(
+    return await listings.keys_page(
         caller.conn,
+        caller.services,
         project.id,
         prefix=prefix,
         limit=limit,
         offset=offset,
-        after=decode_cursor(cursor) if cursor is not None else None,
+        cursor=cursor,
     )
-    next_cursor = encode_cursor(found[-1].name) if len(found) == limit else None
-    return KeysOut(keys=[KeyOut.of(key) for key in found], next_cursor=next_cursor)
 
 
 @router.post("/keys", status_code=201, response_model=KeysOut, responses=ERRORS)
@@ -134,13 +133,16 @@ async def delete_project_keys(
 
 @router.get("/translations/{language}", response_model=TranslationsOut, responses=ERRORS)
 async def get_project_translations(
-    caller: TranslationsRead, project_id: Id, language: Language
+    caller: TranslationsRead,
+    project_id: Id,
+    language: Language,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> TranslationsOut:
-    """Drafts and published texts of one language."""
+    """Drafts and published texts of one language, by key name."""
     project = await access.project_by_id(caller.conn, caller.context, project_id)
-    found = await translations.get_translations(caller.conn, project.id, language)
-    return TranslationsOut(
-        language=normalize_language(language), translations=[TranslationOut.of(t) for t in found]
+    return await listings.translations_page(
+        caller.conn, caller.services, project.id, language, limit=limit, cursor=cursor
     )
 
 
@@ -169,10 +171,17 @@ async def publish_project_translations(
 
 
 @router.get("/glossary", response_model=GlossaryOut, responses=ERRORS)
-async def get_project_glossary(caller: GlossaryRead, project_id: Id) -> GlossaryOut:
+async def get_project_glossary(
+    caller: GlossaryRead,
+    project_id: Id,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> GlossaryOut:
+    """The glossary's terms, by term."""
     project = await access.project_by_id(caller.conn, caller.context, project_id)
-    terms = await glossary.list_terms(caller.conn, project.id)
-    return GlossaryOut(terms=[GlossaryTermOut.of(term) for term in terms])
+    return await listings.glossary_page(
+        caller.conn, caller.services, project.id, limit=limit, cursor=cursor
+    )
 
 
 @router.put("/glossary", response_model=GlossaryOut, responses=ERRORS)
@@ -195,10 +204,18 @@ async def delete_project_glossary_terms(
 
 
 @router.get("/models/{model_slug}/entries", response_model=EntriesOut, responses=ERRORS)
-async def list_model_entries(caller: ContentRead, project_id: Id, model_slug: Slug) -> EntriesOut:
+async def list_model_entries(
+    caller: ContentRead,
+    project_id: Id,
+    model_slug: Slug,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> EntriesOut:
+    """The model's entries, by slug."""
     project = await access.project_by_id(caller.conn, caller.context, project_id)
-    entries = await content.list_entries(caller.conn, project.id, model_slug)
-    return EntriesOut(entries=[ContentEntryOut.of(entry) for entry in entries])
+    return await listings.entries_page(
+        caller.conn, caller.services, project.id, model_slug, limit=limit, cursor=cursor
+    )
 
 
 @router.get(

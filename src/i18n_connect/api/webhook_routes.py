@@ -19,7 +19,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from i18n_connect.api.models import ErrorBody
+from i18n_connect.api.cursors import DEFAULT_LIMIT, CursorQuery, LimitQuery, cursors_of
+from i18n_connect.api.models import NEXT_CURSOR, ErrorBody
 from i18n_connect.errors import InvalidClient
 from i18n_connect.oauth.client_auth import authenticate_client, client_credentials
 from i18n_connect.oauth.clients import Client
@@ -83,6 +84,7 @@ class EndpointOut(BaseModel):
 
 class EndpointsOut(BaseModel):
     endpoints: list[EndpointOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
 
 
 class DeliveryOut(BaseModel):
@@ -107,6 +109,7 @@ class DeliveryOut(BaseModel):
 
 class DeliveriesOut(BaseModel):
     deliveries: list[DeliveryOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
 
 
 @asynccontextmanager
@@ -122,11 +125,30 @@ async def _as_client(request: Request) -> AsyncIterator[tuple[AsyncConnection, C
         yield conn, client, now
 
 
-@router.get("/endpoints", response_model=EndpointsOut, responses=_ERRORS, summary="List endpoints")
-async def list_endpoints(request: Request) -> EndpointsOut:
+@router.get(
+    "/endpoints",
+    response_model=EndpointsOut,
+    responses=_ERRORS,
+    summary="List endpoints, oldest first",
+)
+async def list_endpoints(
+    request: Request, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+) -> EndpointsOut:
     async with _as_client(request) as (conn, client, _now):
-        found = await endpoints.list_endpoints(conn, client_id=client.id)
-    return EndpointsOut(endpoints=[EndpointOut.of(endpoint) for endpoint in found])
+        cursors, listing = cursors_of(services_of(request)), f"webhook-endpoints:{client.id}"
+        after = cursors.decode(listing, cursor, (str, str))
+        found = await endpoints.list_endpoints(
+            conn,
+            client_id=client.id,
+            after=(datetime.fromisoformat(str(after[0])), str(after[1])) if after else None,
+            limit=limit + 1,
+        )
+    page, next_cursor = cursors.page(
+        listing, found, limit, lambda endpoint: (endpoint.created_at.isoformat(), endpoint.id)
+    )
+    return EndpointsOut(
+        endpoints=[EndpointOut.of(endpoint) for endpoint in page], next_cursor=next_cursor
+    )
 
 
 @router.post(
@@ -211,14 +233,28 @@ async def rotate_secret(
     "/deliveries",
     response_model=DeliveriesOut,
     responses=_ERRORS,
-    summary="The newest deliveries (100), newest first",
+    summary="The deliveries, newest first (100 a page unless limit says otherwise)",
 )
 async def list_deliveries(
-    request: Request, endpoint_id: Annotated[str | None, Query(max_length=64)] = None
+    request: Request,
+    endpoint_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: LimitQuery = log.MAX_LISTED,
+    cursor: CursorQuery = None,
 ) -> DeliveriesOut:
     async with _as_client(request) as (conn, client, _now):
-        found = await log.deliveries(conn, client_id=client.id, endpoint_id=endpoint_id)
-    return DeliveriesOut(deliveries=[DeliveryOut.of(delivery) for delivery in found])
+        cursors, listing = cursors_of(services_of(request)), f"webhook-deliveries:{client.id}"
+        after = cursors.decode(listing, cursor, (int,))
+        found = await log.deliveries(
+            conn,
+            client_id=client.id,
+            endpoint_id=endpoint_id,
+            limit=limit + 1,
+            before=int(after[0]) if after else None,
+        )
+    page, next_cursor = cursors.page(listing, found, limit, lambda delivery: (delivery.seq,))
+    return DeliveriesOut(
+        deliveries=[DeliveryOut.of(delivery) for delivery in page], next_cursor=next_cursor
+    )
 
 
 @router.post(

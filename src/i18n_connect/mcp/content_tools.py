@@ -9,9 +9,10 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from i18n_connect.api import listings
+from i18n_connect.api.cursors import DEFAULT_LIMIT, ToolCursor, ToolLimit
 from i18n_connect.api.models import (
     ContentEntryOut,
-    ContentModelOut,
     EntriesOut,
     GlossaryOut,
     GlossaryTermIn,
@@ -36,15 +37,20 @@ def register_content_tools(server: MCPServer[Any], services: Services) -> None:
     """Add the glossary and content tools; each runs in its own transaction."""
 
     async def listGlossaryTerms(
-        ctx: Context, project: ProjectRef, organization: Organization = None
+        ctx: Context,
+        project: ProjectRef,
+        limit: ToolLimit = DEFAULT_LIMIT,
+        cursor: ToolCursor = None,
+        organization: Organization = None,
     ) -> Annotated[CallToolResult, GlossaryOut]:
-        """List the project's glossary: terms, descriptions and approved translations
-        [glossary:read]."""
+        """List the project's glossary: terms, descriptions and approved translations, by
+        term, a page at a time (pass next_cursor as cursor) [glossary:read]."""
 
         async def body(call: ToolCall) -> GlossaryOut:
             found = await call.project(project)
-            terms = await glossary.list_terms(call.conn, found.id)
-            return GlossaryOut(terms=[GlossaryTermOut.of(term) for term in terms])
+            return await listings.glossary_page(
+                call.conn, call.services, found.id, limit=limit, cursor=cursor
+            )
 
         return await run(ctx, services, "listGlossaryTerms", organization, body)
 
@@ -81,26 +87,39 @@ def register_content_tools(server: MCPServer[Any], services: Services) -> None:
         return await run(ctx, services, "deleteGlossaryTerms", organization, body)
 
     async def listContentModels(
-        ctx: Context, project: ProjectRef, organization: Organization = None
+        ctx: Context,
+        project: ProjectRef,
+        limit: ToolLimit = DEFAULT_LIMIT,
+        cursor: ToolCursor = None,
+        organization: Organization = None,
     ) -> Annotated[CallToolResult, ModelsOut]:
-        """List the project's content models and their fields [content:read]."""
+        """List the project's content models and their fields, by slug, a page at a time
+        (pass next_cursor as cursor) [content:read]."""
 
         async def body(call: ToolCall) -> ModelsOut:
             found = await call.project(project)
-            models = await content.list_models(call.conn, found.id)
-            return ModelsOut(models=[ContentModelOut.of(model) for model in models])
+            return await listings.models_page(
+                call.conn, call.services, found.id, limit=limit, cursor=cursor
+            )
 
         return await run(ctx, services, "listContentModels", organization, body)
 
     async def listContentEntries(
-        ctx: Context, project: ProjectRef, model: ModelSlug, organization: Organization = None
+        ctx: Context,
+        project: ProjectRef,
+        model: ModelSlug,
+        limit: ToolLimit = DEFAULT_LIMIT,
+        cursor: ToolCursor = None,
+        organization: Organization = None,
     ) -> Annotated[CallToolResult, EntriesOut]:
-        """List a content model's entries with draft and published data [content:read]."""
+        """List a content model's entries with draft and published data, by slug, a page at
+        a time (pass next_cursor as cursor) [content:read]."""
 
         async def body(call: ToolCall) -> EntriesOut:
             found = await call.project(project)
-            entries = await content.list_entries(call.conn, found.id, model)
-            return EntriesOut(entries=[ContentEntryOut.of(entry) for entry in entries])
+            return await listings.entries_page(
+                call.conn, call.services, found.id, model, limit=limit, cursor=cursor
+            )
 
         return await run(ctx, services, "listContentEntries", organization, body)
 

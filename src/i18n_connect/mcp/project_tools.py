@@ -9,7 +9,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
-from i18n_connect import access
+from i18n_connect.api import listings
+from i18n_connect.api.cursors import DEFAULT_LIMIT, ToolCursor, ToolLimit
 from i18n_connect.api.models import (
     KeyIn,
     KeyOut,
@@ -19,7 +20,6 @@ from i18n_connect.api.models import (
     ProjectOut,
     ProjectsOut,
     PublishCountOut,
-    TranslationOut,
     TranslationsOut,
     WrittenOut,
 )
@@ -49,13 +49,18 @@ def register_project_tools(server: MCPServer[Any], services: Services) -> None:
     """Add the ten tools of SPEC §5; each runs in its own transaction."""
 
     async def listProjects(
-        ctx: Context, organization: Organization = None
+        ctx: Context,
+        limit: ToolLimit = DEFAULT_LIMIT,
+        cursor: ToolCursor = None,
+        organization: Organization = None,
     ) -> Annotated[CallToolResult, ProjectsOut]:
-        """List the projects of the organization [projects:read]."""
+        """List the projects of the organization, by name, a page at a time (pass
+        next_cursor as cursor) [projects:read]."""
 
         async def body(call: ToolCall) -> ProjectsOut:
-            found = await access.visible_projects(call.conn, call.installation)
-            return ProjectsOut(projects=[ProjectOut.of(project) for project in found])
+            return await listings.projects_page(
+                call.conn, call.services, call.installation, limit=limit, cursor=cursor
+            )
 
         return await run(ctx, services, "listProjects", organization, body)
 
@@ -89,18 +94,27 @@ def register_project_tools(server: MCPServer[Any], services: Services) -> None:
         ctx: Context,
         project: ProjectRef,
         prefix: Annotated[str | None, Field(max_length=500)] = None,
-        limit: Annotated[int, Field(ge=1, le=platform_keys.MAX_BATCH)] = 200,
-        offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0,
+        limit: ToolLimit = 200,
+        offset: Annotated[
+            int, Field(ge=0, le=10_000_000, description="Deprecated: pass cursor instead.")
+        ] = 0,
+        cursor: ToolCursor = None,
         organization: Organization = None,
     ) -> Annotated[CallToolResult, KeysOut]:
-        """List translation keys by name, optionally under a prefix [keys:read]."""
+        """List translation keys by name, optionally under a prefix, a page at a time (pass
+        next_cursor as cursor) [keys:read]."""
 
         async def body(call: ToolCall) -> KeysOut:
             found = await call.project(project)
-            listed = await platform_keys.list_keys(
-                call.conn, found.id, prefix=prefix, limit=limit, offset=offset
+            return await listings.keys_page(
+                call.conn,
+                call.services,
+                found.id,
+                prefix=prefix,
+                limit=limit,
+                offset=offset,
+                cursor=cursor,
             )
-            return KeysOut(keys=[KeyOut.of(key) for key in listed])
 
         return await run(ctx, services, "listKeys", organization, body)
 
@@ -189,18 +203,18 @@ def register_project_tools(server: MCPServer[Any], services: Services) -> None:
         project: ProjectRef,
         language: Language,
         keys: list[str] | None = None,
+        limit: ToolLimit = DEFAULT_LIMIT,
+        cursor: ToolCursor = None,
         organization: Organization = None,
     ) -> Annotated[CallToolResult, TranslationsOut]:
-        """Read draft and published translations of one language [translations:read]."""
+        """Read draft and published translations of one language (of the named keys, if
+        given), by key name, a page at a time (pass next_cursor as cursor)
+        [translations:read]."""
 
         async def body(call: ToolCall) -> TranslationsOut:
             found = await call.project(project)
-            rows = await platform_translations.get_translations(
-                call.conn, found.id, language, keys=keys
-            )
-            return TranslationsOut(
-                language=normalize_language(language),
-                translations=[TranslationOut.of(row) for row in rows],
+            return await listings.translations_page(
+                call.conn, call.services, found.id, language, limit=limit, cursor=cursor, keys=keys
             )
 
         return await run(ctx, services, "getTranslations", organization, body)

@@ -121,8 +121,11 @@ async def create_model(
     return model
 
 
-async def list_models(conn: AsyncConnection, project_id: str) -> list[ContentModel]:
-    return await content_store.list_models(conn, project_id=project_id)
+async def list_models(
+    conn: AsyncConnection, project_id: str, *, after: str | None = None, limit: int | None = None
+) -> list[ContentModel]:
+    """The project's models by slug: after the slug ``after`` and at most ``limit``, if given."""
+    return await content_store.list_models(conn, project_id=project_id, after=after, limit=limit)
 
 
 async def get_model(conn: AsyncConnection, project_id: str, slug: str) -> ContentModel | None:
@@ -137,11 +140,17 @@ async def _require_model(conn: AsyncConnection, project_id: str, slug: str) -> C
 
 
 async def list_entries(
-    conn: AsyncConnection, project_id: str, model_slug: str
+    conn: AsyncConnection,
+    project_id: str,
+    model_slug: str,
+    *,
+    after: str | None = None,
+    limit: int | None = None,
 ) -> list[ContentEntry]:
-    """The model's entries by slug, with draft and published data."""
+    """The model's entries by slug, with draft and published data: those after the slug
+    ``after`` only and at most ``limit``, if given."""
     model = await _require_model(conn, project_id, model_slug)
-    return await content_store.list_entries(conn, model=model)
+    return await content_store.list_entries(conn, model=model, after=after, limit=limit)
 
 
 async def get_entry(

@@ -52,9 +52,12 @@ def _check(term: TermInput) -> TermInput:
     return TermInput(term.term, term.description, texts)
 
 
-async def list_terms(conn: AsyncConnection, project_id: str) -> list[GlossaryTerm]:
-    """Every term of the project, by term."""
-    return await glossary_store.list_terms(conn, project_id=project_id)
+async def list_terms(
+    conn: AsyncConnection, project_id: str, *, after: str | None = None, limit: int | None = None
+) -> list[GlossaryTerm]:
+    """The project's terms by term: those after the term ``after`` only and at most
+    ``limit``, if given."""
+    return await glossary_store.list_terms(conn, project_id=project_id, after=after, limit=limit)
 
 
 async def save_terms(

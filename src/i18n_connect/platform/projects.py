@@ -29,6 +29,7 @@ __all__ = [
     "get_project_by_slug",
     "list_projects",
     "normalize_language",
+    "page_projects",
 ]
 
 _LANGUAGE = re.compile(
@@ -124,3 +125,12 @@ async def get_project_by_slug(
 async def list_projects(conn: AsyncConnection, organization_id: str) -> list[Project]:
     """The organization's projects, by name."""
     return await project_store.list_projects(conn, organization_id=organization_id)
+
+
+async def page_projects(
+    conn: AsyncConnection, organization_id: str, *, after: tuple[str, str] | None, limit: int
+) -> list[Project]:
+    """At most ``limit`` of the organization's projects by (name, slug), after ``after``."""
+    return await project_store.page_projects(
+        conn, organization_id=organization_id, after=after, limit=limit
+    )

@@ -117,14 +117,19 @@ async def get_translations(
     language: str,
     *,
     keys: Iterable[str] | None = None,
+    after: str | None = None,
+    limit: int | None = None,
 ) -> list[Translation]:
-    """Drafts and published texts of one language, by key name (keys without text omitted)."""
+    """Drafts and published texts of one language, by key name (keys without text omitted):
+    those after the key name ``after`` only and at most ``limit``, if given."""
     language = await _require_language(conn, project_id, language)
     return await translation_store.list_translations(
         conn,
         project_id=project_id,
         language=language,
         keys=list(keys) if keys is not None else None,
+        after=after,
+        limit=limit,
     )
 
 

@@ -86,12 +86,15 @@ async def insert_model(conn: AsyncConnection, *, model: ContentModel) -> bool:
     )
 
 
-async def list_models(conn: AsyncConnection, *, project_id: str) -> list[ContentModel]:
-    rows = await conn.execute(
-        select(content_models)
-        .where(content_models.c.project_id == project_id)
-        .order_by(content_models.c.slug)
-    )
+async def list_models(
+    conn: AsyncConnection, *, project_id: str, after: str | None = None, limit: int | None = None
+) -> list[ContentModel]:
+    """The project's models by slug: those after the slug ``after`` only and at most
+    ``limit``, if given."""
+    query = select(content_models).where(content_models.c.project_id == project_id)
+    if after is not None:
+        query = query.where(content_models.c.slug > after)
+    rows = await conn.execute(query.order_by(content_models.c.slug).limit(limit))
     return [_model(row) for row in rows]
 
 
@@ -106,13 +109,19 @@ async def get_model(conn: AsyncConnection, *, project_id: str, slug: str) -> Con
     return _model(row) if row is not None else None
 
 
-async def list_entries(conn: AsyncConnection, *, model: ContentModel) -> list[ContentEntry]:
-    """The model's entries, by slug."""
-    rows = await conn.execute(
-        select(content_entries)
-        .where(content_entries.c.model_id == model.id)
-        .order_by(content_entries.c.slug)
-    )
+async def list_entries(
+    conn: AsyncConnection,
+    *,
+    model: ContentModel,
+    after: str | None = None,
+    limit: int | None = None,
+) -> list[ContentEntry]:
+    """The model's entries, by slug: those after the slug ``after`` only and at most
+    ``limit``, if given."""
+    query = select(content_entries).where(content_entries.c.model_id == model.id)
+    if after is not None:
+        query = query.where(content_entries.c.slug > after)
+    rows = await conn.execute(query.order_by(content_entries.c.slug).limit(limit))
     return [_entry(model.slug, row) for row in rows]
 
 

@@ -41,13 +41,22 @@ def _named(project_id: str, names: Sequence[str]) -> ColumnElement[bool]:
 
 
 async def list_terms(
-    conn: AsyncConnection, *, project_id: str, names: Sequence[str] | None = None
+    conn: AsyncConnection,
+    *,
+    project_id: str,
+    names: Sequence[str] | None = None,
+    after: str | None = None,
+    limit: int | None = None,
 ) -> list[GlossaryTerm]:
-    """The project's terms (only those named, if ``names`` is given), by term."""
+    """The project's terms (only those named, if ``names`` is given), by term: those after
+    the term ``after`` only and at most ``limit``, if given."""
     query = select(glossary_terms).where(glossary_terms.c.project_id == project_id)
     if names is not None:
         query = query.where(glossary_terms.c.term.in_(names))
-    return [_term(row) for row in await conn.execute(query.order_by(glossary_terms.c.term))]
+    if after is not None:
+        query = query.where(glossary_terms.c.term > after)
+    query = query.order_by(glossary_terms.c.term).limit(limit)
+    return [_term(row) for row in await conn.execute(query)]
 
 
 async def term_ids(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from i18n_connect.storage.keyset import after as keyset_after
 from i18n_connect.storage.statements import Statement
 from i18n_connect.storage.tables import project_languages, projects
 from i18n_connect.storage.unique import insert_unique
@@ -21,6 +22,7 @@ __all__ = [
     "insert_language",
     "insert_project",
     "list_projects",
+    "page_projects",
     "project_language_codes",
     "projects_of_organization",
 ]
@@ -154,6 +156,23 @@ async def list_projects(conn: AsyncConnection, *, organization_id: str) -> list[
             .order_by(projects.c.name, projects.c.slug)
         )
     ).all()
+    languages = await _languages(conn, [row.id for row in rows])
+    return [_project(row, languages[row.id]) for row in rows]
+
+
+async def page_projects(
+    conn: AsyncConnection,
+    *,
+    organization_id: str,
+    after: tuple[str, str] | None,
+    limit: int,
+) -> list[Project]:
+    """At most ``limit`` of the organization's projects by (name, slug), those after the
+    position ``after`` (a name and a slug) only, if given."""
+    query = select(*_COLUMNS).where(projects.c.organization_id == organization_id)
+    if after is not None:
+        query = query.where(keyset_after((projects.c.name, projects.c.slug), after))
+    rows = (await conn.execute(query.order_by(projects.c.name, projects.c.slug).limit(limit))).all()
     languages = await _languages(conn, [row.id for row in rows])
     return [_project(row, languages[row.id]) for row in rows]
 

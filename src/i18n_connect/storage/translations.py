@@ -287,9 +287,16 @@ async def key_texts(
 
 
 async def list_translations(
-    conn: AsyncConnection, *, project_id: str, language: str, keys: Sequence[str] | None
+    conn: AsyncConnection,
+    *,
+    project_id: str,
+    language: str,
+    keys: Sequence[str] | None,
+    after: str | None = None,
+    limit: int | None = None,
 ) -> list[Translation]:
-    """Drafts and published texts of one language (of ``keys`` only, if given), by key name."""
+    """Drafts and published texts of one language (of ``keys`` only, if given), by key name:
+    those after the key name ``after`` only and at most ``limit``, if given."""
     query = (
         select(
             translation_keys.c.name,
@@ -305,7 +312,9 @@ async def list_translations(
     )
     if keys is not None:
         query = query.where(translation_keys.c.name.in_(keys))
-    return [_translation(row) for row in await conn.execute(query)]
+    if after is not None:
+        query = query.where(translation_keys.c.name > after)
+    return [_translation(row) for row in await conn.execute(query.limit(limit))]
 
 
 async def publish_drafts(

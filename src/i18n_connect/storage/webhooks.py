@@ -20,6 +20,7 @@ from sqlalchemy import Row, and_, delete, exists, func, insert, or_, select, upd
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
+from i18n_connect.storage.keyset import after as keyset_after
 from i18n_connect.storage.oauth_tables import (
     webhook_deliveries,
     webhook_endpoints,
@@ -80,6 +81,7 @@ class Delivery:
     last_attempt_at: datetime | None
     created_at: datetime
     delivered_at: datetime | None
+    seq: int  # the outbox's order: the delivery log's sort key
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +139,20 @@ async def insert_endpoint(
     )
 
 
-async def list_endpoints(conn: AsyncConnection, *, client_id: str) -> list[Endpoint]:
-    rows = await conn.execute(
-        select(webhook_endpoints)
-        .where(webhook_endpoints.c.client_id == client_id)
-        .order_by(webhook_endpoints.c.created_at, webhook_endpoints.c.id)
-    )
+async def list_endpoints(
+    conn: AsyncConnection,
+    *,
+    client_id: str,
+    after: tuple[datetime, str] | None = None,
+    limit: int | None = None,
+) -> list[Endpoint]:
+    """The client's endpoints by (created_at, id): those after the position ``after`` only
+    and at most ``limit``, if given."""
+    order = (webhook_endpoints.c.created_at, webhook_endpoints.c.id)
+    query = select(webhook_endpoints).where(webhook_endpoints.c.client_id == client_id)
+    if after is not None:
+        query = query.where(keyset_after(order, after))
+    rows = await conn.execute(query.order_by(*order).limit(limit))
     return [_endpoint(row) for row in rows.all()]
 
 
@@ -406,6 +416,7 @@ _DELIVERY_COLUMNS = (
     webhook_deliveries.c.last_attempt_at,
     webhook_deliveries.c.created_at,
     webhook_deliveries.c.delivered_at,
+    webhook_deliveries.c.seq,
 )
 
 
@@ -414,9 +425,15 @@ def _delivery(row: Row[*tuple[Any, ...]]) -> Delivery:
 
 
 async def list_deliveries(
-    conn: AsyncConnection, *, client_id: str, endpoint_id: str | None, limit: int
+    conn: AsyncConnection,
+    *,
+    client_id: str,
+    endpoint_id: str | None,
+    limit: int,
+    before: int | None = None,
 ) -> list[Delivery]:
-    """The client's newest deliveries (of one endpoint, if given), newest first."""
+    """The client's newest deliveries (of one endpoint, if given), newest first (by their
+    sequence number): those older than the one numbered ``before`` only, if given."""
     query = (
         select(*_DELIVERY_COLUMNS)
         .join(webhook_events, webhook_events.c.id == webhook_deliveries.c.event_id)
@@ -424,6 +441,8 @@ async def list_deliveries(
         .order_by(webhook_deliveries.c.seq.desc())
         .limit(limit)
     )
+    if before is not None:
+        query = query.where(webhook_deliveries.c.seq < before)
     if endpoint_id is not None:
         query = query.where(webhook_deliveries.c.endpoint_id == endpoint_id)
     return [_delivery(row) for row in (await conn.execute(query)).all()]

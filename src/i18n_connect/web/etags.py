@@ -4,11 +4,13 @@ CDN, exports and, through `web.edge`, every GET of the partner API."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
+from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.types import Message
 
-__all__ = ["etag_of", "none_match", "tagged_answer"]
+__all__ = ["document_conditional_gets", "etag_of", "none_match", "tagged_answer"]
 
 
 def etag_of(body: bytes) -> str:
@@ -42,3 +44,47 @@ def tagged_answer(start: Message, body: bytes, if_none_match: str | None) -> lis
         ]
     headers["content-length"] = str(len(body))
     return [{**start, "headers": headers.raw}, {"type": "http.response.body", "body": body}]
+
+
+IF_NONE_MATCH_PARAMETER: dict[str, Any] = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": (
+        "ETags of copies you hold (or *): when one is current the answer is 304 without a "
+        "body (RFC 9110 §13.1.2)."
+    ),
+    "schema": {"type": "string"},
+}
+ETAG_HEADER: dict[str, Any] = {
+    "description": "A strong tag of this body; send it back as If-None-Match to revalidate.",
+    "schema": {"type": "string"},
+}
+
+
+def document_conditional_gets(app: FastAPI, *, prefix: str) -> None:
+    """Make ``app.openapi()`` say what `web.edge` does under ``prefix``: every
+    GET takes ``If-None-Match``, its 200 carries ``ETag``, and it may answer 304."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for path, operations in schema.get("paths", {}).items():
+            operation = operations.get("get") if path.startswith(prefix) else None
+            if operation is None:
+                continue
+            parameters = operation.setdefault("parameters", [])
+            if all(p.get("name", "").lower() != "if-none-match" for p in parameters):
+                parameters.append(dict(IF_NONE_MATCH_PARAMETER))
+            responses = operation.setdefault("responses", {})
+            if "200" in responses:
+                responses["200"].setdefault("headers", {})["ETag"] = dict(ETAG_HEADER)
+            responses["304"] = {
+                "description": "Not Modified: the If-None-Match tag is current; no body.",
+                "headers": {"ETag": dict(ETAG_HEADER)},
+            }
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -7,8 +7,8 @@ its own layers of exception handling per request; `HotRoutes` finds an exact
 path and method in a dictionary (or a path whose last segment is the route's
 one parameter, at most `MAX_PARAMETER_LENGTH` characters) and calls the route's
 endpoint itself, turning its exceptions into the app's error responses. Anything
-else, a longer parameter included, goes on to the app, whose FastAPI route
-validates it.
+else, a longer parameter or a query string (``limit``, ``cursor``) included, goes on
+to the app, whose FastAPI route validates it.
 Every route here stays in the app's router too: trailing-slash redirects, 405s
 and the OpenAPI document see them there.
 """
@@ -58,6 +58,8 @@ class HotRoutes:
 
     def find(self, scope: Scope) -> Route | None:
         """The hot route of this request, its path parameter put in the scope; else ``None``."""
+        if scope.get("query_string"):
+            return None  # parameters that only the FastAPI route reads and validates
         path: str = scope["path"]
         method: str = scope["method"]
         route = self.routes.get((path, method))

@@ -108,8 +108,16 @@ def check_event_types(event_types: Sequence[str]) -> list[str]:
     return [name for name in EVENT_TYPES if name in event_types]
 
 
-async def list_endpoints(conn: AsyncConnection, *, client_id: str) -> list[Endpoint]:
-    return await stored.list_endpoints(conn, client_id=client_id)
+async def list_endpoints(
+    conn: AsyncConnection,
+    *,
+    client_id: str,
+    after: tuple[datetime, str] | None = None,
+    limit: int | None = None,
+) -> list[Endpoint]:
+    """The client's endpoints by (created_at, id): those after ``after`` only and at most
+    ``limit``, if given."""
+    return await stored.list_endpoints(conn, client_id=client_id, after=after, limit=limit)
 
 
 async def endpoint_of(conn: AsyncConnection, client_id: str, endpoint_id: str) -> Endpoint:

@@ -18,11 +18,17 @@ MAX_LISTED = 100
 
 
 async def deliveries(
-    conn: AsyncConnection, *, client_id: str, endpoint_id: str | None = None
+    conn: AsyncConnection,
+    *,
+    client_id: str,
+    endpoint_id: str | None = None,
+    limit: int = MAX_LISTED,
+    before: int | None = None,
 ) -> list[Delivery]:
-    """The client's newest deliveries, newest first (at most `MAX_LISTED`)."""
+    """The client's newest deliveries, newest first (at most ``limit``): those older than
+    the delivery numbered ``before`` (`Delivery.seq`) only, if given."""
     return await stored.list_deliveries(
-        conn, client_id=client_id, endpoint_id=endpoint_id, limit=MAX_LISTED
+        conn, client_id=client_id, endpoint_id=endpoint_id, limit=limit, before=before
     )
 
 

@@ -5,6 +5,12 @@ Each helper maps one route and returns the server's JSON as a ``TypedDict``
 ``i18n_connect.client.errors``. The token is a string or an async callable
 returning one, asked once per call.
 
+Lists come a page at a time (``limit``, ``cursor``, ``next_cursor``). The helpers that
+return a list (``projects``, ``glossary``, …) follow ``next_cursor`` to the end; the
+``iter_…`` helpers yield the items as the pages arrive (``async for key in
+api.iter_keys(project_id)``), asking for the next page only when the previous one is used
+up; ``keys_page`` is one page with its ``next_cursor``.
+
 Every write takes ``idempotency_key``: sent as ``Idempotency-Key``, it makes the
 write safe to send again (after a timeout or a dropped connection) — the server
 answers a repeat with the first answer and changes nothing. Keep the key with the
@@ -15,8 +21,8 @@ arguments on every retry; a different write with a used key is
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypedDict, cast
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypedDict, TypeVar, cast
 from urllib.parse import quote
 
 from i18n_connect.client.transport import Requester
@@ -27,6 +33,7 @@ __all__ = [
     "GlossaryTerm",
     "KeyInput",
     "KeyUpdate",
+    "KeysPage",
     "Organization",
     "PartnerAPI",
     "Project",
@@ -40,6 +47,7 @@ __all__ = [
 
 TokenSource = str | Callable[[], Awaitable[str]]
 API = "/api/oauth-client"
+T = TypeVar("T")
 
 
 class Organization(TypedDict):
@@ -63,6 +71,11 @@ class TranslationKey(TypedDict):
     description: str
     created_at: str
     updated_at: str
+
+
+class KeysPage(TypedDict):
+    keys: list[TranslationKey]
+    next_cursor: str | None  # pass as cursor for the next page; None on the last page
 
 
 class KeyInput(TypedDict, total=False):
@@ -158,17 +171,55 @@ class PartnerAPI:
     def _project(project_id: str) -> str:
         return f"/v1/projects/{_q(project_id)}"
 
+    async def _pages(
+        self, path: str, params: Mapping[str, str], page_size: int | None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Each page of a list, following ``next_cursor`` until it is null (or absent, as
+        from a server that does not page that list)."""
+        query = dict(params)
+        if page_size is not None:
+            query["limit"] = str(page_size)
+        while True:
+            data = await self._call("GET", path, params=query or None)
+            yield data
+            cursor = data.get("next_cursor")
+            if not cursor:
+                return
+            query["cursor"] = cursor
+
+    async def _items(
+        self,
+        path: str,
+        field: str,
+        _kind: type[T],
+        *,
+        params: Mapping[str, str] | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[T]:
+        async for data in self._pages(path, params or {}, page_size):
+            for item in data[field]:
+                yield cast(T, item)
+
+    async def _all(self, items: AsyncIterator[T]) -> list[T]:
+        return [item async for item in items]
+
     # organizations and projects
 
     async def organizations(self) -> list[Organization]:
         """``GET /organizations`` [org:read]: the token's organization."""
-        data = await self._call("GET", "/organizations")
-        return cast(list[Organization], data["organizations"])
+        return await self._all(self._items("/organizations", "organizations", Organization))
 
     async def projects(self, organization_id: str) -> list[Project]:
-        """``GET /organizations/{org_id}/projects`` [projects:read]: the projects it may see."""
-        data = await self._call("GET", f"/organizations/{_q(organization_id)}/projects")
-        return cast(list[Project], data["projects"])
+        """``GET /organizations/{org_id}/projects`` [projects:read]: every project it may see
+        (all pages)."""
+        return await self._all(self.iter_projects(organization_id))
+
+    def iter_projects(
+        self, organization_id: str, *, page_size: int | None = None
+    ) -> AsyncIterator[Project]:
+        """The projects the token may see, by name, a page (``page_size``) at a time."""
+        path = f"/organizations/{_q(organization_id)}/projects"
+        return self._items(path, "projects", Project, page_size=page_size)
 
     async def create_project(
         self, name: str, slug: str, source_language: str, *, idempotency_key: str | None = None
@@ -193,21 +244,57 @@ class PartnerAPI:
         )
 
     async def content_models(self, organization_slug: str, project_slug: str) -> list[ContentModel]:
-        """``GET /organizations/{org_slug}/projects/{project_slug}/models`` [content:read]."""
+        """``GET /organizations/{org_slug}/projects/{project_slug}/models`` [content:read]
+        (all pages)."""
+        return await self._all(self.iter_content_models(organization_slug, project_slug))
+
+    def iter_content_models(
+        self, organization_slug: str, project_slug: str, *, page_size: int | None = None
+    ) -> AsyncIterator[ContentModel]:
+        """A project's content models, by slug, a page at a time."""
         path = f"/organizations/{_q(organization_slug)}/projects/{_q(project_slug)}/models"
-        return cast(list[ContentModel], (await self._call("GET", path))["models"])
+        return self._items(path, "models", ContentModel, page_size=page_size)
 
     # keys
 
     async def keys(
         self, project_id: str, *, prefix: str | None = None, limit: int = 1000, offset: int = 0
     ) -> list[TranslationKey]:
-        """``GET …/keys`` [keys:read], by name, a page at a time."""
+        """``GET …/keys`` [keys:read], by name: one page (see `keys_page`, `iter_keys`)."""
         params = {"limit": str(limit), "offset": str(offset)}
         if prefix is not None:
             params["prefix"] = prefix
         data = await self._call("GET", self._project(project_id) + "/keys", params=params)
         return cast(list[TranslationKey], data["keys"])
+
+    async def keys_page(
+        self,
+        project_id: str,
+        *,
+        prefix: str | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> KeysPage:
+        """``GET …/keys`` [keys:read]: the page after ``cursor`` (the ``next_cursor`` of the
+        previous page; none for the first) and its own ``next_cursor``."""
+        params = {"limit": str(limit)}
+        if prefix is not None:
+            params["prefix"] = prefix
+        if cursor is not None:
+            params["cursor"] = cursor
+        data = await self._call("GET", self._project(project_id) + "/keys", params=params)
+        return KeysPage(
+            keys=cast(list[TranslationKey], data["keys"]), next_cursor=data.get("next_cursor")
+        )
+
+    def iter_keys(
+        self, project_id: str, *, prefix: str | None = None, page_size: int | None = None
+    ) -> AsyncIterator[TranslationKey]:
+        """Every key (under ``prefix``, if given), by name, a page at a time; keys added
+        meanwhile never make it skip or repeat one."""
+        params = {} if prefix is None else {"prefix": prefix}
+        path = self._project(project_id) + "/keys"
+        return self._items(path, "keys", TranslationKey, params=params, page_size=page_size)
 
     async def create_keys(
         self, project_id: str, keys: Sequence[KeyInput], *, idempotency_key: str | None = None
@@ -248,9 +335,19 @@ class PartnerAPI:
     # translations and publishing
 
     async def translations(self, project_id: str, language: str) -> Translations:
-        """``GET …/translations/{language}`` [translations:read]: drafts and published texts."""
+        """``GET …/translations/{language}`` [translations:read]: drafts and published texts
+        (all pages)."""
         path = f"{self._project(project_id)}/translations/{_q(language)}"
-        return cast(Translations, await self._call("GET", path))
+        pages = [page async for page in self._pages(path, {}, None)]
+        texts = [text for page in pages for text in page["translations"]]
+        return Translations(language=pages[0]["language"], translations=texts)
+
+    def iter_translations(
+        self, project_id: str, language: str, *, page_size: int | None = None
+    ) -> AsyncIterator[TranslationValue]:
+        """The texts of one language, by key name, a page at a time."""
+        path = f"{self._project(project_id)}/translations/{_q(language)}"
+        return self._items(path, "translations", TranslationValue, page_size=page_size)
 
     async def set_translations(
         self,
@@ -286,9 +383,15 @@ class PartnerAPI:
     # glossary
 
     async def glossary(self, project_id: str) -> list[GlossaryTerm]:
-        """``GET …/glossary`` [glossary:read]."""
-        data = await self._call("GET", self._project(project_id) + "/glossary")
-        return cast(list[GlossaryTerm], data["terms"])
+        """``GET …/glossary`` [glossary:read] (all pages)."""
+        return await self._all(self.iter_glossary(project_id))
+
+    def iter_glossary(
+        self, project_id: str, *, page_size: int | None = None
+    ) -> AsyncIterator[GlossaryTerm]:
+        """The glossary's terms, by term, a page at a time."""
+        path = self._project(project_id) + "/glossary"
+        return self._items(path, "terms", GlossaryTerm, page_size=page_size)
 
     async def save_glossary(
         self, project_id: str, terms: Sequence[TermInput], *, idempotency_key: str | None = None
@@ -313,9 +416,15 @@ class PartnerAPI:
     # content entries
 
     async def content_entries(self, project_id: str, model_slug: str) -> list[ContentEntry]:
-        """``GET …/models/{model}/entries`` [content:read]."""
+        """``GET …/models/{model}/entries`` [content:read] (all pages)."""
+        return await self._all(self.iter_content_entries(project_id, model_slug))
+
+    def iter_content_entries(
+        self, project_id: str, model_slug: str, *, page_size: int | None = None
+    ) -> AsyncIterator[ContentEntry]:
+        """A content model's entries, by slug, a page at a time."""
         path = f"{self._project(project_id)}/models/{_q(model_slug)}/entries"
-        return cast(list[ContentEntry], (await self._call("GET", path))["entries"])
+        return self._items(path, "entries", ContentEntry, page_size=page_size)
 
     async def content_entry(
         self, project_id: str, model_slug: str, entry_slug: str

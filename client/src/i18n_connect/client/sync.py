@@ -8,7 +8,7 @@ from plain threads only; inside a running event loop use ``ConnectClient``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -145,6 +145,24 @@ class SyncPartnerAPI:
             raise AttributeError(name)
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            return self._owner.run(method(*args, **kwargs))
+            result = method(*args, **kwargs)
+            if isinstance(result, AsyncIterator):  # an iter_… helper: a blocking iterator
+                return self._blocking(result)
+            return self._owner.run(result)
 
         return call
+
+    def _blocking(self, items: AsyncIterator[Any]) -> Iterator[Any]:
+        """Each item of ``items``, a page fetched (blocking) whenever one is used up."""
+
+        async def following() -> tuple[bool, Any]:
+            try:
+                return True, await items.__anext__()
+            except StopAsyncIteration:
+                return False, None
+
+        while True:
+            more, item = self._owner.run(following())
+            if not more:
+                return
+            yield item
