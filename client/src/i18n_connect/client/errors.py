@@ -188,11 +188,8 @@ class Conflict(I18nConnectError):
     code = "conflict"
 
 
-class IdempotencyKeyInFlight(Conflict):
-    """409 ``idempotency_key_in_flight``: a request with this ``Idempotency-Key`` is still
-    running; retry after ``retry_after`` seconds (`RetryPolicy` does)."""
-
-    code = "idempotency_key_in_flight"
+class _RetryAfter(I18nConnectError):
+    """An answer that says how long to wait before trying again (``retry_after`` seconds)."""
 
     def __init__(
         self,
@@ -205,6 +202,13 @@ class IdempotencyKeyInFlight(Conflict):
     ) -> None:
         super().__init__(description, status=status, error=error, body=body)
         self.retry_after = retry_after
+
+
+class IdempotencyKeyInFlight(Conflict, _RetryAfter):
+    """409 ``idempotency_key_in_flight``: a request with this ``Idempotency-Key`` is still
+    running; retry after ``retry_after`` seconds (`RetryPolicy` does)."""
+
+    code = "idempotency_key_in_flight"
 
 
 class IdempotencyKeyReused(I18nConnectError):
@@ -220,22 +224,10 @@ class GrantRevoked(I18nConnectError):
     code = "grant_revoked"
 
 
-class RateLimited(I18nConnectError):
+class RateLimited(_RetryAfter):
     """429 ``rate_limited``: wait ``retry_after`` seconds."""
 
     code = "rate_limited"
-
-    def __init__(
-        self,
-        description: str = "",
-        *,
-        status: int | None = None,
-        error: str | None = None,
-        body: Mapping[str, object] | None = None,
-        retry_after: float = 1.0,
-    ) -> None:
-        super().__init__(description, status=status, error=error, body=body)
-        self.retry_after = retry_after
 
 
 class ServerError(I18nConnectError):
