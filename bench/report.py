@@ -179,11 +179,6 @@ def print_instructions(scenario: Scenario, counts: Sequence[Count]) -> None:
         if count.series == BASELINE:
             ratios = ratio(BASELINE, STARLETTE_FORM)
         elif count.series == scenario.name:
-            ratios = "   ".join(
-                filter(
-                    None,
-                    [ratio(count.series, scenario.counterpart), ratio(count.series, NODE_PEER)],
-                )
-            )
+            ratios = ratio(count.series, scenario.counterpart)
         errors = f"  errors {count.errors}" if count.errors else ""
         print(f"  {count.series:<16} {count.per_request:14,.0f}  {ratios}{errors}")
