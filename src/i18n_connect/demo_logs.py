@@ -72,8 +72,8 @@ def configure_demo_logging(level: str) -> None:
     logging.getLogger("uvicorn.error").setLevel(max(root.level, logging.WARNING))
     access = logging.getLogger("uvicorn.access")
     access.disabled = False  # configure_logging turns it off for serve's JSON access line
-    for name in ("uvicorn.error", "uvicorn.access"):  # uvicorn's own config gives them
-        logging.getLogger(name).handlers.clear()  # handlers of their own and no propagation
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # uvicorn's own config gives
+        logging.getLogger(name).handlers.clear()  # them handlers of their own, no propagation
         logging.getLogger(name).propagate = True
     access.setLevel(root.level)
     if not any(isinstance(f, _WithoutQuery) for f in access.filters):

@@ -78,7 +78,7 @@ def demo_logging() -> Iterator[None]:
     """Put back the process-wide logging that ``configure_demo_logging`` changes."""
     root = logging.getLogger()
     saved_root = (list(root.handlers), root.level)
-    names = ("uvicorn.error", "uvicorn.access", "i18n_connect.http", "httpx", "httpcore")
+    names = ("uvicorn", "uvicorn.error", "uvicorn.access", "i18n_connect.http", "httpx", "httpcore")
     saved = {name: logging.getLogger(name) for name in names}
     states = {
         name: (lg.level, lg.disabled, list(lg.filters), list(lg.handlers), lg.propagate)
@@ -96,6 +96,8 @@ def test_demo_logs_are_plain_lines_naming_their_server(
     demo_logging: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     main, partner = _server("main", "i18n-connect"), _server("partner", "partner-app")
+    # as an earlier uvicorn.Config with uvicorn's own logging config leaves the process
+    uvicorn.Config(Starlette(), log_level="info")
     configure_demo_logging("info")
 
     _visit_both(main, partner, "/?code=secret-code&state=s")
