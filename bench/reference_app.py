@@ -46,7 +46,8 @@ def build_app(organizations_by_token: dict[str, dict[str, str]]) -> Starlette:
                 status_code=401,
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
-        return JSONResponse({"organizations": [organization]}, headers=_NO_STORE)
+        body = {"organizations": [organization], "next_cursor": None}
+        return JSONResponse(body, headers=_NO_STORE)
 
     async def ready(_: Request) -> Response:
         return PlainTextResponse("ok")
