@@ -614,15 +614,18 @@ async def open_chain(
         return [row.id for row in rows]
     beyond = await live_chains_beyond(conn, grant_id=grant_id, keep=keep)
     await insert_chain(conn, chain_id=chain_id, grant_id=grant_id, code_id=code_id, now=now)
-    await _INSERT_REFRESH_TOKEN.rowcount(
+    await insert_refresh_token(
         conn,
-        id=token_id,
+        token_id=token_id,
+        token_hash=token_hash,
+        grant_id=grant_id,
         chain_id=chain_id,
+        code_id=code_id,
         parent_id=None,
-        created_at=now,
-        used_at=None,
-        revoked_at=None,
-        **token,
+        scope=scope,
+        resource=resource,
+        now=now,
+        expires_at=expires_at,
     )
     return beyond
 
