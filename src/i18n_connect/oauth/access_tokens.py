@@ -11,8 +11,9 @@ JWS of at most 8 KB whose protected header has only ``alg: ES256``, the
 ``at+jwt`` type and a ``kid`` naming a published key. Anything else — ``alg:
 none``, HMAC, embedded or remote keys (``jwk``, ``jku``, ``x5u``, ``x5c``),
 ``crit`` — is refused before any signature check. joserfc does the JOSE work
-at the JWS level (RFC 7515 §7.1): the JWT layer's generic claims handling cost
-as much again as the ES256 signature, and the claims are built and checked here.
+at the JWS level (RFC 7515 §7.1): its ES256 algorithm signs and verifies, while
+the compact form around it, the header policy and the claims are handled here
+(joserfc's generic JWT and compact layers cost as much again as the signature).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 from joserfc import jws
 from joserfc.errors import JoseError
-from joserfc.util import urlsafe_b64decode
+from joserfc.util import urlsafe_b64decode, urlsafe_b64encode
 
 from i18n_connect.clock import Clock
 from i18n_connect.errors import InvalidToken
@@ -105,6 +106,7 @@ class AccessTokens:
         self._registry = jws.JWSRegistry(algorithms=[ALGORITHM])
         self._es256 = self._registry.get_alg(ALGORITHM)
         self._verified: OrderedDict[str, AccessTokenClaims] = OrderedDict()
+        self._headers: dict[str, bytes] = {}  # kid -> encoded protected header
 
     async def issue(
         self,
@@ -144,10 +146,21 @@ class AccessTokens:
         }
         if claims.chains:
             payload["chains"] = dict(claims.chains)
-        header = {"alg": ALGORITHM, "typ": TOKEN_TYPE, "kid": key.kid}
-        body = json.dumps(payload, separators=(",", ":"))
-        token = jws.serialize_compact(header, body, key.private, registry=self._registry)
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        signing_input = self._header_segment(key.kid) + b"." + urlsafe_b64encode(body)
+        signature = urlsafe_b64encode(self._es256.sign(signing_input, key.private))
+        token = (signing_input + b"." + signature).decode("ascii")
         return IssuedAccessToken(token=token, claims=claims)
+
+    def _header_segment(self, kid: str) -> bytes:
+        """The encoded protected header of tokens signed with ``kid`` (RFC 7515 §7.1): the
+        same for every token of a key, so encoded once per key."""
+        segment = self._headers.get(kid)
+        if segment is None:
+            header = {"alg": ALGORITHM, "typ": TOKEN_TYPE, "kid": kid}
+            segment = urlsafe_b64encode(json.dumps(header, separators=(",", ":")).encode())
+            self._headers[kid] = segment
+        return segment
 
     async def verify(self, token: str, *, audience: str) -> AccessTokenClaims:
         """The claims of a valid token for ``audience``; `InvalidToken` for anything else.
