@@ -5,7 +5,7 @@ body itself and declines any other, which the FastAPI route then answers."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -158,6 +158,22 @@ async def test_the_body_is_read_before_the_token_is_checked(world: World, taken:
     sent = {"content": b"{", "headers": JSON}  # no token: the malformed body is the answer
     hot = await _both(world, taken, MINT.format(world.grants["acme"]), sent, "declined")
     assert (hot.status_code, hot.json()["error"]) == (400, "invalid_request")
+
+
+async def test_a_body_that_cannot_be_read_is_the_routers_400(world: World, taken: Taken) -> None:
+    limit = world.services.settings.max_body_bytes
+
+    async def chunked() -> AsyncIterator[bytes]:  # no length: refused once over the limit
+        for _ in range(limit // 1024 + 1):
+            yield b" " * 1024
+
+    url = MINT.format(world.grants["acme"])
+    headers = {**JSON, **bearer(await world.access_token())}
+    hot = await world.http.post(url, content=chunked(), headers=headers)
+    assert taken == ["answered"]
+    routed = await world.http.post(url + VIA_ROUTER, content=chunked(), headers=headers)
+    assert _seen(hot) == _seen(routed)
+    assert hot.json() == {"detail": "There was an error parsing the body"}
 
 
 @pytest.mark.parametrize(

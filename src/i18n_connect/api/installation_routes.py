@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Request, Response
+from fastapi import APIRouter, Body, HTTPException, Path, Request, Response
 from starlette.routing import Route
 
 from i18n_connect import grants, installations
@@ -108,8 +108,11 @@ async def _hot_mint(request: Request) -> Response:
 async def _plain_body(request: Request) -> MintRequest:
     """The body as FastAPI reads it: empty, or JSON (``application/json``) that is a valid
     `MintRequest`; anything else is `Declined`, for the FastAPI route to answer (a 400 that
-    names the first problem, or the wrong content type)."""
-    raw = await request.body()
+    names the first problem). A body that cannot be read is FastAPI's 400 too."""
+    try:
+        raw = await request.body()
+    except Exception as exc:  # a client gone, or a chunked body over the limit
+        raise HTTPException(400, "There was an error parsing the body") from exc
     if not raw:
         return MintRequest()
     content_type = request.headers.get("content-type", "")
