@@ -126,7 +126,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(pages.router)
     if settings.bench:
         app.router.routes.append(bench_routes.form_route)
-    # inside the edge, so the body limits apply; the hot routes (mint is excluded) never reach it
+    # inside the edge, so the body limits apply; of the hot routes only a declined mint reaches
+    # it, and mint is excluded from it (its answer is a live credential)
     app.add_middleware(idempotency.IdempotencyMiddleware, services=services)
     document_conditional_gets(app, prefix="/api/oauth-client/")
     app.add_middleware(
