@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
 
 from i18n_connect import __version__
-from i18n_connect.api import idempotency, resource_routes
+from i18n_connect.api import idempotency, installation_routes, resource_routes
 from i18n_connect.api import router as partner_api_router
 from i18n_connect.api.metrics import GrantMetrics
 from i18n_connect.clock import Clock
@@ -100,6 +100,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         mcp_route,
         mcp_organization_route,
         *resource_routes.hot_routes,
+        installation_routes.mint_route,
     ]
     if settings.bench:
         hot_routes.append(bench_routes.form_route)
@@ -125,7 +126,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(pages.router)
     if settings.bench:
         app.router.routes.append(bench_routes.form_route)
-    # inside the edge, so the body limits apply; the hot routes (reads) never reach it
+    # inside the edge, so the body limits apply; of the hot routes only a declined mint reaches
+    # it, and mint is excluded from it (its answer is a live credential)
     app.add_middleware(idempotency.IdempotencyMiddleware, services=services)
     document_conditional_gets(app, prefix="/api/oauth-client/")
     app.add_middleware(

@@ -1,5 +1,6 @@
-"""The hot routes: found by path and method, or by a last path segment of at most 64
-characters; everything else, and a longer segment, goes on to the app's router."""
+"""The hot routes: found by path and method, or by the one path segment that is their
+parameter, of at most 64 characters; everything else, a longer segment and a request the
+route declines, goes on to the app's router."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from i18n_connect.errors import InvalidRequest, ProtocolError
 from i18n_connect.web.errors import error_response
-from i18n_connect.web.hot_routes import MAX_PARAMETER_LENGTH, HotRoutes
+from i18n_connect.web.hot_routes import MAX_PARAMETER_LENGTH, Declined, HotRoutes
 
 
 async def _fallback(scope: Scope, receive: Receive, send: Send) -> None:
@@ -75,3 +76,88 @@ async def test_errors_become_the_apps_error_responses(client: httpx.AsyncClient)
     response = await client.get("/api/items/bad")
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
+
+
+async def _tokens(request: Request) -> Response:
+    body = await request.body()
+    if body != b"plain":
+        raise Declined(body)
+    return JSONResponse({"grant": request.path_params["grant_id"]})
+
+
+async def _echo(scope: Scope, receive: Receive, send: Send) -> None:
+    """The app's router: what it was asked, with the body it reads."""
+    request = Request(scope, receive)
+    body = (await request.body()).decode()
+    routed = sorted(key for key in ("path_params", "route", "endpoint") if key in scope)
+    await JSONResponse({"router": scope["path"], "body": body, "routed": routed})(
+        scope, receive, send
+    )
+
+
+@pytest.fixture
+def tokens() -> httpx.AsyncClient:
+    hot = HotRoutes(
+        [
+            Route("/api/items/{item_id}", _item, methods=["GET"]),
+            Route("/api/grants/{grant_id}/tokens", _tokens, methods=["POST"]),
+        ],
+        {ProtocolError: _protocol_error},
+    )
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        route = hot.find(scope)
+        if route is None:
+            await _echo(scope, receive, send)
+        else:
+            await hot.answer(route, scope, receive, send, app=_echo)
+
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+
+async def test_the_parameter_may_be_any_one_segment(tokens: httpx.AsyncClient) -> None:
+    longest = "g" * MAX_PARAMETER_LENGTH
+    for grant_id in ("g1", longest, "tokens", "ü x"):
+        answer = await tokens.post(f"/api/grants/{grant_id}/tokens", content=b"plain")
+        assert answer.json() == {"grant": grant_id}
+    assert (await tokens.get("/api/items/tokens")).json() == {"item": "tokens"}
+    for path in (
+        f"/api/grants/{longest}x/tokens",
+        "/api/grants//tokens",
+        "/api/grants/a/b/tokens",
+        "/api/grants/g1/tokens/",
+        "/api/grants/g1/token",
+        "/api/grants/g1",
+        "/tokens",
+    ):
+        answer = await tokens.post(path, content=b"plain")
+        assert answer.json()["router"] == path, path
+    assert "router" in (await tokens.get("/api/grants/g1/tokens")).json()
+
+
+async def test_a_declined_request_goes_to_the_app_with_its_body(tokens: httpx.AsyncClient) -> None:
+    answer = await tokens.post("/api/grants/g1/tokens", content=b'{"other": 1}')
+    assert answer.json() == {
+        "router": "/api/grants/g1/tokens",
+        "body": '{"other": 1}',
+        "routed": [],
+    }
+
+
+def test_a_route_has_at_most_one_parameter_making_up_a_whole_segment() -> None:
+    for path in ("/api/{a}/{b}", "/api/x{a}", "/api/{a}x/tokens", "/api/{a:path}"):
+        with pytest.raises(AssertionError):
+            HotRoutes([Route(path, _form, methods=["GET"])], {})
+
+
+async def test_without_an_app_a_declined_request_is_an_error() -> None:
+    hot = HotRoutes([Route("/api/grants/{grant_id}/tokens", _tokens, methods=["POST"])], {})
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        route = hot.find(scope)
+        assert route is not None
+        await hot.answer(route, scope, receive, send)
+
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    with pytest.raises(Declined):
+        await client.post("/api/grants/g1/tokens", content=b"other")

@@ -49,6 +49,7 @@ __all__ = [
     "AccessToken",
     "Caller",
     "access_token_claims",
+    "access_token_of",
     "installation_call",
     "installation_caller",
     "installation_write_caller",
@@ -173,7 +174,16 @@ async def access_token_claims(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> AccessTokenClaims:
     """The verified claims of the OAuth access token (audience: the partner API)."""
-    token = bearer.credentials.strip() if bearer is not None else ""
+    return await _verified_access_token(request, bearer.credentials if bearer is not None else "")
+
+
+async def access_token_of(request: Request) -> AccessTokenClaims:
+    """`access_token_claims` of a request, without the dependency (`web.hot_routes`)."""
+    return await _verified_access_token(request, _bearer_credentials(request) or "")
+
+
+async def _verified_access_token(request: Request, credentials: str) -> AccessTokenClaims:
+    token = credentials.strip()
     if not token:
         raise InvalidToken("An OAuth access token is required (Authorization: Bearer).")
     if token.startswith(installations.TOKEN_PREFIX):

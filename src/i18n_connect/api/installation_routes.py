@@ -7,12 +7,14 @@ indistinguishable from an unknown one (404 ``grant_not_found``).
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Request, Response
+from fastapi import APIRouter, Body, HTTPException, Path, Request, Response
+from starlette.routing import Route
 
 from i18n_connect import grants, installations
-from i18n_connect.api.auth import AccessToken
+from i18n_connect.api.auth import AccessToken, access_token_of
 from i18n_connect.api.metrics import grant_metrics
 from i18n_connect.api.models import (
     ErrorBody,
@@ -26,13 +28,15 @@ from i18n_connect.api.models import (
 )
 from i18n_connect.errors import GrantNotFound, InvalidToken
 from i18n_connect.oauth import chains
+from i18n_connect.oauth.access_tokens import AccessTokenClaims
 from i18n_connect.oauth.clients import get_client
 from i18n_connect.platform.accounts import get_user
 from i18n_connect.storage.organizations import organizations_by_id
 from i18n_connect.web.errors import NO_STORE
+from i18n_connect.web.hot_routes import Declined
 from i18n_connect.web.sessions import services_of
 
-__all__ = ["router"]
+__all__ = ["mint_route", "router"]
 
 router = APIRouter(prefix="/api/oauth-client", tags=["installations"])
 
@@ -57,9 +61,15 @@ async def mint_installation_token(
     body: Annotated[MintRequest | None, Body()] = None,
 ) -> MintResponse:
     """The token is a credential: never stored by a cache (as RFC 6749 §5.1 asks of tokens)."""
+    response.headers.update(NO_STORE)
+    return await _minted(request, grant_id, claims, body or MintRequest())
+
+
+async def _minted(
+    request: Request, grant_id: str, claims: AccessTokenClaims, body: MintRequest
+) -> MintResponse:
     services = services_of(request)
     now = services.clock.now()
-    body = body or MintRequest()
     async with services.db.transaction() as conn:
         minted = await installations.mint(
             conn,
@@ -72,7 +82,6 @@ async def mint_installation_token(
             mints_per_minute=services.settings.mint_rate_per_minute,
         )
     grant_metrics(request).tokens_minted.inc()
-    response.headers.update(NO_STORE)
     return MintResponse(
         installation_token=minted.token,
         expires_at=minted.expires_at,
@@ -81,6 +90,42 @@ async def mint_installation_token(
         project_ids=list(minted.project_ids),
         scopes=list(minted.scopes),
     )
+
+
+async def _hot_mint(request: Request) -> Response:
+    """`mint_installation_token` as a plain Starlette route (`web.hot_routes`): the same
+    answers, in the same order (the body is read before the access token is checked)."""
+    body = await _plain_body(request)
+    claims = await access_token_of(request)
+    minted = await _minted(request, request.path_params["grant_id"], claims, body)
+    answer = Response(
+        minted.model_dump_json(by_alias=True), status_code=201, media_type="application/json"
+    )
+    answer.headers.update(NO_STORE)  # after the content headers, as FastAPI adds them
+    return answer
+
+
+async def _plain_body(request: Request) -> MintRequest:
+    """The body as FastAPI reads it: empty, or JSON (``application/json``) that is a valid
+    `MintRequest`; anything else is `Declined`, for the FastAPI route to answer (a 400 that
+    names the first problem). A body that cannot be read is FastAPI's 400 too."""
+    try:
+        raw = await request.body()
+    except Exception as exc:  # a client gone, or a chunked body over the limit
+        raise HTTPException(400, "There was an error parsing the body") from exc
+    if not raw:
+        return MintRequest()
+    content_type = request.headers.get("content-type", "")
+    if content_type.partition(";")[0].strip().lower() != "application/json":
+        raise Declined(raw)
+    try:
+        return MintRequest.model_validate(json.loads(raw))
+    except (ValueError, RecursionError):  # JSON or validation errors: ValidationError too
+        raise Declined(raw) from None
+
+
+# A plain Starlette route: one of the app's hot routes (`web.hot_routes`).
+mint_route = Route(router.prefix + "/installations/{grant_id}/tokens", _hot_mint, methods=["POST"])
 
 
 @router.delete(

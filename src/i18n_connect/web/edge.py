@@ -169,7 +169,7 @@ class _Exchange:
             hot = edge.hot_routes
             try:
                 if hot is not None and (route := hot.find(scope)) is not None:
-                    await hot.answer(route, scope, self.receive, self.send)
+                    await hot.answer(route, scope, self.receive, self.send, app=edge.app)
                 else:
                     await edge.app(scope, self.receive, self.send)
             except Exception:
