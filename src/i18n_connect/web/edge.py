@@ -15,7 +15,12 @@ In order, for each request:
   a disconnect once the body is complete is not limited (RFC 9110 §15.5.9);
 - the hot routes (`hot_routes`) by dictionary, everything else through the app;
 - on the way out, the security headers (`security`) and, for the partner API's
-  GETs, a strong ``ETag`` and 304 (`etags`; the answer is held until complete).
+  GETs, a strong ``ETag`` and 304 (`etags`; the answer is held until complete);
+- an unhandled exception: logged with the request id, then, given the app's
+  ``ServerErrorMiddleware`` (``server_errors``), answered as that layer answers it
+  (its 500 handler or debug page, sent around the edge's own headers) unless the
+  response has begun, and raised on to the server. The app puts the edge in that
+  layer's place, outermost (``app.create_app``), so it is one layer fewer per message.
 
 These were five nested middlewares, each with its own closures and an await per
 message; the layer does their work once per message.
@@ -27,6 +32,7 @@ import asyncio
 import time
 
 import structlog
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from i18n_connect.errors import RequestTimeout, RequestTooLarge
@@ -88,6 +94,7 @@ class Edge:
         self.metrics = metrics
         self.limits = limits
         self.hot_routes = hot_routes
+        self.server_errors: ServerErrorMiddleware | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -114,6 +121,7 @@ class _Exchange:
         "request_id",
         "responding",
         "scope",
+        "started",
         "status",
         "timed_out",
         "upstream",
@@ -153,7 +161,7 @@ class _Exchange:
         self.status = 500
         self.received = 0
         self.deadline: float | None = None
-        self.body_complete = self.responding = self.timed_out = False
+        self.body_complete = self.responding = self.started = self.timed_out = False
 
     async def run(self) -> None:
         edge = self.edge
@@ -177,8 +185,10 @@ class _Exchange:
                     raise
             if self.timed_out and self.responding:
                 raise RequestTimeout()  # the server drops the connection mid-response
-        except Exception:
+        except Exception as exc:
             _log.exception("unhandled_error")
+            if edge.server_errors is not None and not self.started:
+                await _server_error(edge.server_errors, exc, scope, self.upstream, self.downstream)
             raise
         finally:
             elapsed = time.perf_counter() - started
@@ -242,6 +252,7 @@ class _Exchange:
 
     async def _emit(self, message: Message) -> None:
         if message["type"] == "http.response.start":
+            self.started = True
             self.status = message["status"]
             headers = [
                 (name, value)
@@ -255,3 +266,16 @@ class _Exchange:
 
 def _too_large(limit: int) -> RequestTooLarge:
     return RequestTooLarge(f"The request body is larger than {limit} bytes.")
+
+
+async def _server_error(
+    layer: ServerErrorMiddleware, exc: Exception, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """``layer``'s answer to ``exc`` (its 500 handler, or its debug page); it raises ``exc``."""
+
+    async def failing(_scope: Scope, _receive: Receive, _send: Send) -> None:
+        raise exc
+
+    await ServerErrorMiddleware(failing, handler=layer.handler, debug=layer.debug)(
+        scope, receive, send
+    )
