@@ -12,7 +12,8 @@ In order, for each request:
 - the body's deadline: the whole body within ``I18N_CONNECT_BODY_TIMEOUT_SECONDS``
   of the application first asking for it, else 408 and a disconnected client for
   the application (a response already under way is cut off instead); waiting for
-  a disconnect once the body is complete is not limited (RFC 9110 §15.5.9);
+  a disconnect once the body is complete is not limited (RFC 9110 §15.5.9); one
+  timer keeps the deadlines of every request (`body_deadlines`);
 - the hot routes (`hot_routes`) by dictionary, everything else through the app;
 - on the way out, the security headers (`security`) and, for the partner API's
   GETs, a strong ``ETag`` and 304 (`etags`; the answer is held until complete);
@@ -36,6 +37,7 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from i18n_connect.errors import RequestTimeout, RequestTooLarge
+from i18n_connect.web.body_deadlines import BodyDeadlines
 from i18n_connect.web.errors import error_response
 from i18n_connect.web.etags import tagged_answer
 from i18n_connect.web.hot_routes import HotRoutes
@@ -95,6 +97,7 @@ class Edge:
         self.limits = limits
         self.hot_routes = hot_routes
         self.server_errors: ServerErrorMiddleware | None = None
+        self.body_deadlines = BodyDeadlines()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -113,6 +116,7 @@ class _Exchange:
         "declared",
         "downstream",
         "edge",
+        "expired",
         "held",
         "if_none_match",
         "limit",
@@ -123,6 +127,7 @@ class _Exchange:
         "scope",
         "started",
         "status",
+        "task",
         "timed_out",
         "upstream",
     )
@@ -161,6 +166,8 @@ class _Exchange:
         self.status = 500
         self.received = 0
         self.deadline: float | None = None
+        self.task: asyncio.Task[object] | None = None
+        self.expired = False
         self.body_complete = self.responding = self.started = self.timed_out = False
 
     async def run(self) -> None:
@@ -204,17 +211,24 @@ class _Exchange:
             return _DISCONNECT
         if self.body_complete:
             return await self.upstream()
+        loop = asyncio.get_running_loop()
         if self.deadline is None:
-            self.deadline = asyncio.get_running_loop().time() + self.edge.limits.body_seconds
+            self.deadline = loop.time() + self.edge.limits.body_seconds
+        deadlines = self.edge.body_deadlines
+        deadlines.wait(self, loop)
         try:
-            async with asyncio.timeout_at(self.deadline):
-                message = await self.upstream()
-        except TimeoutError:
+            message = await self.upstream()
+        except asyncio.CancelledError:
+            task = self.task
+            if not self.expired or task is None or task.uncancel() > 0:
+                raise  # not (only) the deadline's cancellation
             self.timed_out = True
             if not self.responding:
                 answer = error_response(RequestTimeout(), headers={"Connection": "close"})
                 await answer(self.scope, self.upstream, self._forward)
             return _DISCONNECT
+        finally:
+            deadlines.done(self)
         if message["type"] == "http.request":
             self.received += len(message.get("body", b""))
             if self.received > self.limit:
