@@ -39,7 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from i18n_connect.errors import RequestTimeout, RequestTooLarge
 from i18n_connect.web.body_deadlines import BodyDeadlines
 from i18n_connect.web.errors import error_response
-from i18n_connect.web.etags import tagged_answer
+from i18n_connect.web.etags import has_etag, tagged_answer
 from i18n_connect.web.hot_routes import HotRoutes
 from i18n_connect.web.observability import (
     ACCESS_LOGGER,
@@ -52,7 +52,7 @@ from i18n_connect.web.observability import (
 from i18n_connect.web.security import (
     CONTENT_SECURITY_POLICY,
     DOCS_CONTENT_SECURITY_POLICY,
-    with_security_headers,
+    with_edge_headers,
 )
 
 __all__ = ["Edge", "EdgeLimits"]
@@ -243,15 +243,18 @@ class _Exchange:
         if self.timed_out:
             return
         self.responding = True
-        await self._forward(message)
+        if self.chunks is not None:
+            await self._forward(message)
+            return
+        if message["type"] == "http.response.start":  # `_forward`'s last step, inline
+            self._start(message)
+        await self.downstream(message)
 
     async def _forward(self, message: Message) -> None:
         chunks = self.chunks
         if chunks is not None:  # a partner-API GET: a 200 without its own tag is held
             if self.held is None:
-                if message["status"] == 200 and not any(
-                    name.lower() == b"etag" for name, _ in message.get("headers", ())
-                ):
+                if message["status"] == 200 and not has_etag(message):
                     self.held = message
                     return
                 self.chunks = None
@@ -259,23 +262,22 @@ class _Exchange:
                 chunks.append(message.get("body", b""))
                 if message.get("more_body"):
                     return
-                for tagged in tagged_answer(self.held, b"".join(chunks), self.if_none_match):
-                    await self._emit(tagged)
+                start, body = tagged_answer(self.held, b"".join(chunks), self.if_none_match)
+                self._start(start)
+                await self.downstream(start)
+                await self.downstream(body)
                 return
-        await self._emit(message)
-
-    async def _emit(self, message: Message) -> None:
         if message["type"] == "http.response.start":
-            self.started = True
-            self.status = message["status"]
-            headers = [
-                (name, value)
-                for name, value in message.get("headers", ())
-                if name.lower() != _REQUEST_ID
-            ]
-            headers.append((_REQUEST_ID, self.request_id.encode()))
-            message["headers"] = with_security_headers(headers, self.policy)
+            self._start(message)
         await self.downstream(message)
+
+    def _start(self, message: Message) -> None:
+        """The response's start as sent: the request id and the security headers added."""
+        self.started = True
+        self.status = message["status"]
+        message["headers"] = with_edge_headers(
+            message.get("headers", ()), (_REQUEST_ID, self.request_id.encode()), self.policy
+        )
 
 
 def _too_large(limit: int) -> RequestTooLarge:
