@@ -9,7 +9,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from i18n_connect import __version__
 from i18n_connect.api import idempotency, installation_routes, resource_routes
@@ -55,6 +57,20 @@ from i18n_connect.webhooks.worker import deliveries_running
 __all__ = ["create_app"]
 
 
+class _EdgeFirst(FastAPI):
+    """FastAPI with `Edge` outermost, in place of Starlette's ``ServerErrorMiddleware``:
+    the edge answers an unhandled exception as that layer did (``Edge.server_errors``),
+    and every message passes one layer fewer."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        outermost = super().build_middleware_stack()
+        assert isinstance(outermost, ServerErrorMiddleware), outermost
+        edge = outermost.app
+        assert isinstance(edge, Edge), edge  # the last middleware added, so the first inside
+        edge.server_errors = outermost
+        return edge
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """The server as an ASGI app; process-wide logging is left to the entry point."""
     services = Services.build(settings, clock=clock)
@@ -75,7 +91,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         await services.api_limiter.close()
         await services.db.dispose()
 
-    app = FastAPI(
+    app = _EdgeFirst(
         title="i18n-connect partner API",
         version=__version__,
         lifespan=lifespan,

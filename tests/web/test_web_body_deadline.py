@@ -83,3 +83,43 @@ async def test_waiting_for_a_disconnect_after_the_body_is_not_cut() -> None:
     sent = await run(with_deadline(listener), trickle(0))
     assert events == ["http.disconnect"]
     assert sent[0]["status"] == 200
+
+
+async def test_concurrent_slow_bodies_each_get_their_408() -> None:
+    edge = with_deadline(echo_length)
+    async with anyio.create_task_group() as group:
+        results: list[list[Message]] = []
+
+        async def one(*pauses: float) -> None:
+            results.append(await run(edge, trickle(*pauses)))
+
+        group.start_soon(one, 0, 0.3)
+        await anyio.sleep(0.05)
+        group.start_soon(one, 0, 0.1, 0.3)
+    assert [sent[0]["status"] for sent in results] == [408, 408]
+    assert not edge.body_deadlines.waiting
+
+
+async def test_quick_bodies_share_one_timer() -> None:
+    edge = with_deadline(echo_length)
+    await run(edge, trickle(0))
+    timer = edge.body_deadlines.timer
+    assert timer is not None
+    for _ in range(3):
+        assert (await run(edge, trickle(0)))[0]["status"] == 200
+    assert edge.body_deadlines.timer is timer
+    assert not edge.body_deadlines.waiting
+
+
+async def test_a_cancelled_request_is_cancelled_not_answered_408() -> None:
+    edge = with_deadline(echo_length)
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    with anyio.move_on_after(0.05) as scope:
+        await edge(dict(SCOPE), trickle(0, 1.0), send)
+    assert scope.cancelled_caught
+    assert sent == []
+    assert not edge.body_deadlines.waiting

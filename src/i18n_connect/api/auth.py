@@ -105,7 +105,10 @@ def _presented(bearer: str | None, api_key: str | None) -> str:
 
 def _bearer_credentials(request: Request) -> str | None:
     """What `_bearer` finds in ``Authorization`` (RFC 6750 §2.1), without the dependency."""
-    authorization = request.headers.get("authorization")
+    return _bearer_of(request.headers.get("authorization"))
+
+
+def _bearer_of(authorization: str | None) -> str | None:
     scheme, credentials = get_authorization_scheme_param(authorization)
     if not (authorization and scheme and credentials) or scheme.lower() != "bearer":
         return None
@@ -114,8 +117,15 @@ def _bearer_credentials(request: Request) -> str | None:
 
 def presented_token(request: Request) -> str:
     """The installation token of the request's headers, checked for its form only (no
-    database): a request without one is refused before its body is read."""
-    return _presented(_bearer_credentials(request), request.headers.get("x-api-key") or None)
+    database): a request without one is refused before its body is read. The first
+    ``Authorization`` and ``x-api-key`` count, as `Request.headers` finds them, in one pass."""
+    authorization = api_key = None
+    for name, value in request.scope["headers"]:
+        if name == b"authorization" and authorization is None:
+            authorization = value.decode("latin-1")
+        elif name == b"x-api-key" and api_key is None:
+            api_key = value.decode("latin-1")
+    return _presented(_bearer_of(authorization), api_key or None)
 
 
 def token_security(

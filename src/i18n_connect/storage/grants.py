@@ -2,7 +2,7 @@
 and ``installation_tokens``: the only module that reads or writes them.
 
 One family because their queries join each other: a token is always looked up with its grant
-(`refresh_token_with_grant`, `installation_token_with_grant`, both built by `_with_grant`), and
+(`refresh_token_with_grant`, built by `_with_grant`, and `installation_token_with_grant`), and
 a grant is checked together with the chain of the access token that names it.
 """
 
@@ -775,7 +775,27 @@ async def live_successor(conn: AsyncConnection, *, parent_id: str) -> Row[Any] |
 # Installation tokens.
 
 _INSERT_INSTALLATION_TOKEN = Statement.insert(installation_tokens)
-_INSTALLATION_TOKEN_WITH_GRANT = Statement(_with_grant(installation_tokens))
+# What the callers read (the partner API's and MCP's authentication on every call, revocation,
+# introspection): no hash, chain, grant scope or request to fetch and convert.
+_INSTALLATION_TOKEN_WITH_GRANT = Statement(
+    select(
+        installation_tokens.c.id,
+        installation_tokens.c.grant_id,
+        installation_tokens.c.organization_id,
+        installation_tokens.c.project_ids,
+        installation_tokens.c.scope,
+        installation_tokens.c.created_at,
+        installation_tokens.c.expires_at,
+        installation_tokens.c.revoked_at,
+        grants.c.user_id,
+        grants.c.client_id,
+        grants.c.revoked_at.label("grant_revoked_at"),
+        grants.c.last_used_at.label("grant_last_used_at"),
+        grants.c.project_ids.label("grant_project_ids"),
+    )
+    .join_from(installation_tokens, grants, grants.c.id == installation_tokens.c.grant_id)
+    .where(installation_tokens.c.token_hash == bindparam("token_hash"))
+)
 
 
 async def insert_installation_token(
@@ -807,7 +827,10 @@ async def insert_installation_token(
 
 
 async def installation_token_with_grant(conn: AsyncConnection, *, token_hash: str) -> Any | None:
-    """The installation token with its grant (see `_with_grant`); ``None`` if unknown."""
+    """The installation token stored as ``token_hash``: its ``id``, ``grant_id``,
+    ``organization_id``, ``project_ids``, ``scope``, ``created_at``, ``expires_at`` and
+    ``revoked_at``, with its grant's ``user_id``, ``client_id`` and, as ``grant_…``,
+    ``revoked_at``, ``last_used_at`` and ``project_ids``; ``None`` if unknown."""
     return await _INSTALLATION_TOKEN_WITH_GRANT.first(conn, token_hash=token_hash)
 
 

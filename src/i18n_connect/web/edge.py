@@ -12,10 +12,16 @@ In order, for each request:
 - the body's deadline: the whole body within ``I18N_CONNECT_BODY_TIMEOUT_SECONDS``
   of the application first asking for it, else 408 and a disconnected client for
   the application (a response already under way is cut off instead); waiting for
-  a disconnect once the body is complete is not limited (RFC 9110 §15.5.9);
+  a disconnect once the body is complete is not limited (RFC 9110 §15.5.9); one
+  timer keeps the deadlines of every request (`body_deadlines`);
 - the hot routes (`hot_routes`) by dictionary, everything else through the app;
 - on the way out, the security headers (`security`) and, for the partner API's
-  GETs, a strong ``ETag`` and 304 (`etags`; the answer is held until complete).
+  GETs, a strong ``ETag`` and 304 (`etags`; the answer is held until complete);
+- an unhandled exception: logged with the request id, then, given the app's
+  ``ServerErrorMiddleware`` (``server_errors``), answered as that layer answers it
+  (its 500 handler or debug page, sent around the edge's own headers) unless the
+  response has begun, and raised on to the server. The app puts the edge in that
+  layer's place, outermost (``app.create_app``), so it is one layer fewer per message.
 
 These were five nested middlewares, each with its own closures and an await per
 message; the layer does their work once per message.
@@ -27,11 +33,13 @@ import asyncio
 import time
 
 import structlog
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from i18n_connect.errors import RequestTimeout, RequestTooLarge
+from i18n_connect.web.body_deadlines import BodyDeadlines
 from i18n_connect.web.errors import error_response
-from i18n_connect.web.etags import tagged_answer
+from i18n_connect.web.etags import has_etag, tagged_answer
 from i18n_connect.web.hot_routes import HotRoutes
 from i18n_connect.web.observability import (
     ACCESS_LOGGER,
@@ -44,7 +52,7 @@ from i18n_connect.web.observability import (
 from i18n_connect.web.security import (
     CONTENT_SECURITY_POLICY,
     DOCS_CONTENT_SECURITY_POLICY,
-    with_security_headers,
+    with_edge_headers,
 )
 
 __all__ = ["Edge", "EdgeLimits"]
@@ -88,6 +96,8 @@ class Edge:
         self.metrics = metrics
         self.limits = limits
         self.hot_routes = hot_routes
+        self.server_errors: ServerErrorMiddleware | None = None
+        self.body_deadlines = BodyDeadlines()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -106,6 +116,7 @@ class _Exchange:
         "declared",
         "downstream",
         "edge",
+        "expired",
         "held",
         "if_none_match",
         "limit",
@@ -114,7 +125,9 @@ class _Exchange:
         "request_id",
         "responding",
         "scope",
+        "started",
         "status",
+        "task",
         "timed_out",
         "upstream",
     )
@@ -153,7 +166,9 @@ class _Exchange:
         self.status = 500
         self.received = 0
         self.deadline: float | None = None
-        self.body_complete = self.responding = self.timed_out = False
+        self.task: asyncio.Task[object] | None = None
+        self.expired = False
+        self.body_complete = self.responding = self.started = self.timed_out = False
 
     async def run(self) -> None:
         edge = self.edge
@@ -177,8 +192,10 @@ class _Exchange:
                     raise
             if self.timed_out and self.responding:
                 raise RequestTimeout()  # the server drops the connection mid-response
-        except Exception:
+        except Exception as exc:
             _log.exception("unhandled_error")
+            if edge.server_errors is not None and not self.started:
+                await _server_error(edge.server_errors, exc, scope, self.upstream, self.downstream)
             raise
         finally:
             elapsed = time.perf_counter() - started
@@ -194,17 +211,24 @@ class _Exchange:
             return _DISCONNECT
         if self.body_complete:
             return await self.upstream()
+        loop = asyncio.get_running_loop()
         if self.deadline is None:
-            self.deadline = asyncio.get_running_loop().time() + self.edge.limits.body_seconds
+            self.deadline = loop.time() + self.edge.limits.body_seconds
+        deadlines = self.edge.body_deadlines
+        deadlines.wait(self, loop)
         try:
-            async with asyncio.timeout_at(self.deadline):
-                message = await self.upstream()
-        except TimeoutError:
+            message = await self.upstream()
+        except asyncio.CancelledError:
+            task = self.task
+            if not self.expired or task is None or task.uncancel() > 0:
+                raise  # not (only) the deadline's cancellation
             self.timed_out = True
             if not self.responding:
                 answer = error_response(RequestTimeout(), headers={"Connection": "close"})
                 await answer(self.scope, self.upstream, self._forward)
             return _DISCONNECT
+        finally:
+            deadlines.done(self)
         if message["type"] == "http.request":
             self.received += len(message.get("body", b""))
             if self.received > self.limit:
@@ -219,15 +243,18 @@ class _Exchange:
         if self.timed_out:
             return
         self.responding = True
-        await self._forward(message)
+        if self.chunks is not None:
+            await self._forward(message)
+            return
+        if message["type"] == "http.response.start":  # `_forward`'s last step, inline
+            self._start(message)
+        await self.downstream(message)
 
     async def _forward(self, message: Message) -> None:
         chunks = self.chunks
         if chunks is not None:  # a partner-API GET: a 200 without its own tag is held
             if self.held is None:
-                if message["status"] == 200 and not any(
-                    name.lower() == b"etag" for name, _ in message.get("headers", ())
-                ):
+                if message["status"] == 200 and not has_etag(message):
                     self.held = message
                     return
                 self.chunks = None
@@ -235,23 +262,36 @@ class _Exchange:
                 chunks.append(message.get("body", b""))
                 if message.get("more_body"):
                     return
-                for tagged in tagged_answer(self.held, b"".join(chunks), self.if_none_match):
-                    await self._emit(tagged)
+                start, body = tagged_answer(self.held, b"".join(chunks), self.if_none_match)
+                self._start(start)
+                await self.downstream(start)
+                await self.downstream(body)
                 return
-        await self._emit(message)
-
-    async def _emit(self, message: Message) -> None:
         if message["type"] == "http.response.start":
-            self.status = message["status"]
-            headers = [
-                (name, value)
-                for name, value in message.get("headers", ())
-                if name.lower() != _REQUEST_ID
-            ]
-            headers.append((_REQUEST_ID, self.request_id.encode()))
-            message["headers"] = with_security_headers(headers, self.policy)
+            self._start(message)
         await self.downstream(message)
+
+    def _start(self, message: Message) -> None:
+        """The response's start as sent: the request id and the security headers added."""
+        self.started = True
+        self.status = message["status"]
+        message["headers"] = with_edge_headers(
+            message.get("headers", ()), (_REQUEST_ID, self.request_id.encode()), self.policy
+        )
 
 
 def _too_large(limit: int) -> RequestTooLarge:
     return RequestTooLarge(f"The request body is larger than {limit} bytes.")
+
+
+async def _server_error(
+    layer: ServerErrorMiddleware, exc: Exception, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """``layer``'s answer to ``exc`` (its 500 handler, or its debug page); it raises ``exc``."""
+
+    async def failing(_scope: Scope, _receive: Receive, _send: Send) -> None:
+        raise exc
+
+    await ServerErrorMiddleware(failing, handler=layer.handler, debug=layer.debug)(
+        scope, receive, send
+    )

@@ -7,10 +7,12 @@ import hashlib
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.datastructures import MutableHeaders
 from starlette.types import Message
 
-__all__ = ["document_conditional_gets", "etag_of", "none_match", "tagged_answer"]
+__all__ = ["document_conditional_gets", "etag_of", "has_etag", "none_match", "tagged_answer"]
+
+_NOT_MODIFIED_DROPS = frozenset({b"content-length", b"content-type"})  # raw, as ASGI sends them
+_BODY = "http.response.body"
 
 
 def etag_of(body: bytes) -> str:
@@ -30,20 +32,35 @@ def none_match(if_none_match: str | None, etag: str) -> bool:
     return False
 
 
-def tagged_answer(start: Message, body: bytes, if_none_match: str | None) -> list[Message]:
-    """A held 200 answer with a strong ``ETag``, or 304 without a body when ``If-None-Match``
-    names it (RFC 9110 §13.1.2, §15.4.5): the messages to send in its place."""
-    headers = MutableHeaders(raw=list(start.get("headers", [])))
-    headers["etag"] = etag = etag_of(body)
+def has_etag(start: Message) -> bool:
+    """Whether a response's start already carries an ``ETag`` of its own."""
+    return any(name.lower() == b"etag" for name, _ in start.get("headers", ()))
+
+
+def tagged_answer(
+    start: Message, body: bytes, if_none_match: str | None
+) -> tuple[Message, Message]:
+    """A held 200 answer (``start`` without an ``ETag``, ``body``) with a strong ``ETag``, or 304
+    without a body when ``If-None-Match`` names it (RFC 9110 §13.1.2, §15.4.5): the start and
+    the body to send in its place."""
+    etag = etag_of(body)
+    tag = (b"etag", etag.encode("latin-1"))
     if none_match(if_none_match, etag):
-        del headers["content-length"]
-        del headers["content-type"]
-        return [
-            {**start, "status": 304, "headers": headers.raw},
-            {"type": "http.response.body", "body": b""},
-        ]
-    headers["content-length"] = str(len(body))
-    return [{**start, "headers": headers.raw}, {"type": "http.response.body", "body": body}]
+        headers = [pair for pair in start.get("headers", ()) if pair[0] not in _NOT_MODIFIED_DROPS]
+        headers.append(tag)
+        return {**start, "status": 304, "headers": headers}, {"type": _BODY, "body": b""}
+    headers = []
+    length: tuple[bytes, bytes] | None = (b"content-length", str(len(body)).encode("latin-1"))
+    for pair in start.get("headers", ()):
+        if pair[0] != b"content-length":
+            headers.append(pair)
+        elif length is not None:  # the first one, in its place; any others dropped
+            headers.append(length)
+            length = None
+    headers.append(tag)
+    if length is not None:
+        headers.append(length)
+    return {**start, "headers": headers}, {"type": _BODY, "body": body}
 
 
 IF_NONE_MATCH_PARAMETER: dict[str, Any] = {

@@ -18,9 +18,10 @@ import json
 import logging
 import re
 import sys
+import time
 from contextlib import suppress
-from datetime import UTC, datetime
-from secrets import token_hex
+from functools import lru_cache
+from os import urandom
 from typing import Annotated
 
 import structlog
@@ -137,29 +138,51 @@ class HttpMetrics:
         children[1].observe(seconds)
 
 
+_access = logging.getLogger(ACCESS_LOGGER)
+# The start of each access line, by method, route template and status (bounded, as the labels).
+_line_heads: dict[tuple[str, str, int], str] = {}
+
+
 def access_line(request_id: str, method: str, route: str, status: int, seconds: float) -> None:
     """One JSON access line on the current stderr (what ``configure_logging`` sets up for the
     other lines), when the access logger is enabled for INFO."""
-    if not logging.getLogger(ACCESS_LOGGER).isEnabledFor(logging.INFO):
+    if not _access.isEnabledFor(logging.INFO):
         return
-    timestamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    line = (  # the request id is a checked token or hex, the route a template: JSON as they are
-        f'{{"method": "{method}", "route": {json.dumps(route)}, "status": {status}, '
-        f'"duration_ms": {round(seconds * 1000, 2)}, "event": "request", '
+    head = _line_heads.get((method, route, status))
+    if head is None:  # the route is a template: JSON once; the method and status are plain
+        head = f'{{"method": "{method}", "route": {json.dumps(route)}, "status": {status}, '
+        _line_heads[(method, route, status)] = head
+    line = (  # the request id is a checked token or hex: JSON as it is
+        f'{head}"duration_ms": {round(seconds * 1000, 2)}, "event": "request", '
         f'"request_id": "{request_id}", "level": "info", "logger": "{ACCESS_LOGGER}", '
-        f'"timestamp": "{timestamp}"}}'
+        f'"timestamp": "{_timestamp()}"}}\n'
     )
     with suppress(OSError, ValueError):  # a closed or broken stderr must never fail a request
-        sys.stderr.write(line + "\n")
+        sys.stderr.write(line)
+
+
+def _timestamp() -> str:
+    """Now in UTC as ISO 8601 with microseconds (as ``datetime.isoformat`` writes it, ``Z``
+    for the offset)."""
+    second, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+    micro = nanoseconds // 1000
+    return f"{_whole_second(second)}.{micro:06d}Z" if micro else f"{_whole_second(second)}Z"
+
+
+@lru_cache(maxsize=1)
+def _whole_second(second: int) -> str:
+    """The date and time of a Unix second, formatted once while it lasts."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
 
 
 def request_id(incoming: bytes | None) -> str:
-    """The request's id: the client's ``X-Request-ID`` when it is a short token, else a new one."""
+    """The request's id: the client's ``X-Request-ID`` when it is a short token, else a new one
+    (128 random bits from the system's CSPRNG, as ``secrets.token_hex``)."""
     if incoming is not None:
         candidate = incoming.decode("latin-1")
         if _REQUEST_ID.fullmatch(candidate):
             return candidate
-    return token_hex(16)
+    return urandom(16).hex()
 
 
 def method_label(method: str) -> str:
