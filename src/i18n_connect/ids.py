@@ -36,10 +36,14 @@ class SecretHasher:
     def __init__(self, key: bytes) -> None:
         if len(key) < 32:
             raise ValueError("the server secret must be at least 32 bytes")
-        self._key = hashlib.sha256(b"i18n-connect/secret-hash\x00" + key).digest()
+        derived = hashlib.sha256(b"i18n-connect/secret-hash\x00" + key).digest()
+        # Keyed once: each hash copies this state instead of keying HMAC again (RFC 2104 §2).
+        self._keyed = hmac.new(derived, digestmod=hashlib.sha256)
 
     def hash(self, secret: str) -> str:
-        return hmac.digest(self._key, secret.encode(), "sha256").hex()  # one-shot, in C
+        keyed = self._keyed.copy()
+        keyed.update(secret.encode())
+        return keyed.hexdigest()
 
     def matches(self, secret: str, stored_hash: str | None) -> bool:
         """Whether ``secret`` hashes to ``stored_hash``, in constant time; with no stored hash,
