@@ -119,7 +119,8 @@ class McpEndpoint:
                 raise NotFound("No such MCP server.")
             if any(len(headers.getlist(name)) > 1 for name in ("authorization", "x-api-key")):
                 raise InvalidRequest("Send one token in one header.")
-            token = bearer_token(headers, QueryParams(scope.get("query_string", b"")))
+            query_string = scope.get("query_string", b"")
+            token = bearer_token(headers, QueryParams(query_string) if query_string else {})
             if token is None:
                 await self._refuse(None, DEFAULT_MCP_SCOPES, scope, receive, send)
                 return
