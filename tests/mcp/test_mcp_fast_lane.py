@@ -13,6 +13,7 @@ import httpx
 import pytest
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import CallToolRequestParams, CallToolResult
 from mcp_helpers import PROTOCOL, World
 from starlette.types import Receive, Scope, Send
 
@@ -329,3 +330,62 @@ async def test_without_the_sdks_lifespan_nothing_takes_the_fast_lane() -> None:
     assert await lane.request(scope, body) is None
     async with lane.lifespan(server):
         assert await lane.request(scope, body) is not None
+
+
+async def test_a_handler_crash_is_the_dispatchers_code_0_error_in_both_lanes() -> None:
+    lifespan = SdkLifespan()
+    server: MCPServer[Any] = MCPServer("test", lifespan=lifespan)
+    server.streamable_http_app(
+        json_response=True,
+        stateless_http=True,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
+    manager = server.session_manager
+    lane = FastLane(manager, lifespan)
+
+    async def crash(ctx: Any, params: CallToolRequestParams) -> CallToolResult:
+        raise RuntimeError("the handler broke")
+
+    manager.app.add_request_handler("tools/call", CallToolRequestParams, crash)
+    lanes = Lanes()
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        body = (await receive())["body"]
+
+        async def replay() -> Any:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        message = None if lanes.sdk_only else await lane.request(scope, body)
+        if message is not None:
+            lanes.served += 1
+            await lane.answer(message, scope, replay, send)
+        else:
+            await manager.handle_request(scope, replay, send)
+
+    answers = []
+    async with (
+        manager.run(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=endpoint), base_url="http://testserver"
+        ) as client,
+    ):
+        for lanes.sdk_only in (False, True):
+            answers.append(
+                await client.post(
+                    "/mcp",
+                    json=call("anything", {}),
+                    headers={"accept": ACCEPT, "mcp-protocol-version": PROTOCOL},
+                )
+            )
+    quick, sdk = answers
+    assert lanes.served == 1
+    assert (quick.status_code, _headers(quick), quick.content) == (
+        sdk.status_code,
+        _headers(sdk),
+        sdk.content,
+    )
+    assert quick.json() == {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "error": {"code": 0, "message": "the handler broke"},
+    }

@@ -7,7 +7,7 @@ streams and a JSON-RPC dispatcher around a `ServerRunner`, and tears them down a
 such a request all of that only carries one message in and one out, so `FastLane` takes it:
 
 - it accepts only what the SDK's transport would hand to its dispatcher unchanged: a POST
-  whose declared length is within the body limit, whose ``MCP-Protocol-Version`` (if any) is
+  whose declared length is its body's, within the body limit, whose ``MCP-Protocol-Version`` (if any) is
   a handshake-era version, that passes the SDK's own `TransportSecurityMiddleware`, accepts
   ``application/json`` (the SDK's `check_accept_headers`), is ``Content-Type:
   application/json``, and whose body parses (``pydantic_core.from_json``, then
