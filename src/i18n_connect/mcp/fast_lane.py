@@ -7,13 +7,14 @@ streams and a JSON-RPC dispatcher around a `ServerRunner`, and tears them down a
 such a request all of that only carries one message in and one out, so `FastLane` takes it:
 
 - it accepts only what the SDK's transport would hand to its dispatcher unchanged: a POST
-  whose declared length is its body's, within the body limit, whose ``MCP-Protocol-Version`` (if any) is
-  a handshake-era version, that passes the SDK's own `TransportSecurityMiddleware`, accepts
-  ``application/json`` (the SDK's `check_accept_headers`), is ``Content-Type:
-  application/json``, and whose body parses (``pydantic_core.from_json``, then
-  ``jsonrpc_message_adapter``, as the transport parses it) to one `JSONRPCRequest` for one of
-  the methods above. Anything else — batches, notifications, ``initialize``, other methods,
-  other versions, malformed bodies, refused headers — goes to the SDK, which answers it;
+  whose declared length is its body's, within the body limit, whose ``MCP-Protocol-Version``
+  (if any) is a handshake-era version, that passes the SDK's own
+  `TransportSecurityMiddleware`, accepts ``application/json`` (the SDK's
+  `check_accept_headers`), is ``Content-Type: application/json``, and whose body parses
+  (``pydantic_core.from_json``, then ``jsonrpc_message_adapter``, as the transport parses
+  it) to one `JSONRPCRequest` for one of the methods above. Anything else — batches,
+  notifications, ``initialize``, other methods, other versions, malformed bodies, refused
+  headers — goes to the SDK, which answers it;
 - it runs the request through the SDK's public single-request driver `serve_one` (the same
   `ServerRunner`, middleware, parameter validation, handler and result serialization as the
   dispatcher's) on a born-ready `Connection` at the header's version, with the dispatch
