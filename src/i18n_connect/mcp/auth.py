@@ -36,7 +36,7 @@ from i18n_connect.errors import InvalidRequest, InvalidToken
 from i18n_connect.resources import mcp_organization_resource
 from i18n_connect.services import Services
 from i18n_connect.storage import grants as stored
-from i18n_connect.storage.organizations import organizations_by_id
+from i18n_connect.storage.organizations import get_organization
 
 __all__ = ["Installation", "McpCaller", "authenticate", "bearer_token"]
 
@@ -92,8 +92,14 @@ def bearer_token(headers: Mapping[str, str], query: Mapping[str, str]) -> str | 
 
 
 async def _slugs(conn: AsyncConnection, organization_ids: list[str]) -> dict[str, str]:
-    found = await organizations_by_id(conn, organization_ids=organization_ids)
-    return {organization.id: organization.slug for organization in found.values()}
+    """The slug of each of these organizations that exists, by id: one prepared lookup per
+    organization (a token covers one or a few), as every request is authenticated."""
+    slugs = {}
+    for organization_id in dict.fromkeys(organization_ids):
+        found = await get_organization(conn, organization_id=organization_id)
+        if found is not None:
+            slugs[found.id] = found.slug
+    return slugs
 
 
 async def _from_installation_token(

@@ -16,7 +16,9 @@ Before a request reaches the SDK, `McpEndpoint`:
 - counts the call against the partner API's budgets of its token, of every
   grant the token acts through and of its client (429 with ``Retry-After``)
   and records when its grants were last used;
-- hands the caller to the tools through the request scope.
+- hands the caller to the tools through the request scope, and the request to
+  `mcp.fast_lane` when it is a common one (one ``tools/call``, ``tools/list`` or
+  ``ping``), else to the SDK's transport.
 
 Mount it for POST only: the server is stateless with JSON responses, so there
 is no stream to open with GET and no session to end with DELETE (405, which
@@ -44,6 +46,7 @@ from i18n_connect.errors import (
     ProtocolError,
 )
 from i18n_connect.mcp.auth import McpCaller, authenticate, bearer_token
+from i18n_connect.mcp.fast_lane import FastLane, SdkLifespan
 from i18n_connect.mcp.tools import (
     CALLER_STATE_KEY,
     TOOL_SCOPES,
@@ -101,9 +104,12 @@ class McpEndpoint:
     """ASGI app of ``/mcp`` and ``/mcp/o/{org_slug}``: authentication and scope challenges
     around the SDK's transport."""
 
-    def __init__(self, services: Services, manager: StreamableHTTPSessionManager) -> None:
+    def __init__(
+        self, services: Services, manager: StreamableHTTPSessionManager, fast_lane: FastLane
+    ) -> None:
         self.services = services
         self.manager = manager
+        self.fast_lane = fast_lane
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
@@ -113,7 +119,8 @@ class McpEndpoint:
                 raise NotFound("No such MCP server.")
             if any(len(headers.getlist(name)) > 1 for name in ("authorization", "x-api-key")):
                 raise InvalidRequest("Send one token in one header.")
-            token = bearer_token(headers, QueryParams(scope.get("query_string", b"")))
+            query_string = scope.get("query_string", b"")
+            token = bearer_token(headers, QueryParams(query_string) if query_string else {})
             if token is None:
                 await self._refuse(None, DEFAULT_MCP_SCOPES, scope, receive, send)
                 return
@@ -133,7 +140,11 @@ class McpEndpoint:
             await self._refuse(step_up, held_and_needed, scope, receive, send)
             return
         scope.setdefault("state", {})[CALLER_STATE_KEY] = caller
-        await self.manager.handle_request(scope, _replay(body, receive), send)
+        message = await self.fast_lane.request(scope, body)
+        if message is not None:
+            await self.fast_lane.answer(message, scope, _replay(body, receive), send)
+        else:
+            await self.manager.handle_request(scope, _replay(body, receive), send)
 
     async def _count(self, caller: McpCaller) -> None:
         """The partner API's request budgets, and the grants' "last used" time."""
@@ -242,6 +253,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 def build_mcp(services: Services) -> tuple[McpEndpoint, StreamableHTTPSessionManager]:
     """The endpoint of ``/mcp`` and ``/mcp/o/{org_slug}``, and its session manager, whose
     ``run()`` the app lifespan enters."""
+    lifespan = SdkLifespan()
     server: MCPServer[Any] = MCPServer(
         name="i18n-connect",
         title="i18n-connect translation platform",
@@ -251,6 +263,7 @@ def build_mcp(services: Services) -> tuple[McpEndpoint, StreamableHTTPSessionMan
             "content entries and publishing. Pass organization (id or slug) when your token "
             "covers several organizations; at /mcp/o/{org_slug} every tool acts in that one."
         ),
+        lifespan=lifespan,
     )
     register_tools(server, services)
     server.streamable_http_app(  # builds the session manager; routing is ours
@@ -261,4 +274,4 @@ def build_mcp(services: Services) -> tuple[McpEndpoint, StreamableHTTPSessionMan
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
     manager = server.session_manager
-    return McpEndpoint(services, manager), manager
+    return McpEndpoint(services, manager, FastLane(manager, lifespan)), manager

@@ -103,6 +103,9 @@ def configure_logging(level: str) -> None:
     logging.getLogger("uvicorn.access").disabled = True  # replaced by our access line
     for chatty in ("httpx", "httpcore"):  # their INFO lines carry full URLs, query included
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    # The MCP SDK's transport says "Terminating session: None" at INFO after every stateless
+    # request; our access line already records the request.
+    logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
 
 
 class HttpMetrics:
