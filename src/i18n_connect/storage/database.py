@@ -153,10 +153,18 @@ def _reusable(conn: AsyncConnection, failure: BaseException | None) -> bool:
     return not driver.is_closed() and not driver.is_in_transaction()
 
 
+def _left_open(conn: AsyncConnection, driver: sqlite3.Connection) -> bool:
+    """Whether a SQLite connection's transaction outlived its end (see `_discard`)."""
+    return not conn.closed and not conn.invalidated and driver.in_transaction
+
+
 async def _discard(conn: AsyncConnection) -> None:
-    """A PostgreSQL connection that ended badly is invalidated, not pooled: an interrupted
-    driver call may leave its transaction open or its protocol mid-operation, and the pool's
-    reset sees only SQLAlchemy's side, which runs in AUTOCOMMIT."""
+    """A connection that ended badly is invalidated, not pooled, where its transaction may
+    still be open. On PostgreSQL an interrupted driver call may leave its transaction open or
+    its protocol mid-operation, and the pool's reset sees only SQLAlchemy's side, which runs
+    in AUTOCOMMIT. On SQLite a COMMIT that failed (a deferred constraint, a full disk) leaves
+    the transaction, and its write lock, open, and SQLAlchemy's pool does not roll it back
+    after its own failed commit."""
     if not conn.closed and not conn.invalidated:
         await conn.invalidate()
 
@@ -242,7 +250,7 @@ class Transaction:
         assert self._conn is not None and self._parking is not None
         conn = self._conn
         reusable = _reusable(conn, failure)
-        if not reusable and not self._db.is_sqlite:
+        if not reusable and (self._sqlite is None or _left_open(conn, self._sqlite)):
             await _discard(conn)
         await self._parking.give_back(
             conn,
