@@ -1,10 +1,13 @@
 """`Database.transaction`'s enter and exit leave nothing behind on any path: a commit that
 fails, or a writer cancelled while it waits for its turn, still gives the connection back,
-ends the write turn and lets the task open its next write transaction at once."""
+ends the write turn and lets the task open its next write transaction at once. On SQLite a
+write begins with the busy timeout at 0 and waits for a lock held elsewhere off the event loop,
+while everything else keeps the full busy timeout."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 
 import pytest
@@ -69,3 +72,56 @@ async def test_a_writer_cancelled_while_waiting_for_its_turn_leaves_no_trace(
     await holder
     await _write_at_once(db)
     assert len(db._writers) == 0
+
+
+async def _busy_timeout(conn: AsyncConnection) -> int:
+    return int((await conn.execute(text("PRAGMA busy_timeout"))).scalar_one())
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_writes_begin_without_waiting_and_reads_wait_up_to_the_busy_timeout(
+    db: Database,
+) -> None:
+    """A write transaction begins with the busy timeout at 0 (a held lock is waited for off
+    the loop instead); everything else keeps the full timeout."""
+    for _ in range(2):  # the same connection, switching between writing and reading
+        async with db.transaction() as conn:
+            assert await _busy_timeout(conn) == 0
+        async with db.transaction(readonly=True) as same:
+            assert same is conn
+            assert await _busy_timeout(same) == 10_000
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_write_lock_held_elsewhere_is_waited_for_off_the_event_loop(
+    db: Database, database_url: str
+) -> None:
+    """Another process's writer (here a plain ``sqlite3`` connection) holds the lock: the write
+    transaction waits for it while the event loop goes on, then begins; the connection then
+    serves reads with the full busy timeout and writes inline again."""
+    first = await _write_at_once(db)
+    other = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    ticker = asyncio.create_task(tick())
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        waiting = asyncio.create_task(_write_at_once(db))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        assert ticks >= 10  # the loop was not blocked
+        other.execute("COMMIT")
+        assert await waiting is first
+    finally:
+        ticker.cancel()
+        other.close()
+    async with db.transaction(readonly=True) as conn:
+        assert await _busy_timeout(conn) == 10_000
+    async with db.transaction() as conn:
+        assert await _busy_timeout(conn) == 0

@@ -29,7 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from i18n_connect.storage import statements
 from i18n_connect.storage.checkpointer import Checkpointer
 from i18n_connect.storage.parking import Parking
-from i18n_connect.storage.sqlite_connections import connector, sqlite3_of
+from i18n_connect.storage.sqlite_connections import (
+    BUSY_UNKNOWN,
+    SQLiteConnection,
+    connector,
+    sqlite3_of,
+)
 
 __all__ = ["Database", "async_url", "sqlite_file"]
 
@@ -303,7 +308,8 @@ async def _begin_sqlite(conn: AsyncConnection, readonly: bool) -> sqlite3.Connec
     begin hook finds this one open, and SQLAlchemy's commit or rollback ends both."""
     aio = statements.driver_of(conn)
     driver = sqlite3_of(aio)
-    if readonly:
+    if readonly:  # a reader may wait out another process's WAL recovery
+        driver.busy_timeout(_SQLITE_BUSY_TIMEOUT_MS)
         _sqlite_statement(driver, "BEGIN")
     else:
         await _begin_immediate(aio, driver)
@@ -327,20 +333,20 @@ async def _end_sqlite(
         _sqlite_statement(driver, "COMMIT")
 
 
-async def _begin_immediate(aio: aiosqlite.Connection, driver: sqlite3.Connection) -> None:
+async def _begin_immediate(aio: aiosqlite.Connection, driver: SQLiteConnection) -> None:
     """Take the write lock inline if it is free; if another connection holds it (another
     process, or another engine of this one), wait for it on aiosqlite's thread, up to the
     busy timeout, so that the event loop goes on serving meanwhile."""
-    driver.execute("PRAGMA busy_timeout=0")
+    driver.busy_timeout(0)
     try:
         driver.execute("BEGIN IMMEDIATE")
         return
     except sqlite3.OperationalError as exc:
         if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
             raise statements.translated(exc, "BEGIN IMMEDIATE", (), driver) from exc
-    finally:
-        driver.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+    driver.busy_timeout_ms = BUSY_UNKNOWN  # set off the loop
     try:
+        await aio.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
         await aio.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
         raise statements.translated(exc, "BEGIN IMMEDIATE", (), driver) from exc
@@ -360,12 +366,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
+        sqlite3_of(dbapi_connection.driver_connection).busy_timeout(_SQLITE_BUSY_TIMEOUT_MS)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        """Outside `Database.transaction` (pings, migrations): a write transaction."""
+        """Outside `Database.transaction` (pings, migrations): a write transaction, which
+        waits for the lock up to the busy timeout."""
         driver = sqlite3_of(conn.connection.driver_connection)
-        if not driver.in_transaction:  # else begun by `_sqlite_transaction`
+        if not driver.in_transaction:  # else begun by `Transaction`
+            driver.busy_timeout(_SQLITE_BUSY_TIMEOUT_MS)
             driver.execute("BEGIN IMMEDIATE")
