@@ -256,6 +256,8 @@ class Transaction:
         conn = self._conn
         reusable = _reusable(conn, failure)
         if not reusable and (self._sqlite is None or _left_open(conn, self._sqlite)):
+            # PostgreSQL; a SQLite BEGIN that did not complete (its wait for another process's
+            # lock may still be running on aiosqlite's thread); a SQLite transaction left open
             await _discard(conn)
         await self._parking.give_back(
             conn,
