@@ -255,9 +255,9 @@ class Transaction:
         assert self._conn is not None and self._parking is not None
         conn = self._conn
         reusable = _reusable(conn, failure)
-        if not reusable and (self._sqlite is None or _left_open(conn, self._sqlite)):
-            # PostgreSQL; a SQLite BEGIN that did not complete (its wait for another process's
-            # lock may still be running on aiosqlite's thread); a SQLite transaction left open
+        if not reusable and (
+            not self._db.is_sqlite or (self._sqlite is not None and _left_open(conn, self._sqlite))
+        ):
             await _discard(conn)
         await self._parking.give_back(
             conn,
