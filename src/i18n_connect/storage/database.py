@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from types import TracebackType
 from typing import Any
 from weakref import WeakKeyDictionary, WeakSet
 
@@ -30,7 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from i18n_connect.storage import statements
 from i18n_connect.storage.checkpointer import Checkpointer
 from i18n_connect.storage.parking import Parking
-from i18n_connect.storage.sqlite_connections import connector, sqlite3_of
+from i18n_connect.storage.sqlite_connections import (
+    BUSY_UNKNOWN,
+    SQLiteConnection,
+    connector,
+    sqlite3_of,
+)
 
 __all__ = ["Database", "async_url", "sqlite_file"]
 
@@ -85,60 +89,10 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
-    @asynccontextmanager
-    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[AsyncConnection]:
-        """One transaction: committed when the block ends, rolled back if it raises.
-
-        Connections are kept between transactions (`Parking`): a finished one goes to
-        the next transaction, and only one that failed at the database level, or was
-        interrupted, goes back to the pool. When the server went away, the parked
-        connections go with it: the requests in flight see a 503, later ones get
-        connections vetted by the pool's pre-ping.
-        """
-        if self._sqlite_file is not None and self._checkpointer is None:
-            self._checkpointer = Checkpointer(self._sqlite_file)
-        task = asyncio.current_task()
-        if not readonly and task in self._writers:
-            # SQLite would wait out the busy timeout behind this task's own write lock, and
-            # PostgreSQL would commit the inner transaction apart from the outer one.
-            raise RuntimeError(
-                "a write transaction is already open in this task; pass its connection down"
-            )
-        writer = None if readonly else task
-        if writer is not None:
-            self._writers.add(writer)
-        try:
-            async with self._transaction(readonly) as conn:
-                yield conn
-        finally:
-            if writer is not None:
-                self._writers.discard(writer)
-
-    @asynccontextmanager
-    async def _transaction(self, readonly: bool) -> AsyncIterator[AsyncConnection]:
-        async with self._write_turn(readonly):
-            parking = self._parking_of_this_loop()
-            conn = await parking.take()
-            failure: BaseException | None = None
-            try:
-                if self.is_sqlite:
-                    begin = _sqlite_transaction(conn, readonly)
-                else:
-                    begin = _asyncpg_transaction(conn, readonly)
-                async with begin:
-                    yield conn
-            except BaseException as exc:
-                failure = exc
-                raise
-            finally:
-                reusable = _reusable(conn, failure)
-                if not reusable and not self.is_sqlite:
-                    await _discard(conn)
-                await parking.give_back(
-                    conn,
-                    reusable=reusable,
-                    server_lost=isinstance(failure, DBAPIError) and failure.connection_invalidated,
-                )
+    def transaction(self, *, readonly: bool = False) -> Transaction:
+        """One transaction: committed when the ``async with`` block ends, rolled back if it
+        raises (`Transaction`)."""
+        return Transaction(self, readonly)
 
     def _parking_of_this_loop(self) -> Parking:
         loop = asyncio.get_running_loop()
@@ -152,30 +106,31 @@ class Database:
             )
         return parking
 
-    @asynccontextmanager
-    async def _write_turn(self, readonly: bool) -> AsyncIterator[None]:
+    async def _take_write_turn(self) -> asyncio.Lock:
         """On SQLite, this process's writers take turns here, in arrival order.
 
         SQLite admits one writer at a time; without this, concurrent writers of one
         process would poll the file lock with the busy handler's growing sleeps
         (p99 above 2 s under load). Waiting is bounded by the busy timeout.
         """
-        if readonly or not self.is_sqlite:
-            yield
-            return
         loop = asyncio.get_running_loop()
         lock = self._write_locks.get(loop)
         if lock is None:
             lock = self._write_locks[loop] = asyncio.Lock()
+        if not lock.locked():  # free: taken at once, without arming a timeout
+            await lock.acquire()
+            return lock
         try:
             async with asyncio.timeout(_SQLITE_BUSY_TIMEOUT_MS / 1000):
                 await lock.acquire()
         except TimeoutError as exc:
             raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc  # database is busy
-        try:
-            yield
-        finally:
-            lock.release()
+        return lock
+
+    def _start_checkpointer(self) -> None:
+        """A file database's WAL checkpointer, started with the first transaction."""
+        if self._sqlite_file is not None and self._checkpointer is None:
+            self._checkpointer = Checkpointer(self._sqlite_file)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -203,83 +158,197 @@ def _reusable(conn: AsyncConnection, failure: BaseException | None) -> bool:
     return not driver.is_closed() and not driver.is_in_transaction()
 
 
+def _left_open(conn: AsyncConnection, driver: sqlite3.Connection) -> bool:
+    """Whether a SQLite connection's transaction outlived its end (see `_discard`)."""
+    return not conn.closed and not conn.invalidated and driver.in_transaction
+
+
 async def _discard(conn: AsyncConnection) -> None:
-    """A PostgreSQL connection that ended badly is invalidated, not pooled: an interrupted
-    driver call may leave its transaction open or its protocol mid-operation, and the pool's
-    reset sees only SQLAlchemy's side, which runs in AUTOCOMMIT."""
+    """A connection that ended badly is invalidated, not pooled, where its transaction may
+    still be open. On PostgreSQL an interrupted driver call may leave its transaction open or
+    its protocol mid-operation, and the pool's reset sees only SQLAlchemy's side, which runs
+    in AUTOCOMMIT. On SQLite a COMMIT that failed (a deferred constraint, a full disk) leaves
+    the transaction, and its write lock, open, and SQLAlchemy's pool does not roll it back
+    after its own failed commit."""
     if not conn.closed and not conn.invalidated:
         await conn.invalidate()
 
 
-@asynccontextmanager
-async def _asyncpg_transaction(conn: AsyncConnection, readonly: bool) -> AsyncIterator[None]:
+class Transaction:
+    """The ``async with`` of `Database.transaction`, as one object rather than nested
+    generator context managers: every request pays its enter and exit.
+
+    Connections are kept between transactions (`Parking`): a finished one goes to the
+    next transaction, and only one that failed at the database level, or was
+    interrupted, goes back to the pool. When the server went away, the parked
+    connections go with it: the requests in flight see a 503, later ones get
+    connections vetted by the pool's pre-ping.
+    """
+
+    __slots__ = ("_asyncpg", "_conn", "_db", "_parking", "_readonly", "_sqlite", "_turn", "_writer")
+
+    def __init__(self, db: Database, readonly: bool) -> None:
+        self._db = db
+        self._readonly = readonly
+        self._writer: asyncio.Task[Any] | None = None
+        self._turn: asyncio.Lock | None = None  # this process's write turn, on SQLite
+        self._parking: Parking | None = None
+        self._conn: AsyncConnection | None = None
+        self._sqlite: sqlite3.Connection | None = None
+        self._asyncpg: Any = None  # asyncpg's ``Transaction``
+
+    async def __aenter__(self) -> AsyncConnection:
+        db = self._db
+        db._start_checkpointer()
+        if not self._readonly:
+            task = asyncio.current_task()
+            if task in db._writers:
+                # SQLite would wait out the busy timeout behind this task's own write lock,
+                # and PostgreSQL would commit the inner transaction apart from the outer one.
+                raise RuntimeError(
+                    "a write transaction is already open in this task; pass its connection down"
+                )
+            if task is not None:
+                db._writers.add(task)
+                self._writer = task
+        try:
+            if db.is_sqlite and not self._readonly:
+                self._turn = await db._take_write_turn()
+            self._parking = parking = db._parking_of_this_loop()
+            self._conn = conn = await parking.take()
+            try:
+                if db.is_sqlite:
+                    self._sqlite = await _begin_sqlite(conn, self._readonly)
+                else:
+                    self._asyncpg = await _begin_asyncpg(conn, self._readonly)
+            except BaseException as exc:
+                await self._give_back(exc)
+                raise
+        except BaseException:
+            self._leave()
+            raise
+        return conn
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None
+        failure = exc
+        try:
+            if self._sqlite is not None:
+                await _end_sqlite(self._conn, self._sqlite, exc)
+            else:
+                await _end_asyncpg(self._conn, self._asyncpg, exc)
+        except BaseException as error:
+            failure = error
+            raise
+        finally:
+            try:
+                await self._give_back(failure)
+            finally:
+                self._leave()
+
+    async def _give_back(self, failure: BaseException | None) -> None:
+        assert self._conn is not None and self._parking is not None
+        conn = self._conn
+        reusable = _reusable(conn, failure)
+        if not reusable and (
+            not self._db.is_sqlite or (self._sqlite is not None and _left_open(conn, self._sqlite))
+        ):
+            await _discard(conn)
+        await self._parking.give_back(
+            conn,
+            reusable=reusable,
+            server_lost=isinstance(failure, DBAPIError) and failure.connection_invalidated,
+        )
+
+    def _leave(self) -> None:
+        if self._turn is not None:
+            self._turn.release()
+        if self._writer is not None:
+            self._db._writers.discard(self._writer)
+
+
+async def _begin_asyncpg(conn: AsyncConnection, readonly: bool) -> Any:
     """asyncpg's ``Connection.transaction()`` around the block: one round trip to begin, one
     to end. SQLAlchemy's own transaction on this AUTOCOMMIT connection (autobegun by a Core
-    statement) sends nothing; it is ended here too, so the connection comes back clean.
-    ``begin_nested`` still emits SAVEPOINT, inside this transaction."""
+    statement) sends nothing; it is ended too (`_end_asyncpg`), so the connection comes back
+    clean. ``begin_nested`` still emits SAVEPOINT, inside this transaction."""
     driver = statements.driver_of(conn)
     try:
         transaction = driver.transaction(isolation="read_committed", readonly=readonly)
         await transaction.start()
     except statements.ASYNCPG_ERRORS as exc:
         raise statements.translated(exc, "BEGIN", (), driver) from exc
-    try:
-        yield
-    except BaseException:
+    return transaction
+
+
+async def _end_asyncpg(conn: AsyncConnection, transaction: Any, exc: BaseException | None) -> None:
+    """Commit, or roll back after the block raised ``exc``."""
+    if exc is not None:
         if conn.in_transaction():
             await conn.rollback()
         try:
             await transaction.rollback()
         except statements.ASYNCPG_ERRORS:  # the block's own error is the one to report
             await _discard(conn)
-        raise
+        return
     if conn.in_transaction():
         await conn.commit()
     try:
         await transaction.commit()
-    except statements.ASYNCPG_ERRORS as exc:
-        raise statements.translated(exc, "COMMIT", (), driver) from exc
+    except statements.ASYNCPG_ERRORS as error:
+        raise statements.translated(error, "COMMIT", (), statements.driver_of(conn)) from error
 
 
-@asynccontextmanager
-async def _sqlite_transaction(conn: AsyncConnection, readonly: bool) -> AsyncIterator[None]:
-    """BEGIN and COMMIT inline on the ``sqlite3`` connection (`sqlite_connections`), skipping
-    SQLAlchemy's async transaction. If a Core statement inside autobegins SQLAlchemy's
-    transaction, the begin hook finds this one open, and SQLAlchemy's commit or rollback
-    ends both."""
-    driver = sqlite3_of(statements.driver_of(conn))
-    if readonly:
+async def _begin_sqlite(conn: AsyncConnection, readonly: bool) -> sqlite3.Connection:
+    """BEGIN inline on the ``sqlite3`` connection (`sqlite_connections`), skipping SQLAlchemy's
+    async transaction. If a Core statement inside autobegins SQLAlchemy's transaction, the
+    begin hook finds this one open, and SQLAlchemy's commit or rollback ends both."""
+    aio = statements.driver_of(conn)
+    driver = sqlite3_of(aio)
+    if readonly:  # a reader may wait out another process's WAL recovery
+        driver.busy_timeout(_SQLITE_BUSY_TIMEOUT_MS)
         _sqlite_statement(driver, "BEGIN")
     else:
-        await _begin_immediate(statements.driver_of(conn), driver)
-    try:
-        yield
-    except BaseException:
+        await _begin_immediate(aio, driver)
+    return driver
+
+
+async def _end_sqlite(
+    conn: AsyncConnection, driver: sqlite3.Connection, exc: BaseException | None
+) -> None:
+    """COMMIT inline, or ROLLBACK after the block raised ``exc``; through SQLAlchemy if a
+    Core statement began its transaction too, and not at all if the block ended it itself."""
+    if exc is not None:
         if conn.in_transaction():
             await conn.rollback()
         elif not conn.invalidated and driver.in_transaction:
             _sqlite_statement(driver, "ROLLBACK")
-        raise
+        return
     if conn.in_transaction():
         await conn.commit()
-    elif driver.in_transaction:  # not already ended by the block itself
+    elif driver.in_transaction:
         _sqlite_statement(driver, "COMMIT")
 
 
-async def _begin_immediate(aio: aiosqlite.Connection, driver: sqlite3.Connection) -> None:
+async def _begin_immediate(aio: aiosqlite.Connection, driver: SQLiteConnection) -> None:
     """Take the write lock inline if it is free; if another connection holds it (another
     process, or another engine of this one), wait for it on aiosqlite's thread, up to the
     busy timeout, so that the event loop goes on serving meanwhile."""
-    driver.execute("PRAGMA busy_timeout=0")
+    driver.busy_timeout(0)
     try:
         driver.execute("BEGIN IMMEDIATE")
         return
     except sqlite3.OperationalError as exc:
         if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
             raise statements.translated(exc, "BEGIN IMMEDIATE", (), driver) from exc
-    finally:
-        driver.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+    driver.busy_timeout_ms = BUSY_UNKNOWN  # set off the loop
     try:
+        await aio.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
         await aio.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
         raise statements.translated(exc, "BEGIN IMMEDIATE", (), driver) from exc
@@ -299,12 +368,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
+        sqlite3_of(dbapi_connection.driver_connection).busy_timeout(_SQLITE_BUSY_TIMEOUT_MS)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        """Outside `Database.transaction` (pings, migrations): a write transaction."""
+        """Outside `Database.transaction` (pings, migrations): a write transaction, which
+        waits for the lock up to the busy timeout."""
         driver = sqlite3_of(conn.connection.driver_connection)
-        if not driver.in_transaction:  # else begun by `_sqlite_transaction`
+        if not driver.in_transaction:  # else begun by `Transaction`
+            driver.busy_timeout(_SQLITE_BUSY_TIMEOUT_MS)
             driver.execute("BEGIN IMMEDIATE")

@@ -11,7 +11,10 @@ aiosqlite.
 
 Nothing waits for the write lock on the loop: this process's writers take turns
 before ``BEGIN IMMEDIATE`` (`Database`), and when another connection holds the
-lock, ``BEGIN IMMEDIATE`` waits for it on aiosqlite's thread instead.
+lock, ``BEGIN IMMEDIATE`` waits for it on aiosqlite's thread instead. For that, a
+write transaction begins with the busy timeout at 0, everything else runs with the
+full one; each connection remembers its timeout (`SQLiteConnection`), so a run of
+writes, or of reads, on one connection sets it only once.
 """
 
 from __future__ import annotations
@@ -23,18 +26,33 @@ from weakref import WeakKeyDictionary
 
 import aiosqlite
 
-__all__ = ["connector", "sqlite3_of"]
+__all__ = ["BUSY_UNKNOWN", "SQLiteConnection", "connector", "sqlite3_of"]
 
-_OPENED: WeakKeyDictionary[aiosqlite.Connection, sqlite3.Connection] = WeakKeyDictionary()
+BUSY_UNKNOWN = -1  # the busy timeout was set by a statement not sent through `busy_timeout`
+
+
+class SQLiteConnection(sqlite3.Connection):
+    """A ``sqlite3`` connection that remembers the busy timeout it was last given."""
+
+    busy_timeout_ms: int = BUSY_UNKNOWN
+
+    def busy_timeout(self, milliseconds: int) -> None:
+        """This busy timeout from now on; no statement if the connection already has it."""
+        if self.busy_timeout_ms != milliseconds:
+            self.execute(f"PRAGMA busy_timeout={milliseconds}")
+            self.busy_timeout_ms = milliseconds
+
+
+_OPENED: WeakKeyDictionary[aiosqlite.Connection, SQLiteConnection] = WeakKeyDictionary()
 
 
 def connector(database: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
     """The ``async_creator`` of an engine on the SQLite database ``database``."""
 
     async def connect() -> aiosqlite.Connection:
-        opened: list[sqlite3.Connection] = []
+        opened: list[SQLiteConnection] = []
 
-        class Recorded(sqlite3.Connection):
+        class Recorded(SQLiteConnection):
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 super().__init__(*args, **kwargs)
                 opened.append(self)
@@ -49,6 +67,6 @@ def connector(database: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
     return connect
 
 
-def sqlite3_of(conn: aiosqlite.Connection) -> sqlite3.Connection:
+def sqlite3_of(conn: aiosqlite.Connection) -> SQLiteConnection:
     """The ``sqlite3`` connection under an aiosqlite connection opened by `connector`."""
     return _OPENED[conn]

@@ -129,13 +129,22 @@ class Statement:
     async def all(self, conn: AsyncConnection, **params: Any) -> list[Any]:
         """Every row, as named tuples keyed like the statement's columns."""
         compiled = self._for(conn.dialect)
-        raw = await _driver(conn).fetch(compiled.sql, compiled.args(params))
+        args = compiled.args(params)
+        driver = driver_of(conn)
+        if isinstance(driver, aiosqlite.Connection):
+            raw = _sqlite_rows(sqlite3_of(driver), compiled.sql, args)
+        else:
+            raw = await _asyncpg_fetch(driver, compiled.sql, args)
         return [compiled.make_row(values) for values in raw]
 
     async def rowcount(self, conn: AsyncConnection, **params: Any) -> int:
         """Run a statement without rows; how many rows it changed."""
         compiled = self._for(conn.dialect)
-        return await _driver(conn).execute(compiled.sql, compiled.args(params))
+        args = compiled.args(params)
+        driver = driver_of(conn)
+        if isinstance(driver, aiosqlite.Connection):
+            return _sqlite_rowcount(sqlite3_of(driver), compiled.sql, args)
+        return await _asyncpg_execute(driver, compiled.sql, args)
 
 
 def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
@@ -199,49 +208,39 @@ def translated(error: BaseException, sql: str, args: Sequence[Any], driver: Any)
     )
 
 
-class _SQLite:
-    """Statements on the ``sqlite3`` connection under aiosqlite, inline on the event loop
-    (see `sqlite_connections`)."""
-
-    __slots__ = ("_conn",)
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    async def fetch(self, sql: str, args: list[Any]) -> list[Any]:
-        try:
-            return self._conn.execute(sql, args).fetchall()
-        except sqlite3.Error as error:
-            raise translated(error, sql, args, self._conn) from error
-
-    async def execute(self, sql: str, args: list[Any]) -> int:
-        try:
-            return self._conn.execute(sql, args).rowcount
-        except sqlite3.Error as error:
-            raise translated(error, sql, args, self._conn) from error
+# On the ``sqlite3`` connection under aiosqlite, inline on the event loop (`sqlite_connections`).
 
 
-class _Asyncpg:
-    """Statements on the asyncpg connection: prepared and cached by asyncpg, run inside the
-    transaction `Database.transaction` began with ``Connection.transaction()``."""
+def _sqlite_rows(conn: sqlite3.Connection, sql: str, args: list[Any]) -> list[Any]:
+    try:
+        return conn.execute(sql, args).fetchall()
+    except sqlite3.Error as error:
+        raise translated(error, sql, args, conn) from error
 
-    __slots__ = ("_conn",)
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+def _sqlite_rowcount(conn: sqlite3.Connection, sql: str, args: list[Any]) -> int:
+    try:
+        return conn.execute(sql, args).rowcount
+    except sqlite3.Error as error:
+        raise translated(error, sql, args, conn) from error
 
-    async def fetch(self, sql: str, args: list[Any]) -> list[Any]:
-        try:
-            return await self._conn.fetch(sql, *args)  # type: ignore[no-any-return]
-        except ASYNCPG_ERRORS as error:
-            raise translated(error, sql, args, self._conn) from error
 
-    async def execute(self, sql: str, args: list[Any]) -> int:
-        try:
-            status: str = await self._conn.execute(sql, *args)
-        except ASYNCPG_ERRORS as error:
-            raise translated(error, sql, args, self._conn) from error
-        return int(status.rsplit(" ", 1)[-1])  # "UPDATE 3"
+async def _asyncpg_fetch(conn: asyncpg.Connection, sql: str, args: list[Any]) -> list[Any]:
+    """The rows of the statement on the asyncpg connection: prepared and cached by asyncpg, run
+    inside the transaction `Database.transaction` began with ``Connection.transaction()``."""
+    try:
+        return await conn.fetch(sql, *args)  # type: ignore[no-any-return]
+    except ASYNCPG_ERRORS as error:
+        raise translated(error, sql, args, conn) from error
+
+
+async def _asyncpg_execute(conn: asyncpg.Connection, sql: str, args: list[Any]) -> int:
+    """How many rows the statement changed, from asyncpg's status (``"UPDATE 3"``)."""
+    try:
+        status: str = await conn.execute(sql, *args)
+    except ASYNCPG_ERRORS as error:
+        raise translated(error, sql, args, conn) from error
+    return int(status.rsplit(" ", 1)[-1])
 
 
 def driver_of(conn: AsyncConnection) -> Any:
@@ -251,10 +250,3 @@ def driver_of(conn: AsyncConnection) -> Any:
     if conn.sync_connection is None:
         raise RuntimeError("the connection is not open")
     return conn.sync_connection.connection.driver_connection
-
-
-def _driver(conn: AsyncConnection) -> _SQLite | _Asyncpg:
-    driver = driver_of(conn)
-    if isinstance(driver, aiosqlite.Connection):
-        return _SQLite(sqlite3_of(driver))
-    return _Asyncpg(driver)
