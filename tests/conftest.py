@@ -7,6 +7,7 @@ tests are skipped with the reason shown.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -24,6 +25,7 @@ from i18n_connect.services import Services
 from i18n_connect.settings import Settings
 from i18n_connect.storage.migrate import upgrade
 from i18n_connect.storage.tables import metadata
+from i18n_connect.web.observability import configure_logging
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "I18N_CONNECT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -158,3 +160,15 @@ async def running_app(
     """An in-process client of an app on the test database whose lifespan runs."""
     async with start_app(settings) as client:
         yield client
+
+
+@pytest.fixture
+def json_logs() -> Iterator[None]:
+    """What ``serve`` sets up for its process, undone afterwards for the tests that follow."""
+    root, transport = logging.getLogger(), logging.getLogger("mcp.server.streamable_http")
+    handlers, level, transport_level = list(root.handlers), root.level, transport.level
+    configure_logging("info")
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    transport.setLevel(transport_level)

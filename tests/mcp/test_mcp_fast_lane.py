@@ -6,8 +6,7 @@ the byte — status, headers and body — while the fast lane serves exactly the
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -20,7 +19,6 @@ from starlette.types import Receive, Scope, Send
 
 from i18n_connect import grants
 from i18n_connect.mcp.fast_lane import FastLane, SdkLifespan
-from i18n_connect.web.observability import configure_logging
 
 ACCEPT = "application/json, text/event-stream"
 
@@ -393,16 +391,6 @@ async def test_a_handler_crash_is_the_dispatchers_code_0_error_in_both_lanes() -
     }
 
 
-@pytest.fixture
-def json_logs() -> Iterator[None]:
-    """What ``serve`` sets up for its process, undone afterwards for the tests that follow."""
-    root, transport = logging.getLogger(), logging.getLogger("mcp.server.streamable_http")
-    handlers, level, transport_level = list(root.handlers), root.level, transport.level
-    configure_logging("info")
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    transport.setLevel(transport_level)
 
 
 async def test_the_sdks_transport_logs_nothing_but_our_access_line_per_request(

@@ -9,7 +9,6 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.storage.checkpointer import Checkpointer
 from i18n_connect.storage.database import Database
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url, pool_size=2)
-    yield database
-    await database.dispose()
 
 
 async def _connection_of(db: Database, *, readonly: bool = False) -> AsyncConnection:

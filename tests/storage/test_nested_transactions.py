@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
@@ -16,11 +15,6 @@ from i18n_connect.storage.database import Database
 _AT_ONCE_SECONDS = 1.0
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url, pool_size=2)
-    yield database
-    await database.dispose()
 
 
 async def test_a_nested_write_transaction_fails_at_once(db: Database) -> None:

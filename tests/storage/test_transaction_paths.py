@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
@@ -20,11 +19,6 @@ from i18n_connect.storage.database import Database
 _AT_ONCE_SECONDS = 1.0
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url, pool_size=2)
-    yield database
-    await database.dispose()
 
 
 async def _write_at_once(db: Database) -> AsyncConnection:

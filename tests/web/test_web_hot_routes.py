@@ -9,7 +9,7 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from i18n_connect.errors import InvalidRequest, ProtocolError
 from i18n_connect.web.errors import error_response
@@ -35,6 +35,24 @@ async def _protocol_error(_request: Request, exc: Exception) -> Response:
     return error_response(exc)
 
 
+def _client(
+    hot: HotRoutes, fallback: ASGIApp, *, declined_to: ASGIApp | None = None
+) -> httpx.AsyncClient:
+    """A client of an app that sends what ``hot`` does not find to ``fallback``, as the edge
+    does, and what a hot endpoint declines to ``declined_to``."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        route = hot.find(scope)
+        if route is None:
+            await fallback(scope, receive, send)
+        elif declined_to is None:
+            await hot.answer(route, scope, receive, send)
+        else:
+            await hot.answer(route, scope, receive, send, app=declined_to)
+
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+
 @pytest.fixture
 def client() -> httpx.AsyncClient:
     hot = HotRoutes(
@@ -45,14 +63,7 @@ def client() -> httpx.AsyncClient:
         {ProtocolError: _protocol_error},
     )
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        route = hot.find(scope)
-        if route is None:
-            await _fallback(scope, receive, send)
-        else:
-            await hot.answer(route, scope, receive, send)
-
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    return _client(hot, _fallback)
 
 
 async def test_an_exact_path_and_method_is_answered_by_its_route(client: httpx.AsyncClient) -> None:
@@ -105,14 +116,7 @@ def tokens() -> httpx.AsyncClient:
         {ProtocolError: _protocol_error},
     )
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        route = hot.find(scope)
-        if route is None:
-            await _echo(scope, receive, send)
-        else:
-            await hot.answer(route, scope, receive, send, app=_echo)
-
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    return _client(hot, _echo, declined_to=_echo)
 
 
 async def test_the_parameter_may_be_any_one_segment(tokens: httpx.AsyncClient) -> None:

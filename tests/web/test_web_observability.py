@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,7 +14,6 @@ from web_helpers import PASSWORD, Seeded, SignIn, session_cookie
 from i18n_connect.app import create_app
 from i18n_connect.clock import FrozenClock
 from i18n_connect.settings import Settings
-from i18n_connect.web.observability import configure_logging
 
 
 def _add_item_route(client: httpx.AsyncClient) -> None:
@@ -28,15 +25,6 @@ def _add_item_route(client: httpx.AsyncClient) -> None:
     app.router.add_api_route("/items/{item_id}", item, methods=["GET"])
 
 
-@pytest.fixture
-def json_logs() -> Iterator[None]:
-    """What ``serve`` sets up for its process, undone afterwards for the tests that follow."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    configure_logging("info")
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def _log_lines(output: str) -> list[dict[str, object]]:

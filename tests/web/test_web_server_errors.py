@@ -4,8 +4,7 @@ route or the app's router raised it; logged with the request id; raised on to th
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -21,7 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 from i18n_connect.api import resource_routes
 from i18n_connect.web.edge import Edge, EdgeLimits
 from i18n_connect.web.hot_routes import HotRoutes
-from i18n_connect.web.observability import HttpMetrics, configure_logging
+from i18n_connect.web.observability import HttpMetrics
 
 # What Starlette's ServerErrorMiddleware sends for an unhandled exception, and nothing else.
 SERVER_ERROR_HEADERS = [
@@ -30,14 +29,6 @@ SERVER_ERROR_HEADERS = [
 ]
 
 
-@pytest.fixture
-def json_logs() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    configure_logging("info")
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture
