@@ -81,6 +81,10 @@ class Database:
             WeakKeyDictionary()
         )
         self._parking: WeakKeyDictionary[asyncio.AbstractEventLoop, Parking] = WeakKeyDictionary()
+        # writers queued for their turn on SQLite, by loop (woken ones until they run)
+        self._queued_writers: WeakKeyDictionary[asyncio.AbstractEventLoop, int] = (
+            WeakKeyDictionary()
+        )
         self._writers: WeakSet[asyncio.Task[Any]] = WeakSet()  # tasks in a write transaction
         self._pool_size = pool_size
         self._pool_capacity = None if in_memory else 2 * pool_size
@@ -117,14 +121,19 @@ class Database:
         lock = self._write_locks.get(loop)
         if lock is None:
             lock = self._write_locks[loop] = asyncio.Lock()
-        if not lock.locked():  # free: taken at once, without arming a timeout
+        queued = self._queued_writers.get(loop, 0)
+        if not queued and not lock.locked():  # free, nobody in line: taken without a timeout
             await lock.acquire()
             return lock
+        # A free lock with writers in line (one woken, not yet run) is waited for, too.
+        self._queued_writers[loop] = queued + 1
         try:
             async with asyncio.timeout(_SQLITE_BUSY_TIMEOUT_MS / 1000):
                 await lock.acquire()
         except TimeoutError as exc:
             raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc  # database is busy
+        finally:
+            self._queued_writers[loop] -= 1
         return lock
 
     def _start_checkpointer(self) -> None:
