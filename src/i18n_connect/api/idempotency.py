@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -55,6 +54,7 @@ from i18n_connect.errors import (
 from i18n_connect.services import Services
 from i18n_connect.storage import idempotency_keys
 from i18n_connect.web.errors import DATABASE_UNAVAILABLE, error_response
+from i18n_connect.web.replayed_bodies import replaying
 
 __all__ = [
     "EXCLUDED",
@@ -176,7 +176,7 @@ class IdempotencyMiddleware:
         hashed = request_hash(
             scope["method"], scope["path"], scope.get("query_string", b""), chunks
         )
-        replay = _replaying(messages, receive)
+        replay = replaying(messages, receive)
         try:
             caller = await write_caller(Request(scope))
             now = self.services.clock.now()
@@ -341,19 +341,6 @@ async def _read_body(receive: Receive) -> list[Message] | None:
         messages.append(message)
         if not message.get("more_body"):
             return messages
-
-
-def _replaying(messages: list[Message], receive: Receive) -> Receive:
-    """``receive`` that gives the already-read body messages first (and lets go of them)."""
-    pending = deque(messages)
-    messages.clear()
-
-    async def replay() -> Message:
-        if pending:
-            return pending.popleft()
-        return await receive()
-
-    return replay
 
 
 _KEY_PARAMETER: dict[str, Any] = {

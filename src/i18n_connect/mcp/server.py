@@ -35,7 +35,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers, QueryParams
 from starlette.responses import JSONResponse
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from i18n_connect import __version__, installations
 from i18n_connect.errors import (
@@ -58,6 +58,7 @@ from i18n_connect.ratelimit import spend_api_request
 from i18n_connect.scopes import CATALOG, PUBLISH_TRANSLATIONS, format_scope
 from i18n_connect.services import Services
 from i18n_connect.web.errors import NO_STORE, challenge_text, error_response
+from i18n_connect.web.replayed_bodies import replaying_body
 from i18n_connect.web.resource_metadata import mcp_resource_metadata_url
 
 __all__ = ["DEFAULT_MCP_SCOPES", "McpEndpoint", "build_mcp"]
@@ -142,9 +143,9 @@ class McpEndpoint:
         scope.setdefault("state", {})[CALLER_STATE_KEY] = caller
         message = await self.fast_lane.request(scope, body)
         if message is not None:
-            await self.fast_lane.answer(message, scope, _replay(body, receive), send)
+            await self.fast_lane.answer(message, scope, replaying_body(body, receive), send)
         else:
-            await self.manager.handle_request(scope, _replay(body, receive), send)
+            await self.manager.handle_request(scope, replaying_body(body, receive), send)
 
     async def _count(self, caller: McpCaller) -> None:
         """The partner API's request budgets, and the grants' "last used" time."""
@@ -234,20 +235,6 @@ class McpEndpoint:
                 body["scope"] = scope_value  # what to ask for, as in the challenge
             response = JSONResponse(body, status_code=error.status, headers=headers)
         await response(scope, receive, send)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that hands the already-read body to the SDK, then defers to the client."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 def build_mcp(services: Services) -> tuple[McpEndpoint, StreamableHTTPSessionManager]:

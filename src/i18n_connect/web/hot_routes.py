@@ -23,7 +23,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from i18n_connect.web.replayed_bodies import replaying_body
 
 __all__ = ["MAX_PARAMETER_LENGTH", "Declined", "HotRoutes"]
 
@@ -131,7 +133,7 @@ class HotRoutes:
                 raise
             for key in _ROUTED:
                 del scope[key]
-            await app(scope, _replaying(declined.body, receive), send)
+            await app(scope, replaying_body(declined.body, receive), send)
             return
         except Exception as exc:
             handler = self._handler_of(exc)
@@ -148,14 +150,3 @@ class HotRoutes:
                 return handler
         return None
 
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """``receive`` that gives the already-read body first, as one message."""
-    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def replay() -> Message:
-        if pending:
-            return pending.pop()
-        return await receive()
-
-    return replay
