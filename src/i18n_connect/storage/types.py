@@ -44,7 +44,13 @@ class UtcDateTime(TypeDecorator[datetime]):
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
-        return _sqlite_text
+
+        def process(value: datetime | None) -> str | None:
+            """SQLite ``DATETIME``'s stored text (``YYYY-MM-DD HH:MM:SS.ffffff``) in UTC."""
+            utc = self.process_bind_param(value, dialect)
+            return None if utc is None else utc.isoformat(" ", "microseconds")
+
+        return process
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
         if dialect.name != "sqlite":
@@ -53,19 +59,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         assert parse is not None
 
         def process(value: Any) -> datetime | None:
-            if value is None:
-                return None
-            parsed = parse(value)
-            assert isinstance(parsed, datetime)
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+            return None if value is None else self.process_result_value(parse(value), dialect)
 
         return process
 
-
-def _sqlite_text(value: datetime | None) -> str | None:
-    """SQLite ``DATETIME``'s stored text (``YYYY-MM-DD HH:MM:SS.ffffff``) of the UTC time."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetimes are not stored; use an aware UTC datetime")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

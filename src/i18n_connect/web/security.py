@@ -51,10 +51,11 @@ def with_edge_headers(headers: Iterable[_Header], added: _Header, policy: bytes)
     if added[0] in present:
         own = [pair for pair in own if pair[0].lower() != added[0]]
     own.append(added)
+    security = _SECURITY.get(policy) or [(_CSP, policy), *_HEADERS]
     if _SECURITY_NAMES.isdisjoint(present):  # the usual case: every one is added
-        own += _SECURITY.get(policy) or [(_CSP, policy), *_HEADERS]
+        own += security
     else:
-        own.extend(pair for pair in ((_CSP, policy), *_HEADERS) if pair[0] not in present)
+        own.extend(pair for pair in security if pair[0] not in present)
     html = present.get(b"content-type", b"").startswith(b"text/html")
     if html and _NO_STORE[0] not in present:
         own.append(_NO_STORE)
