@@ -10,6 +10,7 @@ from bench.instructions import Count
 from bench.scenarios import (
     BASELINE,
     NODE_PEER,
+    PYTHON_FLOOR,
     STARLETTE_FORM,
     STARLETTE_READ,
     Outcome,
@@ -53,6 +54,7 @@ _SERIES_TITLES = {
     STARLETTE_FORM: "Starlette form (reference: bare POST /bench/form)",
     STARLETTE_READ: "Starlette read (reference: bare bearer GET /organizations)",
     NODE_PEER: "node oidc-provider (peer: client_credentials, ES256 JWT)",
+    PYTHON_FLOOR: "Python floor (reference: bare durable rotation, POST /bench/rotate)",
     BASELINE: "baseline (product POST /bench/form)",
 }
 
@@ -93,6 +95,13 @@ def print_outcome(outcome: Outcome) -> None:
         f"its bare Starlette counterpart ({scenario.counterpart}), "
         f"{outcome.ratio_to(scenario.name, NODE_PEER):.2f}x node's oidc-provider"
     )
+    if scenario.floor:
+        print(
+            f"{scenario.name}: {outcome.ratio_to(scenario.name, PYTHON_FLOOR):.2f}x the Python "
+            f"floor of a durable rotation, itself {outcome.ratio_to(PYTHON_FLOOR, NODE_PEER):.2f}x "
+            f"node's oidc-provider and {outcome.ratio_to(PYTHON_FLOOR, STARLETTE_FORM):.2f}x the "
+            "Starlette form"
+        )
     paced = [result for result in outcome.results if result.name.endswith("at 50%")]
     for result in paced:
         print(

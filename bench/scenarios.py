@@ -3,7 +3,8 @@
 A run starts the product and, beside it, the two references (``references.py``): the
 bare Starlette app and node's ``oidc-provider``. Each round measures, in this order,
 the Starlette form route, the product's baseline (``POST /bench/form``), for reads the
-Starlette bearer read, the scenario at full speed, and the node peer; after the rounds
+Starlette bearer read, the scenario at full speed, the node peer, and for the token
+scenarios the Python floor of a durable rotation (``rotation_floor.py``); after the rounds
 the scenario runs paced at half its median rate (for p99). Ratios compare medians over
 the rounds.
 """
@@ -24,6 +25,7 @@ import httpx
 from bench.database import fresh_database
 from bench.load import Phase, Result, run_phase, write_feed
 from bench.references import Pinning, References, peer_lines, pinning, running_references
+from bench.rotation_floor import seed as seed_rotation_floor
 from bench.seed import Line, World, form_line, mcp_line, seed_world
 from bench.server import BENCH_SECRET, Server, free_port, running_server
 from i18n_connect import grants
@@ -37,6 +39,7 @@ Prepare = Callable[[World, int, int], Awaitable[tuple[list[Line], list[Line]]]]
 STARLETTE_FORM = "Starlette form"
 STARLETTE_READ = "Starlette read"
 NODE_PEER = "node peer"
+PYTHON_FLOOR = "Python floor"
 BASELINE = "baseline"
 
 
@@ -49,6 +52,7 @@ class Scenario:
     target: float  # the ratio to the baseline that the issue asks for (0: none)
     env: dict[str, str] = field(default_factory=dict)
     counterpart: str = STARLETTE_FORM  # the bare Starlette route doing the same kind of work
+    floor: bool = False  # also measure the Python floor of a durable rotation
 
 
 async def _exchange(world: World, count: int, paced: int) -> tuple[list[Line], list[Line]]:
@@ -123,6 +127,7 @@ SCENARIOS: dict[str, Scenario] = {
             _exchange,
             0.35,
             _UNLIMITED_TOKEN_REQUESTS,
+            floor=True,
         ),
         Scenario(
             "refresh",
@@ -131,6 +136,7 @@ SCENARIOS: dict[str, Scenario] = {
             _refresh,
             0.35,
             _UNLIMITED_TOKEN_REQUESTS,
+            floor=True,
         ),
         Scenario(
             "mint",
@@ -233,10 +239,11 @@ class Outcome:
         return self.rate(name) / denominator if denominator else 0.0
 
     def counterpart(self, name: str) -> str | None:
-        """The Starlette reference of a product series (none for the references themselves)."""
+        """The Starlette reference of a product series or of the Python floor (none for the
+        other references)."""
         if name == self.scenario.name:
             return self.scenario.counterpart
-        return STARLETTE_FORM if name == BASELINE else None
+        return STARLETTE_FORM if name in (BASELINE, PYTHON_FLOOR) else None
 
     def ratio_to_counterpart(self, name: str) -> float | None:
         counterpart = self.counterpart(name)
@@ -256,6 +263,7 @@ class Outcome:
             "target_ratio": self.scenario.target,
             "ratio_to_starlette": round(self.ratio_to(name, self.scenario.counterpart), 3),
             "ratio_to_node": round(self.ratio_to(name, NODE_PEER), 3),
+            "ratio_to_python_floor": round(self.ratio_to(name, PYTHON_FLOOR), 3),
             "peak_rss_mib": round(self.peak_rss_mib, 1),
             "series": [
                 {
@@ -386,6 +394,17 @@ def run_scenario(
             else None
         )
         tokens = {token: world.organizations[ref.organization_id] for ref, token in world.readers}
+        rotation_db = directory / "rotation-floor.db" if scenario.floor else None
+        floor_feeds = (
+            [
+                write_feed(directory / f"floor-{i}.feed", lines)
+                for i, lines in enumerate(
+                    _split(seed_rotation_floor(rotation_db, count * rounds), rounds)
+                )
+            ]
+            if rotation_db is not None
+            else []
+        )
         results: list[Result] = []
         checks: list[str] = []
 
@@ -418,7 +437,9 @@ def run_scenario(
             running_server(
                 url, workers=workers, log_dir=directory, port=port, env=scenario.env, pin=pin.server
             ) as server,
-            running_references(tokens, log_dir=directory, pin=pin) as references,
+            running_references(
+                tokens, log_dir=directory, pin=pin, rotation_db=rotation_db
+            ) as references,
         ):
             if read_feed is not None:
                 checks.append(_same_answer_check(world, server, references))
@@ -439,6 +460,13 @@ def run_scenario(
                     phase(f"{STARLETTE_READ} #{number}", references.starlette, read_feed, "cycle")
                 phase(f"{scenario.name} #{number}", server, feed, scenario.mode)
                 phase(f"{NODE_PEER} #{number}", references.node, peer_feed, "cycle")
+                if floor_feeds:
+                    phase(
+                        f"{PYTHON_FLOOR} #{number}",
+                        references.starlette,
+                        floor_feeds[number - 1],
+                        "once",
+                    )
             if paced:
                 median = statistics.median(
                     result.rate for result in results if result.name.startswith(scenario.name)
