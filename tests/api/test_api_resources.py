@@ -380,3 +380,19 @@ async def test_writes_through_the_api_are_drafts_and_publish_makes_them_live(wor
         f"{base}/translations/fr", json={"translations": {"cart.empty": "Vide"}}, headers=headers
     )
     assert (unknown.status_code, unknown.json()["error"]) == (404, "not_found")
+
+
+@pytest.mark.parametrize("path", ["/api/oauth-client/organizations", P])
+async def test_head_of_a_hot_read_is_the_routers_405(world: World, path: str) -> None:
+    """The hot reads are GET routes of the router, which answers HEAD with 405; Starlette's
+    plain routes would take HEAD too, so the hot routes leave it to the router."""
+    token = await world.mint()
+    url = path.format(project=world.projects["acme/web"])
+    answers = [
+        await world.http.head(url + query, headers={"Authorization": f"Bearer {token}"})
+        for query in ("", "?via=router")
+    ]
+    assert [(answer.status_code, answer.headers["allow"]) for answer in answers] == [
+        (405, "GET"),
+        (405, "GET"),
+    ]

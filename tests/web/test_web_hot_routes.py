@@ -165,3 +165,9 @@ async def test_without_an_app_a_declined_request_is_an_error() -> None:
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
     with pytest.raises(Declined):
         await client.post("/api/grants/g1/tokens", content=b"other")
+
+
+async def test_head_is_left_to_the_router(client: httpx.AsyncClient) -> None:
+    """A GET route of Starlette takes HEAD as well; the app's FastAPI route of the same path
+    does not, so HEAD goes to the router."""
+    assert (await client.head("/api/items/x")).headers["content-length"] == "6"  # "router"

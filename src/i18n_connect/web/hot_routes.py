@@ -50,7 +50,7 @@ class HotRoutes:
     one whole segment (``/v1/projects/{project_id}``, ``/installations/{grant_id}/tokens``);
     its endpoint takes a `Request` and returns a `Response`, or is an ASGI app. ``handlers``
     are the app's exception handlers by exception class (``Exception`` is left to the
-    server-error layer: a 500)."""
+    server-error layer: a 500). HEAD is left to the app, as its FastAPI routes answer it."""
 
     def __init__(self, routes: Sequence[Route], handlers: Mapping[Any, Callable[..., Any]]) -> None:
         self.routes: dict[tuple[str, str], Route] = {}
@@ -61,6 +61,8 @@ class HotRoutes:
             head, _, rest = route.path.partition("{")
             name, _, tail = rest.partition("}")
             for method in route.methods or ():
+                if method == "HEAD":  # Starlette's own for GET; FastAPI's GET routes refuse it
+                    continue
                 if not route.param_convertors:
                     self.routes[(route.path, method)] = route
                     continue
@@ -149,4 +151,3 @@ class HotRoutes:
             if handler is not None:
                 return handler
         return None
-
