@@ -391,8 +391,6 @@ async def test_a_handler_crash_is_the_dispatchers_code_0_error_in_both_lanes() -
     }
 
 
-
-
 async def test_the_sdks_transport_logs_nothing_but_our_access_line_per_request(
     running_app: httpx.AsyncClient,
     world: World,

@@ -15,8 +15,6 @@ from i18n_connect.storage.database import Database
 _AT_ONCE_SECONDS = 1.0
 
 
-
-
 async def test_a_nested_write_transaction_fails_at_once(db: Database) -> None:
     started = time.monotonic()
     async with db.transaction() as outer:

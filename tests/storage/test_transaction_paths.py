@@ -19,8 +19,6 @@ from i18n_connect.storage.database import Database
 _AT_ONCE_SECONDS = 1.0
 
 
-
-
 async def _write_at_once(db: Database) -> AsyncConnection:
     async with asyncio.timeout(_AT_ONCE_SECONDS), db.transaction() as conn:
         assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1

@@ -25,8 +25,6 @@ def _add_item_route(client: httpx.AsyncClient) -> None:
     app.router.add_api_route("/items/{item_id}", item, methods=["GET"])
 
 
-
-
 def _log_lines(output: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in output.splitlines() if line.strip()]
 

@@ -29,8 +29,6 @@ SERVER_ERROR_HEADERS = [
 ]
 
 
-
-
 @pytest.fixture
 async def unraising(app_client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
     """The app of ``app_client``, its exceptions answered instead of raised to the test."""
