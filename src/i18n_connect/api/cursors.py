@@ -21,12 +21,14 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Annotated, TypeVar
 
 from fastapi import Query
 from pydantic import Field
 
 from i18n_connect.errors import InvalidRequest
+from i18n_connect.ids import SecretHasher
 from i18n_connect.services import Services
 
 __all__ = [
@@ -130,5 +132,10 @@ class Cursors:
 
 def cursors_of(services: Services) -> Cursors:
     """The cursors of this deployment: their key is derived from the server secret (through
-    the keyed hash already in memory, an HMAC of a fixed label)."""
-    return Cursors(bytes.fromhex(services.hasher.hash("i18n-connect/page-cursor")))
+    the keyed hash already in memory, an HMAC of a fixed label), once per hasher."""
+    return _cursors_keyed_by(services.hasher)
+
+
+@lru_cache(maxsize=4)
+def _cursors_keyed_by(hasher: SecretHasher) -> Cursors:
+    return Cursors(bytes.fromhex(hasher.hash("i18n-connect/page-cursor")))
