@@ -4,10 +4,10 @@ the product, doing the work of the product's two cheapest routes with nothing el
 ``POST /bench/form`` is the product's baseline (``web/bench_routes.py``) without FastAPI,
 middleware or logging. ``GET /api/oauth-client/organizations`` checks the bearer token
 (RFC 6750 §2.1) against a dictionary and answers the JSON the product answers for that
-token's organization: the floor of a partner-API read. Given a database seeded by
-``bench/rotation_floor.py``, ``POST /bench/rotate`` is the floor of a durable refresh rotation.
+token's organization: the framework's share of a partner-API read. With the databases of
+``bench/floors.py`` it also serves the Python floors of a read and of a refresh rotation.
 
-python -m bench.reference_app PORT TOKENS_JSON [ROTATION_DB]
+python -m bench.reference_app PORT TOKENS_JSON [FLOORS_DIRECTORY]
 
 TOKENS_JSON is a file mapping each token to its organization (``{"id", "slug", "name"}``).
 """
@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bench.rotation_floor import rotation_route
+from bench.floors import floor_routes
 
 __all__ = ["build_app", "main"]
 
@@ -32,9 +32,9 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 
 def build_app(
-    organizations_by_token: dict[str, dict[str, str]], rotation_db: Path | None = None
+    organizations_by_token: dict[str, dict[str, str]], floors: Path | None = None
 ) -> Starlette:
-    """The reference routes (the rotation floor's with a database) and a readiness probe."""
+    """The reference routes (the floors' with their databases) and a readiness probe."""
 
     async def form(request: Request) -> Response:
         fields = parse_qsl(
@@ -62,8 +62,8 @@ def build_app(
         Route("/api/oauth-client/organizations", organizations, methods=["GET"]),
         Route("/readyz", ready, methods=["GET"]),
     ]
-    if rotation_db is not None:
-        routes.append(rotation_route(rotation_db))
+    if floors is not None:
+        routes += floor_routes(floors)
     return Starlette(routes=routes)
 
 
@@ -71,8 +71,8 @@ def main(argv: list[str]) -> None:
     import uvicorn
 
     port, tokens_path = int(argv[0]), Path(argv[1])
-    rotation_db = Path(argv[2]) if len(argv) > 2 else None
-    app = build_app(json.loads(tokens_path.read_text()), rotation_db)
+    floors = Path(argv[2]) if len(argv) > 2 else None
+    app = build_app(json.loads(tokens_path.read_text()), floors)
     uvicorn.run(
         app,
         host="127.0.0.1",

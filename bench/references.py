@@ -111,11 +111,11 @@ def running_references(
     *,
     log_dir: Path,
     pin: Pinning,
-    rotation_db: Path | None = None,
+    floors: Path | None = None,
     start_timeout: float = START_TIMEOUT_S,
 ) -> Iterator[References]:
-    """Start the Starlette reference (serving the rotation floor too when given its
-    database) and the node peer on loopback; stop both afterwards."""
+    """Start the Starlette reference (serving the Python floors too when given their
+    directory, ``bench/floors.py``) and the node peer on loopback; stop both afterwards."""
     tokens = log_dir / "reference-tokens.json"
     tokens.write_text(json.dumps(organizations_by_token))
     starlette_port, node_port = free_port(), free_port()
@@ -130,7 +130,7 @@ def running_references(
                     "bench.reference_app",
                     str(starlette_port),
                     str(tokens),
-                    *([str(rotation_db)] if rotation_db is not None else []),
+                    *([str(floors)] if floors is not None else []),
                 ],
                 port=starlette_port,
                 ready_path="/readyz",

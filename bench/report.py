@@ -54,7 +54,7 @@ _SERIES_TITLES = {
     STARLETTE_FORM: "Starlette form (reference: bare POST /bench/form)",
     STARLETTE_READ: "Starlette read (reference: bare bearer GET /organizations)",
     NODE_PEER: "node oidc-provider (peer: client_credentials, ES256 JWT)",
-    PYTHON_FLOOR: "Python floor (reference: bare durable rotation, POST /bench/rotate)",
+    PYTHON_FLOOR: "Python floor (reference: bench/floors.py, the same stored-state work only)",
     BASELINE: "baseline (product POST /bench/form)",
 }
 
@@ -97,10 +97,10 @@ def print_outcome(outcome: Outcome) -> None:
     )
     if scenario.floor:
         print(
-            f"{scenario.name}: {outcome.ratio_to(scenario.name, PYTHON_FLOOR):.2f}x the Python "
-            f"floor of a durable rotation, itself {outcome.ratio_to(PYTHON_FLOOR, NODE_PEER):.2f}x "
-            f"node's oidc-provider and {outcome.ratio_to(PYTHON_FLOOR, STARLETTE_FORM):.2f}x the "
-            "Starlette form"
+            f"{scenario.name}: {outcome.ratio_to(scenario.name, PYTHON_FLOOR):.2f}x its Python "
+            f"floor, which is {outcome.ratio_to(PYTHON_FLOOR, scenario.counterpart):.2f}x its "
+            f"bare Starlette counterpart and {outcome.ratio_to(PYTHON_FLOOR, NODE_PEER):.2f}x "
+            "node's oidc-provider"
         )
     paced = [result for result in outcome.results if result.name.endswith("at 50%")]
     for result in paced:

@@ -3,8 +3,9 @@
 A run starts the product and, beside it, the two references (``references.py``): the
 bare Starlette app and node's ``oidc-provider``. Each round measures, in this order,
 the Starlette form route, the product's baseline (``POST /bench/form``), for reads the
-Starlette bearer read, the scenario at full speed, the node peer, and for the token
-scenarios the Python floor of a durable rotation (``rotation_floor.py``); after the rounds
+Starlette bearer read, the scenario at full speed, the node peer, and for the token and
+read scenarios their Python floor (``floors.py``: a durable rotation, or a read that looks
+the token up in SQLite); after the rounds
 the scenario runs paced at half its median rate (for p99). Ratios compare medians over
 the rounds.
 """
@@ -23,9 +24,9 @@ from pathlib import Path
 import httpx
 
 from bench.database import fresh_database
+from bench.floors import seed_floors
 from bench.load import Phase, Result, run_phase, write_feed
 from bench.references import Pinning, References, peer_lines, pinning, running_references
-from bench.rotation_floor import seed as seed_rotation_floor
 from bench.seed import Line, World, form_line, mcp_line, seed_world
 from bench.server import BENCH_SECRET, Server, free_port, running_server
 from i18n_connect import grants
@@ -52,7 +53,7 @@ class Scenario:
     target: float  # the ratio to the baseline that the issue asks for (0: none)
     env: dict[str, str] = field(default_factory=dict)
     counterpart: str = STARLETTE_FORM  # the bare Starlette route doing the same kind of work
-    floor: bool = False  # also measure the Python floor of a durable rotation
+    floor: bool = False  # also measure the Python floor of the same work (`floors.py`)
 
 
 async def _exchange(world: World, count: int, paced: int) -> tuple[list[Line], list[Line]]:
@@ -154,6 +155,7 @@ SCENARIOS: dict[str, Scenario] = {
             0.5,
             _UNLIMITED_API_CLIENTS,
             counterpart=STARLETTE_READ,
+            floor=True,
         ),
         Scenario(
             "org-read",
@@ -163,6 +165,7 @@ SCENARIOS: dict[str, Scenario] = {
             0.0,
             _UNLIMITED_API_CLIENTS,
             counterpart=STARLETTE_READ,
+            floor=True,
         ),
         Scenario(
             "mcp",
@@ -241,9 +244,9 @@ class Outcome:
     def counterpart(self, name: str) -> str | None:
         """The Starlette reference of a product series or of the Python floor (none for the
         other references)."""
-        if name == self.scenario.name:
+        if name in (self.scenario.name, PYTHON_FLOOR):
             return self.scenario.counterpart
-        return STARLETTE_FORM if name in (BASELINE, PYTHON_FLOOR) else None
+        return STARLETTE_FORM if name == BASELINE else None
 
     def ratio_to_counterpart(self, name: str) -> float | None:
         counterpart = self.counterpart(name)
@@ -394,15 +397,21 @@ def run_scenario(
             else None
         )
         tokens = {token: world.organizations[ref.organization_id] for ref, token in world.readers}
-        rotation_db = directory / "rotation-floor.db" if scenario.floor else None
+        floors = directory / "floors"
+        floors.mkdir()
+        floor_reads, floor_rotations = seed_floors(
+            floors, tokens, count * rounds if scenario.floor and once else 0
+        )
         floor_feeds = (
-            [
-                write_feed(directory / f"floor-{i}.feed", lines)
-                for i, lines in enumerate(
-                    _split(seed_rotation_floor(rotation_db, count * rounds), rounds)
-                )
-            ]
-            if rotation_db is not None
+            (
+                [write_feed(directory / "floor.feed", floor_reads)] * rounds
+                if scenario.counterpart == STARLETTE_READ
+                else [
+                    write_feed(directory / f"floor-{i}.feed", lines)
+                    for i, lines in enumerate(_split(floor_rotations, rounds))
+                ]
+            )
+            if scenario.floor
             else []
         )
         results: list[Result] = []
@@ -437,9 +446,7 @@ def run_scenario(
             running_server(
                 url, workers=workers, log_dir=directory, port=port, env=scenario.env, pin=pin.server
             ) as server,
-            running_references(
-                tokens, log_dir=directory, pin=pin, rotation_db=rotation_db
-            ) as references,
+            running_references(tokens, log_dir=directory, pin=pin, floors=floors) as references,
         ):
             if read_feed is not None:
                 checks.append(_same_answer_check(world, server, references))
@@ -465,7 +472,7 @@ def run_scenario(
                         f"{PYTHON_FLOOR} #{number}",
                         references.starlette,
                         floor_feeds[number - 1],
-                        "once",
+                        scenario.mode,
                     )
             if paced:
                 median = statistics.median(
