@@ -16,7 +16,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from i18n_connect.storage.checkpointer import Checkpointer
+from i18n_connect.storage.checkpointer import WAL_AUTOCHECKPOINT_PAGES, Checkpointer
 from i18n_connect.storage.database import Database
 
 
@@ -148,6 +148,21 @@ def test_the_checkpointer_copies_the_wal_off_the_request_path(tmp_path: Path) ->
         checkpointer.stop()
         writer.close()
     assert not any(thread.name == "sqlite-checkpoint" for thread in threading.enumerate())
+
+
+async def test_commits_leave_the_wal_to_the_checkpointer_up_to_the_fallback(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "fallback.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    try:
+        for readonly in (False, True):
+            async with db.transaction(readonly=readonly) as conn:
+                pages = (await conn.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one()
+                assert pages == WAL_AUTOCHECKPOINT_PAGES == 10_000
+    finally:
+        await db.dispose()
 
 
 async def test_dispose_stops_the_checkpointer(sqlite_template: Path, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from i18n_connect.storage import statements
-from i18n_connect.storage.checkpointer import Checkpointer
+from i18n_connect.storage.checkpointer import WAL_AUTOCHECKPOINT_PAGES, Checkpointer
 from i18n_connect.storage.parking import Parking
 from i18n_connect.storage.sqlite_connections import (
     BUSY_UNKNOWN,
@@ -377,6 +377,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         cursor.close()
         sqlite3_of(dbapi_connection.driver_connection).busy_timeout(_SQLITE_BUSY_TIMEOUT_MS)
 
