@@ -62,4 +62,3 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None if value is None else self.process_result_value(parse(value), dialect)
 
         return process
-

@@ -149,4 +149,3 @@ class HotRoutes:
             if handler is not None:
                 return handler
         return None
-
