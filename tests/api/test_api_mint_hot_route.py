@@ -301,8 +301,7 @@ async def test_an_unpaired_surrogate_is_refused_before_the_token_is_checked_and_
             {
                 "error": "invalid_request",
                 "error_description": (
-                    "The request body holds text that is not valid Unicode "
-                    "(an unpaired surrogate)."
+                    "The request body holds text that is not valid Unicode (an unpaired surrogate)."
                 ),
             },
         )
