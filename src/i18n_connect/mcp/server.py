@@ -7,6 +7,9 @@ Before a request reaches the SDK, `McpEndpoint`:
 - authenticates the caller (`mcp.auth`); a missing or bad token is 401 with
   ``WWW-Authenticate: Bearer resource_metadata="…", scope="…"`` so that a client
   holding nothing but the URL can discover the authorization server;
+- answers a body holding an unpaired surrogate (`unicode_text`) with the transport's
+  JSON-RPC parse error (400, -32700), naming the problem (the SDK's parser would name only
+  the escape), before any tool's arguments are looked at;
 - for an access token, reads the JSON-RPC body and answers a ``tools/call`` whose
   scope the token lacks with 403 ``insufficient_scope`` naming the union of the
   held and needed scopes (step-up authorization) — also a ``deleteKeys`` of keys
