@@ -11,6 +11,7 @@ decoded, and an escaped backslash (``"\\\\ud800"``) is plain text: both are acce
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from typing import Any
@@ -30,6 +31,7 @@ UNPAIRED_SURROGATE = (
 # In UTF-8 JSON, the only ways to a surrogate: an escape \uD800-\uDFFF, or its UTF-8-like bytes.
 _SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_UTF_16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # UTF-32's start alike, or with a NUL
 
 
 class UnpairedSurrogate(ValueError):
@@ -41,10 +43,13 @@ class UnpairedSurrogate(ValueError):
 
 def may_hold_surrogates(raw: bytes) -> bool:
     """Whether ``json.loads(raw)`` may give a string with a surrogate: UTF-8 JSON (the usual
-    case, checked by one scan of the bytes) only through the bytes `_SURROGATE_BYTES` finds;
+    case) only through the bytes `_SURROGATE_BYTES` finds;
     UTF-16 or UTF-32 JSON (RFC 8259 §8.1 allows neither, `json.loads` reads both) always."""
-    if json.detect_encoding(raw) not in ("utf-8", "utf-8-sig"):
+    start = raw[:4]  # where `json.detect_encoding` tells them apart: a NUL or a UTF-16 BOM
+    if b"\x00" in start or start.startswith(_UTF_16_BOMS):
         return True
+    if b"\\u" not in raw and b"\xed" not in raw:  # two scans in C, faster than the pattern's
+        return False
     return _SURROGATE_BYTES.search(raw) is not None
 
 

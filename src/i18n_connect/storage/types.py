@@ -62,3 +62,4 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None if value is None else self.process_result_value(parse(value), dialect)
 
         return process
+

@@ -149,3 +149,4 @@ class HotRoutes:
             if handler is not None:
                 return handler
         return None
+
