@@ -43,8 +43,8 @@ class UnpairedSurrogate(ValueError):
 
 def may_hold_surrogates(raw: bytes) -> bool:
     """Whether ``json.loads(raw)`` may give a string with a surrogate: UTF-8 JSON (the usual
-    case) only through the bytes `_SURROGATE_BYTES` finds;
-    UTF-16 or UTF-32 JSON (RFC 8259 §8.1 allows neither, `json.loads` reads both) always."""
+    case) only through the bytes `_SURROGATE_BYTES` finds; UTF-16 or UTF-32 JSON (RFC 8259
+    §8.1 allows neither, `json.loads` reads both) always."""
     start = raw[:4]  # where `json.detect_encoding` tells them apart: a NUL or a UTF-16 BOM
     if b"\x00" in start or start.startswith(_UTF_16_BOMS):
         return True
