@@ -28,8 +28,10 @@ __all__ = [
 UNPAIRED_SURROGATE = (
     "The request body holds text that is not valid Unicode (an unpaired surrogate)."
 )
-# In UTF-8 JSON, the only ways to a surrogate: an escape \uD800-\uDFFF, or its UTF-8-like bytes.
-_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+# In UTF-8 JSON, the only ways to a surrogate: an escape \uD800-\uDFFF, or its UTF-8-like bytes
+# (two patterns, each with a literal start that re finds fast, where one alternation is slow).
+_ESCAPED = re.compile(rb"\\u[dD][89a-fA-F]")
+_ENCODED = re.compile(rb"\xed[\xa0-\xbf]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _UTF_16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # UTF-32's start alike, or with a NUL
 
@@ -43,14 +45,14 @@ class UnpairedSurrogate(ValueError):
 
 def may_hold_surrogates(raw: bytes) -> bool:
     """Whether ``json.loads(raw)`` may give a string with a surrogate: UTF-8 JSON (the usual
-    case) only through the bytes `_SURROGATE_BYTES` finds; UTF-16 or UTF-32 JSON (RFC 8259
+    case) only through the bytes `_ESCAPED` or `_ENCODED` find; UTF-16 or UTF-32 JSON (RFC 8259
     §8.1 allows neither, `json.loads` reads both) always."""
     start = raw[:4]  # where `json.detect_encoding` tells them apart: a NUL or a UTF-16 BOM
     if b"\x00" in start or start.startswith(_UTF_16_BOMS):
         return True
-    if b"\\u" not in raw and b"\xed" not in raw:  # two scans in C, faster than the pattern's
-        return False
-    return _SURROGATE_BYTES.search(raw) is not None
+    return (b"\\" in raw and _ESCAPED.search(raw) is not None) or (
+        b"\xed" in raw and _ENCODED.search(raw) is not None
+    )
 
 
 def holds_unpaired_surrogate(value: object) -> bool:
