@@ -52,7 +52,7 @@ async def _events(world: World) -> int:
         pytest.param("createKeys", b'{"project":"web","keys":[{"name":"a\\ud800"}]}', id="create"),
         pytest.param("createKeys", b'{"project":"web","keys":[{"name":"\xed\xb0\x80"}]}', id="raw"),
         # an access token without translations:publish: the step-up check would look keys up
-        pytest.param("deleteKeys", b'{"project":"web","keys":["home\\udc00"]}', id="delete"),
+        pytest.param("deleteKeys", b'{"project":"web","names":["home\\udc00"]}', id="delete"),
     ],
 )
 async def test_a_tool_call_with_an_unpaired_surrogate_is_a_parse_error(
