@@ -128,6 +128,10 @@ async def test_the_hot_route_answers_bodies_it_takes_as_the_router_does(
         pytest.param({"json": {"scopes": "keys:read"}}, 400, id="scopes-not-a-list"),
         pytest.param({"json": {"scopes": [1]}}, 400, id="scope-not-a-string"),
         pytest.param({"json": {"project_ids": {"a": 1}}}, 400, id="projects-not-a-list"),
+        pytest.param({"content": b'{"project_ids":["\\ud800"]}'}, 400, id="unpaired-surrogate"),
+        pytest.param({"content": b'{"scopes":["\\uDC00x"]}'}, 400, id="lone-low-surrogate"),
+        pytest.param({"content": b'{"\\ud800":1}'}, 400, id="surrogate-in-a-key"),
+        pytest.param({"content": b'{"scopes":["\xed\xa0\x80"]}'}, 400, id="encoded-surrogate"),
     ],
 )
 async def test_bodies_the_hot_route_declines_are_answered_by_the_router(
@@ -278,3 +282,48 @@ async def test_both_store_the_same_token_and_audit_event(world: World, taken: Ta
         for event in events
     )
     assert hot_event == routed_event
+
+
+async def test_an_unpaired_surrogate_is_refused_before_the_token_is_checked_and_stores_nothing(
+    world: World, taken: Taken
+) -> None:
+    """JSON may escape a lone surrogate (RFC 8259 §8.2) and `json.loads` decodes it, but the
+    database cannot bind it: both routes refuse the body, even without a token."""
+    url = MINT.format(world.grants["acme"])
+    async with world.services.db.transaction(readonly=True) as conn:
+        events_before = list(await conn.execute(select(audit_events)))
+    for headers in (JSON, {**JSON, **bearer(await world.access_token())}):
+        taken.clear()
+        sent = {"content": b'{"project_ids":["\\ud800"]}', "headers": headers}
+        hot = await _both(world, taken, url, sent, "declined")
+        assert (hot.status_code, hot.json()) == (
+            400,
+            {
+                "error": "invalid_request",
+                "error_description": (
+                    "The request body holds text that is not valid Unicode (an unpaired surrogate)."
+                ),
+            },
+        )
+    async with world.services.db.transaction(readonly=True) as conn:
+        assert list(await conn.execute(select(installation_tokens))) == []
+        assert list(await conn.execute(select(audit_events))) == events_before
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b'{"project_ids":["\\ud83d\\ude00"]}', id="paired-escape"),
+        pytest.param(b'{"project_ids":["\\\\ud800"]}', id="escaped-backslash"),
+        pytest.param('{"project_ids":["\U0001f600"]}'.encode(), id="utf-8-emoji"),
+    ],
+)
+async def test_paired_surrogates_and_escaped_backslashes_are_text(
+    world: World, taken: Taken, content: bytes
+) -> None:
+    """An escaped pair is one character (U+1F600), ``\\\\ud800`` six: the hot route answers
+    both, naming the project that does not exist."""
+    sent = {"content": content, "headers": {**JSON, **bearer(await world.access_token())}}
+    hot = await _both(world, taken, MINT.format(world.grants["acme"]), sent, "answered")
+    assert (hot.status_code, hot.json()["error"]) == (400, "invalid_request")
+    assert "Unicode" not in hot.json()["error_description"]

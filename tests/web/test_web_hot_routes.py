@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from i18n_connect.errors import InvalidRequest, ProtocolError
-from i18n_connect.web.errors import error_response
+from i18n_connect.web.errors import error_response, install_error_handlers
 from i18n_connect.web.hot_routes import MAX_PARAMETER_LENGTH, Declined, HotRoutes
 
 
@@ -171,3 +172,32 @@ async def test_head_is_left_to_the_router(client: httpx.AsyncClient) -> None:
     """A GET route of Starlette takes HEAD as well; the app's FastAPI route of the same path
     does not, so HEAD goes to the router."""
     assert (await client.head("/api/items/x")).headers["content-length"] == "6"  # "router"
+
+
+async def _encodes(request: Request) -> Response:
+    """Encodes its parameter as a database driver binds text: to UTF-8, or to ASCII."""
+    text = {"surrogate": "\ud800", "accent": "\u00e9"}[request.path_params["text"]]
+    codec = "utf-8" if text == "\ud800" else "ascii"
+    return PlainTextResponse(text.encode(codec))
+
+
+async def test_text_utf_8_cannot_hold_is_the_apps_400_and_other_encoding_bugs_a_500() -> None:
+    """The app's handlers, which the hot routes use too: an unpaired surrogate that reached an
+    encoding past the checks at the boundary (`unicode_text`) is the client's 400; any other
+    encoding error is the server's own."""
+    app = FastAPI()
+    install_error_handlers(app)
+    hot = HotRoutes([Route("/encode/{text}", _encodes, methods=["GET"])], app.exception_handlers)
+    async with _client(hot, _fallback) as client:
+        refused = await client.get("/encode/surrogate")
+        assert (refused.status_code, refused.json()) == (
+            400,
+            {
+                "error": "invalid_request",
+                "error_description": (
+                    "The request body holds text that is not valid Unicode (an unpaired surrogate)."
+                ),
+            },
+        )
+        with pytest.raises(UnicodeEncodeError):
+            await client.get("/encode/accent")

@@ -7,7 +7,6 @@ indistinguishable from an unknown one (404 ``grant_not_found``).
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Path, Request, Response
@@ -15,6 +14,7 @@ from starlette.routing import Route
 
 from i18n_connect import grants, installations
 from i18n_connect.api.auth import AccessToken, access_token_of
+from i18n_connect.api.json_route import JsonBodyRoute
 from i18n_connect.api.metrics import grant_metrics
 from i18n_connect.api.models import (
     ErrorBody,
@@ -32,13 +32,14 @@ from i18n_connect.oauth.access_tokens import AccessTokenClaims
 from i18n_connect.oauth.clients import get_client
 from i18n_connect.platform.accounts import get_user
 from i18n_connect.storage.organizations import organizations_by_id
+from i18n_connect.unicode_text import json_loads
 from i18n_connect.web.errors import NO_STORE
 from i18n_connect.web.hot_routes import Declined
 from i18n_connect.web.sessions import services_of
 
 __all__ = ["mint_route", "router"]
 
-router = APIRouter(prefix="/api/oauth-client", tags=["installations"])
+router = APIRouter(prefix="/api/oauth-client", tags=["installations"], route_class=JsonBodyRoute)
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorBody} for status in (400, 401, 404, 410, 429)
@@ -107,8 +108,9 @@ async def _hot_mint(request: Request) -> Response:
 
 async def _plain_body(request: Request) -> MintRequest:
     """The body as FastAPI reads it: empty, or JSON (``application/json``) that is a valid
-    `MintRequest`; anything else is `Declined`, for the FastAPI route to answer (a 400 that
-    names the first problem). A body that cannot be read is FastAPI's 400 too."""
+    `MintRequest` without an unpaired surrogate (`unicode_text`); anything else is `Declined`,
+    for the FastAPI route to answer (a 400 that names the first problem). A body that cannot
+    be read is FastAPI's 400 too."""
     try:
         raw = await request.body()
     except Exception as exc:  # a client gone, or a chunked body over the limit
@@ -119,8 +121,8 @@ async def _plain_body(request: Request) -> MintRequest:
     if content_type.partition(";")[0].strip().lower() != "application/json":
         raise Declined(raw)
     try:
-        return MintRequest.model_validate(json.loads(raw))
-    except (ValueError, RecursionError):  # JSON or validation errors: ValidationError too
+        return MintRequest.model_validate(json_loads(raw))
+    except (ValueError, RecursionError):  # JSON, text or validation errors (ValidationError)
         raise Declined(raw) from None
 
 

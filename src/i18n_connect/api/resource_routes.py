@@ -21,6 +21,7 @@ from i18n_connect import access
 from i18n_connect.api import listings
 from i18n_connect.api.auth import Caller, installation_call, installation_caller
 from i18n_connect.api.cursors import DEFAULT_LIMIT, CursorQuery, LimitQuery
+from i18n_connect.api.json_route import JsonBodyRoute
 from i18n_connect.api.models import (
     AddLanguageRequest,
     CreateProjectRequest,
@@ -35,7 +36,7 @@ from i18n_connect.platform.projects import add_language, create_project
 
 __all__ = ["ERRORS", "hot_routes", "router"]
 
-router = APIRouter(prefix="/api/oauth-client", tags=["resources"])
+router = APIRouter(prefix="/api/oauth-client", tags=["resources"], route_class=JsonBodyRoute)
 
 ERRORS: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 410, 429)

@@ -15,6 +15,7 @@ from i18n_connect import access
 from i18n_connect.api import listings
 from i18n_connect.api.auth import Caller, installation_caller
 from i18n_connect.api.cursors import DEFAULT_LIMIT, CursorQuery, LimitQuery
+from i18n_connect.api.json_route import JsonBodyRoute
 from i18n_connect.api.models import (
     ContentEntryOut,
     CreateKeysRequest,
@@ -44,7 +45,11 @@ from i18n_connect.scopes import PUBLISH_TRANSLATIONS
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/oauth-client/v1/projects/{project_id}", tags=["translations"])
+router = APIRouter(
+    prefix="/api/oauth-client/v1/projects/{project_id}",
+    tags=["translations"],
+    route_class=JsonBodyRoute,
+)
 
 
 def _needs(scope: str, *, write: bool = False) -> object:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from i18n_connect.api.cursors import DEFAULT_LIMIT, CursorQuery, LimitQuery, cursors_of
+from i18n_connect.api.json_route import JsonBodyRoute
 from i18n_connect.api.models import NEXT_CURSOR, ErrorBody
 from i18n_connect.errors import InvalidClient
 from i18n_connect.oauth.client_auth import authenticate_client, client_credentials
@@ -31,7 +32,9 @@ from i18n_connect.webhooks import endpoints, log
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/oauth-client/webhooks", tags=["webhooks"])
+router = APIRouter(
+    prefix="/api/oauth-client/webhooks", tags=["webhooks"], route_class=JsonBodyRoute
+)
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorBody} for status in (400, 401, 404)

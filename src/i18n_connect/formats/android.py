@@ -21,6 +21,7 @@ from i18n_connect.errors import MalformedFile
 from i18n_connect.formats.model import Entry, Options, Parsed, Skipped
 from i18n_connect.formats.xliff import element_line, element_text, secure_xml
 from i18n_connect.platform.messages import build_plural, plural_of
+from i18n_connect.unicode_text import joined_pairs
 
 __all__ = ["ANDROID"]
 
@@ -73,7 +74,7 @@ def unescape(raw: str) -> str:
             plain.append(char)
         at += 1
     flush()
-    return "".join(out)
+    return joined_pairs("".join(out))
 
 
 class _Android:

@@ -22,6 +22,7 @@ from xml.parsers.expat import ExpatError
 from i18n_connect.errors import MalformedFile
 from i18n_connect.formats.model import Entry, Options, Parsed, Skipped, decode
 from i18n_connect.platform.messages import CATEGORY_ORDER, build_plural, plural_of
+from i18n_connect.unicode_text import joined_pairs
 
 __all__ = ["APPLE_STRINGS", "STRINGSDICT"]
 
@@ -46,7 +47,7 @@ def _unquote(token: str) -> str:
             return chr(int(code[1:], 16))
         return _UNESCAPES.get(code, code)
 
-    return _ESCAPE.sub(one, token[1:-1])
+    return joined_pairs(_ESCAPE.sub(one, token[1:-1]))
 
 
 def _position(text: str, offset: int) -> dict[str, int]:

@@ -7,6 +7,9 @@ Before a request reaches the SDK, `McpEndpoint`:
 - authenticates the caller (`mcp.auth`); a missing or bad token is 401 with
   ``WWW-Authenticate: Bearer resource_metadata="…", scope="…"`` so that a client
   holding nothing but the URL can discover the authorization server;
+- answers a body holding an unpaired surrogate (`unicode_text`) with the transport's
+  JSON-RPC parse error (400, -32700), naming the problem (the SDK's parser would name only
+  the escape), before any tool's arguments are looked at;
 - for an access token, reads the JSON-RPC body and answers a ``tools/call`` whose
   scope the token lacks with 403 ``insufficient_scope`` naming the union of the
   held and needed scopes (step-up authorization) — also a ``deleteKeys`` of keys
@@ -33,8 +36,9 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp_types import PARSE_ERROR, ErrorData, JSONRPCError
 from starlette.datastructures import Headers, QueryParams
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from i18n_connect import __version__, installations
@@ -57,12 +61,23 @@ from i18n_connect.platform.organizations import is_slug
 from i18n_connect.ratelimit import spend_api_request
 from i18n_connect.scopes import CATALOG, PUBLISH_TRANSLATIONS, format_scope
 from i18n_connect.services import Services
+from i18n_connect.unicode_text import (
+    UNPAIRED_SURROGATE,
+    holds_unpaired_surrogate,
+    may_hold_surrogates,
+)
 from i18n_connect.web.errors import NO_STORE, challenge_text, error_response
 from i18n_connect.web.replayed_bodies import replaying_body
 from i18n_connect.web.resource_metadata import mcp_resource_metadata_url
 
 __all__ = ["DEFAULT_MCP_SCOPES", "McpEndpoint", "build_mcp"]
 
+# What the SDK's transport answers a body it cannot parse, with a message a person understands.
+_UNPAIRED_SURROGATE_ERROR = JSONRPCError(
+    jsonrpc="2.0",
+    id=None,
+    error=ErrorData(code=PARSE_ERROR, message=f"Parse error: {UNPAIRED_SURROGATE}"),
+).model_dump_json(by_alias=True, exclude_unset=True)
 _MAX_CHECKED_DELETES = 4  # deleteKeys calls of one body looked up for a step-up challenge
 
 # What a client asks for first: every tool scope that consent pre-checks.
@@ -81,6 +96,17 @@ def _challenge(
     metadata = mcp_resource_metadata_url(services.settings, organization)
     parts += [f'resource_metadata="{metadata}"', f'scope="{scope}"']
     return "Bearer " + ", ".join(parts)
+
+
+def _holds_unpaired_surrogate(body: bytes) -> bool:
+    """Whether the body is JSON holding an unpaired surrogate (`unicode_text`), which the SDK
+    refuses as a parse error naming only the escape, once its parser reached it."""
+    if not may_hold_surrogates(body):
+        return False
+    try:
+        return holds_unpaired_surrogate(json.loads(body))
+    except (ValueError, RecursionError):
+        return False  # the SDK's own parse error
 
 
 def _tool_calls(body: bytes) -> list[tuple[str, object]]:
@@ -134,6 +160,10 @@ class McpEndpoint:
             return
         except ProtocolError as exc:
             await error_response(exc)(scope, receive, send)
+            return
+        if _holds_unpaired_surrogate(body):
+            refusal = Response(_UNPAIRED_SURROGATE_ERROR, 400, media_type="application/json")
+            await refusal(scope, receive, send)
             return
         step_up = await self._step_up(caller, body)
         if step_up is not None:

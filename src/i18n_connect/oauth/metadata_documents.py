@@ -30,7 +30,6 @@ admits loopback addresses.
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ from i18n_connect.oauth.clients import Client, get_client
 from i18n_connect.oauth.registration import ClientMetadata, parse_client_metadata
 from i18n_connect.services import Services
 from i18n_connect.storage.oauth_tables import oauth_clients
+from i18n_connect.unicode_text import UnpairedSurrogate, json_loads
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
@@ -249,7 +249,12 @@ async def fetch_document(url: str, *, allow_loopback: bool, now: datetime) -> Fe
         allow_loopback=allow_loopback,
     )
     try:
-        return FetchedDocument(json.loads(fetched.body), _lifetime(fetched.headers, now))
+        return FetchedDocument(json_loads(fetched.body), _lifetime(fetched.headers, now))
+    except UnpairedSurrogate:
+        raise InvalidClientMetadata(
+            "The client metadata document holds text that is not valid Unicode "
+            "(an unpaired surrogate)."
+        ) from None
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidClientMetadata("The client metadata document is not JSON.") from exc
 

@@ -21,17 +21,19 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from i18n_connect.errors import InvalidRequest, MissingScope, NotFound
+from i18n_connect.errors import InvalidRequest, MalformedFile, MissingScope, NotFound
 from i18n_connect.formats import Entry, Parsed, Skipped
 from i18n_connect.platform.keys import DEFAULT_NAMESPACE, add_keys, check_key_name
 from i18n_connect.platform.projects import Project, normalize_language
 from i18n_connect.platform.translations import MAX_TEXT, check_texts
 from i18n_connect.storage import translations as translation_store
 from i18n_connect.storage.translations import KeyText
+from i18n_connect.unicode_text import holds_unpaired_surrogate
 
 __all__ = ["MAX_IMPORT_ENTRIES", "ImportReport", "Mode", "export_entries", "import_entries"]
 
 MAX_IMPORT_ENTRIES = 50_000
+UNPAIRED_SURROGATE_IN_FILE = "the file holds text that is not valid Unicode (an unpaired surrogate)"
 Mode = Literal["merge", "replace-drafts"]
 State = Literal["draft", "published"]
 
@@ -95,6 +97,17 @@ async def export_entries(
     ]
 
 
+def _check_unicode(parsed: Parsed) -> None:
+    """`MalformedFile` at the first entry holding an unpaired surrogate (`unicode_text`): a
+    format's escape can give one (JSON's, YAML's, Android's ``\\uD800``), no database holds it."""
+    for entry in parsed.entries:
+        if holds_unpaired_surrogate((entry.key, entry.text, entry.comment, entry.source)):
+            raise MalformedFile(UNPAIRED_SURROGATE_IN_FILE, line=entry.line)
+    for skipped in parsed.skipped:
+        if holds_unpaired_surrogate(skipped.key):
+            raise MalformedFile(UNPAIRED_SURROGATE_IN_FILE, line=skipped.line)
+
+
 def _admissible(parsed: Parsed) -> tuple[list[Entry], list[Skipped]]:
     """The entries to consider, first of each key; the rest skipped with why."""
     skipped = list(parsed.skipped)
@@ -132,6 +145,7 @@ async def import_entries(
     """Write the entries of one language as drafts into ``namespace``; see the module
     docstring."""
     code = project_language(project, language)
+    _check_unicode(parsed)
     if len(parsed.entries) > MAX_IMPORT_ENTRIES:
         raise InvalidRequest(f"a file may hold at most {MAX_IMPORT_ENTRIES} entries")
     entries, skipped = _admissible(parsed)

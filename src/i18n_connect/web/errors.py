@@ -3,7 +3,10 @@
 A database that cannot be reached — refused or dropped connections, a server
 that is restarting, an exhausted connection pool — is 503
 ``temporarily_unavailable`` with ``Retry-After``, never a stack trace; the
-pool reconnects by itself once the database is back.
+pool reconnects by itself once the database is back. Text holding an unpaired
+surrogate that reached the database, or any encoding to UTF-8, is 400
+``invalid_request`` (`unicode_text` refuses it where JSON is parsed; this is the
+last line behind those checks).
 
 An unknown URL (404) or method (405) is answered with the site's HTML error
 page when the client prefers ``text/html`` (a browser) and the path is not an
@@ -35,6 +38,7 @@ from i18n_connect.errors import (
     RateLimited,
     TemporarilyUnavailable,
 )
+from i18n_connect.unicode_text import UNPAIRED_SURROGATE
 from i18n_connect.web.templates import render_error
 
 __all__ = [
@@ -124,6 +128,21 @@ def error_response(error: ProtocolError, *, headers: dict[str, str] | None = Non
     return JSONResponse(error.body(), status_code=error.status, headers=extra)
 
 
+def _unpaired_surrogate_in(exc: BaseException) -> bool:
+    """Whether ``exc``, or an exception it was raised from, is UTF-8 refusing a surrogate: text
+    from a client that no check at its boundary (`unicode_text`) caught, which SQLite's driver
+    refuses with that error itself and PostgreSQL's inside a driver error."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if (
+            isinstance(cause, UnicodeEncodeError)
+            and "\ud800" <= cause.object[cause.start] <= "\udfff"
+        ):
+            return True
+        cause = cause.__cause__
+    return False
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def protocol_error(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ProtocolError)
@@ -136,7 +155,15 @@ def install_error_handlers(app: FastAPI) -> None:
         message = first.get("msg", "invalid input")
         return error_response(InvalidRequest(f"{where}: {message}" if where else message))
 
-    async def database_unavailable(_request: Request, exc: Exception) -> Response:
+    async def unencodable_text(_request: Request, exc: Exception) -> Response:
+        if not _unpaired_surrogate_in(exc):
+            raise exc  # a 500, logged with its traceback by the server
+        _log.warning("unpaired_surrogate", error=type(exc).__name__)
+        return error_response(InvalidRequest(UNPAIRED_SURROGATE))
+
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        if _unpaired_surrogate_in(exc):  # PostgreSQL's driver refused to bind it
+            return await unencodable_text(request, exc)
         if isinstance(exc, _DATABASE_BUGS):
             raise exc  # a 500, logged with its traceback by the server
         _log.warning("database_unavailable", error=type(exc).__name__)
@@ -157,5 +184,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProtocolError, protocol_error)
     app.add_exception_handler(HTTPException, not_found_or_not_allowed)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(UnicodeEncodeError, unencodable_text)
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, database_unavailable)

@@ -12,7 +12,6 @@ minute (counted by the ``client_id`` it names, before any database work; then 42
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -25,6 +24,7 @@ from i18n_connect.oauth.client_auth import client_credentials, uses_basic
 from i18n_connect.oauth.metadata import authorization_server_metadata
 from i18n_connect.oauth.token import token_request
 from i18n_connect.ratelimit import spend_token_request
+from i18n_connect.unicode_text import UnpairedSurrogate, json_loads
 from i18n_connect.web.client_documents import prefetch
 from i18n_connect.web.errors import NO_STORE, error_response
 from i18n_connect.web.sessions import services_of
@@ -84,7 +84,9 @@ def parse_token_body(content_type: str, body: bytes) -> dict[str, str]:
             raise InvalidRequest("The form body is malformed.") from exc
     elif media_type == "application/json":
         try:
-            raw = json.loads(body, object_pairs_hook=_Pairs)
+            raw = json_loads(body, object_pairs_hook=_Pairs)
+        except UnpairedSurrogate as exc:
+            raise InvalidRequest(str(exc)) from None
         except (UnicodeError, ValueError, RecursionError) as exc:
             raise InvalidRequest("The JSON body is malformed.") from exc
         if not isinstance(raw, _Pairs) or len(raw) > _MAX_FIELDS:

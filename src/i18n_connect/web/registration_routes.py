@@ -17,7 +17,6 @@ change or delete themselves.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +29,7 @@ from i18n_connect.oauth import client_configuration
 from i18n_connect.oauth.registration import REGISTRATION_PATH, register
 from i18n_connect.services import Services
 from i18n_connect.storage import counters
+from i18n_connect.unicode_text import UnpairedSurrogate, json_loads
 from i18n_connect.web.errors import NO_STORE
 from i18n_connect.web.identity import client_address
 from i18n_connect.web.sessions import services_of
@@ -75,7 +75,9 @@ def _parse(body: bytes) -> Any:
     if len(body) > MAX_METADATA_BYTES:
         raise InvalidClientMetadata("The client metadata is larger than 16 KB.")
     try:
-        return json.loads(body)
+        return json_loads(body)
+    except UnpairedSurrogate as exc:
+        raise InvalidClientMetadata(str(exc)) from None
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidClientMetadata("The body must be a JSON object of client metadata.") from exc
 
