@@ -10,6 +10,7 @@ from i18n_connect.unicode_text import (
     UnpairedSurrogate,
     holds_unpaired_surrogate,
     joined_pairs,
+    json_holds_unpaired_surrogate,
     json_loads,
     may_hold_surrogates,
 )
@@ -57,6 +58,21 @@ def test_text_is_accepted(raw: bytes, value: str) -> None:
 @pytest.mark.parametrize("raw", [b"{}", b'{"a": "\\u00e9"}', '"\ud55c"'.encode(), b'"\\u0041"'])
 def test_a_body_without_the_bytes_of_a_surrogate_is_not_scanned(raw: bytes) -> None:
     assert not may_hold_surrogates(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "holds"),
+    [
+        pytest.param(b'{"a": "\\ud800"}', True, id="unpaired"),
+        pytest.param(b'{"a": "\\ud83d\\ude00"}', False, id="paired"),
+        pytest.param(b'{"a": "\\ud800"', False, id="not-json"),
+        pytest.param(b'"\\\\ud800"', False, id="escaped-backslash"),
+    ],
+)
+def test_json_holds_unpaired_surrogate_leaves_what_is_no_json_to_its_parser(
+    raw: bytes, holds: bool
+) -> None:
+    assert json_holds_unpaired_surrogate(raw) is holds
 
 
 def test_decoded_values_are_walked_without_recursion() -> None:

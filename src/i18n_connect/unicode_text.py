@@ -21,6 +21,7 @@ __all__ = [
     "UnpairedSurrogate",
     "holds_unpaired_surrogate",
     "joined_pairs",
+    "json_holds_unpaired_surrogate",
     "json_loads",
     "may_hold_surrogates",
 ]
@@ -70,6 +71,17 @@ def holds_unpaired_surrogate(value: object) -> bool:
         elif isinstance(item, (list, tuple)):
             stack.extend(item)
     return False
+
+
+def json_holds_unpaired_surrogate(raw: bytes) -> bool:
+    """Whether ``raw`` is JSON whose decoded value holds an unpaired surrogate; a body that is
+    no JSON is not, and is left to its parser's own error."""
+    if not may_hold_surrogates(raw):
+        return False
+    try:
+        return holds_unpaired_surrogate(json.loads(raw))
+    except (ValueError, RecursionError):
+        return False
 
 
 def json_loads(raw: bytes, **options: Any) -> Any:

@@ -12,11 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from i18n_connect.errors import InvalidRequest
-from i18n_connect.unicode_text import (
-    UNPAIRED_SURROGATE,
-    holds_unpaired_surrogate,
-    may_hold_surrogates,
-)
+from i18n_connect.unicode_text import UNPAIRED_SURROGATE, json_holds_unpaired_surrogate
 
 __all__ = ["JsonBodyRoute"]
 
@@ -37,13 +33,8 @@ class JsonBodyRoute(APIRoute):
                 raw = await request.body()
             except Exception as exc:  # a client gone, or a chunked body over the limit
                 raise HTTPException(400, "There was an error parsing the body") from exc
-            if may_hold_surrogates(raw):
-                try:
-                    value = await request.json()  # kept by the request: FastAPI reads it again
-                except (ValueError, RecursionError):
-                    value = None  # FastAPI's own answer
-                if holds_unpaired_surrogate(value):
-                    raise InvalidRequest(UNPAIRED_SURROGATE)
+            if json_holds_unpaired_surrogate(raw):  # not JSON: FastAPI's own answer
+                raise InvalidRequest(UNPAIRED_SURROGATE)
             return await handler(request)
 
         return checked

@@ -61,11 +61,7 @@ from i18n_connect.platform.organizations import is_slug
 from i18n_connect.ratelimit import spend_api_request
 from i18n_connect.scopes import CATALOG, PUBLISH_TRANSLATIONS, format_scope
 from i18n_connect.services import Services
-from i18n_connect.unicode_text import (
-    UNPAIRED_SURROGATE,
-    holds_unpaired_surrogate,
-    may_hold_surrogates,
-)
+from i18n_connect.unicode_text import UNPAIRED_SURROGATE, json_holds_unpaired_surrogate
 from i18n_connect.web.errors import NO_STORE, challenge_text, error_response
 from i18n_connect.web.replayed_bodies import replaying_body
 from i18n_connect.web.resource_metadata import mcp_resource_metadata_url
@@ -96,17 +92,6 @@ def _challenge(
     metadata = mcp_resource_metadata_url(services.settings, organization)
     parts += [f'resource_metadata="{metadata}"', f'scope="{scope}"']
     return "Bearer " + ", ".join(parts)
-
-
-def _holds_unpaired_surrogate(body: bytes) -> bool:
-    """Whether the body is JSON holding an unpaired surrogate (`unicode_text`), which the SDK
-    refuses as a parse error naming only the escape, once its parser reached it."""
-    if not may_hold_surrogates(body):
-        return False
-    try:
-        return holds_unpaired_surrogate(json.loads(body))
-    except (ValueError, RecursionError):
-        return False  # the SDK's own parse error
 
 
 def _tool_calls(body: bytes) -> list[tuple[str, object]]:
@@ -161,7 +146,7 @@ class McpEndpoint:
         except ProtocolError as exc:
             await error_response(exc)(scope, receive, send)
             return
-        if _holds_unpaired_surrogate(body):
+        if json_holds_unpaired_surrogate(body):  # the SDK's parse error would name only the escape
             refusal = Response(_UNPAIRED_SURROGATE_ERROR, 400, media_type="application/json")
             await refusal(scope, receive, send)
             return
