@@ -5,9 +5,8 @@ bare Starlette app and node's ``oidc-provider``. Each round measures, in this or
 the Starlette form route, the product's baseline (``POST /bench/form``), for reads the
 Starlette bearer read, the scenario at full speed, the node peer, and for the token and
 read scenarios their Python floor (``floors.py``: a durable rotation, or a read that looks
-the token up in SQLite); after the rounds
-the scenario runs paced at half its median rate (for p99). Ratios compare medians over
-the rounds.
+the token up in SQLite); after the rounds the scenario runs paced at half its median rate
+(for p99). Ratios compare medians over the rounds.
 """
 
 from __future__ import annotations
@@ -357,6 +356,30 @@ def _split(lines: list[Line], parts: int) -> list[list[Line]]:
     return [lines[i * size : (i + 1) * size] for i in range(parts)]
 
 
+def _floors(
+    scenario: Scenario,
+    directory: Path,
+    organizations_by_token: dict[str, dict[str, str]],
+    rotations: int,
+    rounds: int,
+) -> tuple[Path | None, list[Path]]:
+    """The Python floors' directory (`floors.py`) and the floor's feed of each round: the
+    read tokens for a read scenario, ``rotations`` tokens of their own for a token scenario;
+    none for a scenario without a floor."""
+    if not scenario.floor:
+        return None, []
+    floors = directory / "floors"
+    floors.mkdir()
+    reading = scenario.counterpart == STARLETTE_READ
+    reads, rotated = seed_floors(floors, organizations_by_token, 0 if reading else rotations)
+    if reading:
+        return floors, [write_feed(directory / "floor.feed", reads)] * rounds
+    return floors, [
+        write_feed(directory / f"floor-{i}.feed", lines)
+        for i, lines in enumerate(_split(rotated, rounds))
+    ]
+
+
 def run_scenario(
     scenario: Scenario,
     *,
@@ -397,23 +420,7 @@ def run_scenario(
             else None
         )
         tokens = {token: world.organizations[ref.organization_id] for ref, token in world.readers}
-        floors = directory / "floors"
-        floors.mkdir()
-        floor_reads, floor_rotations = seed_floors(
-            floors, tokens, count * rounds if scenario.floor and once else 0
-        )
-        floor_feeds = (
-            (
-                [write_feed(directory / "floor.feed", floor_reads)] * rounds
-                if scenario.counterpart == STARLETTE_READ
-                else [
-                    write_feed(directory / f"floor-{i}.feed", lines)
-                    for i, lines in enumerate(_split(floor_rotations, rounds))
-                ]
-            )
-            if scenario.floor
-            else []
-        )
+        floors, floor_feeds = _floors(scenario, directory, tokens, count * rounds, rounds)
         results: list[Result] = []
         checks: list[str] = []
 
